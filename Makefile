@@ -1,0 +1,45 @@
+# STONES Hotline: `make run` serves a demo, `make test` runs the suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export FLASK_APP := app:create_app
+
+.PHONY: run test test-sqlite test-postgresql lint migrate seed scheduler bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(VENV)/bin/flask migrate
+
+seed: migrate
+	$(VENV)/bin/flask seed-demo
+
+## Serve web + scheduler on http://127.0.0.1:5000 (SQLite, simulator gateway).
+run: seed
+	$(PY) app.py
+
+## The whole suite on SQLite, then on PostgreSQL (skipped when none is reachable).
+test: install
+	$(VENV)/bin/ruff check .
+	$(MAKE) test-sqlite test-postgresql
+
+test-sqlite: install
+	HOTLINE_TEST_DB=sqlite $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-postgresql: install
+	HOTLINE_TEST_DB=postgresql $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+scheduler: install
+	$(VENV)/bin/flask scheduler run
+
+bench: install
+	$(PY) -m bench.outbox
+
+clean:
+	rm -rf $(VENV) instance/hotline.db*

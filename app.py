@@ -1,0 +1,114 @@
+"""The Flask app factory. ``python app.py`` serves web and scheduler in one process."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, jsonify, redirect, request, url_for
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from hotline import clock
+from hotline.config import INSTANCE, Settings
+from hotline.models import Direction, Message, MessageStatus, SchedulerState
+from hotline.runtime import Runtime
+
+WEBHOOK_PREFIXES = ("/sms/", "/ivr/")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app. Migrations are a separate step (``flask migrate``)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(INSTANCE))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+    )
+    app.extensions["hotline"] = Runtime(settings)
+    if settings.proxy_hops:
+        # Behind a TLS proxy: trust its X-Forwarded-* so URLs (and signatures) match.
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
+            x_host=settings.proxy_hops, x_port=settings.proxy_hops,
+        )
+
+    from console import bp as console_bp
+    from ivr import bp as ivr_bp
+    from sms import bp as sms_bp
+
+    app.register_blueprint(sms_bp)
+    app.register_blueprint(ivr_bp)
+    app.register_blueprint(console_bp)
+
+    from hotline.cli import register_cli
+
+    register_cli(app)
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("console.index"))
+
+    app.add_url_rule("/healthz", view_func=healthz)
+    app.register_error_handler(OperationalError, database_unavailable)
+    return app
+
+
+def runtime() -> Runtime:
+    """The Runtime of the current app."""
+    return current_app.extensions["hotline"]
+
+
+def healthz():
+    """Database reachability, scheduler heartbeat age and outbox backlog."""
+    rt = runtime()
+    now = clock.utcnow()
+    body: dict = {"status": "ok"}
+    try:
+        with rt.sessions() as session:
+            session.execute(text("SELECT 1"))
+            beat = session.scalar(
+                select(SchedulerState.heartbeat_at).where(SchedulerState.name == "scheduler")
+            )
+            backlog = session.scalar(
+                select(func.count(Message.id)).where(
+                    Message.direction == Direction.OUT,
+                    Message.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING]),
+                    Message.due_at <= now,
+                )
+            )
+        body["database"] = "ok"
+        body["scheduler_heartbeat_age_s"] = (
+            None if beat is None else round((now - beat).total_seconds(), 1)
+        )
+        body["outbox_backlog"] = backlog
+    except OperationalError as exc:
+        logging.getLogger(__name__).error("healthz: database unavailable: %s", exc.orig)
+        return jsonify(status="error", database="unavailable"), 503
+    return jsonify(body)
+
+
+def database_unavailable(exc: OperationalError):
+    """Database down or locked: tell webhook callers to retry (Twilio does on 503)."""
+    logging.getLogger(__name__).error("database unavailable: %s", exc.orig)
+    response = jsonify(error="temporarily unavailable")
+    if request.path.startswith(WEBHOOK_PREFIXES):
+        response = current_app.response_class("", mimetype="text/plain")
+    response.status_code = 503
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+if __name__ == "__main__":
+    from scheduler.runner import start_background
+
+    application = create_app()
+    scheduler = start_background(application.extensions["hotline"])
+    try:
+        application.run(host="127.0.0.1", port=5000, use_reloader=False)
+    finally:
+        scheduler.shutdown(wait=False)

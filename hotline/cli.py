@@ -1,0 +1,79 @@
+"""Flask commands: migrate, seed-demo, create-user, scheduler run."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from hotline import clock
+from hotline.db import session_scope
+from hotline.models import StaffRole, StaffUser
+
+
+def _rt():
+    return current_app.extensions["hotline"]
+
+
+@click.command("migrate")
+@with_appcontext
+def migrate_cmd():
+    """Bring the database schema to the latest migration."""
+    from hotline.migrate import upgrade
+
+    upgrade(_rt().settings.database_url)
+    click.echo("database is up to date")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_cmd():
+    """Add demo wards, groups, people and logins (idempotent); print the logins."""
+    from hotline.seed import seed_demo
+
+    with session_scope(_rt().sessions) as session:
+        logins = seed_demo(session, clock.utcnow())
+    click.echo("Demo logins (console at /console/):")
+    for username, password, role in logins:
+        click.echo(f"  {role:<14} {username:<10} {password}")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in StaffRole]), default="coordinator")
+@click.option("--name", default="")
+@click.password_option()
+@with_appcontext
+def create_user_cmd(username, role, name, password):
+    """Create a console login."""
+    with session_scope(_rt().sessions) as session:
+        if session.scalar(select(StaffUser).where(StaffUser.username == username)):
+            raise click.ClickException(f"user {username!r} exists")
+        session.add(StaffUser(username=username, name=name or username, role=role,
+                              password_hash=generate_password_hash(password),
+                              created_at=clock.utcnow()))
+    click.echo(f"created {role} {username}")
+
+
+@click.group("scheduler")
+def scheduler_group():
+    """The scheduler process."""
+
+
+@scheduler_group.command("run")
+@with_appcontext
+def scheduler_run_cmd():
+    """Run the jobs forever (exactly one such process in production)."""
+    from scheduler.runner import run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    run_forever(_rt())
+
+
+def register_cli(app: Flask) -> None:
+    for command in (migrate_cmd, seed_demo_cmd, create_user_cmd, scheduler_group):
+        app.cli.add_command(command)

@@ -1,0 +1,106 @@
+"""Settings: the one place that reads the environment.
+
+Everything else receives a ``Settings`` value, so tests build one with
+``Settings(...)`` or ``Settings.from_env({...})`` and never touch ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+TWILIO_API = "https://api.twilio.com"
+GATEWAYS = ("simulator", "twilio", "android")
+
+
+def _parse_hours(value: str) -> tuple[time, time]:
+    start, _, end = value.partition("-")
+    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Field metadata names the environment variable."""
+
+    database_url: str = field(
+        default=f"sqlite:///{INSTANCE / 'hotline.db'}", metadata={"env": "HOTLINE_DATABASE_URL"}
+    )
+    public_url: str = field(default="http://127.0.0.1:5000", metadata={"env": "HOTLINE_PUBLIC_URL"})
+    secret_key: str = field(default="dev-only-change-me", metadata={"env": "HOTLINE_SECRET_KEY"})
+    # The line's own number: inbound from it is never answered (no loops).
+    hotline_number: str = field(default="+84240000000", metadata={"env": "HOTLINE_NUMBER"})
+    sms_gateway: str = field(default="simulator", metadata={"env": "HOTLINE_SMS_GATEWAY"})
+    voice_gateway: str = field(default="simulator", metadata={"env": "HOTLINE_VOICE_GATEWAY"})
+    twilio_account_sid: str = field(default="", metadata={"env": "TWILIO_ACCOUNT_SID"})
+    twilio_auth_token: str = field(default="", metadata={"env": "TWILIO_AUTH_TOKEN"})
+    twilio_from: str = field(default="", metadata={"env": "TWILIO_FROM"})
+    twilio_api_base_url: str = field(default=TWILIO_API, metadata={"env": "TWILIO_API_BASE_URL"})
+    android_url: str = field(
+        default="https://api.sms-gate.app/3rdparty/v1", metadata={"env": "HOTLINE_ANDROID_URL"}
+    )
+    android_login: str = field(default="", metadata={"env": "HOTLINE_ANDROID_LOGIN"})
+    android_password: str = field(default="", metadata={"env": "HOTLINE_ANDROID_PASSWORD"})
+    android_webhook_secret: str = field(
+        default="", metadata={"env": "HOTLINE_ANDROID_WEBHOOK_SECRET"}
+    )
+    gateway_timeout: float = field(default=10.0, metadata={"env": "HOTLINE_GATEWAY_TIMEOUT"})
+    quiet_hours: str = field(default="21:00-07:00", metadata={"env": "HOTLINE_QUIET_HOURS"})
+    call_hours: str = field(default="08:00-21:00", metadata={"env": "HOTLINE_CALL_HOURS"})
+    daily_cap: int = field(default=3, metadata={"env": "HOTLINE_DAILY_CAP"})
+    # Outbound messages per second; 0 turns the rate limit off.
+    send_rate: float = field(default=10.0, metadata={"env": "HOTLINE_SEND_RATE"})
+    audio_dir: str = field(default=str(INSTANCE / "audio"), metadata={"env": "HOTLINE_AUDIO_DIR"})
+    # Trusted reverse proxies in front of the app (X-Forwarded-* hops); 0 = none.
+    proxy_hops: int = field(default=0, metadata={"env": "HOTLINE_PROXY_HOPS"})
+    run_scheduler: bool = field(default=False, metadata={"env": "HOTLINE_RUN_SCHEDULER"})
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """Build settings from ``environ`` (default ``os.environ``); overrides win."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            name = f.metadata.get("env")
+            if name and environ.get(name, "") != "":
+                raw = environ[name]
+                if f.type == "bool":
+                    values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+                elif f.type == "int":
+                    values[f.name] = int(raw)
+                elif f.type == "float":
+                    values[f.name] = float(raw)
+                else:
+                    values[f.name] = raw
+        values.update(overrides)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    def validate(self) -> None:
+        for name in ("sms_gateway", "voice_gateway"):
+            if getattr(self, name) not in GATEWAYS:
+                raise ValueError(f"{name} must be one of {', '.join(GATEWAYS)}")
+        _parse_hours(self.quiet_hours)
+        _parse_hours(self.call_hours)
+
+    @property
+    def quiet(self) -> tuple[time, time]:
+        return _parse_hours(self.quiet_hours)
+
+    @property
+    def calling(self) -> tuple[time, time]:
+        return _parse_hours(self.call_hours)
+
+    @property
+    def signatures_required(self) -> bool:
+        """Twilio signature checks are on whenever an auth token is set."""
+        return bool(self.twilio_auth_token)

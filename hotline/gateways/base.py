@@ -1,0 +1,47 @@
+"""What every gateway offers: small Protocols the outbox and the call queue rely on.
+
+Services never construct a gateway; the app or the scheduler picks one by setting
+(see ``hotline.gateways.registry``) and passes it in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """A gateway accepted the message or call; ``external_id`` is its id for it."""
+
+    external_id: str
+    status: str = "sent"
+
+
+class GatewayError(Exception):
+    """A gateway refused or failed.
+
+    ``transient`` errors (timeouts, dropped connections, 5xx, 429) are retried with
+    backoff; the others end the message with ``code`` and the message as the reason.
+    """
+
+    def __init__(self, message: str, *, code: str = "", transient: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.transient = transient
+
+
+class SmsGateway(Protocol):
+    name: str
+
+    def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
+        """Hand one SMS to the provider. Raises GatewayError."""
+        ...
+
+
+class VoiceGateway(Protocol):
+    name: str
+
+    def place_call(self, to: str, *, url: str, status_callback: str | None = None) -> SendResult:
+        """Start an outbound call whose TwiML is fetched from ``url``. Raises GatewayError."""
+        ...

@@ -1,0 +1,31 @@
+"""All models, imported here so ``Base.metadata`` knows every table."""
+
+from hotline.models.calls import Call, CallbackRequest, CallbackStatus, CallStep, Recording
+from hotline.models.cases import (
+    CASE_NUMBER_OFFSET,
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Provider,
+    Referral,
+)
+from hotline.models.groups import Attendance, Group, GroupRole, Meeting, MeetingStatus, Membership
+from hotline.models.messages import (
+    STATUS_RANK,
+    TERMINAL,
+    Direction,
+    Kind,
+    Message,
+    MessageStatus,
+)
+from hotline.models.people import Consent, Person, PersonPhone, Residence, Role, Sex
+from hotline.models.staff import AuditLog, SchedulerState, StaffRole, StaffUser
+
+__all__ = [
+    "Attendance", "AuditLog", "CASE_NUMBER_OFFSET", "Call", "CallStep", "CallbackRequest",
+    "CallbackStatus", "Case", "CaseEvent", "CaseStatus", "Consent", "Direction", "Group",
+    "GroupRole", "Kind", "Meeting", "MeetingStatus", "Membership", "Message", "MessageStatus",
+    "OPEN_STATUSES", "Person", "PersonPhone", "Provider", "Recording", "Referral", "Residence",
+    "Role", "STATUS_RANK", "SchedulerState", "Sex", "StaffRole", "StaffUser", "TERMINAL",
+]

@@ -1,0 +1,91 @@
+"""Voice: calls, their menu steps, recordings and queued callbacks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.db import Base
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (UniqueConstraint("gateway", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(12))
+    external_id: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(3))
+    phone: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="ringing")
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    duration_s: Mapped[int | None]
+
+    steps: Mapped[list[CallStep]] = relationship(back_populates="call", order_by="CallStep.id")
+
+
+class CallStep(Base):
+    """One request of a call through the menu, stored once per (call, step)."""
+
+    __tablename__ = "call_steps"
+    __table_args__ = (UniqueConstraint("call_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str] = mapped_column(String(40))
+    digits: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime]
+
+    call: Mapped[Call] = relationship(back_populates="steps")
+
+
+class Recording(Base):
+    """A spoken complaint or voicemail. The media stays private: staff listen via the console."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (UniqueConstraint("gateway", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(12))
+    external_id: Mapped[str] = mapped_column(String(64))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    media_url: Mapped[str] = mapped_column(Text, default="")
+    local_path: Mapped[str | None] = mapped_column(Text)
+    duration_s: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(16), default="in-progress")
+    created_at: Mapped[datetime]
+
+
+class CallbackStatus(StrEnum):
+    """queued --> calling --> done | queued (retry after 15, 30, 60 min) --> given_up"""
+
+    QUEUED = "queued"
+    CALLING = "calling"
+    DONE = "done"
+    GIVEN_UP = "given_up"
+
+
+class CallbackRequest(Base):
+    __tablename__ = "callback_requests"
+    __table_args__ = (Index("ix_callback_requests_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    phone: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(12), default=CallbackStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime]
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]

@@ -1,0 +1,103 @@
+"""SMS in both directions. Outbound rows are the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.db import Base
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class MessageStatus(StrEnum):
+    """Outbound::
+
+        queued --> sending --> sent --> delivered
+          ^  |        |          +----> undelivered
+          |  |        +--(transient error)--> queued (due_at = backoff)
+          |  |        +--(permanent error)--> failed
+          |  +--> cancelled (opted out / erased before sending)
+
+    Provider status callbacks only move a message forward (see ``STATUS_RANK``).
+    Inbound messages are ``received``; ``handled_at`` marks them processed.
+    """
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    RECEIVED = "received"
+
+
+STATUS_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.UNDELIVERED: 3,
+    MessageStatus.FAILED: 3,
+    MessageStatus.CANCELLED: 3,
+}
+TERMINAL = frozenset(s for s, rank in STATUS_RANK.items() if rank == 3)
+
+
+class Kind(StrEnum):
+    """Why a message goes out; decides quiet hours and the daily cap.
+
+    ``reply`` answers something the person just sent, ``urgent`` is an emergency:
+    both go at once. ``normal`` (alerts, reminders, follow-ups, broadcasts) keeps
+    quiet hours and counts towards the daily cap.
+    """
+
+    REPLY = "reply"
+    URGENT = "urgent"
+    NORMAL = "normal"
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("gateway", "external_id"),
+        Index("ix_messages_status_due", "status", "due_at"),
+        Index("ix_messages_person_kind_due", "person_id", "kind", "due_at"),
+        Index("ix_messages_phone_created", "phone", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    gateway: Mapped[str] = mapped_column(String(12))
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # E.164 when it parses; inbound from unparseable senders keeps the raw value.
+    phone: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(8), default=Kind.NORMAL)
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Outbound: when the drain may next try it.
+    due_at: Mapped[datetime | None]
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    segments: Mapped[int] = mapped_column(default=1)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    # Set when a send was started but its outcome is unknown (crash mid-send).
+    maybe_duplicate: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    handled_at: Mapped[datetime | None]
+    # Inbound: what the parser made of it, for the triage inbox and reports.
+    command: Mapped[str | None] = mapped_column(String(12))
+
+    person: Mapped["Person | None"] = relationship()  # noqa: F821

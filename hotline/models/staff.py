@@ -1,0 +1,63 @@
+"""Console users, the audit log, and the scheduler's lease and heartbeat."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.db import Base
+
+
+class StaffRole(StrEnum):
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    PEER_EDUCATOR = "peer_educator"
+    VIEWER = "viewer"
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    # Peer educators sign in as themselves: their Person row says which groups they see.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    locale: Mapped[str] = mapped_column(String(5), default="vi")
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class AuditLog(Base):
+    """Who read or changed what. Sensitive case reads land here too."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str] = mapped_column(String(24), default="")
+    object_id: Mapped[str] = mapped_column(String(40), default="")
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SchedulerState(Base):
+    """One row per named lease: who runs the jobs until when, and their last heartbeat."""
+
+    __tablename__ = "scheduler_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80), default="")
+    lease_until: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]

@@ -1,0 +1,86 @@
+"""Runs the jobs table on APScheduler 3, only while holding the database lease."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from hotline import clock
+from hotline.db import session_scope
+from hotline.runtime import Runtime
+from scheduler import jobs, lease
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable
+    seconds: int
+
+
+# The schedule: every job, how often. Jobs find their own due rows.
+JOBS = [
+    Job("drain_outbox", jobs.drain_outbox, 2),
+]
+
+
+class Runner:
+    """Holds the lease and runs a job only while it is ours."""
+
+    def __init__(self, rt: Runtime, holder: str | None = None) -> None:
+        self.rt = rt
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+
+    def hold(self) -> bool:
+        """Renew the lease (and heartbeat); False while another runner holds it."""
+        with session_scope(self.rt.sessions) as session:
+            return lease.acquire(session, clock.utcnow(), self.holder)
+
+    def run(self, job: Job) -> None:
+        if not self.hold():
+            log.debug("lease held elsewhere; %s waits", job.name)
+            return
+        try:
+            job.func(self.rt, clock.utcnow())
+        except Exception:
+            # One failing job must not stop the clock; the next tick tries again.
+            log.exception("job %s failed", job.name)
+
+    def release(self) -> None:
+        with session_scope(self.rt.sessions) as session:
+            lease.release(session, self.holder)
+
+    def schedule_on(self, scheduler) -> None:
+        scheduler.add_job(self.hold, "interval", seconds=5, id="heartbeat",
+                          max_instances=1, coalesce=True)
+        for job in JOBS:
+            scheduler.add_job(self.run, "interval", args=[job], seconds=job.seconds, id=job.name,
+                              max_instances=1, coalesce=True)
+
+
+def start_background(rt: Runtime) -> BackgroundScheduler:
+    """Jobs in a thread beside the web server (``python app.py``, local use only)."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    Runner(rt).schedule_on(scheduler)
+    scheduler.start()
+    return scheduler
+
+
+def run_forever(rt: Runtime) -> None:
+    """``flask scheduler run``: the one scheduler process in production."""
+    runner = Runner(rt)
+    scheduler = BlockingScheduler(timezone="UTC")
+    runner.schedule_on(scheduler)
+    log.info("scheduler %s starting", runner.holder)
+    try:
+        scheduler.start()
+    finally:
+        runner.release()

@@ -1,0 +1,99 @@
+"""SMS webhooks: Twilio inbound and status, the Android gateway's events."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Response, abort, current_app, request
+
+from hotline import clock
+from hotline.db import session_scope
+from hotline.gateways import android
+from hotline.phones import mask
+from hotline.services import inbound, outbox
+from sms import bp
+from sms.signatures import twilio_signed
+
+log = logging.getLogger(__name__)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def _rt():
+    return current_app.extensions["hotline"]
+
+
+def _twiml(body: str = EMPTY_TWIML) -> Response:
+    return Response(body, mimetype="text/xml")
+
+
+@bp.post("/inbound")
+@twilio_signed
+def twilio_inbound():
+    """Twilio's incoming-message webhook. The reply goes through the outbox."""
+    sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+    sender = request.form.get("From", "")
+    if not sid or not sender:
+        return _twiml(), 400
+    _receive("twilio", sid, sender, request.form.get("Body", ""))
+    return _twiml()
+
+
+@bp.post("/status")
+@twilio_signed
+def twilio_status():
+    """Twilio's message status callback; only ever moves a message forward."""
+    sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+    status = request.form.get("MessageStatus") or request.form.get("SmsStatus")
+    if not sid or not status:
+        return "", 400
+    with session_scope(_rt().sessions) as session:
+        outbox.record_status(
+            session, clock.utcnow(), "twilio", sid, status, request.form.get("ErrorCode")
+        )
+    return "", 204
+
+
+@bp.post("/android")
+def android_webhook():
+    """Events from the Android SMS gateway phone, HMAC-signed with our shared secret."""
+    settings = _rt().settings
+    raw = request.get_data(cache=True)
+    # Unsigned events are never trusted: no secret configured means no Android door.
+    if not settings.android_webhook_secret or not android.verify_webhook(
+        settings.android_webhook_secret,
+        raw,
+        request.headers.get("X-Timestamp", ""),
+        request.headers.get("X-Signature", ""),
+    ):
+        abort(403)
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return {"error": "invalid JSON"}, 400
+    if not isinstance(payload, dict):
+        return {"error": "invalid event"}, 400
+    try:
+        event = android.parse_webhook(payload)
+    except ValueError as exc:
+        return {"error": str(exc)}, 400
+    if event is None:
+        return "", 204
+    _receive("android", event.external_id, event.phone, event.body, resends=True)
+    return "", 204
+
+
+def _receive(gateway: str, external_id: str | None, sender: str, body: str, resends=False):
+    from sms.handler import handle
+
+    rt = _rt()
+    now = clock.utcnow()
+    with session_scope(rt.sessions) as session:
+        msg, created = inbound.receive(
+            session, now, gateway=gateway, external_id=external_id, sender=sender, body=body,
+            dedupe_window=inbound.RESEND_WINDOW if resends else None,
+        )
+        if created:
+            log.info("sms in %s from %s", msg.id, mask(msg.phone))
+            handle(session, now, msg, rt.settings)
+    return msg

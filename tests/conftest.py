@@ -1,0 +1,137 @@
+"""Fixtures shared by every test: settings, a migrated database, the app, a client.
+
+The database is chosen by ``HOTLINE_TEST_DB``: ``sqlite`` (default) or
+``postgresql`` (127.0.0.1:5432, trust auth). Each run gets a database of its
+own, migrated once with Alembic, and every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from hotline.config import Settings
+from hotline.db import Base, make_engine, make_sessionmaker, session_scope
+from hotline.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "HOTLINE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKEND = os.environ.get("HOTLINE_TEST_DB", "sqlite")
+AUTH_TOKEN = "test-auth-token"
+PUBLIC_URL = "https://hotline.example.org"
+
+
+def _pg_reachable() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    if BACKEND == "postgresql" and not _pg_reachable():
+        skip = pytest.mark.skip(reason="PostgreSQL not reachable at " + PG_ADMIN_URL)
+        for item in items:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config):
+    return f"hotline test database: {BACKEND}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if BACKEND == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hotline.db'}"
+        upgrade(url)
+        yield url
+        return
+    name = f"hotline_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine):
+    """A session factory on a database whose tables are empty at the start of the test."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def db(sessions):
+    """One session for a test's own reads and setup; commit explicitly."""
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(database_url, tmp_path):
+    return Settings(
+        database_url=database_url,
+        public_url=PUBLIC_URL,
+        secret_key="test-secret",
+        testing=True,
+        audio_dir=str(tmp_path / "audio"),
+        send_rate=0,
+    )
+
+
+@pytest.fixture
+def app(settings, sessions):
+    from app import create_app
+
+    app = create_app(settings)
+    yield app
+    app.extensions["hotline"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def at(value: str) -> datetime:
+    """An aware UTC datetime from 'YYYY-MM-DD HH:MM' given in Hanoi time."""
+    from hotline.clock import HANOI
+
+    return datetime.fromisoformat(value).replace(tzinfo=HANOI).astimezone(UTC)
+
+
+__all__ = ["AUTH_TOKEN", "PUBLIC_URL", "at", "session_scope"]

@@ -1,0 +1,36 @@
+"""``create_*`` helpers for tests: small rows with sensible defaults."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import count
+
+from hotline.models import Group, GroupRole, Membership, Person, PersonPhone, Role
+
+_phones = count(1)
+
+
+def create_person(session, now: datetime, *, phone: str | None = None, role: str = Role.MEMBER,
+                  **fields) -> Person:
+    phone = phone or f"+849120{next(_phones):05d}"
+    person = Person(phone=phone, role=role, created_at=now, **fields)
+    session.add(person)
+    session.flush()
+    session.add(PersonPhone(person_id=person.id, phone=phone, added_at=now))
+    session.flush()
+    return person
+
+
+def create_group(session, now: datetime, code: str = "CD01", **fields) -> Group:
+    group = Group(code=code, name=fields.pop("name", f"Nhom {code}"), created_at=now, **fields)
+    session.add(group)
+    session.flush()
+    return group
+
+
+def join(session, now: datetime, person: Person, group: Group,
+         role: str = GroupRole.MEMBER) -> Membership:
+    membership = Membership(group_id=group.id, person_id=person.id, role=role, joined_at=now)
+    session.add(membership)
+    session.flush()
+    return membership

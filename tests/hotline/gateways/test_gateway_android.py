@@ -1,0 +1,211 @@
+"""AndroidGateway against a local fake of the SMS Gateway for Android API; webhook helpers."""
+
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+
+from hotline.gateways.android import (
+    AndroidGateway,
+    InboundSms,
+    parse_webhook,
+    sign_webhook,
+    verify_webhook,
+)
+from hotline.gateways.base import GatewayError
+from tests.fakes.android_server import FakeAndroid
+
+LOGIN, PASSWORD = "hotline", "s3cret"
+TO = "+84912345678"
+
+
+@pytest.fixture
+def fake():
+    with FakeAndroid(login=LOGIN, password=PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(fake):
+    return AndroidGateway(fake.base_url, LOGIN, PASSWORD, timeout=0.5)
+
+
+def test_send_sms_posts_the_message(fake, gateway):
+    result = gateway.send_sms(TO, "Chào chị", status_callback="ignored")
+
+    req = fake.last
+    assert (req.method, req.path) == ("POST", "/3rdparty/v1/messages")
+    assert req.auth == (LOGIN, PASSWORD)
+    assert req.json["phoneNumbers"] == [TO]
+    assert req.json["textMessage"] == {"text": "Chào chị"}
+    assert req.json["withDeliveryReport"] is True
+    assert result.external_id == fake.sent[0]["id"]
+    assert result.status == "pending"
+
+
+def test_failed_state_is_permanent(fake, gateway):
+    fake.reply_state = "Failed"
+    fake.recipient_error = "RESULT_ERROR_GENERIC_FAILURE"
+    with pytest.raises(GatewayError) as caught:
+        gateway.send_sms(TO, "hi")
+    assert not caught.value.transient
+    assert "RESULT_ERROR_GENERIC_FAILURE" in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 429])
+def test_server_errors_and_rate_limits_are_transient(fake, gateway, status):
+    fake.fail_next(status=status)
+    with pytest.raises(GatewayError) as caught:
+        gateway.send_sms(TO, "hi")
+    assert caught.value.transient and caught.value.code == str(status)
+    assert gateway.send_sms(TO, "hi").external_id
+
+
+@pytest.mark.parametrize("status", [400, 403, 404])
+def test_client_errors_are_permanent(fake, gateway, status):
+    fake.fail_next(status=status, message="nope")
+    with pytest.raises(GatewayError) as caught:
+        gateway.send_sms(TO, "hi")
+    assert not caught.value.transient and caught.value.code == str(status)
+    assert "nope" in str(caught.value)
+
+
+def test_wrong_password_is_permanent(fake):
+    gateway = AndroidGateway(fake.base_url, LOGIN, "wrong", timeout=0.5)
+    with pytest.raises(GatewayError) as caught:
+        gateway.send_sms(TO, "hi")
+    assert not caught.value.transient and caught.value.code == "401"
+
+
+def test_slow_response_times_out_quickly_as_transient(fake, gateway):
+    fake.delay_next(seconds=3)
+    started = time.monotonic()
+    with pytest.raises(GatewayError) as caught:
+        gateway.send_sms(TO, "hi")
+    assert time.monotonic() - started < 2
+    assert caught.value.transient and caught.value.code == "timeout"
+
+
+def test_dropped_connection_is_transient(fake, gateway):
+    fake.drop_next()
+    with pytest.raises(GatewayError) as caught:
+        gateway.send_sms(TO, "hi")
+    assert caught.value.transient and caught.value.code == "connection"
+
+
+def test_unreadable_success_is_transient(fake, gateway):
+    fake.fail_next(status=202, raw=b"<html>captive portal</html>")
+    with pytest.raises(GatewayError) as caught:
+        gateway.send_sms(TO, "hi")
+    assert caught.value.transient and caught.value.code == "bad_response"
+
+
+def test_bearer_token_without_login():
+    with FakeAndroid(password="jwt-token") as fake:
+        result = AndroidGateway(fake.base_url, "", "jwt-token", timeout=0.5).send_sms(TO, "hi")
+        assert fake.last.headers["authorization"] == "Bearer jwt-token"
+    assert result.status == "pending"
+
+
+def test_place_call_is_refused(gateway):
+    with pytest.raises(GatewayError, match="cannot place calls") as caught:
+        gateway.place_call(TO, url="https://h/ivr")
+    assert not caught.value.transient
+
+
+# webhooks ---------------------------------------------------------------------------------
+
+SECRET = "signing-key"
+EVENT = {
+    "deviceId": "ffffffffceb0b1db00000193991c27e5",
+    "event": "sms:received",
+    "id": "Ey6ECgOkVVFjz3CL48B8C",
+    "payload": {
+        "messageId": "abc123",
+        "message": "DANG KY Lan",
+        "phoneNumber": "+84912345678",
+        "simNumber": 1,
+        "receivedAt": "2025-03-14T07:29:55.000+07:00",
+    },
+    "webhookId": "LreFUt-Z3sSq0JufY9uWB",
+}
+BODY = json.dumps(EVENT, separators=(",", ":")).encode()
+NOW = 1_741_912_196
+
+
+def test_verify_webhook_accepts_a_good_signature():
+    signature = sign_webhook(SECRET, BODY, str(NOW))
+    assert verify_webhook(SECRET, BODY, str(NOW), signature, now=NOW + 10)
+
+
+def test_sign_webhook_is_hmac_sha256_hex_of_body_then_timestamp():
+    expected = hmac.new(b"k", b'{"a":1}' + b"1700000000", hashlib.sha256).hexdigest()
+    assert sign_webhook("k", b'{"a":1}', "1700000000") == expected
+
+
+@pytest.mark.parametrize("signature", ["0" * 64, "", "not hex at all ✗", "deadbeef"])
+def test_verify_webhook_rejects_bad_signatures(signature):
+    assert not verify_webhook(SECRET, BODY, str(NOW), signature, now=NOW)
+
+
+def test_verify_webhook_rejects_a_tampered_body():
+    signature = sign_webhook(SECRET, BODY, str(NOW))
+    assert not verify_webhook(SECRET, BODY + b" ", str(NOW), signature, now=NOW)
+
+
+def test_verify_webhook_rejects_another_key():
+    signature = sign_webhook("other-key", BODY, str(NOW))
+    assert not verify_webhook(SECRET, BODY, str(NOW), signature, now=NOW)
+
+
+def test_verify_webhook_rejects_a_signature_for_another_timestamp():
+    signature = sign_webhook(SECRET, BODY, str(NOW))
+    assert not verify_webhook(SECRET, BODY, str(NOW + 1), signature, now=NOW)
+
+
+@pytest.mark.parametrize("age", [301, -301, 86_400])
+def test_verify_webhook_rejects_old_or_future_timestamps(age):
+    signature = sign_webhook(SECRET, BODY, str(NOW))
+    assert not verify_webhook(SECRET, BODY, str(NOW), signature, now=NOW + age)
+    assert verify_webhook(SECRET, BODY, str(NOW), signature, now=NOW + age, tolerance=10**6)
+
+
+@pytest.mark.parametrize("timestamp", ["", "soon", "1.5e9"])
+def test_verify_webhook_rejects_garbage_timestamps(timestamp):
+    signature = sign_webhook(SECRET, BODY, timestamp)
+    assert not verify_webhook(SECRET, BODY, timestamp, signature, now=NOW)
+
+
+def test_verify_webhook_without_secret_or_signature_is_false():
+    signature = sign_webhook(SECRET, BODY, str(NOW))
+    assert not verify_webhook("", BODY, str(NOW), signature, now=NOW)
+    assert not verify_webhook(SECRET, BODY, "", signature, now=NOW)
+
+
+def test_verify_webhook_uses_the_clock_by_default():
+    stamp = str(int(time.time()))
+    assert verify_webhook(SECRET, BODY, stamp, sign_webhook(SECRET, BODY, stamp))
+
+
+def test_parse_webhook_sms_received():
+    assert parse_webhook(EVENT) == InboundSms(
+        external_id="Ey6ECgOkVVFjz3CL48B8C",
+        phone="+84912345678",
+        body="DANG KY Lan",
+        received_at="2025-03-14T07:29:55.000+07:00",
+        message_id="abc123",
+        sim_number=1,
+        device_id="ffffffffceb0b1db00000193991c27e5",
+    )
+
+
+@pytest.mark.parametrize("event", ["sms:sent", "sms:delivered", "sms:failed", "system:ping"])
+def test_parse_webhook_ignores_other_events(event):
+    assert parse_webhook({**EVENT, "event": event}) is None
+
+
+def test_parse_webhook_rejects_a_broken_sms_event():
+    with pytest.raises(ValueError):
+        parse_webhook({**EVENT, "payload": {"messageId": "x"}})

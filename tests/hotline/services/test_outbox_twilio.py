@@ -1,0 +1,110 @@
+"""The outbox through the real twilio client against the local fake Twilio."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from hotline.db import session_scope
+from hotline.gateways.twilio import TwilioGateway
+from hotline.models import Kind, Message, MessageStatus, Person
+from hotline.services import outbox
+from hotline.services.outbox import Outbox
+from tests.conftest import at
+from tests.factories import create_person
+from tests.fakes.twilio_server import FakeTwilio
+
+SID, TOKEN, FROM = "AC" + "1" * 32, "tok", "+15005550006"
+NOON = at("2026-12-01 12:00")
+
+
+@pytest.fixture
+def fake():
+    with FakeTwilio(account_sid=SID, auth_token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(fake):
+    gw = TwilioGateway(SID, TOKEN, FROM, api_base_url=fake.url, timeout=0.5)
+    yield gw
+    gw.close()
+
+
+def queue(sessions, n=1, body="Ho so {i}: da nhan"):
+    with session_scope(sessions) as s:
+        person = create_person(s, NOON, phone="+84912345678")
+        box = Outbox(s, gateway="twilio")
+        return [box.enqueue(NOON, person.phone, body.format(i=i), person=person,
+                            kind=Kind.REPLY).id for i in range(n)]
+
+
+def test_exact_request_sent(sessions, settings, fake, gateway):
+    [mid] = queue(sessions, body="Đã nhận hồ sơ 1024")
+    assert outbox.drain(sessions, NOON, gateway, settings).sent == 1
+    req = fake.last
+    assert req.method == "POST"
+    assert req.path == f"/2010-04-01/Accounts/{SID}/Messages.json"
+    assert req.auth == (SID, TOKEN)
+    assert req.form == {
+        "To": "+84912345678",
+        "From": FROM,
+        "Body": "Da nhan ho so 1024",
+        "StatusCallback": "https://hotline.example.org/sms/status",
+    }
+    with sessions() as s:
+        msg = s.get(Message, mid)
+        assert msg.external_id == fake.messages[0]["sid"]
+        assert msg.status == MessageStatus.SENT
+
+
+def test_retry_after_500_429_timeout_and_drop_then_success(sessions, settings, fake, gateway):
+    [mid] = queue(sessions)
+    fake.fail_next(1, status=500)
+    fake.fail_next(1, status=429)
+    fake.delay_next(1, seconds=2)
+    fake.drop_next(1)
+    now = NOON
+    codes = []
+    for _ in range(4):
+        assert outbox.drain(sessions, now, gateway, settings).retried == 1
+        with sessions() as s:
+            msg = s.get(Message, mid)
+            codes.append(msg.error_code)
+            now = msg.due_at
+    assert codes == ["20500", "20429", "timeout", "connection"]
+    assert outbox.drain(sessions, now, gateway, settings).sent == 1
+    assert len(fake.messages) == 1
+    with sessions() as s:
+        msg = s.get(Message, mid)
+        assert (msg.status, msg.attempts, msg.external_id) == (
+            MessageStatus.SENT, 5, fake.messages[0]["sid"])
+
+
+def test_21610_opts_out_and_stops_sending(sessions, settings, fake, gateway):
+    queue(sessions, n=1)
+    with session_scope(sessions) as s:
+        person = s.scalar(select(Person))
+        box = Outbox(s, gateway="twilio")
+        later = box.enqueue(NOON, person.phone, "nhac hop", person=person).id
+    fake.fail_next(1, status=400, code=21610)
+    outbox.drain(sessions, NOON, gateway, settings)
+    outbox.drain(sessions, NOON + timedelta(hours=1), gateway, settings)
+    assert fake.messages == []  # nothing accepted after the STOP
+    with sessions() as s:
+        assert s.scalar(select(Person)).opted_out_at == NOON
+        assert s.get(Message, later).status == MessageStatus.CANCELLED
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("code", [21211, 21614])
+def test_invalid_and_landline_numbers_fail_permanently(sessions, settings, fake, gateway, code):
+    [mid] = queue(sessions)
+    fake.fail_next(1, status=400, code=code)
+    assert outbox.drain(sessions, NOON, gateway, settings).failed == 1
+    with sessions() as s:
+        msg = s.get(Message, mid)
+        assert (msg.status, msg.error_code) == (MessageStatus.FAILED, str(code))
+        assert msg.error_message

@@ -1,0 +1,144 @@
+"""The gateway webhooks: signatures, stored once, status callbacks, bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+
+from hotline.gateways.android import sign_webhook
+from hotline.models import Message, MessageStatus
+from tests.conftest import AUTH_TOKEN, PUBLIC_URL
+
+SECRET = "android-secret"
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.replace(twilio_auth_token=AUTH_TOKEN, twilio_account_sid="AC" + "0" * 32,
+                            android_webhook_secret=SECRET)
+
+
+def signed_post(client, path, form, token=AUTH_TOKEN):
+    signature = RequestValidator(token).compute_signature(PUBLIC_URL + path, form)
+    return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def android_post(client, payload, secret=SECRET, timestamp=None, raw=None):
+    body = raw if raw is not None else json.dumps(payload).encode()
+    ts = timestamp or str(int(time.time()))
+    return client.post("/sms/android", data=body, content_type="application/json",
+                       headers={"X-Timestamp": ts, "X-Signature": sign_webhook(secret, body, ts)})
+
+
+def count(db, model=Message):
+    return db.scalar(select(func.count()).select_from(model))
+
+
+def inbound(sid="SM" + "a" * 32, body="Xin chào", sender="+84912345678"):
+    return {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender,
+            "To": "+15005550006", "Body": body, "NumMedia": "0"}
+
+
+class TestTwilioInbound:
+    def test_signed_message_is_stored_nfc_as_received(self, client, db):
+        nfd = "Hu\u0309y"  # "Hủy" typed with a combining hook
+        resp = signed_post(client, "/sms/inbound", inbound(body=nfd))
+        assert resp.status_code == 200 and b"<Response" in resp.data
+        msg = db.scalar(select(Message))
+        assert msg.body == "H\u1ee7y" and msg.phone == "+84912345678"
+        assert msg.status == MessageStatus.RECEIVED and msg.person_id is not None
+
+    def test_retried_webhook_is_stored_once(self, client, db):
+        for _ in range(3):
+            assert signed_post(client, "/sms/inbound", inbound()).status_code == 200
+        assert count(db) == 1
+
+    @pytest.mark.parametrize("headers", [{}, {"X-Twilio-Signature": "Zm9yZ2Vk"}])
+    def test_forged_or_missing_signature_writes_nothing(self, client, db, headers):
+        resp = client.post("/sms/inbound", data=inbound(), headers=headers)
+        assert resp.status_code == 403
+        assert count(db) == 0
+
+    def test_signature_for_another_url_is_refused(self, client, db):
+        form = inbound()
+        sig = RequestValidator(AUTH_TOKEN).compute_signature("https://evil.example/sms/inbound",
+                                                             form)
+        resp = client.post("/sms/inbound", data=form, headers={"X-Twilio-Signature": sig})
+        assert resp.status_code == 403 and count(db) == 0
+
+    def test_tampered_body_is_refused(self, client, db):
+        form = inbound()
+        sig = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/sms/inbound", form)
+        form["Body"] = "something else"
+        resp = client.post("/sms/inbound", data=form, headers={"X-Twilio-Signature": sig})
+        assert resp.status_code == 403 and count(db) == 0
+
+    def test_missing_from_is_a_clear_400(self, client, db):
+        form = inbound()
+        del form["From"]
+        assert signed_post(client, "/sms/inbound", form).status_code == 400
+        assert count(db) == 0
+
+    def test_sender_that_is_no_phone_number_is_kept(self, client, db):
+        assert signed_post(client, "/sms/inbound", inbound(sender="VIETTEL")).status_code == 200
+        msg = db.scalar(select(Message))
+        assert msg.phone == "VIETTEL" and msg.person_id is None
+
+
+class TestTwilioStatus:
+    def test_status_callbacks_move_forward_only(self, client, db):
+        from hotline.services.outbox import Outbox
+        from tests.conftest import at
+
+        msg = Outbox(db, gateway="twilio").enqueue(at("2026-12-01 10:00"), "+84912345678", "x")
+        msg.external_id, msg.status = "SM" + "b" * 32, MessageStatus.SENT
+        db.commit()
+        for status in ("delivered", "sent"):
+            form = {"MessageSid": msg.external_id, "MessageStatus": status}
+            assert signed_post(client, "/sms/status", form).status_code == 204
+        db.refresh(msg)
+        assert msg.status == MessageStatus.DELIVERED
+
+    def test_forged_status_changes_nothing(self, client, db):
+        resp = client.post("/sms/status", data={"MessageSid": "SMx", "MessageStatus": "failed"})
+        assert resp.status_code == 403
+
+
+class TestAndroid:
+    def event(self, mid="abc123", text="KN bi thu hang", phone="+84912345678"):
+        return {"deviceId": "dev1", "event": "sms:received", "id": "evt-" + mid,
+                "webhookId": "wh1",
+                "payload": {"messageId": mid, "message": text, "phoneNumber": phone,
+                            "simNumber": 1, "receivedAt": "2026-12-01T10:00:00.000+07:00"}}
+
+    def test_signed_event_is_stored_once(self, client, db):
+        for _ in range(2):
+            assert android_post(client, self.event()).status_code == 204
+        msg = db.scalar(select(Message))
+        assert (msg.gateway, msg.external_id) == ("android", "evt-abc123")
+        assert msg.body == "KN bi thu hang"
+        assert count(db) == 1
+
+    def test_resend_with_new_id_within_seconds_counts_once(self, client, db):
+        android_post(client, self.event(mid="one"))
+        android_post(client, self.event(mid="two"))
+        assert count(db) == 1
+
+    @pytest.mark.parametrize("secret, age", [("wrong", 0), (SECRET, 3600)])
+    def test_bad_signature_or_replay_is_refused(self, client, db, secret, age):
+        resp = android_post(client, self.event(), secret=secret,
+                            timestamp=str(int(time.time()) - age))
+        assert resp.status_code == 403 and count(db) == 0
+
+    def test_broken_json_is_a_clear_400(self, client, db):
+        assert android_post(client, None, raw=b"{not json").status_code == 400
+        assert count(db) == 0
+
+    def test_other_events_are_acknowledged_and_ignored(self, client, db):
+        payload = {"event": "sms:sent", "payload": {"messageId": "x"}}
+        assert android_post(client, payload).status_code == 204
+        assert count(db) == 0

@@ -1,0 +1,57 @@
+"""The app as a whole: health, the root redirect, a database outage, the CLI."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from hotline.config import Settings
+from hotline.models import Group, Person, StaffUser
+
+
+def test_healthz_reports_database_heartbeat_and_backlog(client, app):
+    from scheduler.runner import Runner
+
+    body = client.get("/healthz").get_json()
+    assert body == {"status": "ok", "database": "ok", "scheduler_heartbeat_age_s": None,
+                    "outbox_backlog": 0}
+    Runner(app.extensions["hotline"], holder="t").hold()
+    body = client.get("/healthz").get_json()
+    assert 0 <= body["scheduler_heartbeat_age_s"] < 5
+
+
+def test_root_leads_to_the_console(client):
+    resp = client.get("/")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/console/")
+
+
+def test_database_down_gives_503_to_webhooks_and_writes_nothing(tmp_path):
+    from app import create_app
+
+    missing = tmp_path / "no" / "such" / "dir" / "hotline.db"
+    app = create_app(Settings(database_url=f"sqlite:///{missing}", testing=True))
+    client = app.test_client()
+    resp = client.post("/sms/inbound", data={"MessageSid": "SM1", "From": "+84912345678",
+                                              "Body": "hi"})
+    assert resp.status_code == 503 and resp.headers["Retry-After"]
+    assert client.get("/healthz").status_code == 503
+    assert not missing.exists()
+
+
+def test_seed_demo_is_idempotent_and_prints_logins(runner, db):
+    first = runner.invoke(args=["seed-demo"])
+    second = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0 and second.exit_code == 0, first.output
+    assert "admin" in first.output and "admin-demo" in first.output
+    assert first.output == second.output
+    assert db.scalar(select(func.count()).select_from(StaffUser)) == 5
+    assert db.scalar(select(func.count()).select_from(Group)) == 3
+    wards = {(p.ward_old, p.ward_current) for p in db.scalars(select(Person)) if p.ward_old}
+    assert wards == {("Chương Dương", "Hồng Hà"), ("Phúc Tân", "Hồng Hà")}
+
+
+def test_create_user(runner, db):
+    args = ["create-user", "lan", "--role", "viewer", "--password", "pw-12345"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    user = db.scalar(select(StaffUser).where(StaffUser.username == "lan"))
+    assert user.role == "viewer" and user.password_hash != "pw-12345"
