@@ -1,0 +1,321 @@
+"""Prompt catalogue: prompt key -> Vietnamese text, as the caller hears it.
+
+Texts are written for listening, by people with little schooling: short sentences, plain words,
+"bấm một" rather than "bấm 1", phone numbers spelled digit by digit (speech engines read
+"1900 969680" as one large number otherwise). Every text stays well under ~25 seconds spoken.
+
+Amounts and rules change (DOMAIN.md). Every figure an information text reads lives in
+``FIGURES`` with the date it is valid from; ``build_catalogue(day)`` formats the texts from the
+figures valid on ``day``. To change an amount, append a new ``Figure`` with its valid-from date;
+never edit a text to hold a number.
+
+A staff recording (``<key>.mp3`` / ``<key>.wav`` in the recordings directory) reads the same script;
+when a text changes, the recording must be made again (see ``audio.render``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+# --------------------------------------------------------------------------------------------
+# Figures, each with the date it is valid from
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    value: int | Decimal
+    valid_from: date
+    source: str = ""
+
+
+# Verify every figure against the official text before a staff member records it.
+FIGURES: list[Figure] = [
+    # Base salary (lương cơ sở), the basis of the household health-insurance contribution.
+    Figure("base_salary_vnd", 2_340_000, date(2024, 7, 1), "Nghị định 73/2024/NĐ-CP"),
+    # Household health insurance (BHYT hộ gia đình): first member pays 4.5% of the base salary.
+    Figure("bhyt_household_rate_pct", Decimal("4.5"), date(2015, 1, 1), "Nghị định 105/2014"),
+    # Voluntary social insurance (BHXH tự nguyện).
+    Figure("bhxh_rate_pct", 22, date(2018, 1, 1), "Luật BHXH 2014, Luật BHXH 2024"),
+    # Lowest monthly contribution: 22% of the rural poverty line (1,500,000 VND).
+    Figure("bhxh_min_month_vnd", 330_000, date(2022, 1, 1), "22% x chuẩn nghèo nông thôn"),
+    Figure("bhxh_min_age", 15, date(2016, 1, 1), "Luật BHXH 2014, Luật BHXH 2024"),
+    # State support on the contribution, from 1 July 2025, for up to 10 years.
+    Figure("bhxh_support_poor_pct", 50, date(2025, 7, 1), "Luật BHXH 2024"),
+    Figure("bhxh_support_near_poor_pct", 40, date(2025, 7, 1), "Luật BHXH 2024"),
+    Figure("bhxh_support_ethnic_pct", 30, date(2025, 7, 1), "Luật BHXH 2024"),
+    Figure("bhxh_support_other_pct", 20, date(2025, 7, 1), "Luật BHXH 2024"),
+    Figure("bhxh_support_max_years", 10, date(2025, 7, 1), "Luật BHXH 2024"),
+    # Temporary residence (Luật Cư trú 2020).
+    Figure("tam_tru_after_days", 30, date(2021, 7, 1), "Luật Cư trú 2020"),
+    Figure("tam_tru_max_years", 2, date(2021, 7, 1), "Luật Cư trú 2020"),
+]
+
+# Phone numbers read out, grouped as they are spoken. Directory data, not amounts.
+LEGAL_AID_PHONE = "1800 1233"  # legal aid centre, free, office hours
+EMERGENCY_NUMBERS: list[tuple[str, str]] = [
+    ("Công an", "113"),
+    ("Cấp cứu", "115"),
+    ("Bảo vệ trẻ em", "111"),
+]
+WOMENS_LINE = ("Đường dây cho phụ nữ của Ngôi nhà Bình yên", "1900 969 680")
+
+
+def figure(key: str, on: date, figures: list[Figure] | None = None) -> Figure:
+    """The figure ``key`` valid on ``on``: the one with the latest valid_from not after ``on``."""
+    figures = FIGURES if figures is None else figures
+    valid = [f for f in figures if f.key == key and f.valid_from <= on]
+    if not valid:
+        raise LookupError(f"no figure {key!r} valid on {on.isoformat()}")
+    return max(valid, key=lambda f: f.valid_from)
+
+
+# --------------------------------------------------------------------------------------------
+# Saying numbers in (northern) Vietnamese
+# --------------------------------------------------------------------------------------------
+
+DIGIT_WORDS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
+_SCALES = ("", "nghìn", "triệu", "tỷ")
+
+
+def _three(n: int, full: bool) -> list[str]:
+    """Words for 0..999; ``full`` reads leading zeros ("không trăm linh năm") as inside a number."""
+    hundreds, tens, units = n // 100, n // 10 % 10, n % 10
+    words: list[str] = []
+    if hundreds or full:
+        words += [DIGIT_WORDS[hundreds], "trăm"]
+    if tens == 0:
+        if units and (hundreds or full):
+            words.append("linh")
+    elif tens == 1:
+        words.append("mười")
+    else:
+        words += [DIGIT_WORDS[tens], "mươi"]
+    if units == 1 and tens >= 2:
+        words.append("mốt")
+    elif units == 5 and tens >= 1:
+        words.append("lăm")
+    elif units == 4 and tens >= 2:
+        words.append("tư")
+    elif units:
+        words.append(DIGIT_WORDS[units])
+    return words
+
+
+def number_words(n: int) -> str:
+    """330000 -> "ba trăm ba mươi nghìn"; 1005 -> "một nghìn không trăm linh năm"."""
+    if n < 0:
+        return "âm " + number_words(-n)
+    if n == 0:
+        return DIGIT_WORDS[0]
+    groups: list[int] = []
+    while n:
+        groups.append(n % 1000)
+        n //= 1000
+    if len(groups) > len(_SCALES):
+        raise ValueError("number too large to say")
+    words: list[str] = []
+    top = len(groups) - 1
+    for i in range(top, -1, -1):
+        if groups[i] == 0:
+            continue
+        words += _three(groups[i], full=i != top)
+        if _SCALES[i]:
+            words.append(_SCALES[i])
+    return " ".join(words)
+
+
+def decimal_words(value: int | Decimal) -> str:
+    """4.5 -> "bốn phẩy năm" (digits after the comma one by one)."""
+    d = Decimal(value).normalize()
+    whole = int(d)
+    text = number_words(whole)
+    _, digits, exponent = d.as_tuple()
+    if isinstance(exponent, int) and exponent < 0:
+        frac = "".join(str(x) for x in digits[exponent:])
+        text += " phẩy " + " ".join(DIGIT_WORDS[int(c)] for c in frac)
+    return text
+
+
+def percent_words(value: int | Decimal) -> str:
+    return decimal_words(value) + " phần trăm"
+
+
+def digits_words(number: str) -> str:
+    """ "1900 969 680" -> "một chín không không, chín sáu chín, sáu tám không"."""
+    groups = number.split()
+    return ", ".join(" ".join(DIGIT_WORDS[int(c)] for c in g if c.isdigit()) for g in groups)
+
+
+def round_thousand(value: int | Decimal) -> int:
+    return int((Decimal(value) / 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * 1000
+
+
+# --------------------------------------------------------------------------------------------
+# Texts
+# --------------------------------------------------------------------------------------------
+
+# Texts without figures.
+TEXTS: dict[str, str] = {
+    # Call flow
+    "welcome": "Xin chào chị. Đây là đường dây hỗ trợ người lao động tự do ở Hà Nội.",
+    "consent_ask": (
+        "Để giúp chị, đường dây sẽ lưu lại lời chị nói và số điện thoại của chị. "
+        "Chỉ người giúp chị mới được nghe. Chị có thể đổi ý bất cứ lúc nào. "
+        "Đồng ý, bấm một. Không đồng ý, bấm hai."
+    ),
+    "consent_thanks": "Cảm ơn chị đã đồng ý.",
+    "consent_refused": (
+        "Chúng tôi sẽ không lưu lời chị. Chị vẫn nghe được thông tin và các số khẩn cấp."
+    ),
+    "invalid_key": "Số chị bấm chưa đúng. Mời chị nghe lại.",
+    "no_input": "Chị chưa bấm phím nào. Mời chị nghe lại.",
+    "goodbye": "Cảm ơn chị đã gọi. Chúc chị bình an.",
+    # Main menu
+    "main_menu": (
+        "Nghe thông tin, bấm một. Báo việc chị gặp khó khăn, bấm hai. "
+        "Hỏi về hồ sơ của chị, bấm ba. Muốn chúng tôi gọi lại, bấm bốn. "
+        "Nói chuyện với người trực, bấm năm. Nghe số khẩn cấp, bấm chín. "
+        "Nghe lại, bấm phím sao."
+    ),
+    "repeat_or_back": "Nghe lại, bấm phím sao. Quay lại, bấm không.",
+    # Information
+    "info_menu": (
+        "Bảo hiểm y tế, bấm một. Bảo hiểm xã hội tự nguyện, bấm hai. "
+        "Đăng ký tạm trú, bấm ba. Trợ giúp pháp lý miễn phí, bấm bốn. "
+        "Khi bị thu giữ hàng, bấm năm. Quay lại, bấm không."
+    ),
+    "info_end": (
+        "Nghe lại, bấm phím sao. Muốn chúng tôi gọi lại để hỏi thêm, bấm bốn. Quay lại, bấm không."
+    ),
+    "info_legal_aid": (
+        "Trợ giúp pháp lý miễn phí dành cho: hộ nghèo, trẻ em, người bị bạo lực gia đình "
+        "hoặc bị mua bán, người già hoặc người khuyết tật gặp khó khăn. "
+        "Gọi miễn phí số {legal_aid_phone}, trong giờ hành chính."
+    ),
+    "info_goods_seized": (
+        "Khi bị thu giữ hàng: giữ bình tĩnh, đừng giằng co. "
+        "Xin biên bản ghi rõ hàng bị giữ, và giữ một bản. Nhớ giờ, chỗ và tên đội. "
+        "Mang biên bản ra phường để xin lấy lại hàng. "
+        "Rồi gọi lại đường dây này, bấm hai để báo cho chúng tôi."
+    ),
+    # Report a problem. Neutral words only: the caller may not be alone.
+    "report_menu": (
+        "Chị gặp chuyện gì? Bị thu hàng, bị phạt, bấm một. "
+        "Bị quấy rối, mất cắp, ép nộp tiền, bấm hai. Chị thấy không an toàn, bấm ba. "
+        "Bị quỵt tiền, bị lừa, bấm bốn. Bảo hiểm, bấm năm. Tạm trú, bấm sáu. "
+        "Chuyện của con, bấm bảy. Sức khỏe, bấm tám. Việc khác, bấm chín."
+    ),
+    "report_safety": (
+        "Nếu chị đang gặp nguy hiểm, hãy gọi ngay một một ba. "
+        "Nói chuyện với người trực, bấm một. Để lại lời nhắn, bấm hai. "
+        "Nghe các số khẩn cấp, bấm chín."
+    ),
+    "report_insurance": (
+        "Bảo hiểm y tế, thẻ khám bệnh, bấm một. Bảo hiểm xã hội, lương hưu, bấm hai. "
+        "Quay lại, bấm không."
+    ),
+    "record_instructions": "Chị nói sau tiếng bíp. Nói xong, bấm phím thăng.",
+    "record_empty": "Chúng tôi chưa nghe được lời chị. Mời chị nói lại sau tiếng bíp.",
+    "case_created": "Cảm ơn chị. Số hồ sơ của chị là",
+    "case_created_end": "Chị nhớ số này nhé. Người trực sẽ gọi lại chị sớm.",
+    # My case
+    "case_enter_number": ("Chị bấm số hồ sơ, rồi bấm phím thăng. Quay lại, bấm phím sao."),
+    "case_not_found": "Chúng tôi không tìm thấy số hồ sơ này. Mời chị bấm lại.",
+    "case_status_new": "Hồ sơ của chị đã được nhận, đang chờ người trực xem.",
+    "case_status_acknowledged": "Người trực đã xem hồ sơ của chị và sẽ sớm liên lạc với chị.",
+    "case_status_in_progress": "Hồ sơ của chị đang được giải quyết.",
+    "case_status_referred": (
+        "Hồ sơ của chị đã được chuyển đến nơi có thể giúp chị. Họ sẽ liên lạc với chị."
+    ),
+    "case_status_resolved": (
+        "Việc của chị đã giải quyết xong. Nếu chưa ổn, chị hãy báo lại cho chúng tôi."
+    ),
+    "case_status_closed": (
+        "Hồ sơ của chị đã đóng. Nếu chị vẫn cần giúp, chị hãy báo lại cho chúng tôi."
+    ),
+    # Callback and the peer educator on duty
+    "callback_queued": "Chúng tôi sẽ gọi lại cho chị sớm. Chị có thể gác máy.",
+    "dial_duty_connecting": "Xin chị chờ một chút, đang nối máy với người trực.",
+    "dial_duty_failed": ("Người trực đang bận. Chị để lại lời nhắn nhé, chúng tôi sẽ gọi lại."),
+    # Emergency numbers: filled in from EMERGENCY_NUMBERS below.
+    "emergency_numbers": "Các số gọi miễn phí. {emergency_free}. {womens_line}.",
+}
+
+# Texts formatted from FIGURES valid on the day.
+TEMPLATES: dict[str, str] = {
+    "info_bhyt": (
+        "Bảo hiểm y tế hộ gia đình: người có tạm trú cũng tham gia được. "
+        "Người thứ nhất đóng khoảng {bhyt_first_year} đồng một năm. "
+        "Người thứ hai trở đi đóng ít hơn. Chị hỏi ở phường hoặc ở bưu điện."
+    ),
+    "info_bhxh": (
+        "Bảo hiểm xã hội tự nguyện giúp chị có lương hưu khi về già. "
+        "Từ {bhxh_min_age} tuổi là tham gia được. "
+        "Mỗi tháng đóng {bhxh_rate} thu nhập chị tự chọn, "
+        "thấp nhất khoảng {bhxh_min_month} đồng."
+    ),
+    "info_bhxh_support": (
+        "Nhà nước trả giúp một phần: hộ nghèo {support_poor}, hộ cận nghèo {support_near_poor}, "
+        "người dân tộc thiểu số {support_ethnic}, người khác {support_other}, "
+        "trong tối đa {support_years} năm. Người thường trú ở Hà Nội được hỗ trợ thêm."
+    ),
+    "info_tam_tru": (
+        "Ở Hà Nội từ {tam_tru_days} ngày trở lên thì cần đăng ký tạm trú. "
+        "Tạm trú được tối đa {tam_tru_years} năm, hết hạn thì gia hạn. "
+        "Chị đăng ký ở công an phường hoặc trên mạng. Mang theo căn cước và giấy thuê nhà. "
+        "Có tạm trú thì dễ làm bảo hiểm và xin học cho con."
+    ),
+}
+
+
+def _spoken(on: date, figures: list[Figure] | None) -> dict[str, str]:
+    """The words each placeholder stands for, from the figures valid on ``on``."""
+
+    def v(key: str) -> int | Decimal:
+        return figure(key, on, figures).value
+
+    bhyt_year = Decimal(v("base_salary_vnd")) * Decimal(v("bhyt_household_rate_pct")) / 100 * 12
+    free = ". ".join(f"{label}: {digits_words(number)}" for label, number in EMERGENCY_NUMBERS)
+    return {
+        "bhyt_first_year": number_words(round_thousand(bhyt_year)),
+        "bhxh_min_age": number_words(int(v("bhxh_min_age"))),
+        "bhxh_rate": percent_words(v("bhxh_rate_pct")),
+        "bhxh_min_month": number_words(round_thousand(v("bhxh_min_month_vnd"))),
+        "support_poor": percent_words(v("bhxh_support_poor_pct")),
+        "support_near_poor": percent_words(v("bhxh_support_near_poor_pct")),
+        "support_ethnic": percent_words(v("bhxh_support_ethnic_pct")),
+        "support_other": percent_words(v("bhxh_support_other_pct")),
+        "support_years": number_words(int(v("bhxh_support_max_years"))),
+        "tam_tru_days": number_words(int(v("tam_tru_after_days"))),
+        "tam_tru_years": number_words(int(v("tam_tru_max_years"))),
+        "legal_aid_phone": digits_words(LEGAL_AID_PHONE),
+        "emergency_free": free,
+        "womens_line": f"{WOMENS_LINE[0]}: {digits_words(WOMENS_LINE[1])}",
+    }
+
+
+def build_catalogue(on: date, figures: list[Figure] | None = None) -> dict[str, str]:
+    """Every prompt text as spoken on day ``on`` (Hanoi calendar day)."""
+    words = _spoken(on, figures)
+    catalogue = {key: text.format(**words) for key, text in TEXTS.items()}
+    catalogue.update({key: text.format(**words) for key, text in TEMPLATES.items()})
+    # Digits, for reading a case number one digit at a time.
+    catalogue.update({f"digit_{d}": word for d, word in enumerate(DIGIT_WORDS)})
+    return catalogue
+
+
+def today_hanoi() -> date:
+    return datetime.now(HANOI).date()
+
+
+# The catalogue for today. A long-running process (or a build job) that needs the texts of
+# another day calls build_catalogue(day) instead.
+CATALOGUE: dict[str, str] = build_catalogue(today_hanoi())

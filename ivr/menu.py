@@ -1,0 +1,482 @@
+"""The voice menu as data.
+
+A ``Menu`` is a set of ``Node``s (what the caller hears and which keys lead where) and a table of
+``ActionSpec``s (the things a keypress can make the line do). No Flask, no database: the IVR
+blueprint walks this data, calls one service per action and renders TwiML.
+
+How a node is played: its ``prompts`` in order (keys into ``audio.catalogue.CATALOGUE``), inside
+one <Gather numDigits=gather_digits finishOnKey=finish_on_key timeout=timeout>. Then ``choose()``
+maps what was pressed to a ``Target``:
+
+- a node key (str): play that node;
+- an ``Act``: run the action named ``Act.name`` with ``Act.args`` (+ the caller's input for
+  actions with ``ActionSpec.input``), play its prompts, then go to ``Act.then`` (a node key;
+  None = play "goodbye" and hang up) or, when the action fails (case not found, nobody on duty
+  answers), to ``Act.fallback``;
+- None: an invalid key: play "invalid_key" and the node again. No input: play "no_input" and the
+  node again. After ``max_retries`` replays: "goodbye" and hang up.
+
+On every menu node ``*`` (``repeat_key``) plays the node again and ``0`` (``back_key``) goes to
+``parent``. Number entry nodes (``gather_digits`` > 1) use ``*`` to go back instead, because 0 is a
+digit there.
+
+A call starts with the "welcome" prompt, then ``Menu.first_call`` (consent) for a caller without a
+recorded answer to the consent question, else ``Menu.root``. An action with ``needs_consent``
+sends a caller who has not agreed to the consent node first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+# --------------------------------------------------------------------------------------------
+# Types
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Act:
+    """A choice that runs an action. ``args`` are fixed in the menu data (e.g. the category)."""
+
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    then: str | None = "main"
+    fallback: Target | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "args", MappingProxyType(dict(self.args)))
+
+
+Target = str | Act
+
+
+@dataclass(frozen=True)
+class Node:
+    key: str
+    prompts: tuple[str, ...]
+    choices: Mapping[str, Target] = field(default_factory=dict)
+    parent: str | None = None  # where back_key leads; None: the key does nothing special
+    repeat_key: str | None = "*"
+    back_key: str | None = "0"
+    gather_digits: int = 1  # 1 = a menu choice; more = number entry (e.g. a case number)
+    finish_on_key: str | None = None  # '#' ends number entry
+    on_digits: Act | None = None  # number entry: the action that receives the keyed digits
+    timeout: int = 6  # seconds of silence before "no_input"
+    max_retries: int = 2  # replays after invalid or no input, then goodbye
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "choices", MappingProxyType(dict(self.choices)))
+
+    @property
+    def prompt(self) -> str:
+        return self.prompts[0]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """What an action needs and may say.
+
+    ``args``: required fixed arguments in the menu data; ``optional``: allowed fixed arguments;
+    ``input``: what the caller supplies at run time ("digits" for a keyed number, "recording"
+    for a recorded message), passed as ``input_arg``.
+    """
+
+    name: str
+    description: str
+    prompts: tuple[str, ...]
+    args: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    input: str | None = None
+    input_arg: str | None = None
+    needs_consent: bool = True
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+
+
+@dataclass(frozen=True)
+class Menu:
+    root: str
+    first_call: str
+    nodes: Mapping[str, Node]
+    actions: Mapping[str, ActionSpec]
+    global_prompts: tuple[str, ...]
+
+    def node(self, key: str) -> Node:
+        return self.nodes[key]
+
+    @property
+    def entries(self) -> tuple[str, ...]:
+        return (self.first_call, self.root)
+
+
+# --------------------------------------------------------------------------------------------
+# Constants shared with the IVR and the services
+# --------------------------------------------------------------------------------------------
+
+CATEGORIES = range(1, 13)  # DOMAIN.md case categories 1..12
+SENSITIVE_CATEGORY = 3  # violence: safety protocol, trained peer educators only
+DIGIT_PROMPTS = tuple(f"digit_{d}" for d in range(10))
+CASE_STATUSES = ("new", "acknowledged", "in_progress", "referred", "resolved", "closed")
+# Model statuses that are told as one of the above.
+_STATUS_ALIASES = {
+    "closed_unresolved": "closed",
+    "lost_contact": "closed",
+    "reopened": "in_progress",
+}
+KEYS = frozenset("0123456789*#")
+_KEY_RE = re.compile(r"^[a-z0-9_]+$")
+
+
+def case_status_prompt(status: str) -> str:
+    """Prompt key telling a case status; unknown statuses are told as "in progress"."""
+    status = _STATUS_ALIASES.get(status, status)
+    if status not in CASE_STATUSES:
+        status = "in_progress"
+    return f"case_status_{status}"
+
+
+def digit_prompt_keys(number: str | int) -> list[str]:
+    """Case number 1203 -> ["digit_1", "digit_2", "digit_0", "digit_3"], read one by one."""
+    return [f"digit_{c}" for c in str(number) if c.isdigit()]
+
+
+# --------------------------------------------------------------------------------------------
+# Actions
+# --------------------------------------------------------------------------------------------
+
+ACTIONS: dict[str, ActionSpec] = {
+    a.name: a
+    for a in [
+        ActionSpec(
+            "consent",
+            "Store the answer to the consent question (the text of 'consent_ask' is what was "
+            "asked). answer: 'granted' or 'refused'.",
+            prompts=("consent_thanks", "consent_refused"),
+            args=("answer",),
+            needs_consent=False,
+        ),
+        ActionSpec(
+            "record_complaint",
+            "Play 'record_instructions', <Record> until '#', open a case in `category` with the "
+            "recording, then say 'case_created', the case number digit by digit, "
+            "'case_created_end'. An empty recording plays 'record_empty' and records again. "
+            "voicemail=True when it follows an unanswered dial_duty.",
+            prompts=(
+                "record_instructions",
+                "record_empty",
+                "case_created",
+                *DIGIT_PROMPTS,
+                "case_created_end",
+            ),
+            args=("category",),
+            optional=("voicemail",),
+            input="recording",
+            input_arg="recording_url",
+            options={"finish_on_key": "#", "max_length": 180, "play_beep": True},
+        ),
+        ActionSpec(
+            "case_status",
+            "Look up the keyed case number (only the caller's own cases) and say its status "
+            "with case_status_prompt(status); unknown number: 'case_not_found', then fallback.",
+            prompts=(*(f"case_status_{s}" for s in CASE_STATUSES), "case_not_found"),
+            input="digits",
+            input_arg="case_number",
+        ),
+        ActionSpec(
+            "callback",
+            "Queue a call back to the caller's number (an outbox row), optional topic "
+            "category; say 'callback_queued'.",
+            prompts=("callback_queued",),
+            optional=("category",),
+        ),
+        ActionSpec(
+            "dial_duty",
+            "Say 'dial_duty_connecting' and <Dial> the peer educator on duty (for category 3 "
+            "only one trained for it). No answer: 'dial_duty_failed', then fallback "
+            "(voicemail).",
+            prompts=("dial_duty_connecting", "dial_duty_failed"),
+            optional=("category",),
+            options={"dial_timeout": 25},
+        ),
+        ActionSpec(
+            "hangup",
+            "Say 'goodbye' and hang up.",
+            prompts=("goodbye",),
+            needs_consent=False,
+        ),
+    ]
+}
+
+
+def record(category: int) -> Act:
+    return Act("record_complaint", {"category": category})
+
+
+def voicemail(category: int) -> Act:
+    return Act("record_complaint", {"category": category, "voicemail": True})
+
+
+def dial_duty(category: int = 12) -> Act:
+    return Act("dial_duty", {"category": category}, fallback=voicemail(category))
+
+
+# --------------------------------------------------------------------------------------------
+# Nodes
+# --------------------------------------------------------------------------------------------
+
+
+def _info(key: str, *prompts: str, category: int) -> Node:
+    """An information leaf: the text, then repeat / callback on this topic / back."""
+    return Node(
+        key,
+        (*prompts, "info_end"),
+        {"4": Act("callback", {"category": category}, then=None)},
+        parent="info",
+    )
+
+
+_NODES = [
+    Node(
+        "consent",
+        ("consent_ask",),
+        {
+            "1": Act("consent", {"answer": "granted"}, then="main"),
+            "2": Act("consent", {"answer": "refused"}, then="main"),
+        },
+        back_key=None,
+    ),
+    Node(
+        "main",
+        ("main_menu",),
+        {
+            "1": "info",
+            "2": "report",
+            "3": "case_lookup",
+            "4": Act("callback", then=None),
+            "5": dial_duty(),
+            "9": "emergency",
+        },
+        parent=None,
+        back_key=None,
+    ),
+    # 1 Information
+    Node(
+        "info",
+        ("info_menu",),
+        {
+            "1": "info_bhyt",
+            "2": "info_bhxh",
+            "3": "info_tam_tru",
+            "4": "info_legal_aid",
+            "5": "info_goods_seized",
+        },
+        parent="main",
+    ),
+    _info("info_bhyt", "info_bhyt", category=5),
+    _info("info_bhxh", "info_bhxh", "info_bhxh_support", category=6),
+    _info("info_tam_tru", "info_tam_tru", category=7),
+    _info("info_legal_aid", "info_legal_aid", category=10),
+    _info("info_goods_seized", "info_goods_seized", category=1),
+    # 2 Report a problem: DOMAIN's 12 categories in 9 choices. Legal aid (10) and housing (11)
+    # come in under "other" (12); staff set the category when they read the case.
+    Node(
+        "report",
+        ("report_menu",),
+        {
+            "1": record(1),  # goods seized, fines, chases
+            "2": record(2),  # harassment, theft, extortion
+            "3": "report_safety",  # violence: told as "not safe", safety first
+            "4": record(4),  # cheated on pay
+            "5": "report_insurance",  # 5 health insurance / 6 social insurance
+            "6": record(7),  # residence papers
+            "7": record(8),  # children
+            "8": record(9),  # health
+            "9": record(12),  # other
+        },
+        parent="main",
+    ),
+    Node(
+        "report_safety",
+        ("report_safety",),
+        {"1": dial_duty(SENSITIVE_CATEGORY), "2": record(SENSITIVE_CATEGORY), "9": "emergency"},
+        parent="report",
+    ),
+    Node(
+        "report_insurance",
+        ("report_insurance",),
+        {"1": record(5), "2": record(6)},
+        parent="report",
+    ),
+    # 3 My case: key the number, then '#'.
+    Node(
+        "case_lookup",
+        ("case_enter_number",),
+        parent="main",
+        repeat_key=None,
+        back_key="*",
+        gather_digits=10,
+        finish_on_key="#",
+        on_digits=Act("case_status", then="main", fallback="case_lookup"),
+        timeout=10,
+    ),
+    # 9 Emergency numbers
+    Node("emergency", ("emergency_numbers", "repeat_or_back"), parent="main"),
+]
+
+MENU = Menu(
+    root="main",
+    first_call="consent",
+    nodes=MappingProxyType({n.key: n for n in _NODES}),
+    actions=MappingProxyType(ACTIONS),
+    global_prompts=("welcome", "invalid_key", "no_input", "goodbye"),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Walking the menu
+# --------------------------------------------------------------------------------------------
+
+
+def choose(menu: Menu, node_key: str, pressed: str) -> Target | None:
+    """Where ``pressed`` leads from node ``node_key``; None for an invalid key.
+
+    For a number entry node, ``pressed`` is the whole entry (without the finish key): the
+    back key alone goes back, anything else (digits) goes to ``on_digits``.
+    """
+    node = menu.nodes[node_key]
+    if node.back_key is not None and pressed == node.back_key:
+        return node.parent if node.parent is not None else node.key
+    if node.repeat_key is not None and pressed == node.repeat_key:
+        return node.key
+    if node.on_digits is not None:
+        return node.on_digits if pressed.isdigit() else None
+    return node.choices.get(pressed)
+
+
+def _act_targets(act: Act) -> Iterable[Target]:
+    if act.then is not None:
+        yield act.then
+    if act.fallback is not None:
+        yield act.fallback
+
+
+def _node_targets(node: Node) -> Iterable[Target]:
+    yield from node.choices.values()
+    if node.on_digits is not None:
+        yield node.on_digits
+    if node.parent is not None and node.back_key is not None:
+        yield node.parent
+
+
+def _walk(menu: Menu) -> tuple[set[str], set[str]]:
+    """Node keys and action names reachable from the entries."""
+    nodes: set[str] = set()
+    actions: set[str] = set()
+    todo: list[Target] = list(menu.entries)
+    while todo:
+        target = todo.pop()
+        if isinstance(target, Act):
+            actions.add(target.name)
+            todo.extend(_act_targets(target))
+        elif target in menu.nodes and target not in nodes:
+            nodes.add(target)
+            todo.extend(_node_targets(menu.nodes[target]))
+    return nodes, actions
+
+
+def reachable_prompt_keys(menu: Menu | None = None) -> set[str]:
+    """Every prompt key a caller can hear: nodes and actions reachable from the entries, the
+    global prompts and the digits read back."""
+    menu = MENU if menu is None else menu
+    nodes, actions = _walk(menu)
+    keys = set(menu.global_prompts)
+    for key in nodes:
+        keys.update(menu.nodes[key].prompts)
+    for name in actions:
+        if name in menu.actions:
+            keys.update(menu.actions[name].prompts)
+    return keys
+
+
+def _check_act(menu: Menu, act: Act, where: str) -> list[str]:
+    errors: list[str] = []
+    spec = menu.actions.get(act.name)
+    if spec is None:
+        return [f"{where}: unknown action {act.name!r}"]
+    for arg in spec.args:
+        if arg not in act.args:
+            errors.append(f"{where}: action {act.name!r} needs argument {arg!r}")
+    for arg in act.args:
+        if arg not in spec.args and arg not in spec.optional:
+            errors.append(f"{where}: action {act.name!r} takes no argument {arg!r}")
+    if "category" in act.args and act.args["category"] not in CATEGORIES:
+        errors.append(f"{where}: category {act.args['category']!r} is not 1..12")
+    if act.then is not None and act.then not in menu.nodes:
+        errors.append(f"{where}: then {act.then!r} is not a node")
+    if isinstance(act.fallback, Act):
+        errors += _check_act(menu, act.fallback, f"{where} fallback")
+    elif act.fallback is not None and act.fallback not in menu.nodes:
+        errors.append(f"{where}: fallback {act.fallback!r} is not a node")
+    return errors
+
+
+def validate(menu: Menu, catalogue: Mapping[str, str]) -> list[str]:
+    """Everything wrong with ``menu`` against ``catalogue``; empty when all is well."""
+    errors: list[str] = []
+    for entry in menu.entries:
+        if entry not in menu.nodes:
+            errors.append(f"entry {entry!r} is not a node")
+    for key, node in menu.nodes.items():
+        where = f"node {key!r}"
+        if node.key != key:
+            errors.append(f"{where}: has key {node.key!r}")
+        if not _KEY_RE.match(key):
+            errors.append(f"{where}: key must be lower case letters, digits, underscores")
+        if not node.prompts:
+            errors.append(f"{where}: no prompt")
+        for prompt in node.prompts:
+            if prompt not in catalogue:
+                errors.append(f"{where}: prompt {prompt!r} missing from the catalogue")
+        digits = [k for k in node.choices if k.isdigit()]
+        if len(digits) > 9:
+            errors.append(f"{where}: {len(digits)} choices, at most 9")
+        for pressed, target in node.choices.items():
+            if len(pressed) != 1 or pressed not in KEYS:
+                errors.append(f"{where}: choice key {pressed!r} is not one phone key")
+            if pressed in (node.repeat_key, node.back_key):
+                errors.append(f"{where}: choice {pressed!r} hides repeat/back")
+            if isinstance(target, Act):
+                errors += _check_act(menu, target, f"{where} choice {pressed!r}")
+            elif target not in menu.nodes:
+                errors.append(f"{where} choice {pressed!r}: target {target!r} does not exist")
+        if node.parent is not None and node.parent not in menu.nodes:
+            errors.append(f"{where}: parent {node.parent!r} does not exist")
+        if node.gather_digits > 1:
+            if node.on_digits is None:
+                errors.append(f"{where}: number entry without on_digits")
+            elif menu.actions.get(node.on_digits.name) and (
+                menu.actions[node.on_digits.name].input != "digits"
+            ):
+                errors.append(f"{where}: action {node.on_digits.name!r} takes no digits")
+            if node.choices:
+                errors.append(f"{where}: number entry cannot have choices")
+        if node.on_digits is not None:
+            errors += _check_act(menu, node.on_digits, f"{where} on_digits")
+    for name, spec in menu.actions.items():
+        for prompt in spec.prompts:
+            if prompt not in catalogue:
+                errors.append(f"action {name!r}: prompt {prompt!r} missing from the catalogue")
+    for prompt in menu.global_prompts:
+        if prompt not in catalogue:
+            errors.append(f"global prompt {prompt!r} missing from the catalogue")
+    reachable, _ = _walk(menu)
+    for key in menu.nodes:
+        if key not in reachable:
+            errors.append(f"node {key!r} cannot be reached")
+    return errors
