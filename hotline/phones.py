@@ -49,7 +49,7 @@ class PhoneError(ValueError):
 
 
 def _compact(raw: str) -> str:
-    # NFKC turns full-width digits and '＋' into ASCII.
+    # NFKC turns full-width digits and the full-width plus sign into ASCII.
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
 
 
@@ -77,8 +77,8 @@ def normalize(raw: str) -> str:
         raise PhoneError(f"not a Vietnamese phone number: {_hide(raw)!r}")
     if international is not None:
         if not international.startswith(COUNTRY_CODE):
-            raise PhoneError(f"not a Vietnamese phone number (foreign country code): {_hide(raw)!r}")
-        nsn = international[len(COUNTRY_CODE):]
+            raise PhoneError(f"not a Vietnamese phone number (foreign): {_hide(raw)!r}")
+        nsn = international.removeprefix(COUNTRY_CODE)
         # "+84 (0) 912 ...": no national significant number starts with 0, so drop one trunk 0.
         if nsn.startswith("0"):
             nsn = nsn[1:]

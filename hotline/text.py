@@ -24,16 +24,13 @@ _D_MAP = str.maketrans({"đ": "d", "Đ": "D", "ð": "d", "Ð": "D"})
 
 # Obvious GSM-7 stand-ins for common non-GSM characters, applied before the NFKD fallback.
 _GSM_SUBSTITUTES = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "`": "'", "\u00b4": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    "\u00ab": '"', "\u00bb": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
-    "\u2212": "-", "\u2022": "-",
-    "\u2026": "...",
-    "\t": " ", "\u00a0": " ",
+    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032`\u00b4", "'"),  # curly quotes, prime
+    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2022", "-"),  # dashes
+    **dict.fromkeys("\t\u00a0", " "),
     # Invisible formatting characters would otherwise turn into '?'.
-    "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "",
+    **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff", ""),
+    "\u2026": "...",
 }
 
 

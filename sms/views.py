@@ -10,9 +10,9 @@ from flask import Response, abort, current_app, request
 from hotline import clock
 from hotline.db import session_scope
 from hotline.gateways import android
-from hotline.phones import mask
-from hotline.services import inbound, outbox
+from hotline.services import outbox
 from sms import bp
+from sms.handler import receive_text
 from sms.signatures import twilio_signed
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def twilio_inbound():
     sender = request.form.get("From", "")
     if not sid or not sender:
         return _twiml(), 400
-    _receive("twilio", sid, sender, request.form.get("Body", ""))
+    receive_text(_rt(), "twilio", sid, sender, request.form.get("Body", ""))
     return _twiml()
 
 
@@ -79,21 +79,5 @@ def android_webhook():
         return {"error": str(exc)}, 400
     if event is None:
         return "", 204
-    _receive("android", event.external_id, event.phone, event.body, resends=True)
+    receive_text(_rt(), "android", event.external_id, event.phone, event.body, resends=True)
     return "", 204
-
-
-def _receive(gateway: str, external_id: str | None, sender: str, body: str, resends=False):
-    from sms.handler import handle
-
-    rt = _rt()
-    now = clock.utcnow()
-    with session_scope(rt.sessions) as session:
-        msg, created = inbound.receive(
-            session, now, gateway=gateway, external_id=external_id, sender=sender, body=body,
-            dedupe_window=inbound.RESEND_WINDOW if resends else None,
-        )
-        if created:
-            log.info("sms in %s from %s", msg.id, mask(msg.phone))
-            handle(session, now, msg, rt.settings)
-    return msg

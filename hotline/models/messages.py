@@ -71,6 +71,7 @@ class Message(Base):
         Index("ix_messages_status_due", "status", "due_at"),
         Index("ix_messages_person_kind_due", "person_id", "kind", "due_at"),
         Index("ix_messages_phone_created", "phone", "created_at"),
+        Index("ix_messages_needs_staff", "needs_staff", "triaged_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,5 +100,11 @@ class Message(Base):
     handled_at: Mapped[datetime | None]
     # Inbound: what the parser made of it, for the triage inbox and reports.
     command: Mapped[str | None] = mapped_column(String(12))
+    # Inbound that needs a person (free text, erasure requests) until staff deal with it.
+    needs_staff: Mapped[bool] = mapped_column(default=False)
+    triaged_at: Mapped[datetime | None]
+    triaged_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
 
     person: Mapped["Person | None"] = relationship()  # noqa: F821

@@ -1,0 +1,393 @@
+"""Cases: open, route, alert, accept, note, refer, resolve, give back, reopen.
+
+Every verb takes the session, ``now`` and (where it tells someone) the outbox; it
+records a timeline event, flushes, and leaves the commit to the caller. An actor
+is a Person (acting by SMS) or a StaffUser (acting in the console).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.models import (
+    CASE_NUMBER_OFFSET,
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Group,
+    GroupRole,
+    Kind,
+    Membership,
+    Person,
+    Provider,
+    Referral,
+    Role,
+    StaffRole,
+    StaffUser,
+)
+from hotline.services.outbox import Outbox
+from hotline.templates import CATEGORY_WORDS, STATUS_WORDS, render
+
+VIOLENCE = 3
+ACK_DEADLINE = timedelta(hours=24)
+ACK_DEADLINE_EMERGENCY = timedelta(minutes=15)
+# Accepted but untouched this long: remind the assignee, then the coordinator.
+STALE_AFTER = timedelta(days=3)
+FOLLOWUP_AFTER = timedelta(days=3)
+FOLLOWUP_WAIT = timedelta(days=4)
+
+
+class CaseError(Exception):
+    """An action that is not allowed; the message is for logs, never for the member."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    person: Person | None = None
+    user: StaffUser | None = None
+
+    @property
+    def person_id(self) -> int | None:
+        return self.person.id if self.person else None
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user else None
+
+
+def event(session: Session, case: Case, now: datetime, kind: str, actor: Actor | None = None,
+          note: str = "", **data) -> CaseEvent:
+    ev = CaseEvent(
+        case_id=case.id, at=now, kind=kind, note=note, data=data or None,
+        actor_person_id=actor.person_id if actor else None,
+        actor_user_id=actor.user_id if actor else None,
+    )
+    session.add(ev)
+    return ev
+
+
+def current_group(session: Session, person: Person) -> Group | None:
+    return session.scalar(
+        select(Group)
+        .join(Membership, Membership.group_id == Group.id)
+        .where(Membership.person_id == person.id, Membership.left_at.is_(None))
+        .order_by(Membership.joined_at.desc(), Membership.id.desc())
+        .limit(1)
+    )
+
+
+def open_case(
+    session: Session,
+    now: datetime,
+    outbox: Outbox,
+    *,
+    person: Person,
+    channel: str,
+    summary: str = "",
+    category: int | None = None,
+    emergency: bool = False,
+) -> Case:
+    """Open a case for ``person``, route it and alert whoever should act."""
+    if category is not None and category not in CATEGORY_WORDS:
+        category = None
+    group = current_group(session, person)
+    case = Case(
+        person_id=person.id,
+        group_id=group.id if group else None,
+        category=category or 12,
+        emergency=emergency,
+        status=CaseStatus.NEW,
+        channel=channel,
+        summary=summary,
+        created_at=now,
+    )
+    session.add(case)
+    session.flush()
+    # Short, sequential, easy to key on a phone; the id makes it unique without a race.
+    case.number = case.id + CASE_NUMBER_OFFSET
+    event(session, case, now, "created", Actor(person=person), channel=channel)
+    route(session, now, outbox, case)
+    session.flush()
+    return case
+
+
+def candidates(session: Session, case: Case) -> list[Person]:
+    """Who may take ``case``, best first: the group's peer educators, then the ward's,
+    then those on duty; violence cases only to people trained for them."""
+    pe = select(Person).where(Person.role == Role.PEER_EDUCATOR, Person.erased_at.is_(None))
+    if case.category == VIOLENCE:
+        pe = pe.where(Person.trained_violence.is_(True))
+    found: list[Person] = []
+    if case.group_id is not None:
+        found += session.scalars(
+            pe.join(Membership, Membership.person_id == Person.id)
+            .where(Membership.group_id == case.group_id, Membership.left_at.is_(None),
+                   Membership.role == GroupRole.PEER_EDUCATOR)
+            .order_by(Person.duty_order, Person.id)
+        ).all()
+    ward = case.person.ward_current if case.person else None
+    if ward:
+        found += session.scalars(
+            pe.join(Membership, Membership.person_id == Person.id)
+            .join(Group, Group.id == Membership.group_id)
+            .where(Group.ward_current == ward, Membership.left_at.is_(None),
+                   Membership.role == GroupRole.PEER_EDUCATOR)
+            .order_by(Person.duty_order, Person.id)
+        ).all()
+    found += session.scalars(pe.where(Person.on_duty.is_(True))
+                             .order_by(Person.duty_order, Person.id)).all()
+    unique: list[Person] = []
+    for person in found:
+        if person not in unique and person.id != case.person_id:
+            unique.append(person)
+    return unique
+
+
+def coordinators(session: Session) -> list[Person]:
+    return list(session.scalars(
+        select(Person)
+        .where(Person.role == Role.COORDINATOR, Person.erased_at.is_(None))
+        .order_by(Person.duty_order, Person.id)
+    ))
+
+
+def route(session: Session, now: datetime, outbox: Outbox, case: Case) -> Person | None:
+    """Assign ``case`` to the person at its escalation level and alert them.
+
+    Level n is the n-th candidate; past the last candidate the coordinator takes it.
+    Violence and emergency cases alert the coordinator at once as well.
+    """
+    people = candidates(session, case)
+    coords = coordinators(session)
+    level = case.escalation_level
+    target = people[level] if level < len(people) else (coords[0] if coords else None)
+    if target is not None:
+        assign(session, now, outbox, case, target, alert_key="alert")
+    deadline = ACK_DEADLINE_EMERGENCY if case.emergency else ACK_DEADLINE
+    case.next_action_at = now + deadline
+    if level == 0 and (case.emergency or case.category == VIOLENCE):
+        for coord in coords:
+            if coord is not target:
+                _alert(outbox, now, case, coord, "alert")
+                event(session, case, now, "alerted", person_id=coord.id, role="coordinator")
+    return target
+
+
+def assign(session: Session, now: datetime, outbox: Outbox, case: Case, to: Person,
+           *, actor: Actor | None = None, alert_key: str = "alert") -> None:
+    case.assignee_id = to.id
+    case.assignee = to
+    case.assigned_at = now
+    event(session, case, now, "assigned", actor, person_id=to.id, level=case.escalation_level)
+    _alert(outbox, now, case, to, alert_key)
+
+
+def _alert(outbox: Outbox, now: datetime, case: Case, to: Person, key: str, **values) -> None:
+    if case.emergency and key == "alert":
+        key = "alert_emergency"
+    if not to.phone:
+        return
+    outbox.enqueue(
+        now, to.phone,
+        render(key, number=case.number, category=CATEGORY_WORDS[case.category], **values),
+        kind=Kind.URGENT if case.emergency else Kind.NORMAL,
+        person=to, case_id=case.id,
+        key=f"case:{case.id}:{key}:{to.id}:{case.escalation_level}:{case.reopened_count}",
+    )
+
+
+def _tell_member(outbox: Outbox, now: datetime, case: Case, key: str, **values) -> None:
+    member = case.person
+    if member is None or not member.phone or member.erased_at:
+        return
+    outbox.enqueue(
+        now, member.phone, render(key, number=case.number, **values),
+        kind=Kind.NORMAL, person=member, case_id=case.id,
+        key=f"case:{case.id}:{key}:{case.reopened_count}",
+    )
+
+
+def may_act(session: Session, case: Case, actor: Actor) -> bool:
+    """Whether ``actor`` may work ``case``: its assignee, a peer educator of its group,
+    a coordinator or admin; violence cases only for those trained (and coordinators)."""
+    if actor.user is not None:
+        user = actor.user
+        if user.role in (StaffRole.ADMIN, StaffRole.COORDINATOR):
+            return True
+        if user.role != StaffRole.PEER_EDUCATOR or user.person_id is None:
+            return False
+        person = session.get(Person, user.person_id)
+    else:
+        person = actor.person
+    if person is None or person.erased_at:
+        return False
+    if person.role == Role.COORDINATOR:
+        return True
+    if person.role != Role.PEER_EDUCATOR:
+        return False
+    if case.category == VIOLENCE and not person.trained_violence:
+        return False
+    if case.assignee_id == person.id:
+        return True
+    if case.group_id is None:
+        return False
+    return session.scalar(
+        select(Membership.id).where(
+            Membership.group_id == case.group_id,
+            Membership.person_id == person.id,
+            Membership.left_at.is_(None),
+            Membership.role == GroupRole.PEER_EDUCATOR,
+        ).limit(1)
+    ) is not None
+
+
+def _require(session: Session, case: Case, actor: Actor) -> None:
+    if not may_act(session, case, actor):
+        raise CaseError("not allowed on this case")
+
+
+def accept(session: Session, now: datetime, outbox: Outbox, case: Case, actor: Actor) -> None:
+    """The peer educator takes the case; the member hears someone has it."""
+    _require(session, case, actor)
+    if not case.is_open:
+        raise CaseError("case is not open")
+    if actor.person is not None and case.assignee_id != actor.person.id:
+        case.assignee_id, case.assigned_at = actor.person.id, case.assigned_at or now
+    if case.acknowledged_at is None:
+        case.acknowledged_at = now
+    if case.status == CaseStatus.NEW:
+        case.status = CaseStatus.ACKNOWLEDGED
+    case.next_action_at = now + STALE_AFTER
+    case.escalation_level = 0
+    event(session, case, now, "accepted", actor)
+    _tell_member(outbox, now, case, "case_accepted")
+    session.flush()
+
+
+def add_note(session: Session, now: datetime, case: Case, actor: Actor, note: str,
+             *, contacted: bool = True) -> None:
+    """A note on the timeline; it counts as contact with the member and as progress."""
+    _require(session, case, actor)
+    if contacted and case.first_contact_at is None:
+        case.first_contact_at = now
+    if case.status in (CaseStatus.NEW, CaseStatus.ACKNOWLEDGED):
+        case.acknowledged_at = case.acknowledged_at or now
+        case.status = CaseStatus.IN_PROGRESS
+    if case.is_open:
+        case.next_action_at = now + STALE_AFTER
+    event(session, case, now, "note", actor, note=note)
+    session.flush()
+
+
+def find_provider(session: Session, code: str) -> Provider | None:
+    return session.scalar(
+        select(Provider).where(Provider.code == code.strip().upper(), Provider.active.is_(True))
+    )
+
+
+def refer(session: Session, now: datetime, outbox: Outbox, case: Case, actor: Actor,
+          provider: Provider) -> Referral:
+    """Refer to a provider; the member gets its name and number by SMS."""
+    _require(session, case, actor)
+    if not case.is_open:
+        raise CaseError("case is not open")
+    referral = Referral(case_id=case.id, provider_id=provider.id, referred_at=now,
+                        by_person_id=actor.person_id)
+    session.add(referral)
+    case.status = CaseStatus.REFERRED
+    case.acknowledged_at = case.acknowledged_at or now
+    case.first_contact_at = case.first_contact_at or now
+    case.next_action_at = now + STALE_AFTER
+    event(session, case, now, "referred", actor, provider=provider.code)
+    _tell_member(outbox, now, case, "case_referred", provider=provider.name[:40],
+                 phone=provider.phone or "-")
+    session.flush()
+    return referral
+
+
+def resolve(session: Session, now: datetime, outbox: Outbox, case: Case, actor: Actor,
+            note: str = "") -> None:
+    """Resolved: the member is told, and asked some days later whether it was solved."""
+    _require(session, case, actor)
+    if not case.is_open:
+        raise CaseError("case is not open")
+    case.status = CaseStatus.RESOLVED
+    case.resolved_at = now
+    case.acknowledged_at = case.acknowledged_at or now
+    case.next_action_at = None
+    case.followup_due_at = now + FOLLOWUP_AFTER
+    case.followup_answer = None
+    event(session, case, now, "resolved", actor, note=note)
+    _tell_member(outbox, now, case, "case_resolved")
+    session.flush()
+
+
+def give_back(session: Session, now: datetime, outbox: Outbox, case: Case, actor: Actor) -> None:
+    """The assignee cannot take it: route to the next person on the ladder now."""
+    _require(session, case, actor)
+    if not case.is_open:
+        raise CaseError("case is not open")
+    event(session, case, now, "returned", actor)
+    case.status = CaseStatus.NEW
+    case.acknowledged_at = None
+    case.escalation_level += 1
+    route(session, now, outbox, case)
+    session.flush()
+
+
+def close(session: Session, now: datetime, case: Case, actor: Actor, status: CaseStatus,
+          note: str = "") -> None:
+    """Close without resolution (unresolved, lost contact)."""
+    _require(session, case, actor)
+    case.status = status
+    case.closed_at = now
+    case.next_action_at = None
+    event(session, case, now, "closed", actor, note=note, status=str(status))
+    session.flush()
+
+
+def reopen(session: Session, now: datetime, outbox: Outbox, case: Case,
+           actor: Actor | None = None, reason: str = "") -> None:
+    """Back to work: the same assignee is alerted again (the ladder restarts)."""
+    case.reopened_count += 1
+    case.status = CaseStatus.NEW
+    case.resolved_at = None
+    case.closed_at = None
+    case.acknowledged_at = None
+    case.followup_due_at = None
+    case.escalation_level = 0
+    event(session, case, now, "reopened", actor, note=reason)
+    if case.assignee is not None:
+        _alert(outbox, now, case, case.assignee, "reopened_alert")
+        case.next_action_at = now + (ACK_DEADLINE_EMERGENCY if case.emergency else ACK_DEADLINE)
+    else:
+        route(session, now, outbox, case)
+    session.flush()
+
+
+def for_member(session: Session, person: Person, number: int) -> Case | None:
+    """The member's own case with that number; another person's case is never found."""
+    return session.scalar(
+        select(Case).where(Case.number == number, Case.person_id == person.id)
+    )
+
+
+def by_number(session: Session, number: int) -> Case | None:
+    return session.scalar(select(Case).where(Case.number == number))
+
+
+def status_words(case: Case) -> str:
+    return STATUS_WORDS.get(case.status, STATUS_WORDS["new"])
+
+
+def open_cases_of(session: Session, person: Person) -> list[Case]:
+    return list(session.scalars(
+        select(Case)
+        .where(Case.assignee_id == person.id, Case.status.in_(OPEN_STATUSES))
+        .order_by(Case.number)
+    ))

@@ -1,0 +1,148 @@
+"""Every SMS the line sends, in one place.
+
+Written in Vietnamese and sent unaccented (``hotline.text.unaccent``); each fits one
+GSM-7 SMS (160 characters) with realistic values filled in, which a test checks.
+Wording is neutral enough for a shared phone: a case number, never what it is about.
+"""
+
+from __future__ import annotations
+
+# Neutral words for each category (DOMAIN.md), safe on a shared phone.
+CATEGORY_WORDS = {
+    1: "hang hoa, xu phat",
+    2: "bi lam phien",
+    3: "can ho tro rieng",
+    4: "tien cong, mua ban",
+    5: "BHYT",
+    6: "BHXH",
+    7: "tam tru",
+    8: "tre em",
+    9: "suc khoe",
+    10: "giay to",
+    11: "nha o",
+    12: "viec khac",
+}
+
+# How a member hears the state of their case (SMS TT and the voice menu agree).
+STATUS_WORDS = {
+    "new": "da nhan, dang tim nguoi ho tro",
+    "acknowledged": "da co nguoi nhan ho tro",
+    "in_progress": "dang duoc ho tro",
+    "referred": "da gioi thieu noi ho tro",
+    "resolved": "da giai quyet xong",
+    "closed": "da dong",
+    "closed_unresolved": "da dong",
+    "lost_contact": "da dong vi khong lien lac duoc",
+}
+
+TEMPLATES: dict[str, str] = {
+    # Members
+    "help": (
+        "STONES: DK dang ky; KN <loi> bao van de; TT <so> hoi ho so; GOI de duoc goi lai; "
+        "HOP lich hop; BHYT BHXH TAMTRU PHAPLY tim hieu; HUY ngung nhan tin"
+    ),
+    "consent_ask": (
+        "STONES: Chi/anh dong y de duong day luu so dien thoai va thong tin gui den de ho tro? "
+        "Tra loi DONGY hoac KHONG. Ngung bat ky luc nao: HUY"
+    ),
+    "registered": (
+        "STONES: Da dang ky. Nhan KN <noi dung> khi gap kho khan, GOI de duoc goi lai, "
+        "HD xem huong dan. Cam on chi/anh!"
+    ),
+    "registered_group": (
+        "STONES: Da dang ky vao nhom {group}. Nhan KN <noi dung> khi gap kho khan, "
+        "HOP xem lich hop, HD xem huong dan."
+    ),
+    "consent_refused": (
+        "STONES: Da ghi nhan, chung toi khong luu thong tin. Khi can, nhan DK de dang ky "
+        "hoac goi {hotline}."
+    ),
+    "unknown_group": "STONES: Khong tim thay nhom {code}. Da dang ky khong kem nhom. HD xem huong dan.",
+    "case_opened": (
+        "STONES: Da nhan, so ho so cua chi/anh la {number}. Nguoi ho tro se lien lac som. "
+        "Hoi tinh trang: TT {number}"
+    ),
+    "case_opened_emergency": (
+        "STONES: Da nhan, so ho so {number}. Neu dang nguy hiem goi 113 (cong an), "
+        "115 (cap cuu), 111 (tre em)."
+    ),
+    "complaint_empty": "STONES: Xin nhan KN roi noi dung, vi du: KN bi thu hang o cho. Hoac goi {hotline}.",
+    "case_status": "STONES: Ho so {number}: {status}. Can them ho tro: GOI",
+    "case_not_found": "STONES: Khong tim thay ho so so {number} cua so dien thoai nay. Hoi them: GOI",
+    "status_no_number": "STONES: Xin nhan TT va so ho so, vi du: TT 1024",
+    "callback_queued": "STONES: Da ghi nhan. Chung toi se goi lai cho chi/anh som, trong gio 8h-21h.",
+    "opted_out": "STONES: Da ngung nhan tin. Khi muon nhan lai, nhan DK. Khi can giup, goi {hotline}.",
+    "erase_requested": (
+        "STONES: Da nhan yeu cau xoa thong tin. Nhan vien se xu ly trong 2 ngay lam viec "
+        "va bao lai."
+    ),
+    "erased": "STONES: Thong tin cua chi/anh da duoc xoa theo yeu cau. Cam on chi/anh.",
+    "free_text": (
+        "STONES: Da nhan tin nhan, nhan vien se doc. Bao van de: KN <noi dung>. Duoc goi lai: "
+        "GOI. Huong dan: HD"
+    ),
+    "not_understood": "STONES: Chua hieu tin nhan. Nhan HD de xem huong dan hoac goi {hotline}.",
+    "no_pending": "STONES: Khong co cau hoi nao dang cho tra loi. Nhan HD de xem huong dan.",
+    "no_meeting": "STONES: Chua co lich hop sap toi cua nhom. Hoi nhom truong de biet them.",
+    "next_meeting": "STONES: Hop nhom {group} luc {when} tai {place}. Tra loi CO neu di, KHONG neu ban.",
+    "info_bhyt": (
+        "BHYT ho gia dinh: nguoi tam tru cung tham gia duoc. Dang ky tai UBND phuong hoac "
+        "BHXH quan. Can giup: KN 5 <noi dung> hoac GOI"
+    ),
+    "info_bhxh": (
+        "BHXH tu nguyen: tu 15 tuoi, tu chon muc dong, Nha nuoc ho tro 1 phan. Hoi BHXH quan. "
+        "Can giup: KN 6 <noi dung> hoac GOI"
+    ),
+    "info_tamtru": (
+        "Tam tru: dang ky sau 30 ngay o, toi da 2 nam, gia han duoc; tai cong an phuong hoac "
+        "online. Can giup: KN 7 <noi dung> hoac GOI"
+    ),
+    "info_phaply": (
+        "Tro giup phap ly mien phi: goi 18001233 (gio hanh chinh). Can giup them: "
+        "KN 10 <noi dung> hoac GOI"
+    ),
+    # Case life, to members
+    "case_accepted": "STONES: Ho so {number} da co nguoi nhan ho tro. Ho se lien lac voi chi/anh.",
+    "case_referred": "STONES: Ho so {number}: xin lien he {provider}, so {phone}. Can them: GOI",
+    "case_resolved": "STONES: Ho so {number} da giai quyet. Vai ngay toi chung toi se hoi lai y kien.",
+    "followup_ask": (
+        "STONES: Ho so {number} da duoc giai quyet chua? Tra loi 1 neu da xong, 2 neu chua xong."
+    ),
+    "followup_thanks": "STONES: Cam on chi/anh da tra loi. Khi can giup, nhan KN hoac GOI.",
+    "followup_reopened": (
+        "STONES: Ho so {number} da mo lai, nguoi ho tro se lien lac lai som. Cam on chi/anh."
+    ),
+    # Peer educators
+    "alert": (
+        "STONES: Ho so moi {number} ({category}). Nhan NHAN {number} de nhan. "
+        "Xem chi tiet tren trang quan ly."
+    ),
+    "alert_emergency": (
+        "STONES KHAN: Ho so {number} ({category}) can ho tro ngay. Nhan NHAN {number} "
+        "va goi lai nguoi bao."
+    ),
+    "escalated": (
+        "STONES: Ho so {number} ({category}) chua ai nhan sau {hours} gio. Nhan NHAN {number} "
+        "de nhan."
+    ),
+    "reminder_stale": (
+        "STONES: Ho so {number} chua cap nhat {days} ngay. Nhan GHI {number} <ghi chu> hoac "
+        "XONG {number}."
+    ),
+    "pe_accepted": "STONES: Ban da nhan ho so {number}. Goi nguoi bao: {phone}. Ghi chu: GHI {number} <noi dung>",
+    "pe_noted": "STONES: Da ghi chu vao ho so {number}.",
+    "pe_referred": "STONES: Da chuyen ho so {number} den {provider}. Nguoi bao da nhan so lien he.",
+    "pe_resolved": "STONES: Da dong ho so {number}. Cam on ban!",
+    "pe_returned": "STONES: Da tra ho so {number}. He thong se chuyen cho nguoi khac.",
+    "pe_list": "STONES: Ho so dang mo cua ban: {numbers}",
+    "pe_list_empty": "STONES: Ban khong co ho so nao dang mo.",
+    "pe_refused": "STONES: Khong thuc hien duoc voi ho so {number}. Lien he dieu phoi vien neu can.",
+    "pe_unknown_provider": "STONES: Khong co noi ho tro ma {code}. Cac ma: {codes}",
+    "pe_need_number": "STONES: Thieu so ho so. Vi du: {example}",
+    "reopened_alert": "STONES: Ho so {number} duoc mo lai (nguoi bao chua hai long). Nhan NHAN {number}.",
+}
+
+
+def render(key: str, **values) -> str:
+    """The template ``key`` filled with ``values``."""
+    return TEMPLATES[key].format(**values)
