@@ -58,12 +58,13 @@ def test_fold(text, folded):
         ("khiếu nại", "khieu nai"),
         ("Tình trạng", "Tinh trang"),
         ("Mã số của bạn: 123. Gọi lại: 0912345678", "Ma so cua ban: 123. Goi lai: 0912345678"),
-        ("“Xin chào” – ‘bạn’ — ổn…", "\"Xin chao\" - 'ban' - on..."),
+        ("\u201cXin chào\u201d \u2013 \u2018bạn\u2019", "\"Xin chao\" - 'ban'"),
+        ("mai \u2014 ổn\u2026", "mai - on..."),
         ("a\u00a0b\tc", "a b c"),
         ("line1\nline2\r\n", "line1\nline2\r\n"),
         ("giá 50€ {x} [y] ~z^ a|b \\", "gia 50€ {x} [y] ~z^ a|b \\"),
         ("café Ñ ß Ø Δ", "cafe N ß Ø Δ"),  # every diacritic goes, GSM letters without one stay
-        ("ｆｕｌｌ ｗｉｄｔｈ ２", "full width 2"),
+        ("\uff46\uff55\uff4c\uff4c \uff12", "full 2"),  # full-width forms
         ("ﬁn", "fin"),
         ("zero\u200bwidth", "zerowidth"),
         ("`x`", "'x'"),
@@ -187,7 +188,8 @@ def test_fold_is_idempotent(s):
 def test_fold_has_no_marks_no_d_stroke_no_runs_of_space(s):
     folded = fold(s)
     assert not any(unicodedata.category(c).startswith("M") for c in folded)
-    assert "đ" not in folded and "Đ" not in folded
+    assert "đ" not in folded
+    assert "Đ" not in folded
     assert folded == folded.strip()
     assert "  " not in folded
 
