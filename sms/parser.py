@@ -18,10 +18,11 @@ How a body is read (see DOMAIN.md, "How people text"):
 
 Words are compared on their folded base (``hotline.text.fold``) *and* their marks: an
 unaccented word matches any accented keyword, but an accented word must carry the keyword's
-own marks. ``dung`` and ``dừng`` are opt-out; ``đúng`` (correct), ``dùng`` (use) and ``Dũng``
-(a name) are not. Telex residue (``huyr``, ``ddoongf ys``) and VNI residue (``huy3``,
-``d9ong2 y1``) are reduced to their base letters, and ``0`` for ``o`` is undone; residue marks
-are often incomplete, so a decoded word matches on its letters alone.
+own marks (a plain d may stand for đ). ``dung`` and ``dừng`` are opt-out; ``đúng`` (correct),
+``dùng`` (use), ``đừng`` (don't) and ``Dũng`` (a name) are not. Telex residue (``huyr``,
+``ddoongf ys``) and VNI residue (``huy3``, ``d9ong2 y1``) are reduced to their base letters, and
+``0`` for ``o`` is undone; residue marks are often incomplete, so a decoded word matches on its
+letters alone.
 A number glued to a keyword (``TT123``, ``NHAN45``, ``KN3``) is tried before VNI decoding, so
 ``tra3`` is ``TRA 3``, not ``trả``.
 
@@ -114,6 +115,7 @@ NUMBER_WORDS = frozenset({"so", "ma", "no"})
 
 MAX_CHOICE_DIGITS = 6  # a longer bare number is probably a phone number: TEXT
 MAX_NUMBER_DIGITS = 9
+MAX_KEYWORD_CHARS = 40
 
 _STROKE = "đ"  # stands for the stroke of đ, which is not a combining mark
 _TELEX_TONES = frozenset("sfrxj")
@@ -124,8 +126,9 @@ _VOWELS = frozenset("aeiouy")
 _TOKEN = re.compile(r"\S+")
 _CHOICE = re.compile(rf"[#*]?\s*([0-9]{{1,{MAX_CHOICE_DIGITS}}})\s*[.)!,;:#]?")
 _QUESTION = re.compile(r"[?？]+")
-_GLUED = re.compile(r"(?P<kw>[^0-9]*?[^\W\d_][^0-9]*?)[#:.\-_/]*[0-9]")
-_NUMBER = re.compile(r"(?P<pre>[^0-9]*?)(?P<num>[0-9]+)")
+# Bounded repeats keep these linear on a 5,000-character word.
+_GLUED = re.compile(r"(?P<kw>[^0-9]{1,24}?)[#:.\-_/]*[0-9]")
+_NUMBER = re.compile(r"(?P<pre>[^0-9]{0,12}?)(?P<num>[0-9]+)")
 _GROUP_CODE = re.compile(r"([A-Za-z]{2,4})[-_.]?([0-9]{1,3})[.,;]?")
 _SEPARATORS = " \t\r\n:;,.-–—#/)>]|"
 
@@ -207,6 +210,8 @@ def _variants(core: str) -> tuple[Word, ...]:
     A decoded reading keeps only its base letters (marks ``None``: any keyword marks fit):
     residue is often incomplete ('d9ong2' lacks the circumflex of đồng).
     """
+    if len(core) > MAX_KEYWORD_CHARS:
+        return ()  # no keyword is that long; spares a 5,000-character word the decoding
     found = [_signature(core)]
     low = core.lower()
     if low.isascii() and low.isalnum() and low[0].isalpha():
@@ -223,9 +228,19 @@ def _variants(core: str) -> tuple[Word, ...]:
 
 
 def _word_matches(variants: Iterable[Word], word: Word) -> bool:
-    """An unaccented or decoded word fits any marks; an accented word must fit them exactly."""
+    """An unaccented or decoded word fits any marks; an accented word must fit them exactly,
+    except that a plain d may stand for đ ('dồng ý'). 'đừng' (don't) is not 'dừng' (stop)."""
     base, marks = word
-    return any(b == base and (not m or m == marks) for b, m in variants)
+    return any(b == base and (not m or m == marks or m == _without_stroke(marks))
+               for b, m in variants)
+
+
+def _without_stroke(marks: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if not marks or _STROKE not in marks:
+        return None
+    rest = list(marks)
+    rest.remove(_STROKE)
+    return tuple(rest)
 
 
 def _core_span(token: str) -> tuple[int, int]:
@@ -295,7 +310,12 @@ def _phrase_hits(
 ) -> list[_Phrase]:
     """Phrases that match the words from ``toks[i]`` on, longest first."""
     hits = []
+    if i >= len(toks):
+        return hits
+    first = {b for b, _ in (toks[i].variants[:1] if literal else toks[i].variants)}
     for p in phrases:
+        if p.words[0][0] not in first:
+            continue
         n = len(p.words)
         if i + n > len(toks):
             continue
@@ -425,7 +445,7 @@ def _match_glued(
 ) -> Command | None:
     """A keyword with digits glued to it: 'TT123', 'NHAN45', 'KN3', 'TT#12' (and 'hủy123')."""
     m = _GLUED.match(tok.core)
-    if not m:
+    if not m or not any(c.isalpha() for c in m["kw"]):
         return None
     kw = m["kw"]
     a, b = _core_span(kw)
@@ -460,8 +480,8 @@ _REPLIES = [p for p in _PHRASES if p.canon in REPLY_KEYWORDS]
 
 def parse(body: str) -> Command:
     """Read one inbound SMS body. Never raises; unknown input is TEXT."""
-    if not isinstance(body, str):
-        body = "" if body is None else str(body)
+    if body is None:
+        body = ""
     stripped = body.strip()
     if not stripped:
         return Command("EMPTY")
@@ -471,7 +491,7 @@ def parse(body: str) -> Command:
     if _QUESTION.fullmatch(stripped):
         return Command("HD")
 
-    toks = _tokens(body, 0, limit=_MAX_WORDS + 1)
+    toks = _tokens(body, 0, limit=_MAX_WORDS + 2)
     if toks:
         # 1. Opt-out wins: its word first, whatever follows ("HUY", "dừng lại đi", "tc 123").
         cmd = _match(body, toks, 0, _OPT_OUT_ONLY)
@@ -491,6 +511,7 @@ def parse(body: str) -> Command:
 
 
 def _match_after_lead(body: str, toks: list[_Token]) -> Command | None:
+    """Skip up to two leading particles/pronouns; after a pronoun only a yes/no counts."""
     phrases = _NOT_OPT_OUT
     i = 0
     while i < 2 and i < len(toks) - 1:
