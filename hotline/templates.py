@@ -84,6 +84,8 @@ TEMPLATES: dict[str, str] = {
     "not_understood": "STONES: Chua hieu tin nhan. Nhan HD de xem huong dan hoac goi {hotline}.",
     "no_pending": "STONES: Khong co cau hoi nao dang cho tra loi. Nhan HD de xem huong dan.",
     "no_meeting": "STONES: Chua co lich hop sap toi cua nhom. Hoi nhom truong de biet them.",
+    "rsvp_yes": "STONES: Cam on! Da ghi nhan chi/anh se den hop. Neu ban, nhan KHONG.",
+    "rsvp_no": "STONES: Da ghi nhan chi/anh khong den duoc. Hen gap lan sau!",
     "next_meeting": "STONES: Hop nhom {group} luc {when} tai {place}. Tra loi CO neu di, KHONG neu ban.",
     "info_bhyt": (
         "BHYT ho gia dinh: nguoi tam tru cung tham gia duoc. Dang ky tai UBND phuong hoac "

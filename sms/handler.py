@@ -1,4 +1,4 @@
-"""Turns a stored inbound SMS into service calls. Filled in by the text-line work."""
+"""The one way in for an inbound SMS, whichever door it came through."""
 
 from __future__ import annotations
 
@@ -32,5 +32,7 @@ def receive_text(rt, gateway: str, external_id: str | None, sender: str, body: s
 
 
 def handle(session: Session, now: datetime, msg: Message, settings) -> None:
-    """Act on ``msg``. Until commands exist every message waits in the triage inbox."""
-    return None
+    """Act on ``msg`` (see ``sms.commands``)."""
+    from sms.commands import handle as run_command
+
+    run_command(session, now, msg, settings)

@@ -391,3 +391,24 @@ def open_cases_of(session: Session, person: Person) -> list[Case]:
         .where(Case.assignee_id == person.id, Case.status.in_(OPEN_STATUSES))
         .order_by(Case.number)
     ))
+
+
+def provider_codes(session: Session) -> list[str]:
+    return list(session.scalars(
+        select(Provider.code).where(Provider.active.is_(True)).order_by(Provider.code)
+    ))
+
+
+def record_followup(session: Session, now: datetime, outbox: Outbox, case: Case,
+                    *, solved: bool) -> None:
+    """The member's answer to "was it solved?": yes closes, no reopens and alerts again."""
+    case.followup_answer = "solved" if solved else "not_solved"
+    case.followup_due_at = None
+    event(session, case, now, "followup", Actor(person=case.person),
+          answer=case.followup_answer)
+    if solved:
+        case.status = CaseStatus.CLOSED
+        case.closed_at = now
+    else:
+        reopen(session, now, outbox, case, reason="follow-up: not solved")
+    session.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -89,3 +89,42 @@ def has_consent(session: Session, person: Person, purpose: str) -> bool:
         .limit(1)
     )
     return latest == "granted"
+
+
+# A pending question (consent, RSVP, follow-up) stays answerable this long.
+PENDING_TTL = timedelta(days=7)
+
+
+def set_pending(person: Person, now: datetime, kind: str, ref: int | None,
+                ttl: timedelta = PENDING_TTL) -> None:
+    """Remember the one question the person's next short reply answers."""
+    person.pending_kind, person.pending_ref = kind, ref
+    person.pending_expires_at = now + ttl
+
+
+def clear_pending(person: Person) -> None:
+    person.pending_kind = person.pending_ref = person.pending_expires_at = None
+
+
+def pending_expired(person: Person, now: datetime) -> bool:
+    return person.pending_kind is None or (
+        person.pending_expires_at is not None and person.pending_expires_at < now
+    )
+
+
+def record_withdrawal(session: Session, now: datetime, person: Person, *, channel: str) -> None:
+    """Opting out withdraws consent to be contacted; kept with when and how."""
+    session.add(Consent(person_id=person.id, purpose="contact", channel=channel,
+                        question="Ngung nhan tin (HUY)", asked_at=now, answer="withdrawn",
+                        answered_at=now))
+    session.flush()
+
+
+def record_case_consent(session: Session, now: datetime, person: Person, *, keyword: str,
+                        channel: str) -> None:
+    """Sending KN/CG (or pressing the key) is an explicit request to handle a problem:
+    stored as consent to process what the person sent for that purpose."""
+    session.add(Consent(person_id=person.id, purpose="case", channel=channel,
+                        question=f"Gui {keyword} de bao van de va nhan ho tro",
+                        asked_at=now, answer="granted", answered_at=now))
+    session.flush()

@@ -34,8 +34,9 @@ def android_post(client, payload, secret=SECRET, timestamp=None, raw=None):
                        headers={"X-Timestamp": ts, "X-Signature": sign_webhook(secret, body, ts)})
 
 
-def count(db, model=Message):
-    return db.scalar(select(func.count()).select_from(model))
+def count(db):
+    """Inbound messages stored (replies are outbound rows and not counted)."""
+    return db.scalar(select(func.count()).select_from(Message).where(Message.direction == "in"))
 
 
 def inbound(sid="SM" + "a" * 32, body="Xin chào", sender="+84912345678"):

@@ -1,0 +1,58 @@
+"""Every SMS template fits one GSM-7 SMS with realistic values, in shared-phone wording."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+
+from hotline.templates import CATEGORY_WORDS, STATUS_WORDS, TEMPLATES, render
+from hotline.text import fold, is_gsm7, unaccent
+
+# The longest realistic value of each placeholder.
+VALUES = {
+    "number": "104857",
+    "category": max(CATEGORY_WORDS.values(), key=len),
+    "status": max(STATUS_WORDS.values(), key=len),
+    "hotline": "+84240000000",
+    "code": "ABCD123",
+    "group": "CD01",
+    "provider": "Trung tam tro giup phap ly Ha Noi - CN",  # cases.refer cuts names at 40
+    "phone": "+84912345678",
+    "hours": "24",
+    "days": "14",
+    "numbers": "1001 1002 1003 1004 1005 1006 1007 1008 1009 1010 1011 1012 1013 1014 1015 1016"
+               " 1017 1018 1019 ...",
+    "codes": "111 BHXH CA LIGHT LUAT NHBY PN TYT UB",
+    "example": "GHI 1024 da goi dien",
+    "when": "15:00 CN 13/12",
+    "place": "Nha van hoa to dan pho 12, 45 pho Chuong Duong D",  # meeting_values cuts at 50
+}
+# Words a shared phone must never show (DOMAIN.md: neutral wording).
+FORBIDDEN = ["bao luc", "danh dap", "hiep dam", "xam hai", "bao hanh", "cuong hiep", "buon ban"]
+
+
+@pytest.mark.parametrize("key", sorted(TEMPLATES))
+def test_template_fits_one_gsm7_sms(key):
+    fields = {name for _, name, _, _ in string.Formatter().parse(TEMPLATES[key]) if name}
+    assert fields <= set(VALUES), f"{key}: no realistic value for {fields - set(VALUES)}"
+    sent = unaccent(render(key, **{k: VALUES[k] for k in fields}))
+    assert is_gsm7(sent)
+    assert len(sent) <= 160, f"{key} is {len(sent)} characters: {sent}"
+
+
+@pytest.mark.parametrize("key", sorted(TEMPLATES))
+def test_template_is_neutral_for_a_shared_phone(key):
+    folded = fold(TEMPLATES[key])
+    assert not [w for w in FORBIDDEN if w in folded]
+
+
+def test_category_and_status_words_are_neutral():
+    for words in list(CATEGORY_WORDS.values()) + list(STATUS_WORDS.values()):
+        assert not [w for w in FORBIDDEN if w in fold(words)]
+
+
+def test_every_case_status_has_words():
+    from hotline.models import CaseStatus
+
+    assert {s.value for s in CaseStatus} <= set(STATUS_WORDS)
