@@ -29,6 +29,8 @@ class Job:
 # The schedule: every job, how often. Jobs find their own due rows.
 JOBS = [
     Job("drain_outbox", jobs.drain_outbox, 2),
+    Job("escalate_cases", jobs.escalate_cases, 30),
+    Job("follow_up_cases", jobs.follow_up_cases, 300),
 ]
 
 

@@ -278,8 +278,9 @@ def add_note(session: Session, now: datetime, case: Case, actor: Actor, note: st
     if case.status in (CaseStatus.NEW, CaseStatus.ACKNOWLEDGED):
         case.acknowledged_at = case.acknowledged_at or now
         case.status = CaseStatus.IN_PROGRESS
-    if case.is_open:
+    if case.is_open and case.status != CaseStatus.NEW:
         case.next_action_at = now + STALE_AFTER
+        case.escalation_level = 0
     event(session, case, now, "note", actor, note=note)
     session.flush()
 
@@ -300,6 +301,7 @@ def refer(session: Session, now: datetime, outbox: Outbox, case: Case, actor: Ac
                         by_person_id=actor.person_id)
     session.add(referral)
     case.status = CaseStatus.REFERRED
+    case.escalation_level = 0
     case.acknowledged_at = case.acknowledged_at or now
     case.first_contact_at = case.first_contact_at or now
     case.next_action_at = now + STALE_AFTER
@@ -412,3 +414,98 @@ def record_followup(session: Session, now: datetime, outbox: Outbox, case: Case,
     else:
         reopen(session, now, outbox, case, reason="follow-up: not solved")
     session.flush()
+
+
+# --- the clock: escalation and follow-up ---------------------------------------------------
+
+BATCH = 200
+# How many coordinator reminders an unaccepted case gets before the ladder stops.
+COORDINATOR_REMINDERS = 3
+
+
+def due_for_action(session: Session, now: datetime, limit: int = BATCH) -> list[Case]:
+    """Open cases whose deadline has passed (index: status, next_action_at)."""
+    return list(session.scalars(
+        select(Case)
+        .where(Case.status.in_(OPEN_STATUSES), Case.next_action_at <= now)
+        .order_by(Case.next_action_at, Case.id)
+        .limit(limit)
+    ))
+
+
+def escalate(session: Session, now: datetime, outbox: Outbox, case: Case) -> None:
+    """One step up the ladder for a case whose deadline passed.
+
+    Not accepted: the next peer educator on the roster, then the coordinator (who is
+    reminded a few times). Accepted but not moved: remind the assignee, then tell the
+    coordinator.
+    """
+    if case.status == CaseStatus.NEW:
+        last = len(candidates(session, case)) + COORDINATOR_REMINDERS
+        if case.escalation_level >= last:
+            case.next_action_at = None
+            event(session, case, now, "escalation_exhausted")
+            return
+        case.escalation_level += 1
+        event(session, case, now, "escalated", level=case.escalation_level)
+        route(session, now, outbox, case)
+        return
+    if case.escalation_level == 0 and case.assignee is not None:
+        case.escalation_level = 1
+        days = max(1, (now - (case.acknowledged_at or case.created_at)).days)
+        _alert(outbox, now, case, case.assignee, "reminder_stale", days=days)
+        event(session, case, now, "reminded", person_id=case.assignee_id)
+        case.next_action_at = now + timedelta(days=2)
+        return
+    case.escalation_level += 1
+    for coord in coordinators(session):
+        _alert(outbox, now, case, coord, "reminder_stale",
+               days=max(1, (now - (case.acknowledged_at or case.created_at)).days))
+    event(session, case, now, "escalated", level=case.escalation_level, stale=True)
+    case.next_action_at = None if case.escalation_level > 2 else now + STALE_AFTER
+
+
+def due_followups(session: Session, now: datetime, limit: int = BATCH) -> list[Case]:
+    return list(session.scalars(
+        select(Case)
+        .where(Case.status == CaseStatus.RESOLVED, Case.followup_due_at <= now)
+        .order_by(Case.followup_due_at, Case.id)
+        .limit(limit)
+    ))
+
+
+def follow_up(session: Session, now: datetime, outbox: Outbox, case: Case) -> None:
+    """Ask the member whether it was solved; later, close an unanswered question."""
+    from hotline.services import people
+
+    member = case.person
+    if case.followup_answer is None:
+        case.followup_answer = "asked"
+        case.followup_due_at = now + FOLLOWUP_WAIT
+        event(session, case, now, "followup_asked")
+        if member is not None and member.phone and not member.erased_at:
+            _tell_member(outbox, now, case, "followup_ask")
+            people.set_pending(member, now, "followup", case.id, ttl=FOLLOWUP_WAIT)
+        return
+    case.followup_answer = "unanswered"
+    case.followup_due_at = None
+    case.status = CaseStatus.CLOSED
+    case.closed_at = now
+    event(session, case, now, "followup_unanswered")
+    if member is not None and member.pending_kind == "followup" and member.pending_ref == case.id:
+        people.clear_pending(member)
+
+
+def timings(case: Case) -> dict[str, float | None]:
+    """Hours from intake and from assignment to acceptance, first contact, resolution."""
+
+    def hours(start, end):
+        return None if start is None or end is None else (end - start).total_seconds() / 3600
+
+    return {
+        "intake_to_acceptance": hours(case.created_at, case.acknowledged_at),
+        "intake_to_first_contact": hours(case.created_at, case.first_contact_at),
+        "intake_to_resolution": hours(case.created_at, case.resolved_at),
+        "assignment_to_acceptance": hours(case.assigned_at, case.acknowledged_at),
+        "assignment_to_resolution": hours(case.assigned_at, case.resolved_at),
+    }
