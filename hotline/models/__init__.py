@@ -10,7 +10,19 @@ from hotline.models.cases import (
     Provider,
     Referral,
 )
-from hotline.models.groups import Attendance, Group, GroupRole, Meeting, MeetingStatus, Membership
+from hotline.models.groups import (
+    Attendance,
+    Broadcast,
+    BroadcastStatus,
+    Group,
+    GroupRole,
+    Meeting,
+    MeetingReminder,
+    MeetingSeries,
+    MeetingStatus,
+    Membership,
+    ReminderStatus,
+)
 from hotline.models.messages import (
     STATUS_RANK,
     TERMINAL,
@@ -23,7 +35,8 @@ from hotline.models.people import Consent, Person, PersonPhone, Residence, Role,
 from hotline.models.staff import AuditLog, SchedulerState, StaffRole, StaffUser
 
 __all__ = [
-    "Attendance", "AuditLog", "CASE_NUMBER_OFFSET", "Call", "CallStep", "CallbackRequest",
+    "Attendance", "AuditLog", "Broadcast", "BroadcastStatus", "MeetingReminder",
+    "MeetingSeries", "ReminderStatus", "CASE_NUMBER_OFFSET", "Call", "CallStep", "CallbackRequest",
     "CallbackStatus", "Case", "CaseEvent", "CaseStatus", "Consent", "Direction", "Group",
     "GroupRole", "Kind", "Meeting", "MeetingStatus", "Membership", "Message", "MessageStatus",
     "OPEN_STATUSES", "Person", "PersonPhone", "Provider", "Recording", "Referral", "Residence",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base
@@ -58,19 +59,107 @@ class MeetingStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class MeetingSeries(Base):
+    """A recurring meeting, e.g. ``monthly`` on the 2nd Sunday at 15:00 (Hanoi time).
+
+    ``rule`` is ``weekly:<weekday>`` or ``monthly:<nth>:<weekday>`` (weekday 0 = Monday,
+    nth 1-4, or -1 for the last); the planner job creates the meetings ahead of time.
+    """
+
+    __tablename__ = "meeting_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(20))
+    local_time: Mapped[time]
+    place: Mapped[str] = mapped_column(String(200), default="")
+    topic: Mapped[str] = mapped_column(Text, default="")
+    starts_on: Mapped[date]
+    until: Mapped[date | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+    group: Mapped[Group] = relationship()
+
+
 class Meeting(Base):
     __tablename__ = "meetings"
-    __table_args__ = (Index("ix_meetings_group_starts", "group_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_meetings_group_starts", "group_id", "starts_at"),
+        UniqueConstraint("series_id", "occurrence"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_series.id"))
+    # The date the series rule gave this meeting, even after it is moved.
+    occurrence: Mapped[date | None]
     starts_at: Mapped[datetime]
     place: Mapped[str] = mapped_column(String(200), default="")
     topic: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(12), default=MeetingStatus.SCHEDULED)
+    # Bumped on every move: reminders and notices are keyed by it.
+    version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
 
     group: Mapped[Group] = relationship()
+
+
+class ReminderStatus(StrEnum):
+    """pending --> sent | skipped (moment passed beyond the grace window) | cancelled"""
+
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class MeetingReminder(Base):
+    """One reminder moment of one meeting; the reminder job polls for due ones."""
+
+    __tablename__ = "meeting_reminders"
+    __table_args__ = (Index("ix_meeting_reminders_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"),
+                                            index=True)
+    version: Mapped[int]
+    offset_minutes: Mapped[int]
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default=ReminderStatus.PENDING)
+    done_at: Mapped[datetime | None]
+    recipients: Mapped[int] = mapped_column(default=0)
+
+    meeting: Mapped[Meeting] = relationship()
+
+
+class BroadcastStatus(StrEnum):
+    """draft --> scheduled --> sent (messages queued) ; scheduled --> cancelled"""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(Base):
+    """One message to a segment of people, now or at ``send_at``."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_send_at", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    # Filters: group_id, ward_old, ward_current, occupation, sex, age_band.
+    segment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default=BroadcastStatus.DRAFT)
+    send_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    queued_at: Mapped[datetime | None]
+    recipients: Mapped[int] = mapped_column(default=0)
 
 
 class Attendance(Base):
@@ -84,5 +173,6 @@ class Attendance(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     rsvp: Mapped[str | None] = mapped_column(String(8))
     rsvp_at: Mapped[datetime | None]
+    rsvp_channel: Mapped[str | None] = mapped_column(String(8))
     attended: Mapped[bool | None]
     recorded_at: Mapped[datetime | None]

@@ -92,6 +92,11 @@ class Message(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     segments: Mapped[int] = mapped_column(default=1)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL"), index=True
+    )
+    # Not worth sending after this moment (a reminder once the meeting has begun).
+    expires_at: Mapped[datetime | None]
     # Set when a send was started but its outcome is unknown (crash mid-send).
     maybe_duplicate: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
