@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hotline import clock
 from hotline.db import session_scope
+from hotline.models import Kind
 from hotline.runtime import Runtime
-from hotline.services import cases, outbox
+from hotline.services import broadcasts, cases, meetings, outbox, people
 from hotline.services.outbox import Outbox
+from hotline.templates import render
 
 
 def drain_outbox(rt: Runtime, now: datetime) -> outbox.DrainReport:
@@ -39,3 +42,43 @@ def follow_up_cases(rt: Runtime, now: datetime) -> int:
             cases.follow_up(session, now, box, case)
             done += 1
     return done
+
+
+def plan_meetings(rt: Runtime, now: datetime) -> int:
+    """Create the coming meetings of recurring series (with their reminder moments)."""
+    with session_scope(rt.sessions) as session:
+        return sum(len(meetings.plan_series(session, now, series))
+                   for series in meetings.active_series(session))
+
+
+def send_meeting_reminders(rt: Runtime, now: datetime) -> int:
+    """Queue due meeting reminders; moments long gone are skipped, not sent late."""
+    with session_scope(rt.sessions) as session:
+        box = Outbox.for_settings(session, rt.settings)
+        due = meetings.due_reminders(session, now)
+        for reminder in due:
+            meetings.send_reminder(session, now, box, reminder)
+        return len(due)
+
+
+def queue_broadcasts(rt: Runtime, now: datetime) -> int:
+    """Queue the messages of broadcasts whose time has come."""
+    with session_scope(rt.sessions) as session:
+        box = Outbox.for_settings(session, rt.settings)
+        return sum(broadcasts.queue(session, now, box, b) for b in broadcasts.due(session, now))
+
+
+def remind_bhyt_renewals(rt: Runtime, now: datetime) -> int:
+    """Remind members 30 and 7 days before their health-insurance card ends."""
+    today = clock.local(now).date()
+    queued = 0
+    with session_scope(rt.sessions) as session:
+        box = Outbox.for_settings(session, rt.settings)
+        for person in people.bhyt_due(session, today):
+            left = (person.bhyt_expires_on - today).days
+            window = min(d for d in people.BHYT_REMINDER_DAYS if left <= d)
+            end = person.bhyt_expires_on
+            box.enqueue(now, person.phone, render("bhyt_renewal", date=f"{end:%d/%m/%Y}"),
+                        kind=Kind.NORMAL, person=person, key=f"bhyt:{person.id}:{end}:{window}")
+            queued += 1
+    return queued

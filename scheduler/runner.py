@@ -31,6 +31,10 @@ JOBS = [
     Job("drain_outbox", jobs.drain_outbox, 2),
     Job("escalate_cases", jobs.escalate_cases, 30),
     Job("follow_up_cases", jobs.follow_up_cases, 300),
+    Job("plan_meetings", jobs.plan_meetings, 3600),
+    Job("send_meeting_reminders", jobs.send_meeting_reminders, 60),
+    Job("queue_broadcasts", jobs.queue_broadcasts, 15),
+    Job("remind_bhyt_renewals", jobs.remind_bhyt_renewals, 3600),
 ]
 
 

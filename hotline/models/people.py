@@ -60,7 +60,7 @@ class Person(Base):
     pending_kind: Mapped[str | None] = mapped_column(String(20))
     pending_ref: Mapped[int | None]
     pending_expires_at: Mapped[datetime | None]
-    bhyt_expires_on: Mapped[date | None]
+    bhyt_expires_on: Mapped[date | None] = mapped_column(index=True)
     created_at: Mapped[datetime]
     erased_at: Mapped[datetime | None]
 

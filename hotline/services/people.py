@@ -128,3 +128,21 @@ def record_case_consent(session: Session, now: datetime, person: Person, *, keyw
                         question=f"Gui {keyword} de bao van de va nhan ho tro",
                         asked_at=now, answer="granted", answered_at=now))
     session.flush()
+
+
+# Days before a health-insurance card ends when the member is reminded.
+BHYT_REMINDER_DAYS = (30, 7)
+
+
+def bhyt_due(session: Session, today) -> list[Person]:
+    """People whose card ends within the longest reminder window (index on the end date)."""
+    from datetime import timedelta as _td
+
+    return list(session.scalars(
+        select(Person).where(
+            Person.bhyt_expires_on >= today,
+            Person.bhyt_expires_on <= today + _td(days=max(BHYT_REMINDER_DAYS)),
+            Person.opted_out_at.is_(None), Person.erased_at.is_(None),
+            Person.phone.is_not(None),
+        )
+    ))

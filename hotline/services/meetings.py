@@ -1,0 +1,243 @@
+"""Meetings: one-off and recurring, reminders that follow moves, RSVPs, attendance.
+
+Reminder moments are rows (``MeetingReminder``) created with the meeting and polled
+by the reminder job; moving a meeting cancels the moments not yet sent, makes new
+ones and tells members once; a moment that passed beyond ``GRACE`` is skipped, and
+every reminder SMS expires when the meeting starts, so none arrives late.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hotline import clock
+from hotline.models import (
+    Attendance,
+    Group,
+    Kind,
+    Meeting,
+    MeetingReminder,
+    MeetingSeries,
+    MeetingStatus,
+    Membership,
+    Person,
+    ReminderStatus,
+)
+from hotline.services import people
+from hotline.services.groups import meeting_values
+from hotline.services.outbox import Outbox
+from hotline.templates import render
+
+# Minutes before the start: a day before and two hours before.
+DEFAULT_OFFSETS = (24 * 60, 120)
+GRACE = timedelta(minutes=20)
+PLAN_AHEAD = timedelta(days=62)
+
+
+def create(session: Session, now: datetime, group: Group, starts_at: datetime, *,
+           place: str = "", topic: str = "", series: MeetingSeries | None = None,
+           occurrence: date | None = None, offsets=DEFAULT_OFFSETS) -> Meeting:
+    meeting = Meeting(group_id=group.id, starts_at=starts_at, place=place, topic=topic,
+                      series_id=series.id if series else None, occurrence=occurrence,
+                      created_at=now)
+    session.add(meeting)
+    session.flush()
+    _plan_reminders(session, now, meeting, offsets)
+    return meeting
+
+
+def _plan_reminders(session: Session, now: datetime, meeting: Meeting, offsets) -> None:
+    for minutes in offsets:
+        due = meeting.starts_at - timedelta(minutes=minutes)
+        if due + GRACE < now:
+            continue  # a moment already gone when the meeting was (re)planned
+        session.add(MeetingReminder(meeting_id=meeting.id, version=meeting.version,
+                                    offset_minutes=minutes, due_at=max(due, now)))
+    session.flush()
+
+
+def _cancel_pending(session: Session, now: datetime, meeting: Meeting) -> None:
+    session.execute(
+        update(MeetingReminder)
+        .where(MeetingReminder.meeting_id == meeting.id,
+               MeetingReminder.status == ReminderStatus.PENDING)
+        .values(status=ReminderStatus.CANCELLED, done_at=now)
+    )
+    # Reminders already queued but not yet sent are withdrawn too.
+    from hotline.models import Message, MessageStatus
+
+    session.execute(
+        update(Message)
+        .where(Message.status == MessageStatus.QUEUED,
+               Message.idempotency_key.like(f"meeting:{meeting.id}:v{meeting.version}:%"))
+        .values(status=MessageStatus.CANCELLED, error_message="meeting changed")
+    )
+
+
+def move(session: Session, now: datetime, outbox: Outbox, meeting: Meeting,
+         starts_at: datetime, *, place: str | None = None, offsets=DEFAULT_OFFSETS) -> None:
+    """New time (and place): old reminders withdrawn, new ones planned, members told once."""
+    _cancel_pending(session, now, meeting)
+    meeting.version += 1
+    meeting.starts_at = starts_at
+    if place is not None:
+        meeting.place = place
+    session.flush()
+    _plan_reminders(session, now, meeting, offsets)
+    _tell_members(session, now, outbox, meeting, "meeting_moved", rsvp=True)
+
+
+def cancel(session: Session, now: datetime, outbox: Outbox, meeting: Meeting) -> None:
+    """Cancelled: pending reminders withdrawn, one notice to every member."""
+    if meeting.status == MeetingStatus.CANCELLED:
+        return
+    _cancel_pending(session, now, meeting)
+    meeting.status = MeetingStatus.CANCELLED
+    session.flush()
+    _tell_members(session, now, outbox, meeting, "meeting_cancelled", rsvp=False)
+
+
+def members(session: Session, group_id: int) -> list[Person]:
+    """Current members who may be texted: registered, not opted out, not erased."""
+    return list(session.scalars(
+        select(Person)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(Membership.group_id == group_id, Membership.left_at.is_(None),
+               Person.phone.is_not(None), Person.opted_out_at.is_(None),
+               Person.erased_at.is_(None), Person.registered_at.is_not(None))
+        .order_by(Membership.id)
+    ))
+
+
+def _tell_members(session: Session, now: datetime, outbox: Outbox, meeting: Meeting,
+                  key: str, *, rsvp: bool, tag: str = "") -> int:
+    values = meeting_values(meeting)
+    count = 0
+    for person in members(session, meeting.group_id):
+        msg = outbox.enqueue(
+            now, person.phone, render(key, **values), kind=Kind.NORMAL, person=person,
+            key=f"meeting:{meeting.id}:v{meeting.version}:{key}{tag}:{person.id}",
+            expires_at=meeting.starts_at,
+        )
+        if msg is None:
+            continue
+        count += 1
+        if rsvp:
+            # The member's next CO/KHONG answers this meeting, whichever else is coming.
+            people.set_pending(person, now, "rsvp", meeting.id,
+                               ttl=meeting.starts_at - now + timedelta(hours=1))
+    return count
+
+
+def due_reminders(session: Session, now: datetime, limit: int = 200) -> list[MeetingReminder]:
+    return list(session.scalars(
+        select(MeetingReminder)
+        .where(MeetingReminder.status == ReminderStatus.PENDING, MeetingReminder.due_at <= now)
+        .order_by(MeetingReminder.due_at, MeetingReminder.id)
+        .limit(limit)
+    ))
+
+
+def send_reminder(session: Session, now: datetime, outbox: Outbox,
+                  reminder: MeetingReminder) -> None:
+    meeting = reminder.meeting
+    if (meeting.status != MeetingStatus.SCHEDULED or reminder.version != meeting.version
+            or now > reminder.due_at + GRACE or now >= meeting.starts_at):
+        reminder.status, reminder.done_at = ReminderStatus.SKIPPED, now
+        return
+    reminder.recipients = _tell_members(session, now, outbox, meeting, "meeting_reminder",
+                                        rsvp=True, tag=f":{reminder.offset_minutes}")
+    reminder.status, reminder.done_at = ReminderStatus.SENT, now
+
+
+# --- recurring series ----------------------------------------------------------------------
+
+def occurrences(series: MeetingSeries, start: date, end: date) -> list[date]:
+    """Dates in [start, end] that the series rule gives."""
+    kind, *args = series.rule.split(":")
+    first = max(start, series.starts_on)
+    last = min(end, series.until) if series.until else end
+    found: list[date] = []
+    if kind == "weekly":
+        weekday = int(args[0])
+        day = first + timedelta(days=(weekday - first.weekday()) % 7)
+        while day <= last:
+            found.append(day)
+            day += timedelta(days=7)
+    elif kind == "monthly":
+        nth, weekday = int(args[0]), int(args[1])
+        year, month = first.year, first.month
+        while date(year, month, 1) <= last:
+            days = [d for d in calendar.Calendar().itermonthdates(year, month)
+                    if d.month == month and d.weekday() == weekday]
+            if len(days) >= abs(nth):
+                day = days[nth - 1] if nth > 0 else days[nth]
+                if first <= day <= last:
+                    found.append(day)
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    else:
+        raise ValueError(f"unknown rule {series.rule!r}")
+    return found
+
+
+def plan_series(session: Session, now: datetime, series: MeetingSeries) -> list[Meeting]:
+    """Create the series' meetings up to ``PLAN_AHEAD`` that do not exist yet."""
+    today = clock.local(now).date()
+    have = set(session.scalars(
+        select(Meeting.occurrence).where(Meeting.series_id == series.id)
+    ))
+    made = []
+    for day in occurrences(series, today, (now + PLAN_AHEAD).date()):
+        starts_at = clock.at_local(day, series.local_time)
+        if day in have or starts_at <= now:
+            continue
+        made.append(create(session, now, series.group, starts_at, place=series.place,
+                           topic=series.topic, series=series, occurrence=day))
+    return made
+
+
+def active_series(session: Session) -> list[MeetingSeries]:
+    return list(session.scalars(select(MeetingSeries).where(MeetingSeries.active.is_(True))))
+
+
+def create_series(session: Session, now: datetime, group: Group, rule: str, local_time: time,
+                  *, place: str = "", topic: str = "", starts_on: date | None = None
+                  ) -> MeetingSeries:
+    series = MeetingSeries(group_id=group.id, rule=rule, local_time=local_time, place=place,
+                           topic=topic, starts_on=starts_on or clock.local(now).date(),
+                           created_at=now)
+    session.add(series)
+    session.flush()
+    occurrences(series, series.starts_on, series.starts_on)  # validates the rule
+    plan_series(session, now, series)
+    return series
+
+
+# --- attendance ----------------------------------------------------------------------------
+
+def record_attendance(session: Session, now: datetime, meeting: Meeting, person: Person,
+                      attended: bool) -> Attendance:
+    row = session.scalar(select(Attendance).where(Attendance.meeting_id == meeting.id,
+                                                  Attendance.person_id == person.id))
+    if row is None:
+        row = Attendance(meeting_id=meeting.id, person_id=person.id)
+        session.add(row)
+    row.attended, row.recorded_at = attended, now
+    session.flush()
+    return row
+
+
+def latest_held(session: Session, group_ids: list[int], now: datetime) -> Meeting | None:
+    """The most recent meeting of these groups in the past week (for taking attendance)."""
+    return session.scalar(
+        select(Meeting)
+        .where(Meeting.group_id.in_(group_ids), Meeting.status != MeetingStatus.CANCELLED,
+               Meeting.starts_at <= now + timedelta(hours=3),
+               Meeting.starts_at >= now - timedelta(days=7))
+        .order_by(Meeting.starts_at.desc())
+        .limit(1)
+    )

@@ -1,0 +1,116 @@
+"""Broadcasts and insurance renewal reminders."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from hotline.db import session_scope
+from hotline.models import Broadcast, Message, MessageStatus
+from hotline.services import broadcasts
+from hotline.services.outbox import Outbox
+from scheduler import jobs
+from tests.conftest import at
+from tests.factories import create_group, create_person, join
+
+T0 = at("2026-12-01 10:00")
+
+
+@pytest.fixture
+def rt(app):
+    return app.extensions["hotline"]
+
+
+@pytest.fixture
+def people(sessions):
+    with session_scope(sessions) as s:
+        group = create_group(s, T0, "CD01")
+        for i in range(6):
+            p = create_person(s, T0, phone=f"+8491200020{i}", registered_at=T0,
+                              sex="F" if i % 2 == 0 else "M", birth_year=1990 - i,
+                              occupation="vendor" if i < 4 else "scrap", ward_old="Phúc Tân")
+            if i < 5:
+                join(s, T0, p, group)
+        create_person(s, T0, phone="+84912000299", registered_at=T0, opted_out_at=T0)
+        create_person(s, T0, phone="+84912000298")  # never registered
+        return group.id
+
+
+def test_preview_counts_recipients_segments_and_cost(sessions, people):
+    with sessions() as s:
+        p = broadcasts.preview(s, T0, "Họp nhóm tháng này bàn về bảo hiểm y tế", {}, 350)
+        assert (p.recipients, p.segments, p.messages, p.cost) == (6, 1, 6, 2100)
+        assert p.text == "Hop nhom thang nay ban ve bao hiem y te"
+        women = broadcasts.preview(s, T0, "x", {"sex": "F", "occupation": "vendor"}, 350)
+        assert women.recipients == 2
+        grouped = broadcasts.preview(s, T0, "x", {"group_id": people}, 350)
+        assert grouped.recipients == 5
+        aged = broadcasts.preview(s, T0, "x", {"age_band": "35-44"}, 350)
+        assert aged.recipients == 6  # born 1985-1990, aged 36-41 in 2026
+        assert broadcasts.preview(s, T0, "x", {"age_band": "25-34"}, 350).recipients == 0
+
+
+def test_broadcast_is_queued_once_skipping_opted_out(rt, sessions, people):
+    with session_scope(sessions) as s:
+        bid = broadcasts.create(s, T0, "Nhắc họp", {}, send_at=T0 + timedelta(hours=1)).id
+    assert jobs.queue_broadcasts(rt, T0) == 0
+    assert jobs.queue_broadcasts(rt, T0 + timedelta(hours=1)) == 6
+    assert jobs.queue_broadcasts(rt, T0 + timedelta(hours=1)) == 0
+    with sessions() as s:
+        msgs = s.scalars(select(Message).where(Message.broadcast_id == bid)).all()
+        assert len(msgs) == 6 and {m.body for m in msgs} == {"Nhac hop"}
+        assert "+84912000299" not in {m.phone for m in msgs}
+        assert s.get(Broadcast, bid).recipients == 6
+
+
+def test_broadcast_at_night_waits_and_respects_the_daily_cap(rt, sessions, people):
+    night = at("2026-12-01 22:00")
+    with session_scope(sessions) as s:
+        capped = s.scalar(select(broadcasts.Person).where(
+            broadcasts.Person.phone == "+84912000200"))
+        box = Outbox(s)
+        for i in range(3):
+            box.enqueue(at("2026-12-02 08:00"), capped.phone, f"m{i}", person=capped)
+        broadcasts.create(s, night, "Thong bao", {})
+    jobs.queue_broadcasts(rt, night)
+    with sessions() as s:
+        dues = {m.phone: m.due_at for m in s.scalars(
+            select(Message).where(Message.broadcast_id.is_not(None)))}
+    assert dues.pop("+84912000200") == at("2026-12-03 07:00")
+    assert set(dues.values()) == {at("2026-12-02 07:00")}
+
+
+def test_progress_by_status(rt, sessions, people):
+    with session_scope(sessions) as s:
+        bid = broadcasts.create(s, T0, "Thong bao", {"group_id": people}).id
+    jobs.queue_broadcasts(rt, T0)
+    jobs.drain_outbox(rt, T0)
+    with sessions() as s:
+        assert broadcasts.progress(s, s.get(Broadcast, bid)) == {MessageStatus.DELIVERED: 5}
+
+
+def test_cancelled_broadcast_sends_nothing(rt, sessions, people):
+    with session_scope(sessions) as s:
+        b = broadcasts.create(s, T0, "x", {}, send_at=T0 + timedelta(hours=1))
+        assert broadcasts.cancel(s, b)
+    jobs.queue_broadcasts(rt, T0 + timedelta(hours=2))
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_bhyt_renewal_reminders_30_and_7_days_before(rt, sessions):
+    with session_scope(sessions) as s:
+        create_person(s, T0, phone="+84912000301", registered_at=T0,
+                      bhyt_expires_on=date(2026, 12, 31))
+    days = [at("2026-12-01 10:00") + timedelta(days=d) for d in range(0, 40)]
+    for now in days:
+        jobs.remind_bhyt_renewals(rt, now)
+        jobs.remind_bhyt_renewals(rt, now)
+    with sessions() as s:
+        msgs = s.scalars(select(Message).order_by(Message.id)).all()
+    assert [m.idempotency_key.rsplit(":", 1)[1] for m in msgs] == ["30", "7"]
+    assert msgs[0].due_at == at("2026-12-01 10:00")
+    assert msgs[1].due_at == at("2026-12-24 10:00")
+    assert "31/12/2026" in msgs[0].body
