@@ -23,6 +23,7 @@ from hotline.services import cases, groups, people
 from hotline.services.cases import Actor, CaseError
 from hotline.services.outbox import Outbox
 from hotline.templates import render
+from hotline.text import unaccent
 from sms.parser import Command, parse
 
 log = logging.getLogger(__name__)
@@ -328,6 +329,30 @@ def my_cases(ctx: Ctx) -> None:
     ctx.reply("pe_list", numbers=numbers)
 
 
+def attendance(ctx: Ctx) -> None:
+    """DD: the roll of the latest meeting; DD 1 3 5 marks those present."""
+    import re
+
+    from hotline.services import meetings
+
+    group_ids = cases.groups_led_by(ctx.session, ctx.person)
+    meeting = meetings.latest_held(ctx.session, group_ids, ctx.now) if group_ids else None
+    if meeting is None:
+        ctx.reply("attendance_none")
+        return
+    values = groups.meeting_values(meeting)
+    numbers = {int(n) for n in re.findall(r"\d+", ctx.cmd.text)}
+    if not numbers:
+        roll = meetings.roll(ctx.session, meeting.group_id)
+        names = ", ".join(f"{i} {unaccent(p.name.split()[-1]) if p.name else '?'}"
+                          for i, p in enumerate(roll, start=1))
+        ctx.reply("attendance_list", group=values["group"], when=values["when"][-5:],
+                  names=names if len(names) <= 80 else names[:76].rsplit(",", 1)[0] + " ...")
+        return
+    count = meetings.take_attendance(ctx.session, ctx.now, meeting, numbers)
+    ctx.reply("attendance_saved", count=count, group=values["group"], when=values["when"][-5:])
+
+
 HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "HUY": opt_out,
     "DK": register,
@@ -354,4 +379,5 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "XONG": _worker_action("XONG 1024", _resolve),
     "TRA": _worker_action("TRA 1024", _give_back),
     "DS": my_cases,
+    "DD": attendance,
 }

@@ -82,6 +82,7 @@ KEYWORDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "XONG": (CASE_NOTE, ("xong",)),
     "TRA": (CASE, ("trả", "trả lại")),
     "DS": (NONE, ("ds", "danh sách")),
+    "DD": (REST, ("dd", "điểm danh")),
 }
 
 # A short message that is only one of these (after leading LEADING_WORDS and before trailing

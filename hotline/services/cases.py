@@ -212,6 +212,15 @@ def _tell_member(outbox: Outbox, now: datetime, case: Case, key: str, **values) 
     )
 
 
+def groups_led_by(session: Session, person: Person) -> list[int]:
+    """Groups in which ``person`` is the peer educator now."""
+    return list(session.scalars(
+        select(Membership.group_id).where(
+            Membership.person_id == person.id, Membership.left_at.is_(None),
+            Membership.role == GroupRole.PEER_EDUCATOR)
+    ))
+
+
 def may_act(session: Session, case: Case, actor: Actor) -> bool:
     """Whether ``actor`` may work ``case``: its assignee, a peer educator of its group,
     a coordinator or admin; violence cases only for those trained (and coordinators)."""

@@ -241,3 +241,27 @@ def latest_held(session: Session, group_ids: list[int], now: datetime) -> Meetin
         .order_by(Meeting.starts_at.desc())
         .limit(1)
     )
+
+
+def roll(session: Session, group_id: int) -> list[Person]:
+    """Everyone in the group now, in a stable order: the numbering used by ``DD``."""
+    return list(session.scalars(
+        select(Person)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(Membership.group_id == group_id, Membership.left_at.is_(None),
+               Person.erased_at.is_(None))
+        .order_by(Membership.id)
+    ))
+
+
+def take_attendance(session: Session, now: datetime, meeting: Meeting,
+                    present: set[int]) -> int:
+    """Mark roll numbers in ``present`` (1-based) as attended and the rest as absent."""
+    count = 0
+    for number, person in enumerate(roll(session, meeting.group_id), start=1):
+        record_attendance(session, now, meeting, person, number in present)
+        count += number in present
+    if meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at <= now:
+        meeting.status = MeetingStatus.HELD
+    session.flush()
+    return count

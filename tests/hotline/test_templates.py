@@ -26,6 +26,9 @@ VALUES = {
     "codes": "111 BHXH CA LIGHT LUAT NHBY PN TYT UB",
     "example": "GHI 1024 da goi dien",
     "when": "15:00 CN 13/12",
+    "count": "25",
+    "date": "31/12/2026",
+    "names": "1 Hoa, 2 Lan, 3 Mai, 4 Nga, 5 Hang, 6 Yen, 7 Thu, 8 Huong, 9 Thao, 10 Linh ...",
     "place": "Nha van hoa to dan pho 12, 45 pho Chuong Duong D",  # meeting_values cuts at 50
 }
 # Words a shared phone must never show (DOMAIN.md: neutral wording).

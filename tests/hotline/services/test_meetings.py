@@ -176,3 +176,25 @@ def test_occurrences_rules():
                                     until=date(2026, 12, 20))
     assert meetings.occurrences(weekly, date(2026, 12, 1), date(2027, 1, 31)) == [
         date(2026, 12, 7), date(2026, 12, 14)]
+
+
+def test_peer_educator_takes_attendance_by_sms(rt, group, sessions):
+    from hotline.models import GroupRole, Role
+
+    with session_scope(sessions) as s:
+        g = s.scalar(select(Group))
+        pe = create_person(s, T0, phone="+84901000001", role=Role.PEER_EDUCATOR, name="Hoa")
+        join(s, T0, pe, g, GroupRole.PEER_EDUCATOR)
+    mid = new_meeting(rt, at("2026-12-05 15:00"))
+    sms(rt, at("2026-12-05 17:00"), "+84901000001", "DD")
+    roll = texts(rt, "+84901000001")[-1]
+    assert roll.startswith("STONES: Diem danh hop CD01 05/12: 1 ?, 2 ?, 3 ?, 4 Hoa")
+    sms(rt, at("2026-12-05 17:05"), "+84901000001", "DD 1 2 4")
+    assert "Da ghi 3 nguoi" in texts(rt, "+84901000001")[-1]
+    with sessions() as s:
+        rows = s.scalars(select(Attendance).where(Attendance.meeting_id == mid)).all()
+        assert sorted(r.attended for r in rows) == [False, True, True, True]
+        assert s.get(Meeting, mid).status == "held"
+    # A member cannot take attendance.
+    sms(rt, at("2026-12-05 17:06"), A, "DD 1")
+    assert "Khong co buoi hop" in texts(rt, A)[-1]
