@@ -29,6 +29,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
     )
+    # The default SQLite database and rendered audio live under instance/.
+    INSTANCE.mkdir(exist_ok=True)
     app.extensions["hotline"] = Runtime(settings)
     if settings.proxy_hops:
         # Behind a TLS proxy: trust its X-Forwarded-* so URLs (and signatures) match.
