@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, aliased, make_transient_to_detached, sessionmaker
 
 from hotline import clock
 from hotline.db import session_scope
@@ -36,10 +39,21 @@ log = logging.getLogger(__name__)
 
 # Twilio error codes with a meaning of their own.
 OPTED_OUT_CODES = {"21610"}
+# Gateway errors after which the provider may have accepted the message all the same (no
+# answer, or one we could not read): a retry may send it twice, so the row is flagged.
+UNKNOWN_OUTCOME_CODES = frozenset({"timeout", "connection", "bad_response"})
 MAX_ATTEMPTS = 8
 # A claimed row whose send never finished is looked at again after this long.
 CLAIM_TIMEOUT = timedelta(minutes=2)
 BACKOFF = [30, 60, 120, 300, 600, 1800, 3600]
+# After this many people's cap counts looked up one by one for the same day, one grouped
+# query fetches everyone's for that day (a job texting thousands costs one query, not one
+# per person; a webhook's one or two messages keep their indexed per-person count).
+WHOLE_DAY_AFTER = 32
+# What counts towards the daily cap (all but these); spelled as an IN list so the grouped
+# query can use the (status, due_at) index.
+NOT_CAPPED = (MessageStatus.CANCELLED, MessageStatus.FAILED)
+CAPPED = tuple(s for s in MessageStatus if s not in NOT_CAPPED)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -57,6 +71,9 @@ class Outbox:
     daily_cap: int = 3
     # Counts of capped messages per (person, Hanoi day) seen in this unit of work.
     _counts: dict[tuple[int, datetime], int] = field(default_factory=dict, repr=False)
+    # Per Hanoi day: people counted one by one so far, or None once the whole day is known
+    # (then anyone not in ``_counts`` has nothing that day).
+    _lookups: dict[datetime, int | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def for_settings(cls, session: Session, settings) -> "Outbox":
@@ -80,43 +97,52 @@ class Outbox:
 
         Returns None, queueing nothing, when the first allowed moment is already past
         ``expires_at`` (a reminder that could only arrive after the meeting began).
+
+        One statement per new message: ``INSERT .. ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id``, so a key queued before, or by another worker a moment ago, needs no
+        look-up first and no savepoint; the ``Message`` returned is put in the session as
+        the row it inserted, without reading it back.
         """
-        if key is not None:
-            existing = self.session.scalar(select(Message).where(Message.idempotency_key == key))
-            if existing is not None:
-                return existing
-        text = unaccent(body)
+        text, parts = _prepare(body)
         due = max(now, not_before or now)
         if kind == Kind.NORMAL:
             due = self.next_allowed(due, person)
         if expires_at is not None and due >= expires_at:
-            return None
-        msg = Message(
-            direction=Direction.OUT,
-            gateway=self.gateway,
-            person_id=person.id if person else None,
-            phone=to,
-            body=text,
-            status=MessageStatus.QUEUED,
-            kind=kind,
-            idempotency_key=key,
-            due_at=due,
-            segments=segments(text),
-            case_id=case_id,
-            broadcast_id=broadcast_id,
-            expires_at=expires_at,
-            created_at=now,
-        )
-        try:
-            with self.session.begin_nested():
-                self.session.add(msg)
-        except IntegrityError:
-            # Another worker queued the same key between our check and insert.
-            return self.session.scalars(select(Message).where(Message.idempotency_key == key)).one()
+            return self._existing(key)
+        values = {
+            "direction": Direction.OUT,
+            "gateway": self.gateway,
+            "person_id": person.id if person else None,
+            "phone": to,
+            "body": text,
+            "status": MessageStatus.QUEUED,
+            "kind": kind,
+            "idempotency_key": key,
+            "due_at": due,
+            "segments": parts,
+            "case_id": case_id,
+            "broadcast_id": broadcast_id,
+            "expires_at": expires_at,
+            "created_at": now,
+        }
+        self.session.flush()  # what the unit of work holds goes first, as a query would do
+        message_id = self.session.connection().execute(
+            _upsert(self.session), values
+        ).scalar_one_or_none()
+        if message_id is None:  # the key was queued before: that message, not a second one
+            return self._existing(key)
+        msg = Message(**{**_column_defaults(), **values}, id=message_id)
+        make_transient_to_detached(msg)  # as if loaded: persistent once added, nothing to flush
+        self.session.add(msg)
         if kind == Kind.NORMAL and person is not None:
             day = clock.local_day_bounds(due)[0]
             self._counts[(person.id, day)] = self._counts.get((person.id, day), 0) + 1
         return msg
+
+    def _existing(self, key: str | None) -> Message | None:
+        if key is None:
+            return None
+        return self.session.scalar(select(Message).where(Message.idempotency_key == key))
 
     def enqueue_many(
         self,
@@ -199,7 +225,16 @@ class Outbox:
 
     def _count(self, person_id: int, due: datetime) -> int:
         start, end = clock.local_day_bounds(due)
-        if (person_id, start) not in self._counts:
+        if (person_id, start) in self._counts:
+            return self._counts[(person_id, start)]
+        looked_up = self._lookups.get(start, 0)
+        if looked_up is not None and looked_up >= WHOLE_DAY_AFTER:
+            self._fetch_whole_day(start, end)
+            looked_up = None
+        if looked_up is None:  # the whole day is known: nothing fetched means nothing queued
+            self._counts[(person_id, start)] = 0
+        else:
+            self._lookups[start] = looked_up + 1
             self._counts[(person_id, start)] = self.session.scalar(
                 select(func.count(Message.id)).where(
                     Message.person_id == person_id,
@@ -210,6 +245,62 @@ class Outbox:
                 )
             ) or 0
         return self._counts[(person_id, start)]
+
+    def _fetch_whole_day(self, start: datetime, end: datetime) -> None:
+        """Everyone's cap count for the Hanoi day ``[start, end)`` in one grouped query."""
+        found = self.session.execute(
+            select(Message.person_id, func.count(Message.id))
+            .where(
+                Message.status.in_(CAPPED),
+                Message.due_at >= start,
+                Message.due_at < end,
+                Message.kind == Kind.NORMAL,
+                Message.person_id.is_not(None),
+            )
+            .group_by(Message.person_id)
+        ).all()
+        for person_id, count in found:
+            self._counts.setdefault((person_id, start), count)
+        self._lookups[start] = None
+
+
+@lru_cache(maxsize=256)
+def _prepare(body: str) -> tuple[str, int]:
+    """The unaccented text sent for ``body`` and its segment count (bodies repeat in jobs)."""
+    text = unaccent(body)
+    return text, segments(text)
+
+
+_UPSERTS: dict[str, object] = {}
+
+
+def _upsert(session: Session):
+    """``INSERT .. ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`` for messages."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _UPSERTS:
+        insert = _insert_for(session)
+        table = Message.__table__  # Core, not the ORM statement: a third of the time
+        _UPSERTS[dialect] = (
+            insert(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
+            .returning(table.c.id)
+        )
+    return _UPSERTS[dialect]
+
+
+@lru_cache(maxsize=1)
+def _column_defaults() -> dict[str, object]:
+    """Values a new row gets for the columns ``enqueue`` leaves out: their scalar default,
+    else None. Columns with a server or callable default are left unloaded (read on use)."""
+    out: dict[str, object] = {}
+    for prop in sa_inspect(Message).column_attrs:
+        column = prop.columns[0]
+        if column.primary_key or column.server_default is not None:
+            continue
+        if column.default is None:
+            out[prop.key] = None
+        elif column.default.is_scalar:
+            out[prop.key] = column.default.arg
+    return out
 
 
 def _chunks(items: list, size: int):
@@ -250,41 +341,90 @@ def drain(
     Each message is claimed and committed before the gateway is called, and its
     result committed right after, so a crash loses nothing and only a send whose
     outcome was never recorded can go twice (flagged ``maybe_duplicate``).
+
+    One commit per message: a send's result goes in the same transaction as the claim of
+    the next message, committed as soon as the gateway has answered and before the next
+    call (a commit waits for a disk flush on PostgreSQL: two per message halved the rate).
+    If that transaction fails, the result is stored on its own, on a fresh connection,
+    before the error goes up. One connection serves the run; the claim is one ``UPDATE ..
+    RETURNING`` (which also reads the person's opt-out and erasure) and the result one
+    ``UPDATE`` of the row the claim returned, not read again.
     """
     report = DrainReport()
-    with session_scope(sessions) as session:
-        report.recovered = _recover_stale(session, now)
-        ids = session.scalars(
-            select(Message.id)
-            .where(Message.status == MessageStatus.QUEUED, Message.due_at <= now)
-            .order_by(Message.due_at, Message.id)
-            .limit(limit)
-        ).all()
     interval = 1.0 / settings.send_rate if settings.send_rate > 0 else 0.0
     status_callback = settings.public_url.rstrip("/") + "/sms/status"
     last = 0.0
-    for message_id in ids:
-        with session_scope(sessions) as session:
-            msg = _claim(session, message_id, now, settings)
+    with _one_connection(sessions) as session:
+        with session.begin():
+            report.recovered = _recover_stale(session, now)
+            ids = session.scalars(
+                select(Message.id)
+                .where(Message.status == MessageStatus.QUEUED, Message.due_at <= now)
+                .order_by(Message.due_at, Message.id)
+                .limit(limit)
+            ).all()
+        sent = None  # (id, message, outcome) of the last send, its result not stored yet
+        for message_id in ids:
+            msg = _store_then_claim(sessions, session, sent, message_id, now, settings, report)
+            sent = None
             if msg is None:
                 continue
-            if msg.status == MessageStatus.CANCELLED:
-                report.cancelled += 1
-                continue
-            if msg.status == MessageStatus.QUEUED:
-                report.deferred += 1
-                continue
-            to, body = msg.phone, msg.body
-        if interval:
-            wait = last + interval - _time.monotonic()
-            if wait > 0:
-                sleep(wait)
-            last = _time.monotonic()
-        outcome = _send(gateway, to, body, status_callback)
-        with session_scope(sessions) as session:
-            msg = session.get(Message, message_id)
-            _apply(session, msg, outcome, now, report)
+            if interval:
+                wait = last + interval - _time.monotonic()
+                if wait > 0:
+                    sleep(wait)
+                last = _time.monotonic()
+            sent = (message_id, msg, _send(gateway, msg.phone, msg.body, status_callback))
+        _store_then_claim(sessions, session, sent, None, now, settings, report)
     return report
+
+
+def _store_then_claim(
+    sessions, session: Session, sent, message_id: int | None, now: datetime, settings,
+    report: DrainReport,
+) -> Message | None:
+    """One transaction: store the last send's result, claim ``message_id`` (if any)."""
+    try:
+        with session.begin():
+            if sent is not None:
+                _apply(session, *sent[1:], now, report)
+            if message_id is None:
+                return None
+            return _claim_to_send(session, message_id, now, settings, report)
+    except BaseException:
+        if sent is not None:  # keep the result all the same, on a connection of its own
+            with session_scope(sessions) as alone:
+                _apply(alone, alone.get(Message, sent[0]), sent[2], now, DrainReport())
+        raise
+
+
+@contextmanager
+def _one_connection(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that keeps one connection for the whole run, rather than checking one out
+    of the pool (and pre-pinging it on PostgreSQL) for every transaction."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        with sessions() as session:
+            yield session
+        return
+    with bind.connect() as connection, sessions(bind=connection) as session:
+        yield session
+
+
+def _claim_to_send(
+    session: Session, message_id: int, now: datetime, settings, report: DrainReport
+) -> Message | None:
+    """Claim ``message_id``; the message if it is to be sent now, else None (counted)."""
+    msg = _claim(session, message_id, now, settings)
+    if msg is None:
+        return None
+    if msg.status == MessageStatus.CANCELLED:
+        report.cancelled += 1
+        return None
+    if msg.status == MessageStatus.QUEUED:
+        report.deferred += 1
+        return None
+    return msg
 
 
 def _recover_stale(session: Session, now: datetime) -> int:
@@ -299,23 +439,39 @@ def _recover_stale(session: Session, now: datetime) -> int:
     return result.rowcount
 
 
+# The person's state as the claim finds it (a STOP may have come in since the run began),
+# returned by the claim's UPDATE itself rather than read in a query of its own.
+_claimed_for = aliased(Person, name="claimed_for")
+_OPTED_OUT_AT = (select(_claimed_for.opted_out_at).where(_claimed_for.id == Message.person_id)
+                 .correlate(Message).scalar_subquery())
+_ERASED_AT = (select(_claimed_for.erased_at).where(_claimed_for.id == Message.person_id)
+              .correlate(Message).scalar_subquery())
+
+
+# Built once: constructing the statement cost as much as running it on SQLite.
+_CLAIM = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"), Message.status == MessageStatus.QUEUED)
+    .values(
+        status=MessageStatus.SENDING,
+        attempts=Message.attempts + 1,
+        due_at=bindparam("lease", type_=Message.__table__.c.due_at.type),
+    )
+    .returning(Message, _OPTED_OUT_AT, _ERASED_AT)
+)
+
+
 def _claim(session: Session, message_id: int, now: datetime, settings) -> Message | None:
-    claimed = session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
-        .values(
-            status=MessageStatus.SENDING,
-            attempts=Message.attempts + 1,
-            due_at=now + CLAIM_TIMEOUT,
-        )
-    ).rowcount
-    if not claimed:
+    row = session.execute(
+        _CLAIM, {"message_id": message_id, "lease": now + CLAIM_TIMEOUT},
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    if row is None:
         return None  # another drain took it
-    msg = session.get(Message, message_id, populate_existing=True)
-    person = msg.person
-    if person is not None and (person.opted_out or person.erased_at) and msg.kind != Kind.REPLY:
+    msg, opted_out_at, erased_at = row
+    if msg.kind != Kind.REPLY and (opted_out_at is not None or erased_at is not None):
         msg.status = MessageStatus.CANCELLED
-        msg.error_message = "opted out" if person.opted_out else "erased"
+        msg.error_message = "opted out" if opted_out_at is not None else "erased"
         msg.attempts -= 1
     elif msg.expires_at is not None and now >= msg.expires_at:
         msg.status = MessageStatus.CANCELLED
@@ -356,6 +512,8 @@ def _apply(session: Session, msg: Message, outcome, now: datetime, report: Drain
         report.sent += 1
         return
     msg.error_code, msg.error_message = outcome.code or None, str(outcome)[:500]
+    if outcome.code in UNKNOWN_OUTCOME_CODES:
+        msg.maybe_duplicate = True
     if outcome.transient and msg.attempts < MAX_ATTEMPTS:
         msg.status = MessageStatus.QUEUED
         msg.due_at = now + backoff(msg.attempts)

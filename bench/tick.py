@@ -1,0 +1,196 @@
+"""Scheduler tick benchmark: the same tick over a small and a huge history.
+
+    python -m bench.tick [--backend sqlite|postgresql|both] [--big 1000000] [--small 1000]
+
+Both runs hold 1,000 open cases (100 of them due for escalation) and 100 due outbound
+messages; behind them lie ``small`` or ``big`` closed cases and delivered messages. A
+tick runs every job of ``scheduler.runner.JOBS`` once at the same ``now``. The due work
+is reset between repetitions (untimed) and the median of 5 ticks is reported.
+Goal: the tick over ``big`` rows takes at most twice the tick over ``small`` rows.
+The due-row queries' plans are printed and checked to use indexes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from datetime import date, time, timedelta
+
+from sqlalchemy import text, update
+
+from bench.common import (
+    Database,
+    Figure,
+    add_backend_args,
+    below,
+    databases,
+    machine_summary,
+    note,
+    print_table,
+    selected_backends,
+    timed,
+)
+from hotline import clock
+from hotline.models import Case, Message, MessageStatus
+from hotline.runtime import Runtime
+
+NOW = clock.at_local(date(2030, 1, 15), time(10))
+OPEN, DUE_CASES, DUE_MESSAGES, REPEATS = 1000, 100, 100, 5
+RATIO_GOAL = below(2, "×")
+_TS = "'2029-01-01 00:00:00.000000'"
+
+
+def seed(db: Database, behind: int) -> Runtime:
+    """People, ``OPEN`` open cases, ``behind`` closed cases and delivered messages."""
+    rt = Runtime(db.settings())
+    with rt.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO people (id, phone, name, residence_status, role, trained_violence, "
+            "on_duty, duty_order, created_at) VALUES "
+            f"(1, '+84912000001', 'Member', 'unknown', 'member', false, false, 0, {_TS}), "
+            f"(2, '+84901000001', 'Peer', 'unknown', 'peer_educator', true, true, 0, {_TS}), "
+            f"(3, '+84901000009', 'Coord', 'unknown', 'coordinator', false, false, 0, {_TS})"))
+        series = (f"WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s "
+                  f"WHERE x < {behind})")
+        conn.execute(text(
+            f"INSERT INTO cases (number, person_id, category, emergency, status, channel, "
+            f"summary, escalation_level, created_at, closed_at, reopened_count) "
+            f"{series} SELECT 10000000 + x, 1, 1 + x % 12, false, 'closed', 'sms', 'old', 0, "
+            f"{_TS}, {_TS}, 0 FROM s"))
+        conn.execute(text(
+            f"INSERT INTO messages (direction, gateway, phone, person_id, body, status, kind, "
+            f"attempts, segments, maybe_duplicate, created_at, due_at, sent_at, needs_staff) "
+            f"{series} SELECT 'out', 'simulator', '+84912000001', 1, 'old', 'delivered', "
+            f"'normal', 1, 1, false, {_TS}, {_TS}, {_TS}, false FROM s"))
+        later = f"'{(NOW + timedelta(days=30)).replace(tzinfo=None).isoformat(' ')}'"
+        conn.execute(text(
+            f"WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {OPEN}) "
+            f"INSERT INTO cases (number, person_id, category, emergency, status, channel, "
+            f"summary, assignee_id, escalation_level, created_at, next_action_at, "
+            f"reopened_count) SELECT 1000 + x, 1, 1, false, 'acknowledged', 'sms', 'open', 2, "
+            f"0, {_TS}, {later}, 0 FROM s"))
+        conn.execute(text(
+            f"WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s "
+            f"WHERE x < {DUE_MESSAGES}) "
+            f"INSERT INTO messages (direction, gateway, phone, person_id, body, status, kind, "
+            f"attempts, segments, maybe_duplicate, created_at, due_at, needs_staff, "
+            f"idempotency_key) SELECT 'out', 'simulator', '+84901000001', 2, 'due', 'queued', "
+            f"'reply', 0, 1, false, {_TS}, {_TS}, false, 'due-' || x FROM s"))
+    settle(rt)
+    return rt
+
+
+def settle(rt: Runtime) -> None:
+    """Let the database finish what bulk loading started (statistics, checkpoint, vacuum),
+    as a production database has long done, so the tick is not timed against it."""
+    if rt.engine.dialect.name == "postgresql":
+        with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+            conn.execute(text("CHECKPOINT"))
+    else:
+        with rt.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+
+
+def reset_due_work(rt: Runtime) -> None:
+    """Make the same work due again: 100 cases past their deadline, 100 queued messages."""
+    past = NOW - timedelta(minutes=1)
+    with rt.engine.begin() as conn:
+        conn.execute(update(Case).where(Case.number.between(1001, 1000 + DUE_CASES))
+                     .values(next_action_at=past, escalation_level=0, status="acknowledged"))
+        conn.execute(update(Message).where(Message.idempotency_key.like("due-%"))
+                     .values(status=MessageStatus.QUEUED, due_at=past, attempts=0))
+        conn.execute(text("DELETE FROM messages WHERE idempotency_key LIKE 'case:%'"))
+
+
+def tick(rt: Runtime) -> None:
+    from scheduler.runner import JOBS
+
+    for job in JOBS:
+        job.func(rt, NOW)
+
+
+PLAN_QUERIES = {
+    "escalation due": "SELECT id FROM cases WHERE status IN ('new', 'acknowledged', "
+                      "'in_progress', 'referred') AND next_action_at <= :now "
+                      "ORDER BY next_action_at LIMIT 200",
+    "follow-up due": "SELECT id FROM cases WHERE status = 'resolved' AND followup_due_at <= :now "
+                     "ORDER BY followup_due_at LIMIT 200",
+    "outbox due": "SELECT id FROM messages WHERE status = 'queued' AND due_at <= :now "
+                  "ORDER BY due_at, id LIMIT 500",
+    "daily cap count": "SELECT count(id) FROM messages WHERE person_id = 1 AND kind = 'normal' "
+                       "AND due_at >= :now AND due_at < :now",
+}
+
+
+def plans(rt: Runtime) -> dict[str, str]:
+    """The plan of each due-row query; flagged when it scans a big table without an index."""
+    explain = "EXPLAIN QUERY PLAN " if rt.engine.dialect.name == "sqlite" else "EXPLAIN "
+    found = {}
+    with rt.engine.connect() as conn:
+        for name, sql in PLAN_QUERIES.items():
+            rows = conn.execute(text(explain + sql), {"now": NOW.replace(tzinfo=None)}).all()
+            found[name] = " / ".join(str(r[-1]) for r in rows)
+    return found
+
+
+def uses_index(plan: str) -> bool:
+    lowered = plan.lower()
+    if "seq scan" in lowered:
+        return False
+    if "scan " in lowered and "using" not in lowered and "index" not in lowered:
+        return False
+    return "index" in lowered
+
+
+def measure(db: Database, behind: int) -> tuple[float, dict[str, str]]:
+    rt = seed(db, behind)
+    try:
+        reset_due_work(rt)
+        tick(rt)  # warm caches and connections
+        times = []
+        for _ in range(REPEATS):
+            reset_due_work(rt)
+            with timed() as t:
+                tick(rt)
+            times.append(t.seconds)
+        return statistics.median(times), plans(rt)
+    finally:
+        rt.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.tick")
+    add_backend_args(parser)
+    parser.add_argument("--small", type=int, default=1_000)
+    parser.add_argument("--big", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    print(f"Machine: {machine_summary(selected_backends(args.backend))}")
+    print(f"Command: python -m bench.tick --backend {args.backend} --small {args.small} "
+          f"--big {args.big}")
+    rows, failed = [], False
+    for backend in selected_backends(args.backend):
+        result = {}
+        for behind in (args.small, args.big):
+            for db in databases(backend if args.backend != "both" else backend):
+                note(f"{backend}: seeding {behind:,} rows behind")
+                result[behind] = measure(db, behind)
+        if len(result) < 2:
+            continue
+        (small_s, _), (big_s, big_plans) = result[args.small], result[args.big]
+        ratio = big_s / small_s
+        rows.append(Figure(f"tick, {args.small:,} rows behind", backend, small_s * 1000, "ms"))
+        rows.append(Figure(f"tick, {args.big:,} rows behind", backend, big_s * 1000, "ms"))
+        rows.append(Figure("tick ratio big/small", backend, ratio, "×", RATIO_GOAL))
+        failed |= not RATIO_GOAL.met(ratio)
+        for name, plan in big_plans.items():
+            ok = uses_index(plan)
+            failed |= not ok
+            print(f"plan ({backend}, {name}): {'index' if ok else 'NO INDEX'}: {plan}")
+    print_table(rows, title="Scheduler tick")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

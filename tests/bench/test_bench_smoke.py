@@ -1,0 +1,45 @@
+"""The outbox benchmark runs end to end on the test's backend, small: counts, not timings."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.common import at_least, below, percentile, throwaway_database
+from bench.outbox import figures, main, run_outbox
+from tests.conftest import BACKEND
+
+N = 50
+
+
+@pytest.fixture(scope="module")
+def bench_db():
+    with throwaway_database(BACKEND) as db:
+        yield db
+
+
+def test_outbox_benchmark_sends_every_message_exactly_once(bench_db):
+    run = run_outbox(bench_db, N)
+    assert run.problems == []
+    assert run.fake_requests == N
+    assert run.sent_once == N
+    assert run.drain_calls >= 2  # the last call finds nothing left
+    rows = figures(run)
+    assert [f.unit for f in rows] == ["s", "s", "s", "msg/s", "msg/s"]
+    assert all(f.value > 0 and f.backend == BACKEND for f in rows)
+
+
+def test_command_line_prints_a_table_and_exits_zero(capsys):
+    assert main(["--backend", BACKEND, "--n", "20", "--no-baselines"]) == 0
+    out = capsys.readouterr().out
+    assert "| Benchmark | Backend | Figure | Goal | Met | Detail |" in out
+    assert out.count(f"| {BACKEND} |") == 4  # three enqueue rows and the drain
+
+
+def test_percentiles_and_goals():
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == pytest.approx(50.5)
+    assert percentile(values, 99) == pytest.approx(99.01)
+    assert percentile([3.0], 99) == 3.0
+    assert below(2, "s").verdict(0.5) == "yes (4.0×)"
+    assert below(2, "s").verdict(2.5) == "no (25 % over)"
+    assert at_least(200, "msg/s").verdict(150) == "no (25 % short)"
