@@ -77,3 +77,5 @@ def scheduler_run_cmd():
 def register_cli(app: Flask) -> None:
     for command in (migrate_cmd, seed_demo_cmd, create_user_cmd, scheduler_group):
         app.cli.add_command(command)
+    from audio.cli import audio_group  # flask audio build / check
+    app.cli.add_command(audio_group)

@@ -202,7 +202,7 @@ ACTIONS: dict[str, ActionSpec] = {
             "(voicemail).",
             prompts=("dial_duty_connecting", "dial_duty_failed"),
             optional=("category",),
-            options={"dial_timeout": 25},
+            options={"dial_timeout": 20},
         ),
         ActionSpec(
             "hangup",

@@ -1,24 +1,233 @@
-"""Voice webhooks. The menu itself arrives with the voice-line work."""
+"""Voice webhooks: each parses Twilio's request, calls one service in
+``hotline.services.calls`` and renders TwiML. The menu walking is ``ivr.flow`` (pure data).
+
+Step numbers travel in the URLs (``n``), so a request Twilio retries maps to the step it
+already stored. Every Twilio webhook is signature-checked; only prompt audio is public.
+"""
 
 from __future__ import annotations
 
-from flask import Response
+import re
 
-from ivr import bp
+from flask import Response, abort, current_app, request, send_file
+
+from audio.render import content_type, etag_for
+from hotline import clock
+from hotline.db import session_scope
+from hotline.services import calls
+from hotline.services.outbox import Outbox
+from hotline.text import clean
+from ivr import bp, flow
+from ivr.menu import MENU
+from ivr.prompts import catalogue_at, sound_dirs
+from ivr.twiml import Renderer, reject
 from sms.signatures import twilio_signed
+
+GATEWAY = "twilio"
+_RENDERED = re.compile(r"^[a-z0-9_]+-[0-9a-f]{12}\.(?:mp3|wav)$")
+_RECORDED = re.compile(r"^[a-z0-9_]+\.(?:mp3|wav)$")
+# Rendered names change with their text, so they never go stale; staff recordings keep their
+# name when replaced, so Twilio and proxies look again after a few minutes.
+RENDERED_MAX_AGE = 365 * 24 * 3600
+RECORDED_MAX_AGE = 300
+MAX_INT_DIGITS = 9  # Twilio's numbers are small; anything longer is not from Twilio
+
+
+def _rt():
+    return current_app.extensions["hotline"]
+
+
+def _twiml(body: str) -> Response:
+    return Response(body, mimetype="text/xml")
+
+
+def _text(values, name: str, limit: int = 64) -> str:
+    """A request field as stored: NFC, NUL and broken characters replaced, trimmed, cut."""
+    return clean(values.get(name, "")).strip()[:limit]
+
+
+def _int(values, name: str, default: int | None = None) -> int | None:
+    """A small non-negative integer field (a step, a duration, an id); else ``default``."""
+    raw = values.get(name, "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= MAX_INT_DIGITS else default
+
+
+def _call_ref() -> calls.CallRef:
+    """The call this webhook is about; 400 without a CallSid."""
+    sid = request.form.get("CallSid", "").strip()[:64]
+    if not sid or not sid.isprintable():  # NUL and controls: no sid, and PostgreSQL refuses them
+        abort(400)
+    outbound = request.form.get("Direction", "inbound").startswith("outbound")
+    caller = request.form.get("To" if outbound else "From", "")
+    return calls.CallRef(GATEWAY, sid, caller, "out" if outbound else "in")
+
+
+def _step() -> int:
+    step = _int(request.args, "n")
+    if step is None:
+        abort(400)
+    return step
+
+
+def _retries() -> int:
+    return _int(request.args, "r", 0)
+
+
+def _act_ref() -> flow.ActRef:
+    return flow.ActRef(_text(request.args, "node", 40), _text(request.args, "key", 32),
+                       _int(request.args, "fb", 0))
+
+
+def _render(screen: flow.Screen, now) -> Response:
+    renderer = Renderer(_rt().settings, catalogue_at(now), MENU)
+    return _twiml(renderer.render(screen))
 
 
 @bp.post("/incoming")
 @twilio_signed
 def incoming():
-    return Response(
-        '<?xml version="1.0" encoding="UTF-8"?><Response><Say language="vi-VN">'
-        "Xin chào. Tổng đài đang được xây dựng.</Say><Hangup/></Response>",
-        mimetype="text/xml",
-    )
+    """A call comes in (or a callback we placed is answered): welcome, consent or menu."""
+    ref = _call_ref()
+    now = clock.utcnow()
+    with session_scope(_rt().sessions) as session:
+        start = calls.start_call(
+            session, now, ref, question=catalogue_at(now)["consent_ask"],
+            callback_id=_int(request.args, "callback"),
+        )
+    return _render(flow.entry(MENU, start.consent_first, 0), now)
+
+
+@bp.post("/menu")
+@twilio_signed
+def menu():
+    """The answer to a menu's <Gather> (digits), or the Redirect after it (silence)."""
+    ref, step, retries = _call_ref(), _step(), _retries()
+    node = _text(request.args, "node", 40)
+    resume = _text(request.args, "resume", 40)
+    resume = resume if resume in MENU.nodes else None
+    digits = _text(request.form, "Digits", 32) or None
+    now = clock.utcnow()
+    move = flow.press(MENU, node, digits) if node in MENU.nodes else None
+    action = flow.action_request(MENU, move.act, digits) if isinstance(move, flow.Run) else None
+    with session_scope(_rt().sessions) as session:
+        result = calls.menu_step(
+            session, now, ref, step=step, node=node or "?", digits=digits, action=action,
+            question=catalogue_at(now)["consent_ask"],
+        )
+    if move is None:
+        screen = flow.unknown_node(MENU, step)
+    elif isinstance(move, flow.Run):
+        screen = flow.after_action(MENU, move, result, resume, step)
+    else:
+        screen = flow.after_move(MENU, node, move, retries, resume, step)
+    return _render(screen, now)
+
+
+def _complaint_args(ref: flow.ActRef) -> tuple[int, bool]:
+    """Category and voicemail flag of the recording action; an unknown reference (the menu
+    changed during the call) still keeps the complaint, as "other"."""
+    act = ref.resolve(MENU)
+    if act is None or act.name != "record_complaint":
+        return 12, False
+    return int(act.args.get("category", 12)), bool(act.args.get("voicemail", False))
+
+
+@bp.post("/recorded")
+@twilio_signed
+def recorded():
+    """The <Record> action (or the Redirect after it when nothing was recorded)."""
+    call_ref, step, retries, ref = _call_ref(), _step(), _retries(), _act_ref()
+    category, voicemail = _complaint_args(ref)
+    now = clock.utcnow()
+    rt = _rt()
+    with session_scope(rt.sessions) as session:
+        case = calls.complaint_recorded(
+            session, now, Outbox.for_settings(session, rt.settings), call_ref, step=step,
+            node="record_complaint", digits=_text(request.form, "Digits", 32) or None,
+            recording_sid=_text(request.form, "RecordingSid") or None,
+            recording_url=_text(request.form, "RecordingUrl", 2000) or None,
+            duration=_int(request.form, "RecordingDuration"),
+            category=category, voicemail=voicemail,
+        )
+        number = case.number if case is not None else None
+    return _render(flow.after_recording(MENU, ref, number, retries, step), now)
+
+
+@bp.post("/recording")
+@twilio_signed
+def recording():
+    """Twilio's recording status callback: the media URL (kept private) and the one case."""
+    call_ref, ref = _call_ref(), _act_ref()
+    recording_sid = _text(request.form, "RecordingSid")
+    if not recording_sid:
+        return "", 400
+    category, voicemail = _complaint_args(ref)
+    rt = _rt()
+    with session_scope(rt.sessions) as session:
+        calls.recording_status(
+            session, clock.utcnow(), Outbox.for_settings(session, rt.settings), call_ref,
+            recording_sid=recording_sid,
+            recording_url=_text(request.form, "RecordingUrl", 2000) or None,
+            status=_text(request.form, "RecordingStatus", 16).lower() or "completed",
+            duration=_int(request.form, "RecordingDuration"),
+            category=category, voicemail=voicemail,
+        )
+    return "", 204
+
+
+@bp.post("/dialed")
+@twilio_signed
+def dialed():
+    """The <Dial> of the duty roster ended: goodbye if answered, else voicemail."""
+    call_ref, step, ref = _call_ref(), _step(), _act_ref()
+    now = clock.utcnow()
+    with session_scope(_rt().sessions) as session:
+        answered = calls.dial_finished(
+            session, now, call_ref, step=step, node="dial_duty",
+            dial_status=_text(request.form, "DialCallStatus", 16).lower(),
+        )
+    return _render(flow.after_dial(MENU, ref, answered, step), now)
 
 
 @bp.post("/status")
 @twilio_signed
 def status():
+    """Twilio's call status callback: status, outcome and duration; settles callbacks."""
+    ref = _call_ref()
+    with session_scope(_rt().sessions) as session:
+        calls.call_status(
+            session, clock.utcnow(), ref, status=_text(request.form, "CallStatus", 16).lower(),
+            duration=_int(request.form, "CallDuration"),
+        )
     return "", 204
+
+
+@bp.post("/missed")
+@twilio_signed
+def missed():
+    """The missed-call number: reject unanswered and queue one callback."""
+    ref = _call_ref()
+    with session_scope(_rt().sessions) as session:
+        calls.missed_call(session, clock.utcnow(), ref)
+    return _twiml(reject())
+
+
+@bp.get("/audio/<name>")
+def audio(name: str):
+    """A prompt's sound file, for Twilio's <Play>: content type, ETag, caching, 304."""
+    rendered_dir, recorded_dir = sound_dirs(_rt().settings)
+    if _RENDERED.match(name):
+        path, max_age = rendered_dir / name, RENDERED_MAX_AGE
+    elif _RECORDED.match(name):
+        path, max_age = recorded_dir / name, RECORDED_MAX_AGE
+    else:
+        abort(404)
+    try:
+        etag = etag_for(path)
+    except OSError:
+        abort(404)
+    response = send_file(path, mimetype=content_type(path), etag=etag.strip('"'),
+                         max_age=max_age, conditional=True)
+    if max_age == RENDERED_MAX_AGE:
+        response.cache_control.immutable = True
+    return response

@@ -82,3 +82,10 @@ def remind_bhyt_renewals(rt: Runtime, now: datetime) -> int:
                         kind=Kind.NORMAL, person=person, key=f"bhyt:{person.id}:{end}:{window}")
             queued += 1
     return queued
+
+
+def place_callbacks(rt: Runtime, now: datetime):
+    """Call back members who rang the missed-call number or asked for it, in call hours."""
+    from hotline.services import calls  # imported here to keep the voice job self-contained
+
+    return calls.place_due(rt.sessions, now, rt.voice_gateway, rt.settings)

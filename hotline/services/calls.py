@@ -1,0 +1,663 @@
+"""Voice calls: the verbs behind the IVR webhooks and the callback queue.
+
+Every webhook is stored once whatever Twilio retries: a call once per CallSid, a menu step
+once per (call, step) (the step number travels in the URL Twilio posts back), a recording
+once per RecordingSid, and the case of a spoken complaint once per recording. A retried
+request gets the same answer and changes nothing more.
+
+Outbound calls are rows first (``CallbackRequest``); ``place_due`` (a scheduler job) places
+the due ones inside call hours and ``call_status`` settles them from Twilio's status
+callbacks: completed -> done; no answer, busy, failed -> again after 15 min, 30 min, 1 h,
+then given up.
+
+Functions take the session and ``now`` (and the outbox where they text), flush, and leave the
+commit to the caller; ``place_due`` runs its own short transactions around the gateway call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline import clock
+from hotline.db import session_scope
+from hotline.gateways.base import GatewayError, VoiceGateway
+from hotline.models import (
+    Call,
+    CallbackRequest,
+    CallbackStatus,
+    CallStep,
+    Case,
+    Consent,
+    Kind,
+    Person,
+    Recording,
+    Role,
+)
+from hotline.phones import PhoneError, mask, normalize
+from hotline.services import cases, people
+from hotline.services.outbox import Outbox
+from hotline.templates import render
+from hotline.text import clean
+
+log = logging.getLogger(__name__)
+_INSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
+
+CHANNEL = "voice"
+CONSENT_PURPOSE = "register"
+# Twilio CallStatus values, in the order a call goes through them; the final ones end it.
+FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled", "rejected"})
+CALL_RANK = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3,
+             **{s: 4 for s in FINAL_STATUSES}}
+RECORDING_RANK = {"in-progress": 0, "completed": 1, "absent": 1, "failed": 1}
+# A callback that is not answered is tried again after these delays, then given up.
+RETRY_AFTER = (timedelta(minutes=15), timedelta(minutes=30), timedelta(hours=1))
+MAX_ATTEMPTS = len(RETRY_AFTER) + 1
+# A callback whose call never reported a final status is looked at again after this long.
+CLAIM_TIMEOUT = timedelta(hours=2)
+# A callback asked for in the menu waits until the caller has hung up (she hears goodbye
+# first); a missed call was never answered, so it can be called back at once.
+MENU_CALLBACK_DELAY = timedelta(minutes=1)
+MAX_DIAL_NUMBERS = 10  # Twilio rings at most ten <Number>s at once
+MIN_RECORDING_S = 1
+
+# What a menu step's action came to (``StepResult.outcome``).
+OK = "ok"
+FAILED = "failed"
+NEEDS_CONSENT = "needs_consent"
+NO_PERSON = "no_person"  # a withheld or foreign number: nothing can be stored for it
+
+
+@dataclass(frozen=True)
+class CallRef:
+    """Who is on the line, as the webhook told it. ``caller`` is the member's side: ``From`` of
+    an inbound call, ``To`` of one we placed."""
+
+    gateway: str
+    sid: str
+    caller: str
+    direction: str = "in"
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """A menu action to run: its name and fixed arguments from the menu data, whether it
+    needs the caller's consent, and what the caller keyed (``value``)."""
+
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    needs_consent: bool = True
+    value: str | None = None
+
+
+@dataclass
+class StepResult:
+    call: Call
+    created: bool  # False: a retried request; nothing was written again
+    outcome: str = OK
+    granted: bool | None = None  # consent
+    case_status: str | None = None  # case_status
+    numbers: list[str] = field(default_factory=list)  # dial_duty
+    callback: CallbackRequest | None = None  # callback
+
+
+# --------------------------------------------------------------------------------------------
+# Calls and steps
+# --------------------------------------------------------------------------------------------
+
+
+def _phone(raw: str) -> str | None:
+    try:
+        return normalize(raw)
+    except PhoneError:
+        return None
+
+
+def get_call(session: Session, now: datetime, ref: CallRef) -> tuple[Call, bool]:
+    """The call ``ref.sid``, created on its first webhook with the caller's person."""
+    call, created, _ = _open_call(session, now, ref)
+    return call, created
+
+
+def _open_call(session: Session, now: datetime, ref: CallRef, status: str = "ringing"
+               ) -> tuple[Call, bool, Person | None]:
+    """``get_call``, and the caller's person when it was first met just now (None otherwise:
+    a new person has no consent to look up)."""
+    query = select(Call).where(Call.gateway == ref.gateway, Call.external_id == ref.sid)
+    call = session.scalar(query)
+    if call is not None:
+        return call, False, None
+    phone = _phone(ref.caller)
+    person, new_person = people.get_or_create(session, now, phone) if phone else (None, False)
+    values = {"gateway": ref.gateway, "external_id": ref.sid, "direction": ref.direction,
+              "phone": phone or clean(ref.caller)[:64],
+              "person_id": person.id if person else None, "status": status, "started_at": now}
+    # False: the same call's webhook raced in on another worker and stored it first.
+    created = _insert_once(session, Call, values, ("gateway", "external_id"))
+    call = session.scalars(query).one()
+    return call, created, person if created and new_person else None
+
+
+def store_step(
+    session: Session, now: datetime, call: Call, step: str, node: str, digits: str | None = None
+) -> bool:
+    """Store step ``step`` of ``call`` once; False when it was stored before (a retry).
+
+    One ``INSERT .. ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL (a step is the hot
+    path of every webhook); a savepoint elsewhere.
+    """
+    values = {"call_id": call.id, "step": step[:64], "node": node[:40],
+              "digits": digits[:32] if digits else None, "at": now}
+    return _insert_once(session, CallStep, values, ("call_id", "step"))
+
+
+def _insert_once(session: Session, model, values: dict, keys: tuple[str, ...]) -> bool:
+    """Insert a ``model`` row unless one with the same unique ``keys`` exists; True when
+    inserted. Not through the ORM: the row is not in the session afterwards.
+
+    SQLite and PostgreSQL: one ``INSERT .. ON CONFLICT DO NOTHING``, which also makes this
+    request's transaction the writer from here on (on SQLite a SAVEPOINT that opens the
+    transaction would commit early when released, letting a racing request see half of it).
+    Elsewhere: a savepoint.
+    """
+    insert = _INSERTS.get(session.get_bind().dialect.name)
+    if insert is not None:
+        table = model.__table__
+        stmt = (insert(table).values(**values)
+                .on_conflict_do_nothing(index_elements=list(keys)).returning(table.c.id))
+        return session.execute(stmt).first() is not None
+    try:
+        with session.begin_nested():
+            session.add(model(**values))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _person(session: Session, call: Call) -> Person | None:
+    if call.person_id is None:
+        return None
+    person = session.get(Person, call.person_id)
+    return None if person is None or person.erased_at else person
+
+
+def _advance(call: Call, status: str) -> None:
+    if CALL_RANK.get(status, -1) > CALL_RANK.get(call.status, -1):
+        call.status = status
+
+
+# --------------------------------------------------------------------------------------------
+# Consent, asked and answered by voice like an SMS consent
+# --------------------------------------------------------------------------------------------
+
+
+def consent_answered(session: Session, person: Person) -> bool:
+    """Whether ``person`` ever answered the consent question (yes or no)."""
+    return session.scalar(
+        select(Consent.id).where(
+            Consent.person_id == person.id,
+            Consent.purpose == CONSENT_PURPOSE,
+            Consent.answer.is_not(None),
+        ).limit(1)
+    ) is not None
+
+
+def _ask_once(session: Session, now: datetime, person: Person, question: str) -> None:
+    """Record that the consent question is being put by voice, unless it already is."""
+    open_voice = session.scalar(
+        select(Consent.id).where(
+            Consent.person_id == person.id,
+            Consent.purpose == CONSENT_PURPOSE,
+            Consent.channel == CHANNEL,
+            Consent.answer.is_(None),
+        ).limit(1)
+    )
+    if open_voice is None:
+        people.ask_consent(session, now, person, purpose=CONSENT_PURPOSE, question=question,
+                           channel=CHANNEL)
+
+
+# --------------------------------------------------------------------------------------------
+# Webhook verbs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CallStart:
+    call: Call
+    consent_first: bool  # play the consent question before the menu
+
+
+def start_call(
+    session: Session, now: datetime, ref: CallRef, *, question: str,
+    callback_id: int | None = None,
+) -> CallStart:
+    """A call reaches the menu (an inbound call, or a callback we placed being answered).
+
+    A caller who never answered the consent question hears it first; it is recorded as asked.
+    """
+    call, _, new_person = _open_call(session, now, ref, status="in-progress")
+    _advance(call, "in-progress")
+    if callback_id is not None:
+        callback = session.get(CallbackRequest, callback_id)
+        if (callback is not None and callback.status == CallbackStatus.CALLING
+                and callback.call_id is None and callback.phone == call.phone):
+            callback.call_id = call.id  # answered before the job recorded the call
+    created = store_step(session, now, call, "0", "incoming")
+    if new_person is not None:  # first contact ever: nothing to look up
+        people.ask_consent(session, now, new_person, purpose=CONSENT_PURPOSE,
+                           question=question, channel=CHANNEL)
+        return CallStart(call, True)
+    person = _person(session, call)
+    consent_first = person is not None and not consent_answered(session, person)
+    if consent_first and created:
+        _ask_once(session, now, person, question)
+    session.flush()
+    return CallStart(call, consent_first)
+
+
+def menu_step(
+    session: Session, now: datetime, ref: CallRef, *, step: int, node: str,
+    digits: str | None, action: ActionRequest | None = None, question: str = "",
+) -> StepResult:
+    """One answer to a menu: stored once per (call, step); ``action`` run when given.
+
+    A retried request (the step exists) runs no write again and answers the same.
+    """
+    call, _ = get_call(session, now, ref)
+    created = store_step(session, now, call, str(step), node, digits)
+    result = StepResult(call, created)
+    if action is None:
+        return result
+    person = _person(session, call)
+    if action.needs_consent:
+        if person is None:
+            result.outcome = NO_PERSON
+            return result
+        if not people.has_consent(session, person, CONSENT_PURPOSE):
+            result.outcome = NEEDS_CONSENT
+            if created:
+                _ask_once(session, now, person, question)
+            return result
+    handler = _ACTIONS.get(action.name)
+    if handler is None:
+        raise ValueError(f"unknown IVR action {action.name!r}")
+    handler(session, now, call, person, action, result, question)
+    session.flush()
+    return result
+
+
+def _consent(session, now, call, person, action, result, question) -> None:
+    result.granted = action.args.get("answer") == "granted"
+    if person is None:
+        result.outcome = NO_PERSON
+        return
+    if result.created:
+        _ask_once(session, now, person, question)
+        people.answer_consent(session, now, person, purpose=CONSENT_PURPOSE,
+                              granted=result.granted)
+
+
+def _callback(session, now, call, person, action, result, question) -> None:
+    category = action.args.get("category")
+    result.callback = queue_callback(
+        session, now, call.phone, person, reason="ivr",
+        note=f"category {category}" if category else "", statuses=(CallbackStatus.QUEUED,),
+        due_at=now + MENU_CALLBACK_DELAY,
+    )
+    if result.callback is None:
+        result.outcome = FAILED
+
+
+def _case_status(session, now, call, person, action, result, question) -> None:
+    value = (action.value or "").strip()
+    case = None
+    if person is not None and value.isdigit() and len(value) <= 12:
+        case = cases.for_member(session, person, int(value))
+    if case is None:
+        result.outcome = FAILED
+        return
+    result.case_status = case.status
+
+
+def _dial_duty(session, now, call, person, action, result, question) -> None:
+    result.numbers = duty_numbers(session, action.args.get("category"), exclude=person)
+    if not result.numbers:
+        result.outcome = FAILED
+
+
+def _nothing(session, now, call, person, action, result, question) -> None:
+    """Actions whose work comes later (record_complaint) or is only said (hangup)."""
+
+
+_ACTIONS = {
+    "consent": _consent,
+    "callback": _callback,
+    "case_status": _case_status,
+    "dial_duty": _dial_duty,
+    "record_complaint": _nothing,
+    "hangup": _nothing,
+}
+
+
+def duty_numbers(session: Session, category: int | None, *, exclude: Person | None = None
+                 ) -> list[str]:
+    """Phones of the peer educators on duty, roster order; violence only to those trained."""
+    query = select(Person.phone).where(
+        Person.role == Role.PEER_EDUCATOR,
+        Person.on_duty.is_(True),
+        Person.phone.is_not(None),
+        Person.erased_at.is_(None),
+    )
+    if category == cases.VIOLENCE:
+        query = query.where(Person.trained_violence.is_(True))
+    if exclude is not None:
+        query = query.where(Person.id != exclude.id)
+    query = query.order_by(Person.duty_order, Person.id).limit(MAX_DIAL_NUMBERS)
+    return [phone for phone in session.scalars(query) if phone]
+
+
+def dial_finished(session: Session, now: datetime, ref: CallRef, *, step: int, node: str,
+                  dial_status: str) -> bool:
+    """The duty roster was dialled; stores the step. True when someone answered."""
+    call, _ = get_call(session, now, ref)
+    store_step(session, now, call, str(step), node, None)
+    return dial_status in ("completed", "answered")
+
+
+def complaint_recorded(
+    session: Session, now: datetime, outbox: Outbox, ref: CallRef, *, step: int, node: str,
+    digits: str | None, recording_sid: str | None, recording_url: str | None,
+    duration: int | None, category: int, voicemail: bool = False,
+) -> Case | None:
+    """The caller finished speaking: the case of this recording (opened once), or None when
+    nothing was recorded."""
+    call, _ = get_call(session, now, ref)
+    store_step(session, now, call, str(step), node, digits)
+    if not recording_sid or not recording_url or (duration or 0) < MIN_RECORDING_S:
+        return None
+    recording = _recording(session, now, call, recording_sid, recording_url, duration, None)
+    return _case_for(session, now, outbox, call, recording, category, voicemail)
+
+
+def recording_status(
+    session: Session, now: datetime, outbox: Outbox, ref: CallRef, *, recording_sid: str,
+    recording_url: str | None, status: str, duration: int | None, category: int,
+    voicemail: bool = False,
+) -> Recording:
+    """Twilio's recording status callback: keep the media URL (private; staff listen through
+    the console) and make sure a completed recording has its one case."""
+    call, _ = get_call(session, now, ref)
+    recording = _recording(session, now, call, recording_sid, recording_url, duration, status)
+    if status == "completed" and (recording.duration_s or 0) >= MIN_RECORDING_S:
+        _case_for(session, now, outbox, call, recording, category, voicemail)
+    session.flush()
+    return recording
+
+
+def _recording(session: Session, now: datetime, call: Call, sid: str, url: str | None,
+               duration: int | None, status: str | None) -> Recording:
+    """The recording ``sid``, stored once: the <Record> action and the status callback of one
+    recording may come together, and the first to insert it opens its case."""
+    status = status if status in RECORDING_RANK else None
+    values = {"gateway": call.gateway, "external_id": sid, "call_id": call.id,
+              "media_url": url or "", "duration_s": duration,
+              "status": status or "in-progress", "created_at": now}
+    inserted = _insert_once(session, Recording, values, ("gateway", "external_id"))
+    recording = session.scalars(
+        select(Recording).where(Recording.gateway == call.gateway, Recording.external_id == sid)
+    ).one()
+    if inserted:
+        return recording
+    if url:
+        recording.media_url = url
+    if duration is not None:
+        recording.duration_s = duration
+    if status and RECORDING_RANK.get(status, -1) > RECORDING_RANK.get(recording.status, -1):
+        recording.status = status
+    return recording
+
+
+def _case_for(session: Session, now: datetime, outbox: Outbox, call: Call,
+              recording: Recording, category: int, voicemail: bool) -> Case | None:
+    """The case of ``recording``: opened on first sight, with the case number texted too."""
+    if recording.case_id is not None:
+        return session.get(Case, recording.case_id)
+    person = _person(session, call)
+    if person is None:
+        return None
+    case = cases.open_case(session, now, outbox, person=person, channel=CHANNEL,
+                           category=category)
+    cases.event(session, case, now, "recording", note="voicemail" if voicemail else "",
+                recording_id=recording.id)
+    recording.case_id = case.id
+    if person.phone:
+        outbox.enqueue(now, person.phone, render("case_opened", number=case.number),
+                       kind=Kind.REPLY, person=person, case_id=case.id,
+                       key=f"case:{case.id}:case_opened:{case.reopened_count}")
+    session.flush()
+    log.info("voice case %s opened from call %s", case.number, call.id)
+    return case
+
+
+def call_status(session: Session, now: datetime, ref: CallRef, *, status: str,
+                duration: int | None) -> Call:
+    """Twilio's call status callback: status moves forward only; a final one sets outcome,
+    end and duration once, and settles the callback the call was placed for."""
+    call, _ = get_call(session, now, ref)
+    status = (status or "").strip().lower()
+    if call.outcome is not None or CALL_RANK.get(status, -1) < 0:
+        return call
+    _advance(call, status)
+    if status in FINAL_STATUSES:
+        call.outcome = status
+        call.ended_at = now
+        call.duration_s = duration
+        callback = session.scalar(
+            select(CallbackRequest).where(
+                CallbackRequest.status == CallbackStatus.CALLING,
+                CallbackRequest.call_id == call.id,
+            )
+        )
+        if callback is not None:
+            settle(callback, status, now)
+    session.flush()
+    return call
+
+
+def missed_call(session: Session, now: datetime, ref: CallRef) -> CallbackRequest | None:
+    """A ring on the missed-call number: rejected unanswered (free for the caller), kept for
+    reports, and one callback queued however often the number rings."""
+    call, _ = get_call(session, now, ref)
+    if call.outcome is None:
+        call.status, call.outcome, call.ended_at, call.duration_s = "rejected", "missed", now, 0
+    person = _person(session, call)
+    callback = queue_callback(session, now, call.phone, person, reason="missed_call")
+    session.flush()
+    return callback
+
+
+def queue_callback(
+    session: Session, now: datetime, phone: str, person: Person | None, *, reason: str,
+    note: str = "", urgent: bool = False, due_at: datetime | None = None,
+    statuses: tuple[str, ...] = (CallbackStatus.QUEUED, CallbackStatus.CALLING),
+) -> CallbackRequest | None:
+    """Queue a call back to ``phone`` (due at ``due_at``, default now), or return the one
+    already open (in ``statuses``). None for a number that cannot be called."""
+    if _phone(phone) != phone:
+        return None
+    existing = session.scalar(
+        select(CallbackRequest)
+        .where(CallbackRequest.status.in_(statuses), CallbackRequest.phone == phone)
+        .order_by(CallbackRequest.id)
+        .limit(1)
+    )
+    if existing is not None:
+        if urgent and not existing.urgent:
+            existing.urgent = True
+        return existing
+    callback = CallbackRequest(
+        person_id=person.id if person else None, phone=phone, reason=reason, urgent=urgent,
+        status=CallbackStatus.QUEUED, due_at=due_at or now, note=note, created_at=now,
+    )
+    session.add(callback)
+    session.flush()
+    return callback
+
+
+# --------------------------------------------------------------------------------------------
+# Placing callbacks (the scheduler job)
+# --------------------------------------------------------------------------------------------
+
+
+def settle(callback: CallbackRequest, outcome: str, now: datetime) -> None:
+    """Completed: done. Otherwise again after the next delay, or given up after the last."""
+    if outcome == "completed":
+        callback.status, callback.done_at = CallbackStatus.DONE, now
+    elif callback.attempts >= MAX_ATTEMPTS:
+        callback.status, callback.done_at = CallbackStatus.GIVEN_UP, now
+    else:
+        callback.status = CallbackStatus.QUEUED
+        callback.due_at = now + RETRY_AFTER[max(callback.attempts, 1) - 1]
+
+
+def next_allowed(now: datetime, callback: CallbackRequest, person: Person | None,
+                 settings) -> datetime:
+    """The first moment at or after ``now`` to call: inside call hours and the person's
+    safe-contact window; at once for an urgent callback."""
+    if callback.urgent:
+        return now
+    start, end = settings.calling
+    due = now
+    for _ in range(8):
+        due = clock.next_in_window(due, start, end)
+        if person is None or not (person.safe_contact_start and person.safe_contact_end):
+            return due
+        safe = clock.next_in_window(due, person.safe_contact_start, person.safe_contact_end)
+        if safe == due:
+            return due
+        due = safe
+    return due
+
+
+@dataclass
+class PlaceReport:
+    placed: int = 0
+    deferred: int = 0
+    failed: int = 0
+    recovered: int = 0
+
+
+def place_due(
+    sessions: sessionmaker[Session], now: datetime, gateway: VoiceGateway, settings, *,
+    limit: int = 50,
+) -> PlaceReport:
+    """Place due callbacks through ``gateway``; safe to run twice, late or after a crash.
+
+    Each callback is claimed (``calling``) and committed before the gateway is called, and the
+    call recorded right after, so none is placed twice in the normal path.
+    """
+    report = PlaceReport()
+    base = settings.public_url.rstrip("/")
+    with session_scope(sessions) as session:
+        report.recovered = _recover_stale(session, now)
+        ids = session.scalars(
+            select(CallbackRequest.id)
+            .where(CallbackRequest.status == CallbackStatus.QUEUED,
+                   CallbackRequest.due_at <= now)
+            .order_by(CallbackRequest.due_at, CallbackRequest.id)
+            .limit(limit)
+        ).all()
+    for callback_id in ids:
+        with session_scope(sessions) as session:
+            callback = _claim(session, callback_id, now, settings, report)
+            if callback is None:
+                continue
+            to = callback.phone
+        try:
+            result = gateway.place_call(
+                to, url=f"{base}/ivr/incoming?callback={callback_id}",
+                status_callback=f"{base}/ivr/status",
+            )
+        except GatewayError as exc:
+            result = exc
+        except Exception as exc:  # a bug or an unexpected library error: retry, never lose
+            log.exception("voice gateway raised unexpectedly for %s", mask(to))
+            result = GatewayError(str(exc) or type(exc).__name__, code="error", transient=True)
+        with session_scope(sessions) as session:
+            callback = session.get(CallbackRequest, callback_id)
+            if isinstance(result, GatewayError):
+                report.failed += 1
+                callback.note = _note(
+                    callback.note, f"attempt {callback.attempts}: [{result.code}] {result}"
+                )
+                if result.transient:
+                    settle(callback, "failed", now)
+                else:
+                    callback.status, callback.done_at = CallbackStatus.GIVEN_UP, now
+                log.warning("callback %s to %s not placed: %s", callback_id, mask(to), result)
+                continue
+            report.placed += 1
+            ref = CallRef(getattr(gateway, "name", "voice"), result.external_id, to, "out")
+            call, _ = get_call(session, now, ref)
+            if callback.status == CallbackStatus.CALLING:  # else the answered call settled it
+                callback.call_id = call.id
+                if call.outcome is not None:  # the final status overtook us
+                    settle(callback, call.outcome, now)
+    return report
+
+
+def _claim(session: Session, callback_id: int, now: datetime, settings,
+           report: PlaceReport) -> CallbackRequest | None:
+    callback = session.get(CallbackRequest, callback_id)
+    if callback is None or callback.status != CallbackStatus.QUEUED:
+        return None
+    person = session.get(Person, callback.person_id) if callback.person_id else None
+    if person is not None and person.erased_at is not None:
+        callback.status, callback.done_at = CallbackStatus.GIVEN_UP, now
+        callback.note = _note(callback.note, "erased")
+        return None
+    allowed = next_allowed(now, callback, person, settings)
+    if allowed > now:
+        callback.due_at = allowed
+        report.deferred += 1
+        return None
+    claimed = session.execute(
+        update(CallbackRequest)
+        .where(CallbackRequest.id == callback_id, CallbackRequest.status == CallbackStatus.QUEUED)
+        .values(status=CallbackStatus.CALLING, attempts=CallbackRequest.attempts + 1,
+                due_at=now + CLAIM_TIMEOUT, call_id=None)
+    ).rowcount
+    if not claimed:
+        return None  # another runner took it
+    return session.get(CallbackRequest, callback_id, populate_existing=True)
+
+
+def _recover_stale(session: Session, now: datetime) -> int:
+    """Callbacks still ``calling`` long after their call: settle from the call's outcome, or
+    count the attempt as failed when no final status ever came."""
+    stale = session.scalars(
+        select(CallbackRequest).where(CallbackRequest.status == CallbackStatus.CALLING,
+                                      CallbackRequest.due_at <= now)
+    ).all()
+    for callback in stale:
+        call = session.get(Call, callback.call_id) if callback.call_id else None
+        outcome = call.outcome if call is not None and call.outcome else None
+        if outcome is None:
+            callback.note = _note(callback.note, f"attempt {callback.attempts}: no final status")
+        settle(callback, outcome or "failed", now)
+    return len(stale)
+
+
+def _note(note: str, line: str) -> str:
+    return (note + "\n" + line).strip()[-2000:]
+

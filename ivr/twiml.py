@@ -1,0 +1,115 @@
+"""Screens to TwiML, with twilio's ``VoiceResponse``.
+
+Each prompt is a <Play> of its sound file (a staff recording, else the gTTS mp3, else the
+espeak-ng wav), served from ``/ivr/audio/<file>``, or, with no file, a <Say> in Vietnamese so the
+line never goes silent. Every URL is absolute, built from ``settings.public_url``: Twilio signs
+the URL it calls and the signature check rebuilds it from the same base.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from audio.render import SAY_LANGUAGE, SAY_VOICE, resolve
+from ivr.flow import Dial, Gather, Hangup, Record, Screen
+from ivr.menu import Menu
+from ivr.prompts import sound_dirs
+
+log = logging.getLogger(__name__)
+
+MENU_PATH = "/ivr/menu"
+RECORDED_PATH = "/ivr/recorded"
+RECORDING_STATUS_PATH = "/ivr/recording"
+DIALED_PATH = "/ivr/dialed"
+AUDIO_PATH = "/ivr/audio/"
+
+
+class Renderer:
+    """Renders screens for one request: the settings' URLs and sound files, the day's texts."""
+
+    def __init__(self, settings, catalogue: Mapping[str, str], menu: Menu) -> None:
+        self.base = settings.public_url.rstrip("/")
+        self.out_dir, self.recordings_dir = sound_dirs(settings)
+        self.catalogue = catalogue
+        self.menu = menu
+
+    def url(self, path: str, **params) -> str:
+        """``public_url + path`` with ``params`` (None values left out) as the query."""
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        return f"{self.base}{path}?{query}" if query else f"{self.base}{path}"
+
+    def prompts(self, verb, keys) -> None:
+        """Append a <Play> or <Say> for each prompt key to ``verb``."""
+        for key in keys:
+            text = self.catalogue.get(key)
+            if not text:
+                log.error("prompt %r has no text in the catalogue; skipped", key)
+                continue
+            path, _ = resolve(key, text, self.out_dir, self.recordings_dir)
+            if path is not None:
+                verb.play(self.url(AUDIO_PATH + path.name))
+            else:
+                verb.say(text, language=SAY_LANGUAGE, voice=SAY_VOICE)
+
+    def render(self, screen: Screen) -> str:
+        response = VoiceResponse()
+        self.prompts(response, screen.prompts)
+        nxt = screen.next
+        if isinstance(nxt, Gather):
+            self._gather(response, nxt, screen.step)
+        elif isinstance(nxt, Record):
+            self._record(response, nxt, screen.step)
+        elif isinstance(nxt, Dial):
+            dial = response.dial(
+                timeout=nxt.timeout, method="POST",
+                action=self.url(DIALED_PATH, **nxt.ref.params(), n=screen.step),
+            )
+            for number in nxt.numbers:
+                dial.number(number)
+        elif isinstance(nxt, Hangup):
+            response.hangup()
+        return response.to_xml()
+
+    def _gather(self, response: VoiceResponse, gather: Gather, step: int) -> None:
+        node = self.menu.node(gather.node)
+        action = self.url(MENU_PATH, node=node.key, n=step, r=gather.retries,
+                          resume=gather.resume)
+        verb = response.gather(
+            num_digits=node.gather_digits,
+            # No finish key on a menu: '#' is then a wrong key, not silence.
+            finish_on_key=node.finish_on_key or "",
+            timeout=node.timeout,
+            action=action,
+            method="POST",
+        )
+        self.prompts(verb, node.prompts)
+        # Silence: Twilio skips the action and comes here, to the same step.
+        response.redirect(action, method="POST")
+
+    def _record(self, response: VoiceResponse, record: Record, step: int) -> None:
+        options = self.menu.actions["record_complaint"].options
+        action = self.url(RECORDED_PATH, **record.ref.params(), n=step, r=record.retries)
+        response.record(
+            action=action,
+            method="POST",
+            max_length=options.get("max_length", 180),
+            finish_on_key=options.get("finish_on_key", "#"),
+            play_beep=options.get("play_beep", True),
+            recording_status_callback=self.url(RECORDING_STATUS_PATH, **record.ref.params()),
+            recording_status_callback_event="completed absent",
+            recording_status_callback_method="POST",
+        )
+        # Nothing recorded: Twilio skips the action and comes here, to the same step.
+        response.redirect(action, method="POST")
+
+
+def reject() -> str:
+    """The missed-call answer: refuse unanswered, so the ring costs the caller nothing
+    ("busy" sounds like a line in use rather than a number out of service)."""
+    response = VoiceResponse()
+    response.reject(reason="busy")
+    return response.to_xml()

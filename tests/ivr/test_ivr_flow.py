@@ -1,0 +1,400 @@
+"""The voice menu end to end: a scripted caller follows the TwiML it gets."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from hotline import clock
+from hotline.models import (
+    Call,
+    CallbackRequest,
+    CallStep,
+    Case,
+    Consent,
+    Person,
+    Recording,
+    Role,
+)
+from hotline.services import cases
+from hotline.services.outbox import Outbox
+from ivr.menu import MENU, choose, reachable_prompt_keys
+from ivr.prompts import catalogue_at
+from tests.conftest import AUTH_TOKEN
+from tests.factories import create_person
+from tests.ivr.ivr_caller import Caller, fresh_phone, query, sign
+
+DUTY_TRAINED = "+84911000001"
+DUTY_OTHER = "+84911000002"
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.replace(twilio_auth_token=AUTH_TOKEN, twilio_account_sid="AC" + "0" * 32)
+
+
+@pytest.fixture
+def duty(db):
+    """Two peer educators on duty (one trained for violence cases), one off duty."""
+    now = clock.utcnow()
+    create_person(db, now, phone=DUTY_OTHER, role=Role.PEER_EDUCATOR, on_duty=True,
+                  duty_order=1)
+    create_person(db, now, phone=DUTY_TRAINED, role=Role.PEER_EDUCATOR, on_duty=True,
+                  trained_violence=True, duty_order=2)
+    create_person(db, now, phone="+84911000003", role=Role.PEER_EDUCATOR, on_duty=False)
+    db.commit()
+
+
+def count(db, model) -> int:
+    return db.scalar(select(func.count()).select_from(model))
+
+
+def agreed(client, phone=None) -> Caller:
+    """A caller who has agreed to the consent question and is at the main menu."""
+    caller = Caller(client, phone=phone or fresh_phone()).call()
+    if caller.node == "consent":
+        caller.press("1")
+    assert caller.node == "main"
+    return caller
+
+
+# --------------------------------------------------------------------------------------------
+# Consent on the first call
+# --------------------------------------------------------------------------------------------
+
+
+def test_first_call_asks_consent_and_stores_the_answer_like_sms(client, db):
+    caller = Caller(client).call()
+    assert caller.heard == ["welcome", "consent_ask"]
+    consent = db.scalar(select(Consent))
+    assert (consent.purpose, consent.channel, consent.answer) == ("register", "voice", None)
+    assert consent.question == catalogue_at(clock.utcnow())["consent_ask"]
+
+    caller.press("1")
+    assert caller.heard == ["consent_thanks", "main_menu"] and caller.node == "main"
+    db.expire_all()
+    consent = db.scalar(select(Consent))
+    assert consent.answer == "granted" and consent.answered_at is not None
+    assert count(db, Consent) == 1
+
+    again = Caller(client, phone=caller.phone).call()
+    assert again.heard == ["welcome", "main_menu"]
+    assert count(db, Consent) == 1
+
+
+def test_refusal_is_stored_and_consent_asked_again_before_anything_is_recorded(client, db):
+    caller = Caller(client).call().press("2")
+    assert caller.heard == ["consent_refused", "main_menu"]
+    assert db.scalar(select(Consent.answer)) == "refused"
+
+    caller.press("2").press("1")  # report a problem: goods seized
+    assert caller.heard == ["consent_ask"] and caller.node == "consent"
+    assert query(caller.waiting.get("action"))["resume"] == "report"
+    assert count(db, Consent) == 2
+
+    caller.press("1")  # agrees now: back where she was going
+    assert caller.heard == ["consent_thanks", "report_menu"] and caller.node == "report"
+    caller.press("1")
+    assert caller.kind == "record" and caller.heard == ["record_instructions"]
+    db.expire_all()
+    answers = db.scalars(select(Consent.answer).order_by(Consent.id)).all()
+    assert answers == ["refused", "granted"]
+
+
+def test_refusing_again_returns_to_the_main_menu_and_records_nothing(client, db):
+    caller = Caller(client).call().press("2").press("4")  # callback needs consent
+    assert caller.node == "consent"
+    caller.press("2")
+    assert caller.heard == ["consent_refused", "main_menu"]
+    assert count(db, CallbackRequest) == 0
+
+
+def test_information_and_emergency_numbers_need_no_consent(client, db):
+    caller = Caller(client).call().press("2").press("1").press("1")
+    assert caller.heard == ["info_bhyt", "info_end"]
+    caller.press("0").press("0").press("9")
+    assert caller.heard == ["emergency_numbers", "repeat_or_back"]
+
+
+def test_withheld_number_hears_the_menu_but_nothing_is_stored_about_her(client, db):
+    caller = Caller(client, phone="anonymous").call()
+    assert caller.heard == ["welcome", "main_menu"]
+    caller.press("4")
+    assert caller.heard == ["consent_refused", "main_menu"]
+    assert count(db, CallbackRequest) == 0 and count(db, Person) == 0
+    assert db.scalar(select(Call.phone)) == "anonymous"
+
+
+# --------------------------------------------------------------------------------------------
+# Repeat, back, silence, wrong keys
+# --------------------------------------------------------------------------------------------
+
+
+def test_star_repeats_and_zero_goes_back(client, db):
+    caller = agreed(client)
+    caller.press("1")
+    assert caller.node == "info" and caller.heard == ["info_menu"]
+    caller.press("*")
+    assert caller.node == "info" and caller.heard == ["info_menu"]
+    caller.press("2")
+    assert caller.heard == ["info_bhxh", "info_bhxh_support", "info_end"]
+    caller.press("0")
+    assert caller.node == "info"
+    caller.press("0")
+    assert caller.node == "main" and caller.heard == ["main_menu"]
+    caller.press("3")
+    assert caller.node == "case_lookup"
+    caller.press("*")  # 0 is a digit when keying a number: '*' goes back
+    assert caller.node == "main"
+
+
+@pytest.mark.parametrize("inputs", [
+    ["silence", "silence", "silence"],
+    ["7", "#", "0"],
+    ["8", "silence", "6"],
+])
+def test_no_input_or_wrong_keys_replay_twice_then_end_kindly(client, db, inputs):
+    caller = agreed(client)
+    for i, key in enumerate(inputs):
+        caller.silence() if key == "silence" else caller.press(key)
+        reason = "no_input" if key == "silence" else "invalid_key"
+        if i < 2:
+            assert caller.heard == [reason, "main_menu"] and caller.node == "main"
+            assert query(caller.waiting.get("action"))["r"] == str(i + 1)
+        else:
+            assert caller.heard == ["goodbye"] and caller.kind == "hangup"
+
+
+def test_a_good_key_resets_the_retries(client, db):
+    caller = agreed(client).press("7").press("7").press("1")
+    assert caller.node == "info" and query(caller.waiting.get("action"))["r"] == "0"
+    caller.press("7").press("7")
+    assert caller.node == "info"
+    caller.press("7")
+    assert caller.kind == "hangup"
+
+
+def test_gather_matches_the_menu_data(client, db):
+    caller = agreed(client)
+    gather = caller.waiting
+    assert (gather.get("numDigits"), gather.get("finishOnKey"), gather.get("timeout")) == (
+        "1", "", "6")
+    caller.press("3")
+    gather = caller.waiting
+    assert (gather.get("numDigits"), gather.get("finishOnKey"), gather.get("timeout")) == (
+        "10", "#", "10")
+
+
+# --------------------------------------------------------------------------------------------
+# Actions
+# --------------------------------------------------------------------------------------------
+
+
+def test_case_status_by_keypad_only_for_her_own_cases(client, db):
+    now = clock.utcnow()
+    caller = agreed(client)
+    me = db.scalar(select(Person).where(Person.phone == caller.phone))
+    other = create_person(db, now)
+    mine = cases.open_case(db, now, Outbox(db), person=me, channel="sms", category=5)
+    mine.status = "referred"
+    theirs = cases.open_case(db, now, Outbox(db), person=other, channel="sms")
+    db.commit()
+
+    caller.press("3").press(str(mine.number))
+    assert caller.heard == ["case_status_referred", "main_menu"]
+    caller.press("3").press(str(theirs.number))
+    assert caller.heard == ["case_not_found", "case_enter_number"]
+    assert caller.node == "case_lookup"
+    caller.press("99999")
+    assert caller.heard == ["case_not_found", "case_enter_number"]
+    caller.press("12*3")
+    assert caller.heard == ["invalid_key", "case_enter_number"]
+
+
+def test_callback_request_is_queued_once(client, db):
+    caller = agreed(client).press("4")
+    assert caller.heard == ["callback_queued", "goodbye"] and caller.kind == "hangup"
+    agreed(client, phone=caller.phone).press("1").press("3").press("4")  # again, on a topic
+    assert count(db, CallbackRequest) == 1
+    callback = db.scalar(select(CallbackRequest))
+    assert (callback.phone, callback.reason, callback.status) == (caller.phone, "ivr", "queued")
+    # Placed once she has hung up: she hears goodbye first.
+    assert callback.due_at == callback.created_at + timedelta(minutes=1)
+
+
+def test_dial_duty_rings_the_roster_then_voicemail(client, db, duty):
+    caller = agreed(client).press("5")
+    assert caller.heard == ["dial_duty_connecting"] and caller.kind == "dial"
+    dial = caller.last
+    assert dial.get("timeout") == "20"
+    assert [n.text for n in dial] == [DUTY_OTHER, DUTY_TRAINED]
+
+    caller.dial_ends("no-answer")
+    assert caller.heard == ["dial_duty_failed", "record_instructions"]
+    assert caller.kind == "record"
+    caller.speak()
+    case = db.scalar(select(Case))
+    assert case.category == 12 and case.channel == "voice"
+    assert caller.heard[0] == "case_created"
+
+
+def test_dial_answered_ends_with_goodbye(client, db, duty):
+    caller = agreed(client).press("5").dial_ends("completed")
+    assert caller.heard == ["goodbye"] and caller.kind == "hangup"
+    assert count(db, Case) == 0
+
+
+def test_violence_goes_only_to_trained_peer_educators(client, db, duty):
+    caller = agreed(client).press("2").press("3")
+    assert caller.heard == ["report_safety"]
+    caller.press("1")
+    assert [n.text for n in caller.last] == [DUTY_TRAINED]
+    caller.dial_ends("busy").speak()
+    assert db.scalar(select(Case.category)) == 3
+
+
+def test_nobody_on_duty_goes_straight_to_voicemail(client, db):
+    caller = agreed(client).press("5")
+    assert caller.heard == ["dial_duty_failed", "record_instructions"]
+    assert caller.kind == "record"
+
+
+def test_peer_educator_calling_is_not_dialled_herself(client, db, duty):
+    caller = agreed(client, phone=DUTY_OTHER).press("5")
+    assert [n.text for n in caller.last] == [DUTY_TRAINED]
+
+
+def test_emergency_numbers(client, db):
+    caller = agreed(client).press("9")
+    assert caller.heard == ["emergency_numbers", "repeat_or_back"]
+    caller.press("*")
+    assert caller.heard == ["emergency_numbers", "repeat_or_back"]
+    caller.press("0")
+    assert caller.node == "main"
+
+
+def test_unknown_node_in_a_url_starts_over_at_the_main_menu(client, db):
+    caller = agreed(client)
+    form = caller.form(Digits="1")
+    caller.post("/ivr/menu?node=gone&n=5&r=0", form)
+    assert caller.heard == ["invalid_key", "main_menu"]
+
+
+# --------------------------------------------------------------------------------------------
+# Every path
+# --------------------------------------------------------------------------------------------
+
+
+def _inputs(caller: Caller) -> list[tuple]:
+    if caller.kind == "gather":
+        node = MENU.nodes[caller.node]
+        if node.gather_digits > 1:
+            keys = ["*", "1001", "99999", "12*3", "0"]
+        else:
+            keys = list("0123456789*#")
+        if query(caller.waiting.get("action"))["r"] != "0":
+            # A replay after silence or a wrong key: the same keys lead to the same places as
+            # on the first play (checked there); only the retry count differs. Try one key that
+            # leads on, one wrong key and silence.
+            good = [k for k in keys if choose(MENU, node.key, k) is not None]
+            bad = [k for k in keys if choose(MENU, node.key, k) is None]
+            keys = good[:1] + bad[:1]
+        return [("press", k) for k in keys] + [("silence",)]
+    if caller.kind == "record":
+        return [("speak",), ("silence",)]
+    if caller.kind == "dial":
+        return [("dial", "completed"), ("dial", "no-answer"), ("dial", "busy")]
+    return []
+
+
+def test_every_path_of_the_menu_ends_well(client, db, duty):
+    """Breadth first over every state the caller can reach (node, retries, where consent
+    resumes, recording, dialling), pressing every key and keeping silent in each, each path
+    replayed on a fresh call from a fresh number. Every answer is checked by ``check_twiml``:
+    no dead end, no error, goodbye before every hang-up."""
+    start = Caller(client).call()
+    paths = {start.state: []}
+    todo = deque([(start, [])])
+    nodes, heard, hangups = set(), set(start.heard), 0
+    while todo:
+        sample, path = todo.popleft()
+        if sample.kind == "gather":
+            nodes.add(sample.node)
+        for action in _inputs(sample):
+            caller = Caller(client).call()
+            for earlier in path:
+                caller.do(earlier)
+            caller.do(action)
+            heard.update(caller.heard)
+            hangups += caller.kind == "hangup"
+            if caller.state not in paths:
+                paths[caller.state] = path + [action]
+                todo.append((caller, path + [action]))
+    assert nodes == set(MENU.nodes)
+    expected = reachable_prompt_keys() - {k for k in heard if k.startswith("digit_")}
+    expected -= {f"case_status_{s}" for s in ("new", "acknowledged", "in_progress", "referred",
+                                              "resolved", "closed")}
+    assert expected - heard == set()
+    assert hangups > 0
+    assert any(state.startswith("dial") for state in paths)
+    assert any(state.startswith("record") and "'r': '2'" in state for state in paths)
+
+
+# --------------------------------------------------------------------------------------------
+# Steps stored once; signatures
+# --------------------------------------------------------------------------------------------
+
+
+def test_each_step_is_stored_once_whatever_twilio_retries(client, db, duty):
+    caller = Caller(client).call()
+    first = caller.root
+    caller.retry()
+    assert [e.tag for e in caller.root] == [e.tag for e in first]
+    steps = [("press", "1"), ("press", "3"), ("press", "99999"), ("press", "*"),
+             ("press", "5"), ("dial", "no-answer"), ("silence",), ("speak",)]
+    for action in steps:
+        caller.do(action)
+        before = caller.heard
+        caller.retry()
+        caller.retry()
+        assert caller.heard == before
+    call = db.scalar(select(Call))
+    stored = db.execute(select(CallStep.step, CallStep.node, CallStep.digits)
+                        .where(CallStep.call_id == call.id).order_by(CallStep.id)).all()
+    assert [s.step for s in stored] == [str(i) for i in range(len(steps) + 1)]
+    assert [s.node for s in stored] == ["incoming", "consent", "main", "case_lookup",
+                                        "case_lookup", "main", "dial_duty", "record_complaint",
+                                        "record_complaint"]
+    assert stored[3].digits == "99999"
+    assert count(db, Call) == 1 and count(db, Consent) == 1
+    assert count(db, Case) == 1 and count(db, Recording) == 1
+
+
+ENDPOINTS = ["/ivr/incoming", "/ivr/menu?node=main&n=1&r=0", "/ivr/status", "/ivr/missed",
+             "/ivr/recorded?node=report&key=1&fb=0&n=3&r=0",
+             "/ivr/recording?node=report&key=1&fb=0", "/ivr/dialed?node=main&key=5&fb=0&n=2"]
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("how", ["missing", "forged", "other_token"])
+def test_forged_signature_is_refused_and_writes_nothing(client, db, path, how):
+    form = {"CallSid": "CA" + "f" * 32, "From": "+84912345678", "To": "+842400000000",
+            "Direction": "inbound", "CallStatus": "completed", "Digits": "1",
+            "RecordingSid": "RE" + "f" * 32, "RecordingUrl": "https://api.twilio.com/x",
+            "RecordingDuration": "9", "RecordingStatus": "completed"}
+    headers = {"missing": {}, "forged": {"X-Twilio-Signature": "Zm9yZ2Vk"},
+               "other_token": sign(path, form, token="not-the-token")}[how]
+    resp = client.post(path, data=form, headers=headers)
+    assert resp.status_code == 403
+    for model in (Call, CallStep, Person, Consent, CallbackRequest, Recording, Case):
+        assert count(db, model) == 0
+
+
+def test_a_request_without_call_sid_is_a_clear_400(client, db):
+    form = {"From": "+84912345678"}
+    assert client.post("/ivr/incoming", data=form,
+                       headers=sign("/ivr/incoming", form)).status_code == 400
+    assert count(db, Call) == 0

@@ -1,0 +1,78 @@
+"""Rendering screens to TwiML: verbs, attributes, absolute URLs, <Say> fallback."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from audio.render import SAY_LANGUAGE, SAY_VOICE, file_name
+from hotline import clock
+from ivr import flow
+from ivr.menu import MENU
+from ivr.prompts import catalogue_at
+from ivr.twiml import Renderer, reject
+from tests.conftest import PUBLIC_URL
+
+CATALOGUE = catalogue_at(clock.utcnow())
+
+
+def render(settings, screen) -> ET.Element:
+    return ET.fromstring(Renderer(settings, CATALOGUE, MENU).render(screen))
+
+
+def test_gather_plays_the_node_inside_and_redirects_to_the_same_step(settings):
+    root = render(settings, flow.Screen(("welcome",), flow.Gather("main", 1, None), 4))
+    say, gather, redirect = list(root)
+    assert say.tag == "Say" and say.text == CATALOGUE["welcome"]
+    assert (say.get("language"), say.get("voice")) == (SAY_LANGUAGE, SAY_VOICE)
+    assert gather.get("action") == f"{PUBLIC_URL}/ivr/menu?node=main&n=4&r=1"
+    assert redirect.text == gather.get("action") and redirect.get("method") == "POST"
+    assert [el.text for el in gather] == [CATALOGUE["main_menu"]]
+
+
+def test_resume_travels_with_the_consent_question(settings):
+    root = render(settings, flow.Screen((), flow.Gather("consent", 0, "report"), 2))
+    assert root[0].get("action") == f"{PUBLIC_URL}/ivr/menu?node=consent&n=2&r=0&resume=report"
+
+
+def test_a_file_is_played_from_the_public_audio_url(settings):
+    out = Path(settings.audio_dir)
+    out.mkdir(parents=True)
+    name = file_name("goodbye", CATALOGUE["goodbye"], ".mp3")
+    (out / name).write_bytes(b"\xff\xfb")
+    root = render(settings, flow.Screen(("goodbye",), flow.Hangup(), 9))
+    assert [(el.tag, el.text) for el in root] == [
+        ("Play", f"{PUBLIC_URL}/ivr/audio/{name}"), ("Hangup", None)]
+
+
+def test_record_has_limits_finish_key_and_a_private_status_callback(settings):
+    ref = flow.ActRef("report", "1")
+    root = render(settings, flow.Screen(("record_instructions",), flow.Record(ref, 0), 5))
+    _, record, redirect = list(root)
+    assert record.get("maxLength") == "180" and record.get("finishOnKey") == "#"
+    assert record.get("action") == f"{PUBLIC_URL}/ivr/recorded?node=report&key=1&fb=0&n=5&r=0"
+    assert record.get("recordingStatusCallback") == (
+        f"{PUBLIC_URL}/ivr/recording?node=report&key=1&fb=0")
+    assert redirect.text == record.get("action")
+
+
+def test_dial_rings_every_number_with_a_timeout_and_an_action(settings):
+    ref = flow.ActRef("main", "5")
+    screen = flow.Screen(("dial_duty_connecting",),
+                         flow.Dial(ref, ("+84911000001", "+84911000002"), 20), 3)
+    dial = render(settings, screen)[-1]
+    assert dial.get("timeout") == "20"
+    assert dial.get("action") == f"{PUBLIC_URL}/ivr/dialed?node=main&key=5&fb=0&n=3"
+    assert [n.text for n in dial] == ["+84911000001", "+84911000002"]
+
+
+def test_reject_is_alone():
+    root = ET.fromstring(reject())
+    assert [el.tag for el in root] == ["Reject"]
+
+
+def test_act_refs_follow_fallbacks():
+    voicemail = flow.ActRef("report_safety", "1").fall_back().resolve(MENU)
+    assert voicemail.name == "record_complaint" and voicemail.args["category"] == 3
+    assert flow.ActRef("gone", "1").resolve(MENU) is None
+    assert flow.ActRef("main", "1").resolve(MENU) is None  # a node, not an action
