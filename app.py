@@ -40,9 +40,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
 
     from console import bp as console_bp
+    from console import init_app as init_console
     from ivr import bp as ivr_bp
     from sms import bp as sms_bp
 
+    csrf = init_console(app)
+    csrf.exempt(sms_bp)
+    csrf.exempt(ivr_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(ivr_bp)
     app.register_blueprint(console_bp)

@@ -1,12 +1,79 @@
-"""Console pages."""
+"""Console pages: sign-in, language, the dashboard."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
 
-from console import bp
+from console import auth, bp, queries, services
+from console.common import me, now, unit
+from console.i18n import LOCALES
 
 
 @bp.get("/")
 def index():
-    return render_template("console/index.html")
+    """Where each role starts: staff the dashboard, peer educators their cases."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("console.login"))
+    if current_user.role == auth.VIEWER:
+        return redirect(url_for("console.reports"))
+    if current_user.role == auth.PEER_EDUCATOR:
+        return redirect(url_for("console.cases"))
+    return redirect(url_for("console.dashboard"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("console.index"))
+        return render_template("console/login.html", next=request.args.get("next", ""))
+    with unit() as db:
+        result = auth.sign_in(db, now(), request.form.get("username", ""),
+                              request.form.get("password", ""), request.remote_addr or "")
+        user = auth.ConsoleUser.of(result.user) if result.user else None
+        locale = result.user.locale if result.user else None
+    if user is None:
+        flash(_("Sign-in failed. Check the name and password. After several failed attempts "
+                "the login is locked for a few minutes."), "error")
+        return render_template("console/login.html", next=request.form.get("next", "")), 401
+    lang = session.get("lang")
+    session.clear()
+    session["lang"] = lang if lang in LOCALES else (locale if locale in LOCALES else "vi")
+    login_user(user)
+    return redirect(auth.safe_next(request.form.get("next")) or url_for("console.index"))
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    with unit() as db:
+        services.signed_out(db, now(), me(db))
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("console.login"))
+
+
+@bp.post("/lang")
+def set_language():
+    """The language switch: Vietnamese or English, kept for the browser and the user."""
+    lang = request.form.get("lang", "")
+    if lang in LOCALES:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            with unit() as db:
+                services.set_locale(db, now(), me(db), lang)
+    back = auth.safe_next(request.form.get("next"))
+    return redirect(back or url_for("console.index"))
+
+
+@bp.get("/dashboard")
+@auth.allow(*auth.STAFF)
+def dashboard():
+    with unit() as db:
+        data = queries.dashboard(db, now(), me(db))
+        return render_template("console/dashboard.html", d=data)

@@ -1,0 +1,79 @@
+"""Small helpers shared by the console views: the runtime, a unit of work, who acts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+
+from flask import abort, current_app, request
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from hotline import clock
+from hotline.db import session_scope
+from hotline.models import Person, StaffUser
+from hotline.runtime import Runtime
+from hotline.services.cases import Actor
+from hotline.services.outbox import Outbox
+
+PAGE_SIZE = 50
+
+
+def rt() -> Runtime:
+    return current_app.extensions["hotline"]
+
+
+def now() -> datetime:
+    return clock.utcnow()
+
+
+@contextmanager
+def unit() -> Iterator[Session]:
+    """One unit of work for a request: commit on success, roll back on error."""
+    with session_scope(rt().sessions) as session:
+        yield session
+
+
+def me(session: Session) -> StaffUser:
+    """The signed-in user as a row of ``session``."""
+    user = session.get(StaffUser, current_user.id)
+    if user is None:
+        abort(403)
+    return user
+
+
+def actor(session: Session) -> Actor:
+    """The signed-in user as a case actor (with the person she is, if any)."""
+    user = me(session)
+    person = session.get(Person, user.person_id) if user.person_id else None
+    return Actor(person=person, user=user)
+
+
+def outbox(session: Session) -> Outbox:
+    return Outbox.for_settings(session, rt().settings)
+
+
+def arg_int(name: str, default: int | None = None, source=None) -> int | None:
+    """An integer query or form argument; anything else is ``default``."""
+    raw = (source if source is not None else request.args).get(name, "")
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        return default
+
+
+def arg_date(name: str, default: date | None = None, source=None) -> date | None:
+    raw = (source if source is not None else request.args).get(name, "").strip()
+    try:
+        return date.fromisoformat(raw) if raw else default
+    except ValueError:
+        return default
+
+
+def form_text(name: str, limit: int = 2000) -> str:
+    return (request.form.get(name) or "").strip()[:limit]
+
+
+def page_number() -> int:
+    return max(1, arg_int("page", 1) or 1)

@@ -1,0 +1,149 @@
+"""Words the console shows for codes: case categories, statuses, roles, channels."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+CATEGORIES = {
+    1: _l("Urban order: fines, goods seized, chases"),
+    2: _l("Harassment, theft, extortion"),
+    3: _l("Violence: domestic, gender-based, sexual"),
+    4: _l("Payment or cheating disputes"),
+    5: _l("Health insurance (BHYT)"),
+    6: _l("Voluntary social insurance (BHXH)"),
+    7: _l("Residence registration"),
+    8: _l("Children: school, child protection"),
+    9: _l("Health, reproductive health"),
+    10: _l("Legal aid and papers"),
+    11: _l("Housing, landlord"),
+    12: _l("Other"),
+}
+
+STATUSES = {
+    "new": _l("New"),
+    "acknowledged": _l("Acknowledged"),
+    "in_progress": _l("In progress"),
+    "referred": _l("Referred"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
+    "closed_unresolved": _l("Closed, unresolved"),
+    "lost_contact": _l("Lost contact"),
+}
+
+STAFF_ROLES = {
+    "admin": _l("Administrator"),
+    "coordinator": _l("Coordinator"),
+    "peer_educator": _l("Peer educator"),
+    "viewer": _l("Viewer"),
+}
+
+PERSON_ROLES = {
+    "member": _l("Member"),
+    "peer_educator": _l("Peer educator"),
+    "coordinator": _l("Coordinator"),
+}
+
+GROUP_ROLES = {
+    "member": _l("Member"),
+    "leader": _l("Leader"),
+    "deputy": _l("Deputy"),
+    "secretary": _l("Secretary"),
+    "peer_educator": _l("Peer educator"),
+}
+
+SEXES = {"F": _l("Female"), "M": _l("Male"), "X": _l("Other")}
+
+CHANNELS = {"sms": _l("SMS"), "voice": _l("Voice"), "console": _l("Console"),
+            "ivr": _l("Voice")}
+
+MESSAGE_STATUSES = {
+    "queued": _l("Queued"),
+    "sending": _l("Sending"),
+    "sent": _l("Sent"),
+    "delivered": _l("Delivered"),
+    "undelivered": _l("Undelivered"),
+    "failed": _l("Failed"),
+    "cancelled": _l("Cancelled"),
+    "received": _l("Received"),
+}
+
+RESIDENCE = {
+    "permanent": _l("Permanent"),
+    "temporary": _l("Temporary"),
+    "none": _l("None"),
+    "unknown": _l("Unknown"),
+}
+
+OCCUPATIONS = {"vendor": _l("Street vendor"), "scrap": _l("Scrap collector"),
+               "other": _l("Other")}
+
+MEETING_STATUSES = {"scheduled": _l("Scheduled"), "held": _l("Held"),
+                    "cancelled": _l("Cancelled")}
+
+EVENTS = {
+    "created": _l("Case opened"),
+    "assigned": _l("Assigned"),
+    "alerted": _l("Alert sent"),
+    "accepted": _l("Accepted"),
+    "note": _l("Note"),
+    "referred": _l("Referred"),
+    "resolved": _l("Resolved"),
+    "returned": _l("Given back"),
+    "closed": _l("Closed"),
+    "reopened": _l("Reopened"),
+    "escalated": _l("Escalated"),
+    "recategorized": _l("Category changed"),
+    "followup": _l("Follow-up answer"),
+    "followup_asked": _l("Follow-up asked"),
+    "followup_unanswered": _l("Follow-up unanswered"),
+    "escalation_exhausted": _l("Nobody took it: escalation stopped"),
+    "reminded": _l("Reminder sent"),
+    "recording": _l("Recording"),
+}
+
+CONSENT_ANSWERS = {"granted": _l("Granted"), "refused": _l("Refused"),
+                   "withdrawn": _l("Withdrawn")}
+
+
+def label(table: dict, code) -> str:
+    """The label for ``code`` in ``table``; the code itself when unknown; a dash for none."""
+    if code is None or code == "":
+        return "–"
+    return str(table.get(code, code))
+
+
+DIMENSIONS = {
+    "sex": _l("Sex"),
+    "age_band": _l("Age band"),
+    "occupation": _l("Occupation"),
+    "ward_old": _l("Old ward"),
+    "ward_current": _l("Current ward"),
+    "home_province": _l("Home province"),
+    "channel": _l("Channel"),
+}
+
+INDICATORS = {
+    "members": _l("Registered members (end of period)"),
+    "new_members": _l("New members"),
+    "groups": _l("Active self-help groups"),
+    "meetings_held": _l("Meetings held"),
+    "attendances": _l("Attendances at meetings"),
+    "calls": _l("Calls to the line"),
+    "texts": _l("Texts to the line"),
+    "cases": _l("Cases opened"),
+    "emergencies": _l("Emergency cases"),
+    "hours_to_first_response": _l("Median hours to first response"),
+    "hours_to_resolution": _l("Median hours to resolution"),
+    "pe_response_hours": _l("Median peer-educator response (hours)"),
+    "referrals": _l("Referrals made"),
+    "referrals_completed": _l("Referrals completed"),
+    "followups_answered": _l("Follow-ups answered"),
+    "satisfied": _l("Members satisfied at follow-up"),
+    "satisfaction_share": _l("Satisfied at follow-up (%)"),
+}
+
+GROUP_VALUES = {"unknown": _l("Unknown"), "n/a": _l("Not applicable"), **SEXES,
+                **OCCUPATIONS, **CHANNELS}
+
+BROADCAST_STATUSES = {"draft": _l("Draft"), "scheduled": _l("Scheduled"), "sent": _l("Sent"),
+                      "cancelled": _l("Cancelled")}

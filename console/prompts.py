@@ -1,0 +1,94 @@
+"""The voice prompts as staff see them: every key the menu can play, its text today, and
+where its sound comes from (a staff recording, gTTS, espeak-ng, or spoken at call time).
+
+The folders are the voice line's own (``ivr.prompts.sound_dirs``), so a recording uploaded
+here is the one the line plays.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from audio import render
+from hotline import clock
+from hotline.config import Settings
+
+_FILE = re.compile(r"^(?P<key>[a-z0-9_]+)(?:-[0-9a-f]{12})?\.(?:mp3|wav)$")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    key: str
+    text: str
+    source: str  # recorded / gtts / espeak / missing
+    path: Path | None
+    in_menu: bool
+
+    @property
+    def synthetic(self) -> bool:
+        return self.source != render.SOURCE_RECORDED
+
+
+def dirs(settings: Settings) -> tuple[Path, Path]:
+    """(rendered files, staff recordings), as the voice line uses them."""
+    try:
+        from ivr.prompts import sound_dirs
+    except ImportError:
+        base = Path(settings.audio_dir)
+        return base, base / "recorded"
+    return sound_dirs(settings)
+
+
+def texts(now: datetime | None = None) -> dict[str, str]:
+    """Every prompt's text on the Hanoi day of ``now``."""
+    now = now or clock.utcnow()
+    try:
+        from ivr.prompts import catalogue_at
+    except ImportError:
+        from audio.catalogue import build_catalogue
+
+        return build_catalogue(clock.local(now).date())
+    return catalogue_at(now)
+
+
+def menu_keys() -> set[str]:
+    from ivr.menu import reachable_prompt_keys
+
+    return reachable_prompt_keys()
+
+
+def all_prompts(settings: Settings, now: datetime | None = None) -> list[Prompt]:
+    out_dir, recordings_dir = dirs(settings)
+    reachable = menu_keys()
+    catalogue = texts(now)
+    rows = []
+    for key in sorted(set(catalogue) | reachable):
+        text = catalogue.get(key, "")
+        if text:
+            path, source = render.resolve(key, text, out_dir, recordings_dir)
+        else:
+            path, source = render.find_recording(key, recordings_dir), render.SOURCE_MISSING
+        rows.append(Prompt(key, text, source, path, key in reachable))
+    return rows
+
+
+def find(settings: Settings, key: str) -> Prompt | None:
+    return next((p for p in all_prompts(settings) if p.key == key), None)
+
+
+def key_of_text(text: str, catalogue: dict[str, str]) -> str | None:
+    """The prompt key whose text is ``text`` (a <Say> the line spoke), if any."""
+    wanted = " ".join(text.split())
+    for key, value in catalogue.items():
+        if " ".join(value.split()) == wanted:
+            return key
+    return None
+
+
+def key_of_file(name: str) -> str | None:
+    """The prompt key of a sound file name (``<key>-<hash>.mp3`` or ``<key>.wav``)."""
+    m = _FILE.match(name or "")
+    return m.group("key") if m else None

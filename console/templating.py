@@ -1,0 +1,94 @@
+"""What the console's templates can use, its error pages and its response headers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, render_template, request
+from flask_babel import get_locale
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from console import auth, bp, labels
+from console.i18n import LOCALES
+from hotline import clock
+from hotline.phones import mask
+
+# Pages hold personal data: no third-party anything, no framing, no caching.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+        "style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+        "base-uri 'self'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """An aware UTC datetime shown in Hanoi time."""
+    if value is None:
+        return "–"
+    return clock.local(value).strftime(fmt)
+
+
+def hours(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1f}"
+
+
+def nav_items():
+    """(endpoint, label, roles) of the menu, in order."""
+    from flask_babel import lazy_gettext as _l
+
+    return [
+        ("console.dashboard", _l("Dashboard"), auth.STAFF),
+        ("console.cases", _l("Cases"), auth.CASEWORK),
+        ("console.triage", _l("Triage"), auth.STAFF),
+        ("console.people", _l("People"), auth.STAFF),
+        ("console.groups", _l("Groups"), auth.STAFF),
+        ("console.broadcasts", _l("Broadcasts"), auth.STAFF),
+        ("console.providers", _l("Services"), auth.CASEWORK),
+        ("console.prompts", _l("Prompts"), auth.STAFF),
+        ("console.simulator", _l("Phone simulator"), auth.STAFF),
+        ("console.reports", _l("Reports"), auth.EVERYONE),
+        ("console.audit_log", _l("Audit log"), auth.STAFF),
+    ]
+
+
+def init_templating(app: Flask) -> None:
+    app.jinja_env.filters.update(local=local_time, hours=hours, mask=mask)
+
+
+@bp.context_processor
+def _console_globals():
+    return {
+        "L": labels,
+        "label": labels.label,
+        "nav_items": nav_items,
+        "locales": LOCALES,
+        "current_locale": str(get_locale() or "vi"),
+        "roles": auth,
+        "user": current_user,
+    }
+
+
+@bp.after_request
+def _console_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.endpoint != "console.static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _console_error(exc: HTTPException):
+    if exc.code is None or exc.code < 400:
+        return exc
+    if request.accept_mimetypes.best == "application/json" or request.is_json:
+        return {"error": exc.name}, exc.code
+    return render_template("console/error.html", error=exc), exc.code

@@ -1,0 +1,355 @@
+"""Groups and meetings, broadcasts, prompts, the service directory, the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from console import auth, bp, prompts, queries, services
+from console.common import arg_int, me, now, outbox, page_number, rt, unit
+from hotline import clock
+from hotline.models import Broadcast, Group, Meeting, Membership, Provider
+from hotline.services import broadcasts as broadcast_service
+from hotline.text import is_gsm7, sms_length
+
+
+def _get(db, model, key: int):
+    row = db.get(model, key)
+    if row is None:
+        abort(404)
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# Groups and meetings
+# --------------------------------------------------------------------------------------------
+
+
+@bp.get("/groups")
+@auth.allow(*auth.STAFF)
+def groups():
+    with unit() as db:
+        return render_template("console/groups.html", rows=queries.groups_overview(db))
+
+
+@bp.post("/groups")
+@auth.allow(*auth.STAFF)
+def group_create():
+    try:
+        with unit() as db:
+            group = services.save_group(db, now(), me(db), None, request.form)
+            group_id = group.id
+        flash(_("Saved."), "ok")
+        return redirect(url_for("console.group_page", group_id=group_id))
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+        return redirect(url_for("console.groups"))
+
+
+@bp.get("/groups/<int:group_id>")
+@auth.allow(*auth.STAFF)
+def group_page(group_id: int):
+    with unit() as db:
+        group = _get(db, Group, group_id)
+        return render_template(
+            "console/group.html", g=group, members=queries.group_members(db, group),
+            meetings=queries.group_meetings(db, group),
+        )
+
+
+@bp.post("/groups/<int:group_id>/edit")
+@auth.allow(*auth.STAFF)
+def group_edit(group_id: int):
+    try:
+        with unit() as db:
+            services.save_group(db, now(), me(db), _get(db, Group, group_id), request.form)
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.group_page", group_id=group_id))
+
+
+@bp.post("/groups/<int:group_id>/members")
+@auth.allow(*auth.STAFF)
+def group_add_member(group_id: int):
+    try:
+        with unit() as db:
+            services.add_member(db, now(), me(db), _get(db, Group, group_id),
+                                request.form.get("phone", ""), request.form.get("role", ""))
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.group_page", group_id=group_id))
+
+
+@bp.post("/groups/<int:group_id>/members/<int:membership_id>/leave")
+@auth.allow(*auth.STAFF)
+def group_remove_member(group_id: int, membership_id: int):
+    with unit() as db:
+        membership = _get(db, Membership, membership_id)
+        if membership.group_id != group_id:
+            abort(404)
+        services.remove_member(db, now(), me(db), membership)
+    flash(_("Saved."), "ok")
+    return redirect(url_for("console.group_page", group_id=group_id))
+
+
+def _meeting_time() -> datetime | None:
+    day = request.form.get("date", "")
+    at = request.form.get("time", "") or "15:00"
+    try:
+        return clock.at_local(datetime.fromisoformat(day).date(), time.fromisoformat(at))
+    except ValueError:
+        return None
+
+
+@bp.post("/groups/<int:group_id>/meetings")
+@auth.allow(*auth.STAFF)
+def meeting_create(group_id: int):
+    starts = _meeting_time()
+    if starts is None:
+        flash(_("Give the meeting a date and time."), "error")
+        return redirect(url_for("console.group_page", group_id=group_id))
+    with unit() as db:
+        meeting = services.schedule_meeting(
+            db, now(), me(db), _get(db, Group, group_id), starts,
+            request.form.get("place", "").strip(), request.form.get("topic", "").strip(),
+        )
+        meeting_id = meeting.id
+    flash(_("Saved."), "ok")
+    return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
+
+
+@bp.get("/meetings/<int:meeting_id>")
+@auth.allow(*auth.STAFF)
+def meeting_page(meeting_id: int):
+    with unit() as db:
+        meeting = _get(db, Meeting, meeting_id)
+        return render_template("console/meeting.html", m=meeting,
+                               rows=queries.meeting_attendance(db, meeting))
+
+
+@bp.post("/meetings/<int:meeting_id>/attendance")
+@auth.allow(*auth.STAFF)
+def meeting_attendance(meeting_id: int):
+    def ids(name: str) -> set[int]:
+        return {int(v) for v in request.form.getlist(name) if v.isdigit()}
+
+    try:
+        with unit() as db:
+            services.record_attendance(db, now(), me(db), _get(db, Meeting, meeting_id),
+                                       ids("present"), ids("listed"))
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
+
+
+@bp.post("/meetings/<int:meeting_id>/move")
+@auth.allow(*auth.STAFF)
+def meeting_move(meeting_id: int):
+    starts = _meeting_time()
+    if starts is None:
+        flash(_("Give the meeting a date and time."), "error")
+        return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
+    try:
+        with unit() as db:
+            services.move_meeting(db, now(), outbox(db), me(db), _get(db, Meeting, meeting_id),
+                                  starts, request.form.get("place", "").strip() or None)
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
+
+
+@bp.post("/meetings/<int:meeting_id>/cancel")
+@auth.allow(*auth.STAFF)
+def meeting_cancel(meeting_id: int):
+    try:
+        with unit() as db:
+            services.cancel_meeting(db, now(), outbox(db), me(db),
+                                    _get(db, Meeting, meeting_id))
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
+
+
+# --------------------------------------------------------------------------------------------
+# Broadcasts
+# --------------------------------------------------------------------------------------------
+
+# What one SMS part costs, for the estimate shown before sending (VND, domestic SIM).
+SMS_PRICE_VND = 350
+
+
+def _segment(source) -> dict[str, str]:
+    return {k: (source.get(k) or "").strip()[:60] for k in broadcast_service.SEGMENT_KEYS
+            if (source.get(k) or "").strip()}
+
+
+def _send_at(source) -> datetime | None:
+    raw = (source.get("send_at") or "").strip()
+    if not raw:
+        return None
+    try:
+        local = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return clock.at_local(local.date(), local.time())
+
+
+@bp.route("/broadcasts", methods=["GET", "POST"])
+@auth.allow(*auth.STAFF)
+def broadcasts():
+    """Compose and preview (recipients, SMS parts, cost); the scheduler sends at the time."""
+    source = request.form if request.method == "POST" else request.args
+    text = (source.get("text") or "").strip()[:1000]
+    segment = _segment(source)
+    send_at = _send_at(source)
+    with unit() as db:
+        if request.method == "POST" and request.form.get("send") == "1":
+            try:
+                services.create_broadcast(db, now(), me(db), text, segment, send_at)
+                flash(_("The broadcast is queued; the messages go out within a minute, "
+                        "inside the allowed hours."), "ok")
+                return redirect(url_for("console.broadcasts"))
+            except services.ConsoleError as exc:
+                flash(_(str(exc)), "error")
+        preview = broadcast_service.preview(db, now(), text, segment, SMS_PRICE_VND)
+        return render_template(
+            "console/broadcasts.html", text=text, segment=segment, p=preview,
+            send_at=source.get("send_at", ""), length=sms_length(preview.text),
+            gsm7=is_gsm7(preview.text), sample=queries.recipients_sample(db, segment, now()),
+            groups=queries.all_groups(db), wards=queries.wards(db),
+            occupations=queries.occupations(db), age_bands=list(broadcast_service.AGE_BANDS),
+            recent=queries.recent_broadcasts(db),
+        )
+
+
+@bp.post("/broadcasts/<int:broadcast_id>/cancel")
+@auth.allow(*auth.STAFF)
+def broadcast_cancel(broadcast_id: int):
+    try:
+        with unit() as db:
+            services.cancel_broadcast(db, now(), me(db), _get(db, Broadcast, broadcast_id))
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.broadcasts"))
+
+
+# --------------------------------------------------------------------------------------------
+# Prompts
+# --------------------------------------------------------------------------------------------
+
+
+@bp.get("/prompts", endpoint="prompts")
+@auth.allow(*auth.STAFF)
+def prompts_page():
+    rows = prompts.all_prompts(rt().settings)
+    synthetic = sum(1 for p in rows if p.in_menu and p.synthetic)
+    return render_template("console/prompts.html", prompts=rows, synthetic=synthetic)
+
+
+@bp.get("/prompts/<key>/audio")
+@auth.allow(*auth.STAFF)
+def prompt_audio(key: str):
+    prompt = prompts.find(rt().settings, key)
+    if prompt is None or prompt.path is None:
+        abort(404)
+    from audio.render import content_type
+
+    return send_file(prompt.path, mimetype=content_type(prompt.path), conditional=True,
+                     max_age=0)
+
+
+@bp.post("/prompts/<key>/upload")
+@auth.allow(*auth.STAFF)
+def prompt_upload(key: str):
+    if prompts.find(rt().settings, key) is None:
+        abort(404)
+    upload = request.files.get("file")
+    try:
+        with unit() as db:
+            services.save_prompt_recording(
+                db, now(), me(db), prompts.dirs(rt().settings)[1], key,
+                upload.filename if upload else "", upload.read() if upload else b"",
+            )
+        flash(_("Recording saved: the line plays it from now on."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.prompts") + f"#p-{key}")
+
+
+@bp.post("/prompts/<key>/remove")
+@auth.allow(*auth.STAFF)
+def prompt_remove(key: str):
+    if prompts.find(rt().settings, key) is None:
+        abort(404)
+    try:
+        with unit() as db:
+            services.remove_prompt_recording(db, now(), me(db), prompts.dirs(rt().settings)[1],
+                                             key)
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.prompts") + f"#p-{key}")
+
+
+# --------------------------------------------------------------------------------------------
+# Service directory
+# --------------------------------------------------------------------------------------------
+
+
+@bp.get("/providers")
+@auth.allow(*auth.CASEWORK)
+def providers():
+    with unit() as db:
+        edit = db.get(Provider, arg_int("edit") or 0) if current_user.is_staff else None
+        return render_template("console/providers.html", rows=queries.providers(db), edit=edit)
+
+
+@bp.post("/providers")
+@auth.allow(*auth.STAFF)
+def provider_create():
+    try:
+        with unit() as db:
+            services.save_provider(db, now(), me(db), None, request.form)
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.providers"))
+
+
+@bp.post("/providers/<int:provider_id>")
+@auth.allow(*auth.STAFF)
+def provider_edit(provider_id: int):
+    try:
+        with unit() as db:
+            services.save_provider(db, now(), me(db), _get(db, Provider, provider_id),
+                                   request.form)
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.providers"))
+
+
+# --------------------------------------------------------------------------------------------
+# Audit log
+# --------------------------------------------------------------------------------------------
+
+
+@bp.get("/audit")
+@auth.allow(*auth.STAFF)
+def audit_log():
+    filters = {k: request.args.get(k, "").strip()[:40]
+               for k in ("action", "user", "object_type", "object_id")}
+    page = page_number()
+    with unit() as db:
+        rows, total = queries.audit_entries(db, page=page, **filters)
+        return render_template("console/audit.html", rows=rows, total=total, page=page,
+                               f=filters, actions=queries.audit_actions(db), page_size=100)

@@ -1,0 +1,115 @@
+"""Case inbox, case page and its buttons, recordings, the triage inbox."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from console import auth, bp, media, queries, services
+from console.common import actor, arg_int, me, now, outbox, page_number, rt, unit
+from console.labels import STATUSES
+from hotline.models import Case, Message, Recording
+from hotline.services import cases as case_service
+from hotline.services.cases import CaseError
+
+
+def _case_for(db: Session, number: int) -> Case:
+    """The case with ``number`` if the signed-in user may see it: 404 or 403 otherwise."""
+    case = case_service.by_number(db, number)
+    if case is None:
+        abort(404)
+    if not case_service.may_act(db, case, actor(db)):
+        abort(403)
+    return case
+
+
+@bp.get("/cases")
+@auth.allow(*auth.CASEWORK)
+def cases():
+    status = request.args.get("status", "open")
+    filters = queries.CaseFilters(
+        status=status if status in ("open", "all", *STATUSES) else "open",
+        category=arg_int("category"),
+        emergency=request.args.get("emergency") == "1",
+        assignee=request.args.get("assignee", "")[:12],
+        group_id=arg_int("group"),
+        channel=request.args.get("channel", "")[:12],
+        number=arg_int("number"),
+    )
+    page = page_number()
+    with unit() as db:
+        user = me(db)
+        rows, total = queries.case_inbox(db, user, filters, page)
+        return render_template(
+            "console/cases.html", cases=rows, total=total, page=page, f=filters,
+            choices=queries.case_filter_choices(db, user), page_size=50,
+        )
+
+
+@bp.get("/cases/<int:number>")
+@auth.allow(*auth.CASEWORK)
+def case_page(number: int):
+    with unit() as db:
+        case = _case_for(db, number)
+        services.read_case(db, now(), case, me(db))
+        return render_template("console/case.html", d=queries.case_detail(db, case))
+
+
+@bp.post("/cases/<int:number>/<action>")
+@auth.allow(*auth.CASEWORK)
+def case_action(number: int, action: str):
+    try:
+        with unit() as db:
+            case = _case_for(db, number)
+            services.case_action(db, now(), outbox(db), case, actor(db), action, request.form)
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    except CaseError:
+        flash(_("This is not possible for this case now."), "error")
+    return redirect(url_for("console.case_page", number=number))
+
+
+@bp.get("/recordings/<int:recording_id>")
+@auth.allow(*auth.CASEWORK)
+def recording(recording_id: int):
+    """A complaint's sound, only for those who may work its case; every play is logged."""
+    with unit() as db:
+        rec = db.get(Recording, recording_id)
+        if rec is None or rec.case_id is None:
+            abort(404)
+        case = db.get(Case, rec.case_id)
+        if case is None or not case_service.may_act(db, case, actor(db)):
+            abort(403)
+        services.read_case(db, now(), case, me(db), what=f"recording {rec.id}")
+    return media.stream_recording(rec, rt().settings)
+
+
+@bp.get("/triage")
+@auth.allow(*auth.STAFF)
+def triage():
+    with unit() as db:
+        waiting = queries.triage_inbox(db)
+        threads = {m.id: queries.conversation(db, m.phone, 6) for m in waiting}
+        return render_template("console/triage.html", waiting=waiting, threads=threads,
+                               recent=queries.triage_recent(db))
+
+
+@bp.post("/triage/<int:message_id>/<action>")
+@auth.allow(*auth.STAFF)
+def triage_action(message_id: int, action: str):
+    try:
+        with unit() as db:
+            msg = db.get(Message, message_id)
+            if msg is None:
+                abort(404)
+            case = services.triage(db, now(), outbox(db), msg, me(db), action, request.form)
+            number = case.number if case else None
+        if number:
+            flash(_("Case %(number)s opened.", number=number), "ok")
+            return redirect(url_for("console.case_page", number=number))
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.triage"))

@@ -1,0 +1,109 @@
+"""People: find by any number, a person's page, edit, merge two records, erase on request."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from console import auth, bp, queries
+from console.common import arg_int, me, now, rt, unit
+from hotline.models import Person
+from hotline.services import people_admin
+from hotline.services.people_admin import PeopleError
+
+
+def _person(db, person_id: int) -> Person:
+    person = db.get(Person, person_id)
+    if person is None:
+        abort(404)
+    return person
+
+
+@bp.get("/people")
+@auth.allow(*auth.STAFF)
+def people():
+    q = request.args.get("q", "")[:80]
+    with unit() as db:
+        found = people_admin.search(db, q)
+        return render_template("console/people.html", q=q, people=found)
+
+
+@bp.get("/people/<int:person_id>")
+@auth.allow(*auth.STAFF)
+def person_page(person_id: int):
+    with unit() as db:
+        person = _person(db, person_id)
+        return render_template(
+            "console/person.html", p=person,
+            phones=people_admin.phones_of(db, person),
+            consents=sorted(person.consents, key=lambda c: (c.asked_at, c.id), reverse=True),
+            memberships=queries.person_memberships(db, person),
+            cases=queries.person_cases(db, person, me(db)),
+            activity=queries.person_activity(db, person),
+            groups=queries.all_groups(db),
+        )
+
+
+@bp.post("/people/<int:person_id>/edit")
+@auth.allow(*auth.STAFF)
+def person_edit(person_id: int):
+    try:
+        with unit() as db:
+            people_admin.update_person(db, now(), me(db), _person(db, person_id), request.form)
+        flash(_("Saved."), "ok")
+    except PeopleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.person_page", person_id=person_id))
+
+
+@bp.get("/people/<int:person_id>/merge")
+@auth.allow(*auth.STAFF)
+def person_merge_form(person_id: int):
+    q = request.args.get("q", "")[:80]
+    other_id = arg_int("other")
+    with unit() as db:
+        person = _person(db, person_id)
+        other = db.get(Person, other_id) if other_id else None
+        found = [p for p in people_admin.search(db, q) if p.id != person.id] if q else []
+        return render_template("console/merge.html", p=person, other=other, q=q, found=found)
+
+
+@bp.post("/people/<int:person_id>/merge")
+@auth.allow(*auth.STAFF)
+def person_merge(person_id: int):
+    other_id = arg_int("other", source=request.form)
+    try:
+        with unit() as db:
+            keep = _person(db, person_id)
+            drop = db.get(Person, other_id or 0)
+            if drop is None:
+                abort(404)
+            people_admin.merge(db, now(), me(db), keep, drop,
+                               request.form.get("current_phone") or None)
+        flash(_("The two records are one now."), "ok")
+    except PeopleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.person_page", person_id=person_id))
+
+
+@bp.get("/people/<int:person_id>/erase")
+@auth.allow(*auth.STAFF)
+def person_erase_form(person_id: int):
+    with unit() as db:
+        return render_template("console/erase.html", p=_person(db, person_id))
+
+
+@bp.post("/people/<int:person_id>/erase")
+@auth.allow(*auth.STAFF)
+def person_erase(person_id: int):
+    if request.form.get("confirm") != "1":
+        flash(_("Tick the box to confirm the erasure."), "error")
+        return redirect(url_for("console.person_erase_form", person_id=person_id))
+    try:
+        with unit() as db:
+            people_admin.erase(db, now(), me(db), _person(db, person_id), rt().settings.audio_dir)
+        flash(_("The person's data was erased."), "ok")
+    except PeopleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.person_page", person_id=person_id))
+

@@ -1,0 +1,79 @@
+"""Reports: the project's indicators with charts, filters and a CSV export of aggregates."""
+
+from __future__ import annotations
+
+from flask import Response, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from console import auth, bp, charts, labels, queries
+from console.common import arg_date, me, now, unit
+from hotline import clock
+from hotline.services import reports
+from hotline.services.audit import audit
+
+
+def _query() -> reports.ReportQuery:
+    today = clock.local(now()).date()
+    default = reports.ReportQuery.default(today)
+    first = arg_date("from", default.first_day)
+    last = arg_date("to", default.last_day)
+    if last < first:
+        first, last = last, first
+    by = request.args.get("by") or None
+    return reports.ReportQuery(
+        first, last, ward=(request.args.get("ward") or "").strip()[:60] or None,
+        by=by if by in reports.DIMENSIONS else None,
+    )
+
+
+def _charts(report: reports.Report) -> dict:
+    def row(label, cell):
+        return (label, None if cell.suppressed or cell.withheld else cell.value, cell.shown())
+
+    out = {
+        "category": charts.bars(
+            [row(labels.label(labels.CATEGORIES, cat), cell) for cat, cell in report.by_category],
+            _("Cases by category")),
+        "urgency": charts.bars(
+            [row(_("Emergency") if key == "emergency" else _("Normal"), cell)
+             for key, cell in report.by_urgency], _("Cases by urgency")),
+        "month": charts.columns([row(m, c) for m, c in report.by_month], _("Cases by month")),
+    }
+    if report.query.by:
+        cases = report.indicator("cases")
+        out["breakdown"] = charts.bars(
+            [row(labels.label(labels.GROUP_VALUES, g), cases.groups[g])
+             for g in report.groups if g in cases.groups],
+            _("Cases by %(dimension)s",
+              dimension=labels.label(labels.DIMENSIONS, report.query.by)))
+    return out
+
+
+@bp.get("/reports", endpoint="reports")
+@auth.allow(*auth.EVERYONE)
+def reports_page():
+    q = _query()
+    with unit() as db:
+        report = reports.build(db, q)
+        # Viewers (donors, partners) see what an export would show; staff see exact figures.
+        if current_user.role == auth.VIEWER:
+            reports.suppress(report)
+        return render_template(
+            "console/reports.html", r=report, q=q, charts=_charts(report),
+            wards=queries.wards(db), dimensions=reports.DIMENSIONS,
+            suppressed=current_user.role == auth.VIEWER,
+        )
+
+
+@bp.get("/reports/export.csv")
+@auth.allow(*auth.EVERYONE)
+def reports_export():
+    q = _query()
+    with unit() as db:
+        body = reports.export_csv(db, q)
+        audit(db, now(), me(db), "report_export", "report", q.by or "", ward=q.ward or "",
+              first=q.first_day, last=q.last_day)
+    name = f"stones-report-{q.first_day.isoformat()}-{q.last_day.isoformat()}.csv"
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

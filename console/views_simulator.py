@@ -1,0 +1,186 @@
+"""The phone simulator page and its JSON endpoints (texts, calls, the phone's inbox)."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, jsonify, render_template, request
+
+from console import auth, bp, media, prompts, queries, simulator
+from console.common import me, now, rt, unit
+from hotline import clock
+from hotline.phones import PhoneError, normalize
+from hotline.services.audit import audit
+
+
+def _enabled() -> None:
+    if not simulator.enabled(rt().settings):
+        abort(409)
+
+
+def _phone(raw: str | None) -> str:
+    try:
+        return normalize(raw or "")
+    except PhoneError:
+        abort(400)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _inbox(phone: str) -> dict:
+    with unit() as db:
+        rows = queries.phone_inbox(db, phone)
+        pending = queries.phone_pending(db, phone)
+    return {
+        "phone": phone,
+        "pending": pending,
+        "messages": [
+            {"id": m.id, "body": m.body, "at": clock.local(m.sent_at or m.created_at)
+             .strftime("%d/%m %H:%M"), "status": m.status}
+            for m in rows
+        ],
+    }
+
+
+@bp.get("/simulator", endpoint="simulator")
+@auth.allow(*auth.STAFF)
+def simulator_page():
+    with unit() as db:
+        return render_template(
+            "console/simulator.html", enabled=simulator.enabled(rt().settings),
+            people=queries.known_phones(db), hotline=rt().settings.hotline_number,
+        )
+
+
+@bp.get("/simulator/inbox")
+@auth.allow(*auth.STAFF)
+def simulator_inbox():
+    return jsonify(_inbox(_phone(request.args.get("phone"))))
+
+
+@bp.post("/simulator/sms")
+@auth.allow(*auth.STAFF)
+def simulator_sms():
+    """Text the line from the simulated phone; the line's answers are delivered at once."""
+    _enabled()
+    data = request.get_json(silent=True) or request.form
+    body = str(data.get("body", ""))[:1600]
+    phone = _phone(str(data.get("phone", "")))
+    with unit() as db:
+        audit(db, now(), me(db), "simulator_sms", "phone", phone[-4:])
+    simulator.text_line(rt(), phone, body)
+    return jsonify(_inbox(phone))
+
+
+@bp.post("/simulator/deliver")
+@auth.allow(*auth.STAFF)
+def simulator_deliver():
+    """Deliver what the outbox holds now (the scheduler does it every few seconds too)."""
+    _enabled()
+    phone = _phone((request.get_json(silent=True) or request.form).get("phone"))
+    simulator.deliver(rt(), now())
+    return jsonify(_inbox(phone))
+
+
+def _answer(path: str, form: dict[str, str]) -> dict:
+    settings = rt().settings
+    answer = simulator.post(current_app._get_current_object(), settings, path, form)
+    result = {"status": answer.status, "url": path, "twiml": answer.twiml, "verbs": []}
+    if answer.status == 200 and answer.twiml.strip().startswith("<"):
+        try:
+            result["verbs"] = simulator.parse_twiml(answer.twiml, settings, path,
+                                                    prompts.texts(now()))
+        except (simulator.SimulatorError, SyntaxError):
+            result["verbs"] = []
+    return result
+
+
+@bp.post("/simulator/call")
+@auth.allow(*auth.STAFF)
+def simulator_call():
+    """Ring the line: Twilio's first webhook for an inbound call."""
+    _enabled()
+    phone = _phone((request.get_json(silent=True) or request.form).get("phone"))
+    sid = simulator.new_call_sid()
+    with unit() as db:
+        audit(db, now(), me(db), "simulator_call", "call", sid)
+    form = simulator.call_form(rt().settings, sid, phone, status="ringing")
+    return jsonify({"call_sid": sid, **_answer(simulator.INCOMING_PATH, form)})
+
+
+@bp.post("/simulator/call/step")
+@auth.allow(*auth.STAFF)
+def simulator_step():
+    """The next webhook of a call: keys for a <Gather>, a recording for a <Record>, the
+    <Redirect> after silence, the end of a <Dial>, or the hang-up's status callback."""
+    _enabled()
+    data = request.get_json(silent=True) or request.form
+    settings = rt().settings
+    kind = str(data.get("kind", ""))
+    sid = str(data.get("call_sid", ""))[:64]
+    phone = _phone(str(data.get("phone", "")))
+    if not sid.startswith("CA"):
+        abort(400)
+    if kind == "hangup":
+        form = simulator.call_form(settings, sid, phone, status="completed",
+                                   CallDuration=str(max(0, _int(data.get("duration")) or 0)))
+        return jsonify(_answer(simulator.STATUS_PATH, form))
+    try:
+        path = simulator.ivr_path(str(data.get("url", "")), settings)
+    except simulator.SimulatorError:
+        abort(400)
+    extra: dict[str, str] = {}
+    callback = None
+    if kind == "gather":
+        digits = "".join(c for c in str(data.get("digits", "")) if c in "0123456789*#")[:32]
+        extra["Digits"] = digits
+        if data.get("finished_on_key"):
+            extra["FinishedOnKey"] = str(data.get("finished_on_key"))[:1]
+    elif kind == "record":
+        upload = request.files.get("recording")
+        seconds = _int(data.get("duration"))
+        rec_sid, url, duration = simulator.save_recording(
+            settings, upload.read() if upload else None,
+            upload.mimetype if upload else None, seconds,
+        )
+        extra.update(RecordingSid=rec_sid, RecordingUrl=url,
+                     RecordingDuration=str(duration), Digits=str(data.get("digits") or "#"))
+        if data.get("status_callback"):
+            try:
+                callback = simulator.ivr_path(str(data.get("status_callback")), settings)
+            except simulator.SimulatorError:
+                abort(400)
+            callback_form = simulator.call_form(
+                settings, sid, phone, RecordingSid=rec_sid, RecordingUrl=url,
+                RecordingDuration=str(duration), RecordingStatus="completed",
+                RecordingChannels="1", RecordingSource="RecordVerb",
+            )
+    elif kind == "dial":
+        extra.update(DialCallStatus=str(data.get("dial_status") or "no-answer")[:20],
+                     DialCallDuration="0")
+    elif kind != "redirect":
+        abort(400)
+    result = _answer(path, simulator.call_form(settings, sid, phone, **extra))
+    if callback is not None:
+        result["callback_status"] = _answer(callback, callback_form)["status"]
+    return jsonify(result)
+
+
+@bp.get("/simulator/recordings/<sid>")
+@auth.allow(*auth.CASEWORK)
+def simulator_recording(sid: str):
+    """The RecordingUrl the simulator handed to the voice line: played like any recording,
+    through its case (access checked, sensitive reads logged)."""
+    from console.views_cases import recording
+
+    if media.simulator_file(rt().settings, sid) is None:
+        abort(404)
+    with unit() as db:
+        rec = queries.recording_by_media(db, media.SIMULATOR_PATH + sid)
+        if rec is None:
+            abort(404)
+        rec_id = rec.id
+    return recording(rec_id)

@@ -1,0 +1,224 @@
+"""The console in a real browser: Debian's chromium, headless, driven by Playwright.
+
+A real server (werkzeug, in a thread) serves the app on the test database. The tests sign in,
+text DK and KN from the phone simulator and read the replies, call the voice menu and report a
+problem, find the new case, assign and resolve it, see a peer educator refused another group's
+case, export a report, and save screenshots of the main pages to tests/screenshots/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from hotline.models import Case, CaseStatus
+from tests.console.conftest import HANG, open_case
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+CALLER = "0987654321"
+TIMEOUT_MS = 15_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                       reason="Debian's chromium is not installed (apt-get install chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                     headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(app, demo):
+    """The app on 127.0.0.1, a free port, with CSRF on (as in production) and a session
+    cookie the browser sends over plain http."""
+    from werkzeug.serving import make_server
+
+    app.config.update(SESSION_COOKIE_SECURE=False, WTF_CSRF_ENABLED=True)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+    httpd.server_close()
+
+
+@pytest.fixture
+def page_for(browser, server):
+    """``page_for("admin")``: a browser tab signed in as that demo login (phone-sized when
+    ``mobile``)."""
+    contexts = []
+
+    def make(username: str, password: str | None = None, *, mobile: bool = False):
+        from tests.console.conftest import PASSWORDS
+
+        viewport = {"width": 390, "height": 844} if mobile else {"width": 1280, "height": 900}
+        context = browser.new_context(viewport=viewport, accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(server + "/console/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password or PASSWORDS[username])
+        page.click("#login-form button[type=submit]")
+        page.wait_for_load_state()
+        assert "/console/login" not in page.url, page.content()[:500]
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _wait_for_gather(page) -> str:
+    """Wait until the simulated phone waits for keys; the key of the prompt it plays."""
+    page.wait_for_selector("#call-state[data-state=gather]")
+    return page.locator("#sim-prompts li.prompt").last.get_attribute("data-key") or ""
+
+
+def _press(page, key: str) -> None:
+    page.click(f'#keypad .key[data-key="{key}"]')
+
+
+def test_sign_in_text_call_and_work_the_case(page_for, server, demo):
+    page = page_for("admin")
+    assert page.url.endswith("/console/dashboard")
+    shot(page, "dashboard")
+
+    # Text the line from a phone it has never seen.
+    page.goto(server + "/console/simulator?fast=1")
+    page.fill("#sim-phone", CALLER)
+    page.fill("#sim-text", "DK")
+    page.click("#sim-send")
+    page.wait_for_selector("#sim-inbox li:has-text('DONGY')")
+    page.fill("#sim-text", "KN bi thu hang")
+    page.click("#sim-send")
+    reply = page.wait_for_selector("#sim-inbox li:has-text('so ho so')")
+    sms_case = int(re.search(r"so ho so cua chi/anh la (\d+)", reply.inner_text()).group(1))
+    shot(page, "simulator-sms")
+
+    # Call the voice menu and report a problem: keys as Twilio's <Gather> wants them.
+    page.click("#sim-call")
+    key = _wait_for_gather(page)
+    if key == "consent_ask":
+        _press(page, "1")
+        key = _wait_for_gather(page)
+    assert key == "main_menu"
+    _press(page, "2")
+    assert _wait_for_gather(page) == "report_menu"
+    _press(page, "1")
+    page.wait_for_selector("#call-state[data-state=record]")
+    shot(page, "simulator-call-recording")
+    _press(page, "#")
+    page.wait_for_selector("#sim-prompts li[data-key=case_created_end]")
+    spoken = page.locator("#sim-prompts li[data-key^=digit_]").evaluate_all(
+        "items => items.map(li => li.dataset.key.slice(-1)).join('')")
+    voice_case = int(spoken)
+    assert voice_case != sms_case
+    shot(page, "simulator-call")
+    if not page.is_disabled("#sim-hangup"):
+        page.click("#sim-hangup")
+    page.wait_for_selector("#call-state[data-state=ended]")
+
+    # Find the new case in the inbox, open it, assign it, resolve it.
+    page.goto(server + "/console/cases?channel=voice")
+    page.wait_for_selector(f"#case-list a:text-is('{voice_case}')")
+    shot(page, "cases")
+    page.click(f"#case-list a:text-is('{voice_case}')")
+    page.wait_for_selector("audio")  # the recording, behind the login
+    assert "/console/recordings/" in page.locator("audio").first.get_attribute("src")
+    hoa = page.locator("#assign-form option", has_text="Hoa").first.get_attribute("value")
+    page.select_option("#assign-form select[name=person_id]", hoa)
+    page.click("#assign-form button[type=submit]")
+    page.wait_for_selector("#assignee:has-text('Hoa')")
+    page.fill("#resolve-form textarea[name=note]", "Đã hướng dẫn chị lấy lại hàng")
+    page.click("#resolve-form button[type=submit]")
+    page.wait_for_selector(".badge.s-resolved")
+    shot(page, "case")
+    demo.expire_all()
+    case = demo.scalar(select(Case).where(Case.number == voice_case))
+    assert case.status == CaseStatus.RESOLVED and case.assignee.name == "Nguyễn Thị Hoa"
+    assert case.channel == "voice" and case.category == 1
+
+
+def test_peer_educator_cannot_open_another_groups_case_by_url(page_for, server, demo):
+    theirs = open_case(demo, HANG)  # CD01: Mai's group, not Hoa's
+    page = page_for("hoa", mobile=True)
+    assert page.url.endswith("/console/cases")
+    shot(page, "cases-peer-educator-phone")
+    response = page.goto(f"{server}/console/cases/{theirs.number}")
+    assert response.status == 403
+    assert "Đỗ Thị Hằng" not in page.content() and theirs.summary not in page.content()
+    shot(page, "forbidden")
+
+
+def test_export_a_report(page_for, server, demo):
+    for phone in (HANG, "+84912000002", "+84912000003"):
+        open_case(demo, phone)
+    page = page_for("xem")
+    assert page.url.endswith("/console/reports")
+    page.select_option("select[name=by]", "sex")
+    page.click("#report-filters button[type=submit]")
+    page.wait_for_selector("#indicators")
+    assert page.locator("svg.chart").count() >= 3
+    shot(page, "reports")
+    with page.expect_download() as info:
+        page.click("#export")
+    download = info.value
+    text = Path(download.path()).read_text(encoding="utf-8")
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
+    assert rows[0] == ["indicator", "kind", "dimension", "group", "value"]
+    values = {(r[0], r[3]): r[4] for r in rows[1:]}
+    assert values[("cases", "all")] == "<5"  # three cases: too few to show
+
+
+def test_main_pages_render_and_fit_a_phone(page_for, server, demo):
+    from hotline.models import Message
+    from tests.console.conftest import NOW, person
+
+    open_case(demo, HANG, summary="Bị thu hàng")
+    demo.add(Message(direction="in", gateway="simulator", phone=HANG, body="Chị ơi em bị đuổi "
+                     "khỏi chỗ trọ, giờ không biết ở đâu", person_id=person(demo, HANG).id,
+                     status="received", needs_staff=True, created_at=NOW))
+    demo.commit()
+    page = page_for("dieuphoi", mobile=True)
+    pages = {"dashboard-phone": "/console/dashboard", "triage": "/console/triage",
+             "people": "/console/people", "groups": "/console/groups",
+             "broadcasts": "/console/broadcasts?text=Hop+nhom", "prompts": "/console/prompts",
+             "providers": "/console/providers", "audit": "/console/audit",
+             "simulator-phone": "/console/simulator"}
+    for name, path in pages.items():
+        response = page.goto(server + path)
+        assert response.status == 200, path
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390 + 4, f"{path} is {width}px wide on a phone"
+        shot(page, name)
+    # English by choice.
+    page.click("form.lang button[value=en]")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"

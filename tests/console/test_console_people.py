@@ -1,0 +1,180 @@
+"""People: find by any number, edit, merge two records of one member, erase on request."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from hotline.models import (
+    Attendance,
+    AuditLog,
+    Call,
+    Case,
+    Consent,
+    Meeting,
+    Membership,
+    Message,
+    Person,
+    PersonPhone,
+    Recording,
+)
+from hotline.services import people_admin
+from hotline.services.people_admin import PeopleError
+from tests.console.conftest import HANG, NAM, NOW, group, open_case, person
+from tests.factories import create_person
+
+NEW_SIM = "+84387654321"
+
+
+def test_find_by_any_number_format_earlier_numbers_and_name(as_user, demo):
+    hang = person(demo, HANG)
+    demo.add(PersonPhone(person_id=hang.id, phone="+84378000111", added_at=NOW,
+                         retired_at=NOW))  # her old 0168 number, converted
+    demo.commit()
+    for query in ("0912 000 001", "84912000001", "+84912000001", "01678000111", "0378000111",
+                  "2000001", "do thi hang", "HẰNG"):
+        found = people_admin.search(demo, query)
+        assert [p.id for p in found] == [hang.id], query
+    page = as_user("admin").get("/console/people?q=01678000111").get_data(as_text=True)
+    assert "Đỗ Thị Hằng" in page
+    assert people_admin.search(demo, "nobody at all") == []
+
+
+def test_person_page_shows_numbers_consents_and_cases(as_user, demo):
+    hang = person(demo, HANG)
+    demo.add(Consent(person_id=hang.id, purpose="register", question="Dong y luu so?",
+                     channel="sms", asked_at=NOW, answer="granted", answered_at=NOW))
+    demo.commit()
+    case = open_case(demo, HANG)
+    page = as_user("dieuphoi").get(f"/console/people/{hang.id}").get_data(as_text=True)
+    assert "Dong y luu so?" in page and "Đồng ý" in page
+    assert f">{case.number}<" in page and HANG in page
+
+
+def test_edit_person_is_audited(as_user, demo):
+    hang = person(demo, HANG)
+    as_user("admin").post(f"/console/people/{hang.id}/edit", data={
+        "name": "Đỗ Thị Hằng", "sex": "F", "birth_year": "1986", "occupation": "vendor",
+        "home_province": "Thái Bình", "ward_old": "Chương Dương", "ward_current": "Hồng Hà",
+        "residence_status": "temporary", "role": "member",
+    })
+    demo.expire_all()
+    assert person(demo, HANG).birth_year == 1986
+    row = demo.scalar(select(AuditLog).where(AuditLog.action == "person_edit"))
+    assert row.detail["fields"] == ["birth_year"]
+    admin = as_user("admin")
+    response = admin.post(f"/console/people/{hang.id}/edit", data={"birth_year": "old"})
+    assert "Năm sinh phải là một năm" in admin.get(
+        response.headers["Location"]).get_data(as_text=True)
+    demo.expire_all()
+    assert person(demo, HANG).birth_year == 1986
+
+
+def test_merge_keeps_the_whole_history_under_the_new_number(as_user, demo):
+    hang = person(demo, HANG)
+    old_case = open_case(demo, HANG)
+    demo.add(Consent(person_id=hang.id, purpose="register", question="q", channel="sms",
+                     asked_at=NOW, answer="granted", answered_at=NOW))
+    meeting = Meeting(group_id=group(demo, "CD01").id, starts_at=NOW, created_at=NOW)
+    demo.add(meeting)
+    demo.flush()
+    demo.add(Attendance(meeting_id=meeting.id, person_id=hang.id, attended=True))
+    # She texts from a new SIM: the line creates a second, unregistered record.
+    newcomer = create_person(demo, NOW + timedelta(days=30), phone=NEW_SIM)
+    demo.add(Attendance(meeting_id=meeting.id, person_id=newcomer.id, attended=True))
+    demo.add(Message(direction="in", gateway="simulator", phone=NEW_SIM, person_id=newcomer.id,
+                     body="KN mat hang", status="received", created_at=NOW))
+    demo.add(Call(gateway="twilio", external_id="CA1", direction="in", phone=NEW_SIM,
+                  person_id=newcomer.id, started_at=NOW))
+    demo.commit()
+    new_case = open_case(demo, NEW_SIM)
+    newcomer_id = newcomer.id
+
+    client = as_user("admin")
+    page = client.get(f"/console/people/{hang.id}/merge?q={NEW_SIM}").get_data(as_text=True)
+    assert f"other={newcomer.id}" in page
+    response = client.post(f"/console/people/{hang.id}/merge",
+                           data={"other": str(newcomer_id), "current_phone": NEW_SIM})
+    assert response.status_code == 302
+    demo.expire_all()
+    kept = demo.get(Person, hang.id)
+    assert demo.get(Person, newcomer_id) is None
+    assert kept.phone == NEW_SIM and kept.name == "Đỗ Thị Hằng"
+    phones = {p.phone: p.retired_at for p in demo.scalars(
+        select(PersonPhone).where(PersonPhone.person_id == kept.id))}
+    assert set(phones) == {HANG, NEW_SIM}
+    assert phones[NEW_SIM] is None and phones[HANG] is not None
+    cases = set(demo.scalars(select(Case.id).where(Case.person_id == kept.id)))
+    assert cases == {old_case.id, new_case.id}
+    assert demo.scalar(select(Message.person_id).where(Message.body == "KN mat hang")) == kept.id
+    assert demo.scalar(select(Call.person_id).where(Call.external_id == "CA1")) == kept.id
+    assert len(demo.scalars(select(Attendance).where(Attendance.person_id == kept.id)).all()) == 1
+    assert demo.scalars(select(Membership).where(Membership.person_id == kept.id)).all()
+    assert demo.scalars(select(Consent).where(Consent.person_id == kept.id)).all()
+    # Found by either number now.
+    assert [p.id for p in people_admin.search(demo, "0912000001")] == [kept.id]
+    assert [p.id for p in people_admin.search(demo, "0387654321")] == [kept.id]
+    row = demo.scalar(select(AuditLog).where(AuditLog.action == "person_merge"))
+    assert row.detail["removed"] == newcomer_id
+
+
+def test_merge_refuses_nonsense(demo):
+    hang, nam = person(demo, HANG), person(demo, NAM)
+    for args in ((hang, hang, None), (hang, nam, "+84999999999")):
+        try:
+            people_admin.merge(demo, NOW, None, *args)
+        except PeopleError:
+            continue
+        raise AssertionError(args)
+
+
+def test_erase_blanks_the_person_and_keeps_counts(as_user, demo, settings):
+    hang = person(demo, HANG)
+    case = open_case(demo, HANG, summary="Chồng em đánh em")
+    demo.add(Message(direction="in", gateway="simulator", phone=HANG, person_id=hang.id,
+                     body="XOA", status="received", needs_staff=True, created_at=NOW))
+    demo.add(Message(direction="out", gateway="simulator", phone=HANG, person_id=hang.id,
+                     body="nhac hop", status="queued", due_at=NOW + timedelta(days=1),
+                     created_at=NOW))
+    sound = Path(settings.audio_dir) / "calls" / "RE9.wav"
+    sound.parent.mkdir(parents=True, exist_ok=True)
+    sound.write_bytes(b"RIFF")
+    demo.add(Recording(gateway="twilio", external_id="RE9", case_id=case.id, local_path=str(sound),
+                       media_url="https://api.twilio.com/x", created_at=NOW))
+    demo.commit()
+
+    client = as_user("admin")
+    response = client.post(f"/console/people/{hang.id}/erase")  # no confirmation box
+    assert "/erase" in response.headers["Location"]
+    client.post(f"/console/people/{hang.id}/erase", data={"confirm": "1"})
+    demo.expire_all()
+    erased = demo.get(Person, hang.id)
+    assert erased.erased_at is not None and erased.phone is None and erased.name == ""
+    assert erased.birth_year is None and erased.ward_current is None and erased.opted_out_at
+    assert not demo.scalars(select(PersonPhone).where(PersonPhone.person_id == hang.id)).all()
+    bodies = demo.scalars(select(Message.body).where(Message.person_id == hang.id)).all()
+    assert bodies and all(b == "" for b in bodies)
+    statuses = set(demo.scalars(select(Message.status).where(Message.person_id == hang.id,
+                                                             Message.direction == "out")))
+    assert "queued" not in statuses
+    kept = demo.get(Case, case.id)
+    assert kept is not None and kept.summary == "" and kept.category == 1
+    assert not sound.exists()
+    rec = demo.scalar(select(Recording).where(Recording.external_id == "RE9"))
+    assert rec.media_url == "" and rec.local_path is None
+    assert demo.scalar(select(Message.triaged_at).where(
+        Message.person_id == hang.id, Message.needs_staff.is_(True))) is not None
+    assert people_admin.search(demo, HANG) == []
+    page = client.get(f"/console/people/{hang.id}").get_data(as_text=True)
+    assert "đã xóa" in page and "Chồng em" not in page
+    audit = demo.scalar(select(AuditLog).where(AuditLog.action == "person_erase"))
+    assert audit.detail["provider_media"] == 1 and "Đỗ" not in str(audit.detail)
+    # Twice is refused.
+    try:
+        people_admin.erase(demo, NOW, None, demo.get(Person, hang.id))
+    except PeopleError:
+        pass
+    else:
+        raise AssertionError("erased twice")

@@ -1,0 +1,168 @@
+"""Reports: indicators, breakdowns, filters, charts, and exports with small counts hidden."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from itertools import count
+
+import pytest
+from sqlalchemy import select
+
+from hotline.models import AuditLog, Call, Message, Referral
+from hotline.services import reports
+from hotline.services.reports import Cell, Indicator, Report, ReportQuery
+from tests.console.conftest import NOW, open_case
+from tests.factories import create_person
+
+DAY = date(2026, 3, 10)
+
+
+_numbers = count(1)
+
+
+def _people(db, n, **fields):
+    out = []
+    for _ in range(n):
+        out.append(create_person(db, NOW - timedelta(days=20), phone=f"+8497{next(_numbers):07d}",
+                                 registered_at=NOW - timedelta(days=20), **fields))
+    db.commit()
+    return out
+
+
+@pytest.fixture
+def data(demo):
+    """12 women and 3 men in Hồng Hà (old ward Chương Dương), 2 women elsewhere; one case
+    each, the women's answered after 2 hours and resolved after 10."""
+    women = _people(demo, 12, sex="F", birth_year=1990, occupation="vendor",
+                    ward_old="Chương Dương", ward_current="Hồng Hà")
+    men = _people(demo, 3, sex="M", birth_year=1960, occupation="=cmd|' /C calc'!A0",
+                  ward_old="Chương Dương", ward_current="Hồng Hà")
+    others = _people(demo, 2, sex="F", birth_year=2000, ward_current="Ba Đình")
+    for p in women + men + others:
+        case = open_case(demo, p.phone, now=NOW - timedelta(days=5),
+                         emergency=p in men[:1])
+        if p in women:
+            case.acknowledged_at = case.created_at + timedelta(hours=2)
+            case.resolved_at = case.created_at + timedelta(hours=10)
+            case.followup_answer = "solved" if p in women[:9] else "not_solved"
+        demo.add(Message(direction="in", gateway="simulator", phone=p.phone, person_id=p.id,
+                         body="KN", status="received", created_at=NOW - timedelta(days=5)))
+    demo.add(Call(gateway="twilio", external_id="CA9", direction="in", phone=women[0].phone,
+                  person_id=women[0].id, started_at=NOW - timedelta(days=1)))
+    demo.commit()
+    return {"women": women, "men": men, "others": others}
+
+
+def test_indicators_and_breakdown(demo, data):
+    r = reports.build(demo, ReportQuery(DAY - timedelta(days=30), DAY, by="sex"))
+    cases = r.indicator("cases")
+    assert cases.total.value == 17
+    assert cases.groups["F"].value == 14 and cases.groups["M"].value == 3
+    assert r.indicator("emergencies").total.value == 1
+    assert r.indicator("hours_to_first_response").total.value == pytest.approx(2.0)
+    assert r.indicator("hours_to_resolution").total.value == pytest.approx(10.0)
+    assert r.indicator("hours_to_first_response").groups["F"].n == 12
+    assert r.indicator("calls").total.value == 1
+    assert r.indicator("texts").total.value == 17
+    assert r.indicator("followups_answered").total.value == 12
+    assert r.indicator("satisfaction_share").total.value == pytest.approx(75.0)
+    # Demo people were registered too (8) plus the 17 here.
+    assert r.indicator("new_members").total.value == 17 + 4  # and the 4 demo members
+    assert dict(r.by_category)[1].value == 17
+    assert sum(c.value for _m, c in r.by_month) == 17
+
+
+def test_ward_filter_and_age_bands(demo, data):
+    r = reports.build(demo, ReportQuery(DAY - timedelta(days=30), DAY, ward="Chương Dương",
+                                        by="age_band"))
+    cases = r.indicator("cases")
+    assert cases.total.value == 15
+    assert cases.groups["30-39"].value == 12 and cases.groups["60+"].value == 3
+    r = reports.build(demo, ReportQuery(DAY - timedelta(days=30), DAY, ward="Ba Đình"))
+    assert r.indicator("cases").total.value == 2
+    r = reports.build(demo, ReportQuery(DAY - timedelta(days=2), DAY))
+    assert r.indicator("cases").total.value == 0
+
+
+def test_unknown_dimension_is_refused(demo):
+    with pytest.raises(ValueError):
+        reports.build(demo, ReportQuery(DAY, DAY, by="name"))
+
+
+def _csv(text):
+    return [row for row in csv.reader(io.StringIO(text)) if row and not row[0].startswith("#")]
+
+
+def test_export_hides_counts_under_five(demo, data):
+    text = reports.export_csv(demo, ReportQuery(DAY - timedelta(days=30), DAY, by="sex"))
+    rows = {(r[0], r[3]): r[4] for r in _csv(text)[1:]}
+    assert rows[("cases", "all")] == "17"
+    assert rows[("cases", "M")] == "<5"
+    assert rows[("cases", "F")] == "*"  # 17 - 14 would give the men away
+    assert rows[("emergencies", "all")] == "<5"
+    assert rows[("calls", "all")] == "<5"
+    assert rows[("hours_to_first_response", "all")] == "2.0"
+    # Every number in the file is at least 5.
+    for row in _csv(text)[1:]:
+        if row[1] == "count" and row[4] not in ("<5", "*"):
+            assert int(row[4]) >= 5, row
+
+
+def test_one_hidden_cell_never_stands_alone():
+    ind = Indicator("cases", "count", Cell(20, 20), {"F": Cell(14, 14), "M": Cell(3, 3),
+                                                     "X": Cell(3, 3)})
+    report = Report(ReportQuery(DAY, DAY, by="sex"), [ind], ["F", "M", "X"], [], [], [])
+    reports.suppress(report)
+    assert [ind.groups[g].shown() for g in "FMX"] == ["14", "<5", "<5"]
+    ind = Indicator("cases", "count", Cell(20, 20), {"F": Cell(7, 7), "M": Cell(3, 3),
+                                                     "X": Cell(10, 10)})
+    reports.suppress(Report(ReportQuery(DAY, DAY, by="sex"), [ind], [], [], [], []))
+    assert [ind.groups[g].shown() for g in "FMX"] == ["*", "<5", "10"]
+
+
+def test_export_is_safe_to_open_in_a_spreadsheet(demo, data):
+    text = reports.export_csv(demo, ReportQuery(DAY - timedelta(days=30), DAY, by="occupation"))
+    assert "=cmd" not in text.replace("'=cmd", "")
+
+
+def test_report_page_and_export_endpoint(as_user, demo, data):
+    admin = as_user("admin")
+    page = admin.get("/console/reports?from=2026-02-01&to=2026-03-10&by=sex").get_data(
+        as_text=True)
+    assert "<svg" in page and "Hồ sơ theo loại việc" in page and "Nữ" in page
+    response = admin.get("/console/reports/export.csv?from=2026-02-01&to=2026-03-10&by=sex")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert "<5" in response.get_data(as_text=True)
+    log = demo.scalar(select(AuditLog).where(AuditLog.action == "report_export"))
+    assert log.object_id == "sex" and log.detail["first"] == "2026-02-01"
+
+
+def test_viewer_sees_small_counts_hidden_on_screen_too(as_user, demo, data):
+    query = "/console/reports?from=2026-02-01&to=2026-03-10&by=sex"
+    viewer = as_user("xem").get(query).get_data(as_text=True)
+    staff = as_user("dieuphoi").get(query).get_data(as_text=True)
+    assert "&lt;5" in viewer
+    assert "&lt;5" not in staff.split('id="indicators"')[1].split("</table>")[0]
+
+
+def test_bad_filters_fall_back(as_user, demo):
+    page = as_user("xem").get("/console/reports?from=yesterday&to=2026-99-01&by=name&ward=")
+    assert page.status_code == 200
+
+
+def test_referrals_completed(demo, data):
+    case = open_case(demo, data["women"][0].phone, now=NOW - timedelta(days=3))
+    from hotline.models import Provider
+
+    provider = demo.scalar(select(Provider).where(Provider.code == "LUAT"))
+    for done in (True, False):
+        demo.add(Referral(case_id=case.id, provider_id=provider.id,
+                          referred_at=NOW - timedelta(days=2),
+                          completed_at=NOW if done else None))
+    demo.commit()
+    r = reports.build(demo, ReportQuery(DAY - timedelta(days=30), DAY))
+    assert r.indicator("referrals").total.value == 2
+    assert r.indicator("referrals_completed").total.value == 1
