@@ -8,8 +8,9 @@ How a body is read (see DOMAIN.md, "How people text"):
 1. Empty or whitespace only -> ``EMPTY``; just a number (``2``, `` 2 ``, ``2.``) -> ``CHOICE``;
    only question marks -> ``HD``.
 2. Opt-out wins: if the first word (or ``từ chối``) is an opt-out word, the message is ``HUY``
-   whatever follows. A short message that is only an opt-out phrase (``không nhận tin nữa``,
-   ``em muốn hủy ạ``) is ``HUY`` too. A story that merely contains ``dung`` later stays ``TEXT``.
+   whatever follows, even with no space after it (``Huy,cam on``). A short message that is only
+   an opt-out phrase (``không nhận tin nữa``, ``em muốn hủy ạ``) is ``HUY`` too. A story that
+   merely contains ``dung`` later stays ``TEXT``.
 3. Otherwise the longest keyword phrase at the start is looked up in ``KEYWORDS`` and its
    arguments are parsed. A keyword without arguments only counts when nothing but courtesy
    words follow (``có ạ``, ``gọi lại cho em nhé``); ``Có người thu hàng của em`` is a story.
@@ -498,6 +499,11 @@ def parse(body: str) -> Command:
         cmd = _match(body, toks, 0, _OPT_OUT_ONLY)
         if cmd:
             return cmd
+        spaced = _spaced(body)
+        if spaced != body:  # "Huy,cam on": punctuation typed with no space still ends a word
+            cmd = _match(body, _tokens(spaced, 0, limit=_MAX_WORDS + 2), 0, _OPT_OUT_ONLY)
+            if cmd:
+                return cmd
         if _is_opt_out_message(body):
             return Command("HUY")
         # 2. A keyword at the start, with arguments that fit it.
@@ -509,6 +515,12 @@ def parse(body: str) -> Command:
         if cmd:
             return cmd
     return Command("TEXT", text=stripped)
+
+
+def _spaced(body: str) -> str:
+    """``body`` with punctuation and symbols (emoji too) replaced one for one by spaces, so
+    offsets into it are offsets into ``body``."""
+    return "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in body)
 
 
 def _match_after_lead(body: str, toks: list[_Token]) -> Command | None:

@@ -27,11 +27,18 @@ def _twiml(body: str = EMPTY_TWIML) -> Response:
     return Response(body, mimetype="text/xml")
 
 
+def _token(value: object, limit: int = 64) -> str | None:
+    """``value`` if it can be a gateway's id or code: printable (no NUL, no lone surrogate),
+    at most ``limit`` characters, as the columns hold. Anything else is a malformed request."""
+    value = value.strip() if isinstance(value, str) else ""
+    return value if 0 < len(value) <= limit and value.isprintable() else None
+
+
 @bp.post("/inbound")
 @twilio_signed
 def twilio_inbound():
     """Twilio's incoming-message webhook. The reply goes through the outbox."""
-    sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+    sid = _token(request.form.get("MessageSid") or request.form.get("SmsSid"))
     sender = request.form.get("From", "")
     if not sid or not sender:
         return _twiml(), 400
@@ -43,13 +50,14 @@ def twilio_inbound():
 @twilio_signed
 def twilio_status():
     """Twilio's message status callback; only ever moves a message forward."""
-    sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+    sid = _token(request.form.get("MessageSid") or request.form.get("SmsSid"))
     status = request.form.get("MessageStatus") or request.form.get("SmsStatus")
     if not sid or not status:
         return "", 400
     with session_scope(_rt().sessions) as session:
         outbox.record_status(
-            session, clock.utcnow(), "twilio", sid, status, request.form.get("ErrorCode")
+            session, clock.utcnow(), "twilio", sid, status,
+            _token(request.form.get("ErrorCode"), 20),
         )
     return "", 204
 
@@ -69,7 +77,7 @@ def android_webhook():
         abort(403)
     try:
         payload = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested ten thousand deep
         return {"error": "invalid JSON"}, 400
     if not isinstance(payload, dict):
         return {"error": "invalid event"}, 400
@@ -79,5 +87,7 @@ def android_webhook():
         return {"error": str(exc)}, 400
     if event is None:
         return "", 204
+    if not _token(event.external_id):
+        return {"error": "invalid event id"}, 400
     receive_text(_rt(), "android", event.external_id, event.phone, event.body, resends=True)
     return "", 204
