@@ -123,7 +123,7 @@ TEMPLATES: dict[str, str] = {
     ),
     # Peer educators
     "alert": (
-        "STONES: Ho so moi {number} ({category}). Nhan NHAN {number} de nhan. "
+        "STONES: Ho so moi {number} ({category}). Tra loi NHAN {number} de nhan. "
         "Xem chi tiet tren trang quan ly."
     ),
     "alert_emergency": (
