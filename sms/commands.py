@@ -215,7 +215,7 @@ def status(ctx: Ctx) -> None:
 def callback(ctx: Ctx) -> None:
     from hotline.services import calls
 
-    calls.queue_callback(ctx.session, ctx.now, person=ctx.person, reason="sms")
+    calls.queue_callback(ctx.session, ctx.now, ctx.person.phone, ctx.person, reason="sms")
     ctx.reply("callback_queued")
 
 

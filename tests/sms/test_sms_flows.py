@@ -142,6 +142,15 @@ class TestMember:
         text(client, MEMBER, body)
         assert expect in last_reply(db, MEMBER)
 
+    def test_callback_request_is_queued_once(self, client, db, world):
+        from hotline.models import CallbackRequest
+
+        text(client, MEMBER, "GOI")
+        text(client, MEMBER, "goi lai cho em")
+        callbacks = db.scalars(select(CallbackRequest)).all()
+        assert [(c.phone, c.reason, c.status) for c in callbacks] == [(MEMBER, "sms", "queued")]
+        assert "goi lai" in last_reply(db, MEMBER)
+
     def test_free_text_goes_to_staff_and_is_answered_once_a_day(self, client, db, world):
         story = "Chị ơi hôm qua em bị người ta lấy hết xe hàng, giờ em không biết làm sao"
         text(client, MEMBER, story)
