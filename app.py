@@ -98,9 +98,22 @@ def healthz():
     return jsonify(body)
 
 
+# A caller on the line must hear a person's apology, not Twilio's "application error".
+CALL_FLOW_APOLOGY = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Say language="vi-VN">'
+    "Xin lỗi, tổng đài đang bận. Xin gọi lại sau ít phút. Nếu đang gặp nguy hiểm, "
+    "hãy gọi một một ba.</Say><Hangup/></Response>"
+)
+# Voice callbacks that are not a live caller waiting for TwiML.
+VOICE_CALLBACKS = ("/ivr/status", "/ivr/recording")
+
+
 def database_unavailable(exc: OperationalError):
-    """Database down or locked: tell webhook callers to retry (Twilio does on 503)."""
+    """Database down or locked: tell webhook callers to retry (Twilio does on 503),
+    except a live caller in the voice menu, who hears an apology instead."""
     logging.getLogger(__name__).error("database unavailable: %s", exc.orig)
+    if request.path.startswith("/ivr/") and not request.path.startswith(VOICE_CALLBACKS):
+        return current_app.response_class(CALL_FLOW_APOLOGY, mimetype="text/xml")
     response = jsonify(error="temporarily unavailable")
     if request.path.startswith(WEBHOOK_PREFIXES):
         response = current_app.response_class("", mimetype="text/plain")

@@ -162,7 +162,6 @@ CALL = {"CallSid": "CA" + "c" * 32, "AccountSid": "AC" + "0" * 32, "From": "+849
 ROUTES = [
     ("/sms/inbound", inbound_form("SM" + "d" * 32)),
     ("/sms/status", {"MessageSid": "SM" + "e" * 32, "MessageStatus": "delivered"}),
-    ("/ivr/incoming", CALL),
     ("/ivr/status", {**CALL, "CallStatus": "completed", "CallDuration": "30"}),
 ]
 
@@ -184,8 +183,18 @@ def down_app(settings, tmp_path):
 @pytest.mark.parametrize("path, form", ROUTES, ids=[p for p, _ in ROUTES])
 def test_unreachable_database_gives_503_on_every_webhook(down_app, path, form):
     resp = signed_post(down_app.test_client(), path, form)
-    # TODO(ivr): the voice webhooks may later answer an apology in TwiML instead; never a 500.
     assert_retry_later(resp)
+
+
+@pytest.mark.parametrize("path", ["/ivr/incoming", "/ivr/menu?node=main&n=1"])
+def test_unreachable_database_a_caller_hears_an_apology(down_app, path):
+    import xml.etree.ElementTree as ET
+
+    resp = signed_post(down_app.test_client(), path, {**CALL, "Digits": "1"})
+    assert resp.status_code == 200 and resp.mimetype == "text/xml"
+    root = ET.fromstring(resp.data)
+    assert [el.tag for el in root] == ["Say", "Hangup"]
+    assert root[0].get("language") == "vi-VN" and "gọi lại" in root[0].text
 
 
 def test_unreachable_database_android_and_healthz(down_app):
