@@ -81,6 +81,14 @@ def android_webhook():
         return {"error": "invalid JSON"}, 400
     if not isinstance(payload, dict):
         return {"error": "invalid event"}, 400
+    report = android.parse_status(payload)
+    if report is not None:
+        if not _token(report.message_id):
+            return {"error": "invalid message id"}, 400
+        with session_scope(_rt().sessions) as session:
+            outbox.record_status(session, clock.utcnow(), "android", report.message_id,
+                                 report.status, error_message=report.reason)
+        return "", 204
     try:
         event = android.parse_webhook(payload)
     except ValueError as exc:

@@ -169,3 +169,31 @@ def parse_webhook(payload: dict[str, Any]) -> InboundSms | None:
         sim_number=sim if isinstance(sim, int) else None,
         device_id=payload.get("deviceId"),
     )
+
+
+# Delivery reports the phone sends for our outbound messages, as provider statuses.
+STATUS_EVENTS = {
+    WebhookEvent.SMS_SENT.value: "sent",
+    WebhookEvent.SMS_DELIVERED.value: "delivered",
+    WebhookEvent.SMS_FAILED.value: "failed",
+    WebhookEvent.SMS_CANCELLED.value: "canceled",
+}
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """A delivery report: ``message_id`` is the id ``send_sms`` returned."""
+
+    message_id: str
+    status: str
+    reason: str | None = None
+
+
+def parse_status(payload: dict[str, Any]) -> StatusEvent | None:
+    """A ``StatusEvent`` for ``sms:sent``/``delivered``/``failed``/``cancelled``, else None."""
+    status = STATUS_EVENTS.get(payload.get("event")) if isinstance(payload, dict) else None
+    data = payload.get("payload") if status else None
+    if not isinstance(data, dict) or not isinstance(data.get("messageId"), str):
+        return None
+    reason = data.get("reason")
+    return StatusEvent(data["messageId"], status, reason if isinstance(reason, str) else None)

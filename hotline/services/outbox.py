@@ -568,6 +568,7 @@ def record_status(
     external_id: str,
     provider_status: str,
     error_code: str | None = None,
+    error_message: str | None = None,
 ) -> Message | None:
     """Apply a provider's status callback; late or repeated callbacks change nothing."""
     msg = session.scalar(
@@ -585,6 +586,8 @@ def record_status(
     msg.status = new
     if new == MessageStatus.DELIVERED:
         msg.delivered_at = now
+    if error_message:
+        msg.error_message = error_message[:500]
     if error_code:
         msg.error_code = error_code
         if error_code in OPTED_OUT_CODES and msg.person is not None:

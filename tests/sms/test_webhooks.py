@@ -139,6 +139,32 @@ class TestAndroid:
         assert android_post(client, None, raw=b"{not json").status_code == 400
         assert count(db) == 0
 
+    def sent_message(self, db, external_id):
+        from hotline.services.outbox import Outbox
+        from tests.conftest import at
+
+        msg = Outbox(db, gateway="android").enqueue(at("2026-12-01 10:00"), "+84912345678", "x")
+        msg.external_id, msg.status = external_id, MessageStatus.SENT
+        db.commit()
+        return msg
+
+    @pytest.mark.parametrize("events, final, reason", [
+        (["sms:sent", "sms:delivered"], MessageStatus.DELIVERED, None),
+        (["sms:delivered", "sms:sent"], MessageStatus.DELIVERED, None),
+        (["sms:failed"], MessageStatus.FAILED, "RESULT_ERROR_GENERIC_FAILURE"),
+    ])
+    def test_delivery_reports_move_outbound_messages(self, client, db, events, final, reason):
+        msg = self.sent_message(db, "mid-42")
+        for name in events:
+            data = {"messageId": "mid-42", "phoneNumber": "+84912345678"}
+            if name == "sms:failed":
+                data["reason"] = reason
+            payload = {"event": name, "id": f"evt-{name}", "deviceId": "d", "payload": data}
+            assert android_post(client, payload).status_code == 204
+        db.refresh(msg)
+        assert (msg.status, msg.error_message) == (final, reason)
+        assert count(db) == 0  # delivery reports are not inbound messages
+
     def test_other_events_are_acknowledged_and_ignored(self, client, db):
         payload = {"event": "sms:sent", "payload": {"messageId": "x"}}
         assert android_post(client, payload).status_code == 204
