@@ -22,6 +22,12 @@ def drain_outbox(rt: Runtime, now: datetime) -> outbox.DrainReport:
     return outbox.drain(rt.sessions, now, rt.sms_gateway, rt.settings)
 
 
+def reconcile_statuses(rt: Runtime, now: datetime) -> int:
+    """Ask the SMS provider about messages whose status callback never came."""
+    with session_scope(rt.sessions) as session:
+        return outbox.reconcile(session, now, rt.sms_gateway)
+
+
 def escalate_cases(rt: Runtime, now: datetime) -> int:
     """Move unaccepted or stalled cases up the escalation ladder."""
     done = 0

@@ -29,6 +29,7 @@ class Job:
 # The schedule: every job, how often. Jobs find their own due rows.
 JOBS = [
     Job("drain_outbox", jobs.drain_outbox, 2),
+    Job("reconcile_statuses", jobs.reconcile_statuses, 300),
     Job("escalate_cases", jobs.escalate_cases, 30),
     Job("follow_up_cases", jobs.follow_up_cases, 300),
     Job("plan_meetings", jobs.plan_meetings, 3600),

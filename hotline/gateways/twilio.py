@@ -96,6 +96,15 @@ class TwilioGateway:
             raise gateway_error(exc) from exc
         return SendResult(external_id=call.sid, status=call.status or "queued")
 
+    def fetch_status(self, external_id: str) -> tuple[str, str | None]:
+        """The message's current status and error code, asked of Twilio (reconciliation)."""
+        try:
+            message = self.client.messages(external_id).fetch()
+        except FAILURES as exc:
+            raise gateway_error(exc) from exc
+        code = message.error_code
+        return message.status or "", None if code in (None, 0, "") else str(code)
+
     def close(self) -> None:
         """Close pooled HTTP connections."""
         session = getattr(self.client.http_client, "session", None)

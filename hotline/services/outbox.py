@@ -594,3 +594,39 @@ def record_status(
             opt_out(session, msg.person, now)
     session.flush()
     return msg
+
+
+# A message still 'sent' this long after sending lost its status callback (or it
+# arrived before the drain had stored the provider's id): ask the provider.
+RECONCILE_AFTER = timedelta(minutes=30)
+RECONCILE_WINDOW = timedelta(days=3)
+
+
+def reconcile(session: Session, now: datetime, gateway, *, limit: int = 50) -> int:
+    """Ask ``gateway`` (when it can tell) for messages stuck in 'sent'; returns how many
+    moved. Providers keep their final word a few days, so older rows are left alone."""
+    fetch = getattr(gateway, "fetch_status", None)
+    if fetch is None:
+        return 0
+    stuck = session.scalars(
+        select(Message)
+        .where(
+            Message.status == MessageStatus.SENT,
+            Message.gateway == gateway.name,
+            Message.sent_at <= now - RECONCILE_AFTER,
+            Message.sent_at >= now - RECONCILE_WINDOW,
+        )
+        .order_by(Message.sent_at)
+        .limit(limit)
+    ).all()
+    moved = 0
+    for msg in stuck:
+        try:
+            status, code = fetch(msg.external_id)
+        except GatewayError as exc:
+            log.info("reconcile %s: %s", msg.id, exc.code)
+            continue
+        if record_status(session, now, gateway.name, msg.external_id, status, code) is not None \
+                and msg.status != MessageStatus.SENT:
+            moved += 1
+    return moved

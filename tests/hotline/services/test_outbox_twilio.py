@@ -108,3 +108,33 @@ def test_invalid_and_landline_numbers_fail_permanently(sessions, settings, fake,
         msg = s.get(Message, mid)
         assert (msg.status, msg.error_code) == (MessageStatus.FAILED, str(code))
         assert msg.error_message
+
+
+def test_reconcile_asks_twilio_about_messages_whose_callback_never_came(
+        sessions, settings, fake, gateway):
+    ids = queue(sessions, n=3)
+    outbox.drain(sessions, NOON, gateway, settings)
+    fake.messages[0]["status"] = "delivered"
+    fake.messages[1].update(status="undelivered", error_code=30003)
+    # Too early: callbacks may still come.
+    with session_scope(sessions) as s:
+        assert outbox.reconcile(s, NOON + timedelta(minutes=5), gateway) == 0
+    with session_scope(sessions) as s:
+        assert outbox.reconcile(s, NOON + timedelta(hours=1), gateway) == 2
+    with sessions() as s:
+        rows = [s.get(Message, i) for i in ids]
+        assert [m.status for m in rows] == [
+            MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.SENT]
+        assert rows[1].error_code == "30003"
+    gets = [r for r in fake.requests if r.method == "GET"]
+    assert len(gets) == 3  # one look-up per stuck message
+
+
+def test_reconcile_skips_gateways_that_cannot_tell(sessions, settings):
+    from tests.fakes.gateway import ScriptedGateway
+
+    queue(sessions)
+    gw = ScriptedGateway()
+    outbox.drain(sessions, NOON, gw, settings)
+    with session_scope(sessions) as s:
+        assert outbox.reconcile(s, NOON + timedelta(hours=1), gw) == 0
