@@ -228,3 +228,71 @@ def test_each_job_twice_at_the_same_now_sends_nothing_twice(rt, world, job):
     with rt.sessions() as s:
         after = [(m.id, m.status) for m in s.scalars(select(Message).order_by(Message.id))]
     assert after == before
+
+
+def test_a_case_life_that_starts_with_a_phone_call(app, rt, world):
+    """Intake by voice: the spoken complaint alerts the group's peer educator; nobody
+    answers, the ladder moves it on; acceptance and resolution by SMS."""
+    from tests.conftest import AUTH_TOKEN
+    from tests.ivr.ivr_caller import Caller
+
+    app.extensions["hotline"].settings = rt.settings.replace(twilio_auth_token=AUTH_TOKEN)
+    caller = Caller(app.test_client(), phone=MEMBER).call().press("1").press("2").press("1")
+    caller.speak(recording_sid="RE" + "b" * 32, duration=20)
+    case = the_case(rt)
+    assert (case.channel, case.category, case.assignee.phone) == ("voice", 1, PE1)
+    assert f"NHAN {case.number}" in sent_to(rt, PE1)[-1]
+    assert str(case.number) in sent_to(rt, MEMBER)[-1]
+    later = case.created_at + ACK_DEADLINE
+    run_all_jobs_twice(rt, later)
+    assert the_case(rt).assignee.phone == PE2
+    sms(rt, later, PE2, f"NHAN {case.number}")
+    sms(rt, later, PE2, f"XONG {case.number}")
+    assert the_case(rt).status == CaseStatus.RESOLVED
+    # The member hears the same state on the phone as by SMS.
+    sms(rt, later, MEMBER, f"TT {case.number}")
+    assert "da giai quyet" in sent_to(rt, MEMBER)[-1]
+
+
+def test_every_scheduler_job_twice_at_the_same_now_changes_nothing_more(rt, world, sessions):
+    """One world with something due for every job; each job run twice at one ``now``."""
+    from datetime import date, time
+
+    from hotline.models import CallbackRequest, Group, MeetingReminder
+    from hotline.services import broadcasts, meetings
+    from hotline.services.people import find_by_phone
+    from scheduler.runner import JOBS
+
+    sms(rt, T0, MEMBER, "KN bi thu hang")  # an unaccepted case
+    sms(rt, T0, MEMBER, "KN bi no tien")
+    second = the_case(rt)
+    sms(rt, T0, PE1, f"NHAN {second.number}")
+    sms(rt, T0, PE1, f"XONG {second.number}")  # a resolved case, follow-up due later
+    sms(rt, T0, MEMBER, "GOI")  # a callback
+    t = T0 + max(ACK_DEADLINE, FOLLOWUP_AFTER)
+    with session_scope(sessions) as s:
+        group = s.scalar(select(Group).where(Group.code == "CD01"))
+        meetings.create(s, T0, group, t + timedelta(hours=2), place="Nha van hoa")
+        meetings.create_series(s, T0, group, "weekly:6", time(15))
+        broadcasts.create(s, T0, "Thong bao hop", {}, send_at=t)
+        person = find_by_phone(s, MEMBER)
+        person.bhyt_expires_on = date(2026, 12, 20)
+
+    def snapshot():
+        with rt.sessions() as s:
+            return (
+                [(m.id, m.status, m.due_at)
+                 for m in s.scalars(select(Message).order_by(Message.id))],
+                [(c.id, c.status, c.assignee_id, c.escalation_level, c.followup_answer)
+                 for c in s.scalars(select(Case).order_by(Case.id))],
+                [(r.id, r.status) for r in s.scalars(select(MeetingReminder))],
+                [(c.id, c.status, c.attempts) for c in s.scalars(select(CallbackRequest))],
+            )
+
+    before = snapshot()
+    for job in JOBS:
+        job.func(rt, t)
+        once = snapshot()
+        job.func(rt, t)
+        assert snapshot() == once, job.name
+    assert snapshot() != before  # the jobs had work to do
