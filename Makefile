@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export FLASK_APP := app:create_app
 
-.PHONY: run test test-sqlite test-postgresql lint migrate seed scheduler bench clean
+.PHONY: audio run test test-sqlite test-postgresql lint migrate seed scheduler bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -20,13 +20,18 @@ migrate: install
 seed: migrate
 	$(VENV)/bin/flask seed-demo
 
+## Render the voice prompts (gTTS, else espeak-ng; prompts without a file are spoken by <Say>).
+audio: install
+	$(VENV)/bin/flask audio build
+
 ## Serve web + scheduler on http://127.0.0.1:5000 (SQLite, simulator gateway).
-run: seed
+run: seed audio
 	$(PY) app.py
 
 ## The whole suite on SQLite, then on PostgreSQL (skipped when none is reachable).
 test: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/flask audio check
 	$(MAKE) test-sqlite test-postgresql
 
 test-sqlite: install
