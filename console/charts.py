@@ -8,7 +8,8 @@ from markupsafe import Markup, escape
 
 BAR_HEIGHT = 22
 GAP = 6
-LABEL_WIDTH = 180
+LABEL_WIDTH = 250
+LABEL_CHARS = 34
 WIDTH = 560
 
 
@@ -25,9 +26,11 @@ def bars(rows: Sequence[tuple[str, float | None, str]], title: str) -> Markup:
     for i, (label, value, text) in enumerate(rows):
         y = GAP + i * (BAR_HEIGHT + GAP)
         w = 0 if value is None else max(1, round(span * value / top))
+        label = str(label)
+        short = label if len(label) <= LABEL_CHARS else label[:LABEL_CHARS - 1] + "…"
         parts.append(
             f'<text x="{LABEL_WIDTH - 6}" y="{y + 15}" text-anchor="end" class="lbl">'
-            f"{escape(str(label)[:28])}</text>"
+            f"<title>{escape(label)}</title>{escape(short)}</text>"
             f'<rect x="{LABEL_WIDTH}" y="{y}" width="{w}" height="{BAR_HEIGHT}" class="bar"/>'
             f'<text x="{LABEL_WIDTH + w + 6}" y="{y + 15}" class="val">{escape(text)}</text>'
         )
