@@ -28,26 +28,25 @@ def reconcile_statuses(rt: Runtime, now: datetime) -> int:
         return outbox.reconcile(session, now, rt.sms_gateway)
 
 
-def escalate_cases(rt: Runtime, now: datetime) -> int:
-    """Move unaccepted or stalled cases up the escalation ladder."""
-    done = 0
+def _each_due(rt: Runtime, now: datetime, find, act) -> int:
+    """``act(session, now, outbox, row)`` for every row ``find(session, now)`` returns,
+    in one unit of work; returns how many."""
     with session_scope(rt.sessions) as session:
         box = Outbox.for_settings(session, rt.settings)
-        for case in cases.due_for_action(session, now):
-            cases.escalate(session, now, box, case)
-            done += 1
-    return done
+        due = find(session, now)
+        for row in due:
+            act(session, now, box, row)
+        return len(due)
+
+
+def escalate_cases(rt: Runtime, now: datetime) -> int:
+    """Move unaccepted or stalled cases up the escalation ladder."""
+    return _each_due(rt, now, cases.due_for_action, cases.escalate)
 
 
 def follow_up_cases(rt: Runtime, now: datetime) -> int:
     """Ask members whether resolved cases were solved; close unanswered questions."""
-    done = 0
-    with session_scope(rt.sessions) as session:
-        box = Outbox.for_settings(session, rt.settings)
-        for case in cases.due_followups(session, now):
-            cases.follow_up(session, now, box, case)
-            done += 1
-    return done
+    return _each_due(rt, now, cases.due_followups, cases.follow_up)
 
 
 def plan_meetings(rt: Runtime, now: datetime) -> int:
@@ -59,12 +58,7 @@ def plan_meetings(rt: Runtime, now: datetime) -> int:
 
 def send_meeting_reminders(rt: Runtime, now: datetime) -> int:
     """Queue due meeting reminders; moments long gone are skipped, not sent late."""
-    with session_scope(rt.sessions) as session:
-        box = Outbox.for_settings(session, rt.settings)
-        due = meetings.due_reminders(session, now)
-        for reminder in due:
-            meetings.send_reminder(session, now, box, reminder)
-        return len(due)
+    return _each_due(rt, now, meetings.due_reminders, meetings.send_reminder)
 
 
 def queue_broadcasts(rt: Runtime, now: datetime) -> int:
