@@ -32,4 +32,5 @@ from console import (  # noqa: E402,F401
     views_people,
     views_reports,
     views_simulator,
+    views_users,
 )

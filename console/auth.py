@@ -7,6 +7,8 @@ sees reports only. Repeated failed sign-ins lock the login for a while, longer e
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
@@ -48,10 +50,17 @@ class ConsoleUser(UserMixin):
     name: str
     role: str
     person_id: int | None
+    stamp: str = ""
 
     @classmethod
     def of(cls, user: StaffUser) -> "ConsoleUser":
-        return cls(user.id, user.username, user.name or user.username, user.role, user.person_id)
+        return cls(user.id, user.username, user.name or user.username, user.role, user.person_id,
+                   session_stamp(user))
+
+    def get_id(self) -> str:
+        """What the session keeps: the id and the password's stamp, so a session opened
+        before a password reset ends with it."""
+        return f"{self.id}:{self.stamp}"
 
     @property
     def is_staff(self) -> bool:
@@ -61,19 +70,26 @@ class ConsoleUser(UserMixin):
         return self.role in roles
 
 
+def session_stamp(user: StaffUser) -> str:
+    """Changes whenever the password does (a new salt each time, even for the same one)."""
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> ConsoleUser | None:
     from console.common import unit
 
+    key, _, stamp = str(user_id or "").partition(":")
     try:
-        key = int(user_id)
-    except (TypeError, ValueError):
+        key = int(key)
+    except ValueError:
         return None
     with unit() as session:
         user = session.get(StaffUser, key)
         if user is None or not user.active:
             return None
-        return ConsoleUser.of(user)
+        loaded = ConsoleUser.of(user)
+        return loaded if stamp and hmac.compare_digest(stamp, loaded.stamp) else None
 
 
 @login_manager.unauthorized_handler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 CATEGORIES = {
@@ -79,6 +80,31 @@ OCCUPATIONS = {"vendor": _l("Street vendor"), "scrap": _l("Scrap collector"),
 
 MEETING_STATUSES = {"scheduled": _l("Scheduled"), "held": _l("Held"),
                     "cancelled": _l("Cancelled")}
+
+RSVP = {"yes": _l("Coming"), "no": _l("Not coming")}
+
+# Weekday 0 = Monday, as in Python and in a series rule.
+WEEKDAYS = {0: _l("Monday"), 1: _l("Tuesday"), 2: _l("Wednesday"), 3: _l("Thursday"),
+            4: _l("Friday"), 5: _l("Saturday"), 6: _l("Sunday")}
+NTH = {1: _l("first"), 2: _l("second"), 3: _l("third"), 4: _l("fourth"), -1: _l("last")}
+
+
+def series_rule(rule: str) -> str:
+    """A series rule in words: "monthly:2:6" is "Chủ nhật thứ hai hằng tháng" (the second
+    Sunday of every month), "weekly:5" is "Thứ Bảy hằng tuần"."""
+    kind, _, rest = (rule or "").partition(":")
+    try:
+        args = [int(a) for a in rest.split(":")]
+        if kind == "weekly" and len(args) == 1:
+            text = gettext("every %(weekday)s", weekday=WEEKDAYS[args[0]])
+        elif kind == "monthly" and len(args) == 2:
+            text = gettext("the %(nth)s %(weekday)s of every month", nth=NTH[args[0]],
+                           weekday=WEEKDAYS[args[1]])
+        else:
+            return rule
+    except (KeyError, ValueError):
+        return rule
+    return text[:1].upper() + text[1:]
 
 EVENTS = {
     "created": _l("Case opened"),

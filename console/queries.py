@@ -18,6 +18,8 @@ from hotline.models import (
     AuditLog,
     Broadcast,
     Call,
+    CallbackRequest,
+    CallbackStatus,
     Case,
     CaseEvent,
     CaseStatus,
@@ -25,6 +27,8 @@ from hotline.models import (
     Group,
     GroupRole,
     Meeting,
+    MeetingSeries,
+    MeetingStatus,
     Membership,
     Message,
     MessageStatus,
@@ -399,6 +403,33 @@ def group_meetings(session: Session, group: Group, limit: int = 30) -> list[Meet
     ))
 
 
+@dataclass(frozen=True)
+class SeriesRow:
+    series: MeetingSeries
+    upcoming: list[Meeting]  # its scheduled meetings still ahead, soonest first
+    planned: int  # how many of them there are in all
+
+
+def group_series(session: Session, group: Group, now: datetime, show: int = 4
+                 ) -> list[SeriesRow]:
+    """The group's recurring meetings, running ones first, each with what is still ahead."""
+    series = session.scalars(
+        select(MeetingSeries).where(MeetingSeries.group_id == group.id)
+        .order_by(MeetingSeries.active.desc(), MeetingSeries.id.desc())
+    ).all()
+    if not series:
+        return []
+    ahead: dict[int, list[Meeting]] = {s.id: [] for s in series}
+    for meeting in session.scalars(
+        select(Meeting).where(Meeting.series_id.in_(ahead),
+                              Meeting.status == MeetingStatus.SCHEDULED,
+                              Meeting.starts_at > now)
+        .order_by(Meeting.starts_at, Meeting.id)
+    ):
+        ahead[meeting.series_id].append(meeting)
+    return [SeriesRow(s, ahead[s.id][:show], len(ahead[s.id])) for s in series]
+
+
 def meeting_attendance(session: Session, meeting: Meeting
                        ) -> list[tuple[Person, Attendance | None]]:
     """The group's current members (and anyone already recorded) with their attendance row."""
@@ -484,6 +515,29 @@ def wards(session: Session) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
+# Console users
+# --------------------------------------------------------------------------------------------
+
+
+def staff_users(session: Session) -> list[tuple[StaffUser, Person | None]]:
+    """Every console login with the person it stands for; active ones first."""
+    rows = session.execute(
+        select(StaffUser, Person).outerjoin(Person, Person.id == StaffUser.person_id)
+        .order_by(StaffUser.active.desc(), StaffUser.role, StaffUser.username)
+    ).all()
+    return [(user, person) for user, person in rows]
+
+
+def linkable_people(session: Session) -> list[Person]:
+    """People a login may stand for: peer educators and coordinators."""
+    return list(session.scalars(
+        select(Person).where(Person.erased_at.is_(None),
+                             Person.role.in_([Role.PEER_EDUCATOR, Role.COORDINATOR]))
+        .order_by(Person.role, Person.name, Person.id)
+    ))
+
+
+# --------------------------------------------------------------------------------------------
 # Phone simulator
 # --------------------------------------------------------------------------------------------
 
@@ -508,6 +562,55 @@ def phone_pending(session: Session, phone: str) -> int:
         Message.direction == Direction.OUT, Message.phone == phone,
         Message.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING]),
     )) or 0
+
+
+# A placed call rings until it is answered (in-progress) or ends (an outcome).
+RINGING_STATUSES = ("queued", "initiated", "ringing")
+
+
+@dataclass(frozen=True)
+class RingingCallback:
+    callback_id: int
+    call_sid: str  # the external id the voice gateway returned for the placed call
+    reason: str
+    since: datetime
+
+
+def ringing_callbacks(session: Session, phone: str, callback_id: int | None = None
+                      ) -> list[RingingCallback]:
+    """Callbacks the line is placing to ``phone`` right now (status ``calling``, the call
+    recorded and not yet answered or ended), oldest first."""
+    query = (
+        select(CallbackRequest.id, Call.external_id, CallbackRequest.reason, Call.started_at)
+        .join(Call, Call.id == CallbackRequest.call_id)
+        .where(CallbackRequest.status == CallbackStatus.CALLING,
+               CallbackRequest.phone == phone,
+               Call.outcome.is_(None), Call.status.in_(RINGING_STATUSES))
+        .order_by(CallbackRequest.id)
+    )
+    if callback_id is not None:
+        query = query.where(CallbackRequest.id == callback_id)
+    return [RingingCallback(*row) for row in session.execute(query)]
+
+
+def open_callback(session: Session, phone: str, now: datetime, settings
+                  ) -> tuple[CallbackRequest, datetime] | None:
+    """The callback still to be made to ``phone`` (queued or being placed), if any, and the
+    first moment the line may place it (call hours, the person's safe-contact window)."""
+    from hotline.services.calls import next_allowed
+
+    callback = session.scalar(
+        select(CallbackRequest)
+        .where(CallbackRequest.phone == phone,
+               CallbackRequest.status.in_([CallbackStatus.QUEUED, CallbackStatus.CALLING]))
+        .order_by(CallbackRequest.id).limit(1)
+    )
+    if callback is None:
+        return None
+    if callback.status == CallbackStatus.CALLING:
+        return callback, now
+    person = session.get(Person, callback.person_id) if callback.person_id else None
+    return callback, next_allowed(max(now, callback.due_at), callback, person, settings)
 
 
 def known_phones(session: Session, limit: int = 50) -> list[Person]:

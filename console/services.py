@@ -12,12 +12,14 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 
+from hotline import clock
 from hotline.models import (
     Broadcast,
     Case,
@@ -26,11 +28,13 @@ from hotline.models import (
     GroupRole,
     Kind,
     Meeting,
+    MeetingSeries,
     MeetingStatus,
     Membership,
     Message,
     Person,
     Provider,
+    Role,
     StaffRole,
     StaffUser,
 )
@@ -58,6 +62,125 @@ class ConsoleError(Exception):
 # --------------------------------------------------------------------------------------------
 # Users
 # --------------------------------------------------------------------------------------------
+
+
+# A console login: letters, digits and . _ - ; passwords at least this long.
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 200
+# Which kind of person each login may stand for (its cases and groups come from that person).
+LINKED_ROLES = {StaffRole.PEER_EDUCATOR.value: (Role.PEER_EDUCATOR.value,),
+                StaffRole.COORDINATOR.value: (Role.COORDINATOR.value,)}
+
+
+def _check_password(password: str, username: str) -> str:
+    if len(password) < MIN_PASSWORD or len(password) > MAX_PASSWORD:
+        raise ConsoleError(N_("A password needs at least 10 characters."))
+    if password.strip().lower() == username.lower():
+        raise ConsoleError(N_("The password cannot be the user name."))
+    return generate_password_hash(password)
+
+
+def _linked_person(session: Session, role: str, raw: str | None,
+                   user: StaffUser | None = None) -> Person | None:
+    """The person a login stands for: needed by peer educators (their groups decide which
+    cases they see), optional for coordinators, none for administrators and viewers."""
+    allowed = LINKED_ROLES.get(role)
+    raw = (raw or "").strip()
+    if allowed is None:
+        return None
+    if not raw:
+        if role == StaffRole.PEER_EDUCATOR:
+            raise ConsoleError(N_("A peer educator's login needs the person she is."))
+        return None
+    try:
+        person = session.get(Person, int(raw))
+    except ValueError:
+        person = None
+    if person is None or person.erased_at is not None or person.role not in allowed:
+        raise ConsoleError(N_("This person cannot have this kind of login."))
+    other = session.scalar(
+        select(StaffUser.id).where(StaffUser.person_id == person.id, StaffUser.active.is_(True))
+        .limit(1)
+    )
+    if other is not None and (user is None or other != user.id):
+        raise ConsoleError(N_("This person already has a login."))
+    return person
+
+
+def create_user(session: Session, now: datetime, admin: StaffUser, form: Mapping[str, str]
+                ) -> StaffUser:
+    """A new console login with its initial password (hashed; never stored or logged as
+    typed, never shown again)."""
+    username = (form.get("username") or "").strip().lower()
+    if not USERNAME.match(username):
+        raise ConsoleError(N_("A user name is 3 to 40 letters, digits, dots or dashes."))
+    if session.scalar(select(StaffUser.id).where(func.lower(StaffUser.username) == username)):
+        raise ConsoleError(N_("This user name is taken."))
+    role = (form.get("role") or "").strip()
+    if role not in {r.value for r in StaffRole}:
+        raise ConsoleError(N_("Choose a role."))
+    person = _linked_person(session, role, form.get("person_id"))
+    password_hash = _check_password(form.get("password") or "", username)
+    name = (form.get("name") or "").strip()[:120] or (person.name if person else "") or username
+    user = StaffUser(username=username, name=name, role=role, password_hash=password_hash,
+                     person_id=person.id if person else None, active=True, created_at=now)
+    session.add(user)
+    session.flush()
+    audit(session, now, admin, "user_add", "staff_user", user.id, username=username, role=role,
+          person=user.person_id)
+    return user
+
+
+def _last_active_admin(session: Session, user: StaffUser) -> bool:
+    if user.role != StaffRole.ADMIN or not user.active:
+        return False
+    others = session.scalar(
+        select(func.count(StaffUser.id)).where(StaffUser.role == StaffRole.ADMIN,
+                                               StaffUser.active.is_(True),
+                                               StaffUser.id != user.id)
+    )
+    return not others
+
+
+def set_user_active(session: Session, now: datetime, admin: StaffUser, user: StaffUser,
+                    active: bool) -> None:
+    """Deactivate (signed out at her next request, cannot sign in) or reactivate a login."""
+    if user.active == active:
+        return
+    if not active:
+        if user.id == admin.id:
+            raise ConsoleError(N_("You cannot deactivate your own login."))
+        if _last_active_admin(session, user):
+            raise ConsoleError(N_("The last administrator cannot be deactivated."))
+    else:
+        _linked_person(session, user.role, str(user.person_id or ""), user)
+    user.active = active
+    session.flush()
+    audit(session, now, admin, "user_reactivate" if active else "user_deactivate",
+          "staff_user", user.id, username=user.username)
+
+
+def reset_password(session: Session, now: datetime, admin: StaffUser, user: StaffUser,
+                   password: str) -> None:
+    """A new password chosen by the administrator; the login is unlocked and every session
+    opened with the old one ends."""
+    user.password_hash = _check_password(password or "", user.username)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.flush()
+    audit(session, now, admin, "user_password_reset", "staff_user", user.id,
+          username=user.username)
+
+
+def unlock_user(session: Session, now: datetime, admin: StaffUser, user: StaffUser) -> None:
+    """Lift the lock that repeated failed sign-ins put on a login."""
+    was = (user.failed_logins, user.locked_until)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.flush()
+    audit(session, now, admin, "user_unlock", "staff_user", user.id, username=user.username,
+          failures=was[0], locked_until=was[1])
 
 
 def signed_out(session: Session, now: datetime, user: StaffUser) -> None:
@@ -356,6 +479,63 @@ def cancel_meeting(session: Session, now: datetime, outbox: Outbox, user: StaffU
         raise ConsoleError(N_("Only a scheduled meeting can be cancelled."))
     meeting_service.cancel(session, now, outbox, meeting)
     audit(session, now, user, "meeting_cancel", "meeting", meeting.id)
+
+
+# Recurring series: ``weekly:<weekday>`` or ``monthly:<nth>:<weekday>`` (weekday 0 = Monday,
+# nth 1-4 or -1 for the last), at a Hanoi time; the planner job keeps ``PLAN_AHEAD`` planned.
+SERIES_KINDS = ("weekly", "monthly")
+SERIES_NTH = (1, 2, 3, 4, -1)
+
+
+def series_rule(form: Mapping[str, str]) -> str:
+    """The rule a series form describes; ConsoleError when it describes none."""
+    kind = (form.get("kind") or "").strip()
+    try:
+        weekday = int(form.get("weekday", ""))
+        nth = int(form.get("nth") or "1")
+    except ValueError:
+        raise ConsoleError(N_("Choose when the group meets.")) from None
+    if kind not in SERIES_KINDS or not 0 <= weekday <= 6 or nth not in SERIES_NTH:
+        raise ConsoleError(N_("Choose when the group meets."))
+    return f"weekly:{weekday}" if kind == "weekly" else f"monthly:{nth}:{weekday}"
+
+
+def create_series(session: Session, now: datetime, user: StaffUser, group: Group,
+                  form: Mapping[str, str]) -> MeetingSeries:
+    """A recurring meeting; ``meetings.create_series`` plans its first meetings and their
+    reminders at once, the planner job the later ones."""
+    rule = series_rule(form)
+    try:
+        at = time.fromisoformat((form.get("time") or "").strip() or "15:00")
+        raw_start = (form.get("starts_on") or "").strip()
+        starts_on = date.fromisoformat(raw_start) if raw_start else None
+    except ValueError:
+        raise ConsoleError(N_("Give the meeting a date and time.")) from None
+    if starts_on is not None and starts_on < clock.local(now).date():
+        starts_on = None  # from today: the past is never planned anyway
+    series = meeting_service.create_series(
+        session, now, group, rule, at.replace(second=0, microsecond=0, tzinfo=None),
+        place=(form.get("place") or "").strip()[:200],
+        topic=(form.get("topic") or "").strip()[:2000], starts_on=starts_on,
+    )
+    planned = session.scalar(
+        select(func.count(Meeting.id)).where(Meeting.series_id == series.id)
+    )
+    audit(session, now, user, "series_add", "meeting_series", series.id, group=group.id,
+          rule=rule, time=series.local_time.strftime("%H:%M"), planned=planned)
+    return series
+
+
+def stop_series(session: Session, now: datetime, outbox: Outbox, user: StaffUser,
+                series: MeetingSeries) -> int:
+    """No more meetings of the series (see ``meetings.stop_series``); returns how many
+    meetings ahead were cancelled."""
+    if not series.active:
+        raise ConsoleError(N_("This series has already stopped."))
+    ahead = meeting_service.stop_series(session, now, outbox, series)
+    audit(session, now, user, "series_stop", "meeting_series", series.id,
+          group=series.group_id, cancelled=len(ahead))
+    return len(ahead)
 
 
 # --------------------------------------------------------------------------------------------

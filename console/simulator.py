@@ -11,6 +11,13 @@ script to play: <Say>, <Play>, <Pause>, <Gather>, <Record>, <Redirect>, <Dial>, 
 <Reject>. The page sends keypresses to the <Gather> action, a recording (from the microphone,
 or a short tone) to the <Record> action and its status callback, and the silence path to the
 <Redirect>, as Twilio does.
+
+Ringing once ("nháy máy") posts to ``/ivr/missed`` as Twilio does for the missed-call number:
+the line rejects the call and queues a callback. The scheduler places it through the voice
+gateway; with the simulator gateway nothing leaves the machine, so the page polls for
+callbacks being placed to its number and rings. Answering drives ``/ivr/incoming?callback=``
+with the CallSid the gateway returned (an outbound call, as Twilio posts it), then the menu as
+usual; declining posts the ``no-answer`` status, so the retry ladder applies.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ ACCOUNT_SID = "AC" + "0" * 32
 IVR_PREFIX = "/ivr/"
 INCOMING_PATH = "/ivr/incoming"
 STATUS_PATH = "/ivr/status"
+MISSED_PATH = "/ivr/missed"
 # Twilio's defaults for attributes a verb leaves out.
 GATHER_TIMEOUT = 5
 GATHER_FINISH = "#"
@@ -56,6 +64,12 @@ class SimulatorError(Exception):
 def enabled(settings: Settings) -> bool:
     """Only with the simulator SMS gateway: a simulated text must never reach a real phone."""
     return settings.sms_gateway == "simulator"
+
+
+def calls_back(settings: Settings) -> bool:
+    """Ring once and be called back: only with the simulator voice gateway too, since the
+    callback a simulated ring queues must never dial a real phone."""
+    return enabled(settings) and settings.voice_gateway == "simulator"
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,19 +112,22 @@ def new_recording_sid() -> str:
 
 
 def call_form(settings: Settings, call_sid: str, caller: str, status: str = "in-progress",
-              **extra: str) -> dict[str, str]:
-    """The fields Twilio posts with every voice webhook of an inbound call."""
+              *, outbound: bool = False, **extra: str) -> dict[str, str]:
+    """The fields Twilio posts with every voice webhook of a call: an inbound one from
+    ``caller``, or (``outbound``) one the line placed to ``caller``, such as a callback."""
+    line = settings.hotline_number
+    source, dest = (line, caller) if outbound else (caller, line)
     form = {
         "AccountSid": settings.twilio_account_sid or ACCOUNT_SID,
         "ApiVersion": "2010-04-01",
         "CallSid": call_sid,
         "CallStatus": status,
-        "Direction": "inbound",
-        "From": caller,
-        "Caller": caller,
+        "Direction": "outbound-api" if outbound else "inbound",
+        "From": source,
+        "Caller": source,
         "FromCountry": "VN",
-        "To": settings.hotline_number,
-        "Called": settings.hotline_number,
+        "To": dest,
+        "Called": dest,
         "ToCountry": "VN",
     }
     form.update({k: str(v) for k, v in extra.items() if v is not None})

@@ -56,6 +56,7 @@ def nav_items():
         ("console.simulator", _l("Phone simulator"), auth.STAFF),
         ("console.reports", _l("Reports"), auth.EVERYONE),
         ("console.audit_log", _l("Audit log"), auth.STAFF),
+        ("console.users", _l("Users"), (auth.ADMIN,)),
     ]
 
 
@@ -68,6 +69,7 @@ def _console_globals():
     return {
         "L": labels,
         "label": labels.label,
+        "series_rule": labels.series_rule,
         "nav_items": nav_items,
         "locales": LOCALES,
         "current_locale": str(get_locale() or "vi"),

@@ -11,7 +11,7 @@ from flask_login import current_user
 from console import auth, bp, prompts, queries, services
 from console.common import arg_int, me, now, outbox, page_number, rt, unit
 from hotline import clock
-from hotline.models import Broadcast, Group, Meeting, Membership, Provider
+from hotline.models import Broadcast, Group, Meeting, MeetingSeries, Membership, Provider
 from hotline.services import broadcasts as broadcast_service
 from hotline.text import is_gsm7, sms_length
 
@@ -57,6 +57,7 @@ def group_page(group_id: int):
         return render_template(
             "console/group.html", g=group, members=queries.group_members(db, group),
             meetings=queries.group_meetings(db, group),
+            series=queries.group_series(db, group, now()),
         )
 
 
@@ -123,12 +124,42 @@ def meeting_create(group_id: int):
     return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
 
 
+@bp.post("/groups/<int:group_id>/series")
+@auth.allow(*auth.STAFF)
+def series_create(group_id: int):
+    """A recurring meeting: weekly on a weekday, or monthly on the nth (or last) weekday."""
+    try:
+        with unit() as db:
+            services.create_series(db, now(), me(db), _get(db, Group, group_id), request.form)
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.group_page", group_id=group_id) + "#series")
+
+
+@bp.post("/series/<int:series_id>/stop")
+@auth.allow(*auth.STAFF)
+def series_stop(series_id: int):
+    """No more meetings of the series; those ahead are cancelled and members told."""
+    try:
+        with unit() as db:
+            series = _get(db, MeetingSeries, series_id)
+            group_id = series.group_id
+            cancelled = services.stop_series(db, now(), outbox(db), me(db), series)
+        flash(_("The series has stopped; %(count)s meetings ahead were cancelled and members "
+                "are told.", count=cancelled), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("console.group_page", group_id=group_id) + "#series")
+
+
 @bp.get("/meetings/<int:meeting_id>")
 @auth.allow(*auth.STAFF)
 def meeting_page(meeting_id: int):
     with unit() as db:
         meeting = _get(db, Meeting, meeting_id)
-        return render_template("console/meeting.html", m=meeting,
+        series = db.get(MeetingSeries, meeting.series_id) if meeting.series_id else None
+        return render_template("console/meeting.html", m=meeting, series=series,
                                rows=queries.meeting_attendance(db, meeting))
 
 
@@ -182,10 +213,6 @@ def meeting_cancel(meeting_id: int):
 # Broadcasts
 # --------------------------------------------------------------------------------------------
 
-# What one SMS part costs, for the estimate shown before sending (VND, domestic SIM).
-SMS_PRICE_VND = 350
-
-
 def _segment(source) -> dict[str, str]:
     return {k: (source.get(k) or "").strip()[:60] for k in broadcast_service.SEGMENT_KEYS
             if (source.get(k) or "").strip()}
@@ -219,7 +246,9 @@ def broadcasts():
                 return redirect(url_for("console.broadcasts"))
             except services.ConsoleError as exc:
                 flash(_(str(exc)), "error")
-        preview = broadcast_service.preview(db, now(), text, segment, SMS_PRICE_VND)
+        # What one SMS part costs (HOTLINE_SMS_PRICE_VND), for the estimate before sending.
+        preview = broadcast_service.preview(db, now(), text, segment,
+                                            rt().settings.sms_price_vnd)
         return render_template(
             "console/broadcasts.html", text=text, segment=segment, p=preview,
             send_at=source.get("send_at", ""), length=sms_length(preview.text),

@@ -16,6 +16,11 @@ def _enabled() -> None:
         abort(409)
 
 
+def _calls_back() -> None:
+    if not simulator.calls_back(rt().settings):
+        abort(409)
+
+
 def _phone(raw: str | None) -> str:
     try:
         return normalize(raw or "")
@@ -51,6 +56,7 @@ def simulator_page():
     with unit() as db:
         return render_template(
             "console/simulator.html", enabled=simulator.enabled(rt().settings),
+            calls_back=simulator.calls_back(rt().settings),
             people=queries.known_phones(db), hotline=rt().settings.hotline_number,
         )
 
@@ -122,10 +128,11 @@ def simulator_step():
     kind = str(data.get("kind", ""))
     sid = str(data.get("call_sid", ""))[:64]
     phone = _phone(str(data.get("phone", "")))
+    outbound = data.get("direction") == "outbound"  # a callback the line placed
     if not sid.startswith("CA"):
         abort(400)
     if kind == "hangup":
-        form = simulator.call_form(settings, sid, phone, status="completed",
+        form = simulator.call_form(settings, sid, phone, status="completed", outbound=outbound,
                                    CallDuration=str(max(0, _int(data.get("duration")) or 0)))
         return jsonify(_answer(simulator.STATUS_PATH, form))
     try:
@@ -154,7 +161,7 @@ def simulator_step():
             except simulator.SimulatorError:
                 abort(400)
             callback_form = simulator.call_form(
-                settings, sid, phone, RecordingSid=rec_sid, RecordingUrl=url,
+                settings, sid, phone, outbound=outbound, RecordingSid=rec_sid, RecordingUrl=url,
                 RecordingDuration=str(duration), RecordingStatus="completed",
                 RecordingChannels="1", RecordingSource="RecordVerb",
             )
@@ -163,10 +170,103 @@ def simulator_step():
                      DialCallDuration="0")
     elif kind != "redirect":
         abort(400)
-    result = _answer(path, simulator.call_form(settings, sid, phone, **extra))
+    result = _answer(path, simulator.call_form(settings, sid, phone, outbound=outbound, **extra))
     if callback is not None:
         result["callback_status"] = _answer(callback, callback_form)["status"]
     return jsonify(result)
+
+
+# --------------------------------------------------------------------------------------------
+# Ring once ("nháy máy") and be called back
+# --------------------------------------------------------------------------------------------
+
+
+def _callback_state(phone: str) -> dict | None:
+    with unit() as db:
+        found = queries.open_callback(db, phone, now(), rt().settings)
+        if found is None:
+            return None
+        callback, due = found
+        return {"id": callback.id, "status": callback.status, "attempts": callback.attempts,
+                "due": clock.local(due).strftime("%H:%M")}
+
+
+@bp.post("/simulator/missed")
+@auth.allow(*auth.STAFF)
+def simulator_missed():
+    """Ring the missed-call number once and hang up, as a member short of credit does: the
+    line rejects the call (free for her) and queues a callback."""
+    _calls_back()
+    phone = _phone((request.get_json(silent=True) or request.form).get("phone"))
+    sid = simulator.new_call_sid()
+    with unit() as db:
+        audit(db, now(), me(db), "simulator_missed_call", "call", sid)
+    form = simulator.call_form(rt().settings, sid, phone, status="ringing")
+    result = _answer(simulator.MISSED_PATH, form)
+    return jsonify({"call_sid": sid, **result, "callback": _callback_state(phone)})
+
+
+@bp.get("/simulator/ringing")
+@auth.allow(*auth.STAFF)
+def simulator_ringing():
+    """Callbacks the line is placing to this number now: the page rings for them. (The
+    simulator gateway's place_call cannot reach the browser, so the page asks.)"""
+    phone = _phone(request.args.get("phone"))
+    if not simulator.calls_back(rt().settings):
+        return jsonify({"phone": phone, "calls": []})
+    with unit() as db:
+        rows = queries.ringing_callbacks(db, phone)
+    return jsonify({"phone": phone, "calls": [
+        {"callback_id": r.callback_id, "call_sid": r.call_sid, "reason": r.reason,
+         "since": clock.local(r.since).strftime("%H:%M:%S")} for r in rows
+    ]})
+
+
+def _ringing(data) -> tuple[str, queries.RingingCallback]:
+    """The number and the callback ringing it that a request names; 409 when it has stopped
+    ringing (answered, declined, or settled meanwhile)."""
+    phone = _phone(str(data.get("phone", "")))
+    callback_id = _int(data.get("callback_id"))
+    if callback_id is None:
+        abort(400)
+    with unit() as db:
+        rows = queries.ringing_callbacks(db, phone, callback_id)
+    if not rows:
+        abort(409)
+    return phone, rows[0]
+
+
+@bp.post("/simulator/callback/answer")
+@auth.allow(*auth.STAFF)
+def simulator_answer():
+    """Pick up the line's callback: Twilio's first webhook for an answered outbound call,
+    with the CallSid the voice gateway returned; then the menu as usual."""
+    _calls_back()
+    phone, ringing = _ringing(request.get_json(silent=True) or request.form)
+    with unit() as db:
+        audit(db, now(), me(db), "simulator_answer", "call", ringing.call_sid,
+              callback=ringing.callback_id)
+    form = simulator.call_form(rt().settings, ringing.call_sid, phone, status="in-progress",
+                               outbound=True)
+    path = f"{simulator.INCOMING_PATH}?callback={ringing.callback_id}"
+    return jsonify({"call_sid": ringing.call_sid, "direction": "outbound",
+                    **_answer(path, form)})
+
+
+@bp.post("/simulator/callback/decline")
+@auth.allow(*auth.STAFF)
+def simulator_decline():
+    """Let the callback ring out: Twilio's ``no-answer`` status, so the line tries again
+    later (15 min, 30 min, 1 h, then gives up)."""
+    _calls_back()
+    phone, ringing = _ringing(request.get_json(silent=True) or request.form)
+    with unit() as db:
+        audit(db, now(), me(db), "simulator_decline", "call", ringing.call_sid,
+              callback=ringing.callback_id)
+    form = simulator.call_form(rt().settings, ringing.call_sid, phone, status="no-answer",
+                               outbound=True, CallDuration="0")
+    result = _answer(simulator.STATUS_PATH, form)
+    return jsonify({"call_sid": ringing.call_sid, **result, "callback": _callback_state(phone)})
 
 
 @bp.get("/simulator/recordings/<sid>")

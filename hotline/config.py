@@ -54,6 +54,8 @@ class Settings:
     daily_cap: int = field(default=3, metadata={"env": "HOTLINE_DAILY_CAP"})
     # Outbound messages per second; 0 turns the rate limit off.
     send_rate: float = field(default=10.0, metadata={"env": "HOTLINE_SEND_RATE"})
+    # What one SMS part costs (VND), for the estimate the console shows before a broadcast.
+    sms_price_vnd: int = field(default=350, metadata={"env": "HOTLINE_SMS_PRICE_VND"})
     audio_dir: str = field(default=str(INSTANCE / "audio"), metadata={"env": "HOTLINE_AUDIO_DIR"})
     # Trusted reverse proxies in front of the app (X-Forwarded-* hops); 0 = none.
     proxy_hops: int = field(default=0, metadata={"env": "HOTLINE_PROXY_HOPS"})

@@ -86,6 +86,7 @@ TEMPLATES: dict[str, str] = {
     "no_meeting": "STONES: Chua co lich hop sap toi cua nhom. Hoi nhom truong de biet them.",
     "meeting_reminder": "STONES: Nhac hop nhom {group} luc {when} tai {place}. Tra loi CO neu di, KHONG neu ban.",
     "meeting_moved": "STONES: Hop nhom {group} doi sang {when} tai {place}. Tra loi CO neu di, KHONG neu ban.",
+    "meeting_series_stopped": "STONES: Nhom {group} tam dung cac buoi hop dinh ky tu {when}. Lich moi se bao sau. Cam on!",
     "meeting_cancelled": "STONES: Buoi hop nhom {group} luc {when} da huy. Lich moi se bao sau. Cam on!",
     "bhyt_renewal": "STONES: The BHYT cua chi/anh het han ngay {date}. Nho gia han de khong gian doan. Can giup: KN 5 hoac GOI",
     "attendance_list": "STONES: Diem danh hop {group} {when}: {names}. Nhan DD so, vd: DD 1 3 5",

@@ -5,6 +5,11 @@
  * Twilio would and answers with the TwiML's verbs; this script plays them in order:
  * Say/Play (sound, or the text on screen), Pause, Gather (keys, with barge-in and the
  * timeout), Record (microphone or a tone), Redirect, Dial (nobody answers), Hangup/Reject.
+ *
+ * Ring once ("nháy máy"): the console posts to the missed-call webhook as Twilio would; the
+ * line rejects the call and queues a callback. The page asks every few seconds whether the
+ * line is calling this number back (the scheduler places callbacks), rings, and the user
+ * answers (the call then runs like any other, as an outbound call) or declines.
  */
 (function () {
   "use strict";
@@ -85,7 +90,7 @@
 
   /* ---------------------------------------------------------------- calls */
 
-  var call = null;          // {sid, phone, started, gen}
+  var call = null;          // {sid, phone, started, gen, direction}
   var generation = 0;
   var playing = null;       // {stop()} of the prompt playing now
   var keyHandler = null;    // where a key press goes (gather, record)
@@ -294,6 +299,7 @@
     if (!call) { return; }
     data.call_sid = call.sid;
     data.phone = call.phone;
+    if (call.direction) { data.direction = call.direction; }
     setState("waiting", "…");
     var payload = data;
     if (data.blob) {
@@ -321,6 +327,7 @@
     digitBox.textContent = "";
     callButton.disabled = true;
     hangupButton.disabled = false;
+    if (ringOnceButton) { ringOnceButton.disabled = true; }
     setState("ringing", ds.tCalling);
     try {
       var answer = await post(ds.callUrl, {phone: phone});
@@ -339,10 +346,12 @@
     stopPlaying();
     callButton.disabled = false;
     hangupButton.disabled = true;
+    if (ringOnceButton) { ringOnceButton.disabled = false; }
     setState("ended", ds.tEnded);
     if (report && ended && ended.sid) {
       var seconds = Math.round((Date.now() - ended.started) / 1000);
-      post(ds.stepUrl, {kind: "hangup", call_sid: ended.sid, phone: ended.phone, duration: seconds})
+      post(ds.stepUrl, {kind: "hangup", call_sid: ended.sid, phone: ended.phone, duration: seconds,
+                        direction: ended.direction || "inbound"})
         .catch(function () {});
     }
     deliver();
@@ -355,6 +364,116 @@
       setTimeout(function () { button.classList.remove("down"); }, 120);
     }
     if (keyHandler) { keyHandler(key); }
+  }
+
+  /* ------------------------------------------- ring once, and the line calls back */
+
+  var ringOnceButton = $("sim-ring-once");
+  var incoming = $("sim-incoming");
+  var ringing = null;       // the callback ringing this phone now: {callback_id, call_sid}
+
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
+  }
+
+  function showRinging(next) {
+    ringing = next;
+    incoming.hidden = !next;
+    if (next) {
+      setState("incoming", "");
+    } else if (stateBox.dataset.state === "incoming") {
+      setState("idle", "");
+    }
+  }
+
+  function pollRinging() {
+    var phone = phoneInput.value.trim();
+    if (!phone || call) { return Promise.resolve(); }
+    return fetch(ds.ringingUrl + "?phone=" + encodeURIComponent(phone), {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (call || !data) { return; }
+        showRinging(data.calls.length ? data.calls[0] : null);
+      })
+      .catch(function () {});
+  }
+
+  async function ringOnce() {
+    var phone = phoneInput.value.trim();
+    if (!phone || call) { return; }
+    ringOnceButton.disabled = true;
+    callButton.disabled = true;
+    promptList.textContent = "";
+    digitBox.textContent = "";
+    setState("ringing", ds.tRingingOnce);
+    try {
+      var answer = await post(ds.missedUrl, {phone: phone});
+      var rejected = (answer.verbs || []).some(function (v) { return v.verb === "reject"; });
+      if (answer.status !== 200 || !rejected) {
+        showLine(ds.tError + " (" + answer.status + ")", null, "error");
+        setState("ended", ds.tEnded);
+        return;
+      }
+      setState("rejected", ds.tRejected);
+      showLine(ds.tRejected, null, "rejected");
+      if (answer.callback) {
+        showLine(fill(ds.tCallbackQueued, {time: answer.callback.due}), null, "callback");
+      }
+      pollRinging();
+    } catch (e) {
+      showLine(ds.tError + " (" + e.message + ")", null, "error");
+      setState("ended", ds.tEnded);
+    } finally {
+      ringOnceButton.disabled = false;
+      callButton.disabled = !!call;
+    }
+  }
+
+  async function answerCallback() {
+    var phone = phoneInput.value.trim();
+    var picked = ringing;
+    if (!picked || call || !phone) { return; }
+    showRinging(null);
+    generation += 1;
+    call = {sid: picked.call_sid, phone: phone, started: Date.now(), gen: generation,
+            direction: "outbound"};
+    promptList.textContent = "";
+    digitBox.textContent = "";
+    callButton.disabled = true;
+    hangupButton.disabled = false;
+    ringOnceButton.disabled = true;
+    setState("waiting", "…");
+    try {
+      var answer = await post(ds.answerUrl, {phone: phone, callback_id: picked.callback_id});
+      call.sid = answer.call_sid;
+      await run(answer);
+    } catch (e) {
+      showLine(ds.tError + " (" + e.message + ")", null, "error");
+      end(false);
+    }
+  }
+
+  function declineCallback() {
+    var phone = phoneInput.value.trim();
+    var picked = ringing;
+    if (!picked || call || !phone) { return; }
+    showRinging(null);
+    post(ds.declineUrl, {phone: phone, callback_id: picked.callback_id})
+      .then(function (data) {
+        setState("declined", ds.tDeclined);
+        showLine(ds.tDeclined + (data.callback ? " (" + data.callback.due + ")" : ""), null,
+                 "declined");
+      })
+      .catch(function (e) { showLine(ds.tError + " (" + e.message + ")", null, "error"); });
+  }
+
+  if (ringOnceButton && incoming && ds.ringingUrl) {
+    ringOnceButton.addEventListener("click", ringOnce);
+    $("sim-answer").addEventListener("click", answerCallback);
+    $("sim-decline").addEventListener("click", declineCallback);
+    phoneInput.addEventListener("change", function () { showRinging(null); pollRinging(); });
+    setInterval(pollRinging, fast ? 1000 : 3000);
+    pollRinging();
   }
 
   callButton.addEventListener("click", start);

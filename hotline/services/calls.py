@@ -607,7 +607,10 @@ def place_due(
                 log.warning("callback %s to %s not placed: %s", callback_id, mask(to), result)
                 continue
             report.placed += 1
-            ref = CallRef(getattr(gateway, "name", "voice"), result.external_id, to, "out")
+            # Keyed as the webhooks about this call will name it (``webhook_gateway``: the
+            # simulator's calls are answered through the Twilio-shaped /ivr/ webhooks).
+            name = getattr(gateway, "webhook_gateway", None) or getattr(gateway, "name", "voice")
+            ref = CallRef(name, result.external_id, to, "out")
             call, _ = get_call(session, now, ref)
             if callback.status == CallbackStatus.CALLING:  # else the answered call settled it
                 callback.call_id = call.id

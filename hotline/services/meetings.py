@@ -91,14 +91,39 @@ def move(session: Session, now: datetime, outbox: Outbox, meeting: Meeting,
     _tell_members(session, now, outbox, meeting, "meeting_moved", rsvp=True)
 
 
-def cancel(session: Session, now: datetime, outbox: Outbox, meeting: Meeting) -> None:
+def cancel(session: Session, now: datetime, outbox: Outbox, meeting: Meeting, *,
+           notify: bool = True) -> None:
     """Cancelled: pending reminders withdrawn, one notice to every member."""
     if meeting.status == MeetingStatus.CANCELLED:
         return
     _cancel_pending(session, now, meeting)
     meeting.status = MeetingStatus.CANCELLED
     session.flush()
-    _tell_members(session, now, outbox, meeting, "meeting_cancelled", rsvp=False)
+    if notify:
+        _tell_members(session, now, outbox, meeting, "meeting_cancelled", rsvp=False)
+
+
+def stop_series(session: Session, now: datetime, outbox: Outbox,
+                series: MeetingSeries) -> list[Meeting]:
+    """No more meetings of ``series``: those ahead are cancelled and members get one
+    notice for the whole series, not one per meeting. Returns the cancelled meetings."""
+    series.active = False
+    ahead = list(session.scalars(
+        select(Meeting).where(Meeting.series_id == series.id,
+                              Meeting.status == MeetingStatus.SCHEDULED,
+                              Meeting.starts_at > now)
+        .order_by(Meeting.starts_at)
+    ))
+    for meeting in ahead:
+        cancel(session, now, outbox, meeting, notify=False)
+    if ahead:
+        values = meeting_values(ahead[0])
+        for person in members(session, series.group_id):
+            outbox.enqueue(now, person.phone, render("meeting_series_stopped", **values),
+                           kind=Kind.NORMAL, person=person,
+                           key=f"series:{series.id}:stopped:{person.id}")
+    session.flush()
+    return ahead
 
 
 def members(session: Session, group_id: int) -> list[Person]:

@@ -111,6 +111,23 @@ def test_broadcast_preview_and_queue(as_user, demo):
         as_text=True)
 
 
+def test_broadcast_cost_uses_the_sms_price_setting(console, demo):
+    from hotline.config import Settings
+    from tests.console.conftest import sign_in
+
+    assert Settings.from_env({}).sms_price_vnd == 350
+    assert Settings.from_env({"HOTLINE_SMS_PRICE_VND": "500"}).sms_price_vnd == 500
+    cd01 = group(demo, "CD01")
+    query = {"text": "Hop nhom chu nhat", "group_id": cd01.id}
+    admin = sign_in(console.test_client(), "admin")
+    page = admin.get("/console/broadcasts", query_string=query).get_data(as_text=True)
+    assert "<dd>1,050 VND</dd>" in page  # 3 people, 1 part each, 350 VND
+    rt = console.extensions["hotline"]
+    rt.settings = rt.settings.replace(sms_price_vnd=500)
+    page = admin.get("/console/broadcasts", query_string=query).get_data(as_text=True)
+    assert "<dd>1,500 VND</dd>" in page
+
+
 def test_service_directory(as_user, demo):
     admin = as_user("admin")
     admin.post("/console/providers", data={"code": "tt", "name": "Trung tâm trợ giúp",

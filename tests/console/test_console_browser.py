@@ -166,6 +166,75 @@ def test_sign_in_text_call_and_work_the_case(page_for, server, demo):
     assert case.channel == "voice" and case.category == 1
 
 
+def test_ring_once_and_take_the_callback(page_for, server, app, demo):
+    """Nháy máy: the line rejects the call; when the scheduler places the callback the phone
+    rings ("Tổng đài đang gọi lại"); declined it comes back later, answered it is the menu."""
+    from hotline.models import CallbackRequest
+    from scheduler import jobs
+    from tests.console.conftest import NOW
+
+    rt = app.extensions["hotline"]
+    page = page_for("dieuphoi")
+    page.goto(server + "/console/simulator?fast=1")
+    page.fill("#sim-phone", CALLER)
+    page.click("#sim-ring-once")
+    page.wait_for_selector("#call-state[data-state=rejected]")
+    page.wait_for_selector("#sim-prompts li.callback")
+    assert page.is_hidden("#sim-incoming")
+
+    jobs.place_callbacks(rt, NOW)  # the scheduler's job, through the simulator gateway
+    page.wait_for_selector("#sim-incoming:has-text('Tổng đài đang gọi lại')", state="visible")
+    shot(page, "simulator-callback-ringing")
+    page.click("#sim-decline")
+    page.wait_for_selector("#call-state[data-state=declined]")
+    demo.expire_all()
+    callback = demo.scalar(select(CallbackRequest))
+    assert (callback.status, callback.attempts) == ("queued", 1)
+
+    jobs.place_callbacks(rt, callback.due_at)  # tried again 15 minutes later
+    page.wait_for_selector("#sim-incoming", state="visible")
+    page.click("#sim-answer")
+    key = _wait_for_gather(page)
+    if key == "consent_ask":
+        _press(page, "1")
+        key = _wait_for_gather(page)
+    assert key == "main_menu"
+    shot(page, "simulator-callback-answered")
+    page.click("#sim-hangup")
+    page.wait_for_selector("#call-state[data-state=ended]")
+    demo.expire_all()
+    for _ in range(50):  # the hang-up's status callback is posted after the page moved on
+        callback = demo.scalar(select(CallbackRequest))
+        if callback.status == "done":
+            break
+        page.wait_for_timeout(100)
+        demo.expire_all()
+    assert (callback.status, callback.attempts) == ("done", 2)
+
+
+def test_series_and_users_pages_fit_a_phone(page_for, server, demo):
+    """A recurring meeting made on the group's page, and the users page, on a phone."""
+    from tests.console.conftest import group
+
+    cd01 = group(demo, "CD01")
+    page = page_for("admin", mobile=True)
+    page.goto(f"{server}/console/groups/{cd01.id}")
+    page.select_option("#series-form select[name=kind]", "monthly")
+    page.select_option("#series-form select[name=nth]", "2")
+    page.select_option("#series-form select[name=weekday]", "6")
+    page.fill("#series-form input[name=place]", "Nhà văn hóa tổ 5")
+    page.click("#series-form button[type=submit]")
+    page.wait_for_selector("#series .rule:has-text('Chủ nhật thứ hai hằng tháng, 15:00')")
+    assert page.locator("#series ul.upcoming li").count() == 2
+    for name, path in (("group-series", f"/console/groups/{cd01.id}?page=1"),
+                       ("users", "/console/users")):
+        response = page.goto(server + path)
+        assert response.status == 200, path
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390 + 4, f"{path} is {width}px wide on a phone"
+        shot(page, name)
+
+
 def test_peer_educator_cannot_open_another_groups_case_by_url(page_for, server, demo):
     theirs = open_case(demo, HANG)  # CD01: Mai's group, not Hoa's
     page = page_for("hoa", mobile=True)

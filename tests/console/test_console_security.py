@@ -137,6 +137,8 @@ def test_every_post_form_on_every_page_carries_a_token(csrf_app, demo):
     client = sign_in(csrf_app.test_client(), "admin")
     client.post(f"/console/groups/{group(demo, 'CD01').id}/meetings", data={
         "date": "2026-03-20", "time": "15:00", "csrf_token": _token(client)})
+    client.post(f"/console/groups/{group(demo, 'CD01').id}/series", data={
+        "kind": "weekly", "weekday": "6", "time": "15:00", "csrf_token": _token(client)})
     pages = [
         "/console/dashboard", "/console/cases", f"/console/cases/{case.number}",
         "/console/triage", "/console/people", f"/console/people/{person(demo, HANG).id}",
@@ -144,7 +146,7 @@ def test_every_post_form_on_every_page_carries_a_token(csrf_app, demo):
         f"/console/people/{person(demo, HANG).id}/erase", "/console/groups",
         f"/console/groups/{group(demo, 'CD01').id}", "/console/broadcasts?text=x",
         "/console/providers", "/console/prompts", "/console/simulator", "/console/reports",
-        "/console/audit", "/console/meetings/1",
+        "/console/audit", "/console/meetings/1", "/console/users",
     ]
     posts = 0
     for path in pages:

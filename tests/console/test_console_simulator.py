@@ -70,8 +70,8 @@ def test_simulator_is_off_with_a_real_sms_gateway(console, demo):
 class Phone:
     """Plays the simulator page's part: follows the verbs the console hands back."""
 
-    def __init__(self, client, phone=STRANGER):
-        self.client, self.phone = client, phone
+    def __init__(self, client, phone=STRANGER, direction=None):
+        self.client, self.phone, self.direction = client, phone, direction
         self.heard: list[str] = []
         self.sid = None
 
@@ -96,6 +96,8 @@ class Phone:
         return {"verb": "hangup"}
 
     def step(self, **data):
+        if self.direction:
+            data.setdefault("direction", self.direction)
         response = self.client.post("/console/simulator/call/step",
                                     json={"call_sid": self.sid, "phone": self.phone, **data})
         assert response.status_code == 200, response.get_data(as_text=True)

@@ -198,3 +198,17 @@ def test_peer_educator_takes_attendance_by_sms(rt, group, sessions):
     # A member cannot take attendance.
     sms(rt, at("2026-12-05 17:06"), A, "DD 1")
     assert "Khong co buoi hop" in texts(rt, A)[-1]
+
+
+def test_stopping_a_weekly_series_sends_one_notice_not_one_per_meeting(rt, group):
+    with session_scope(rt.sessions) as s:
+        g = s.scalar(select(Group))
+        series = meetings.create_series(s, T0, g, "weekly:6", time(15))
+        assert len(s.scalars(select(Meeting)).all()) >= 8
+        cancelled = meetings.stop_series(s, T0, Outbox(s), series)
+        assert len(cancelled) >= 8
+    assert len(texts(rt)) == 1 and "tam dung" in texts(rt)[0]
+    with rt.sessions() as s:
+        assert {m.status for m in s.scalars(select(Meeting))} == {"cancelled"}
+    tick(rt, at("2026-12-05 15:00"))  # the planner adds nothing, no reminder goes
+    assert len(texts(rt)) == 1

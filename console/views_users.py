@@ -1,0 +1,86 @@
+"""Console users, for administrators: list, create, deactivate and reactivate, reset a
+password, unlock. Passwords are typed by the administrator, hashed at once, and never shown
+again nor written to the audit log."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
+
+from console import auth, bp, queries, services
+from console.common import me, now, unit
+from hotline.models import StaffUser
+
+
+def _user(db, user_id: int) -> StaffUser:
+    user = db.get(StaffUser, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _back(user_id: int | None = None):
+    return redirect(url_for("console.users") + (f"#u-{user_id}" if user_id else ""))
+
+
+@bp.get("/users")
+@auth.allow(auth.ADMIN)
+def users():
+    with unit() as db:
+        return render_template("console/users.html", rows=queries.staff_users(db),
+                               people=queries.linkable_people(db), now=now(),
+                               min_password=services.MIN_PASSWORD)
+
+
+@bp.post("/users")
+@auth.allow(auth.ADMIN)
+def user_create():
+    try:
+        with unit() as db:
+            user = services.create_user(db, now(), me(db), request.form)
+            user_id, username = user.id, user.username
+        flash(_("Login %(name)s created. Give her the password in person; it is not shown "
+                "again.", name=username), "ok")
+        return _back(user_id)
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+        return _back()
+
+
+@bp.post("/users/<int:user_id>/active")
+@auth.allow(auth.ADMIN)
+def user_active(user_id: int):
+    try:
+        with unit() as db:
+            services.set_user_active(db, now(), me(db), _user(db, user_id),
+                                     request.form.get("active") == "1")
+        flash(_("Saved."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return _back(user_id)
+
+
+@bp.post("/users/<int:user_id>/password")
+@auth.allow(auth.ADMIN)
+def user_password(user_id: int):
+    try:
+        with unit() as db:
+            user = _user(db, user_id)
+            services.reset_password(db, now(), me(db), user, request.form.get("password") or "")
+            renewed = auth.ConsoleUser.of(user)
+        if user_id == current_user.id:
+            login_user(renewed)  # her own: this session goes on with the new password
+        flash(_("Password changed; sessions opened with the old one have ended."), "ok")
+    except services.ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return _back(user_id)
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@auth.allow(auth.ADMIN)
+def user_unlock(user_id: int):
+    with unit() as db:
+        services.unlock_user(db, now(), me(db), _user(db, user_id))
+    flash(_("Saved."), "ok")
+    return _back(user_id)
