@@ -43,8 +43,11 @@ test-postgresql: install
 scheduler: install
 	$(VENV)/bin/flask scheduler run
 
+## Every benchmark, SQLite and PostgreSQL, figures as markdown tables (see BENCHMARKS.md).
+## Runs them all, then fails if any found a correctness problem.
 bench: install
-	$(PY) -m bench.outbox
+	status=0; for b in outbox tick webhooks broadcast; do \
+	  $(PY) -m bench.$$b || status=1; done; exit $$status
 
 clean:
 	rm -rf $(VENV) instance/hotline.db*

@@ -6,7 +6,8 @@ due and not yet done, and marks them done in the same transaction.
 
 from __future__ import annotations
 
-from datetime import datetime
+import time as _time
+from datetime import datetime, timedelta
 
 from hotline import clock
 from hotline.db import session_scope
@@ -16,10 +17,32 @@ from hotline.services import broadcasts, cases, meetings, outbox, people
 from hotline.services.outbox import Outbox
 from hotline.templates import render
 
+# Messages per drain call, and how long one run of the job keeps going while calls come back
+# full (the lease is renewed meanwhile by the heartbeat job).
+DRAIN_BATCH = 500
+DRAIN_BUDGET = timedelta(seconds=60)
+
 
 def drain_outbox(rt: Runtime, now: datetime) -> outbox.DrainReport:
-    """Send due outbound SMS through the configured gateway."""
-    return outbox.drain(rt.sessions, now, rt.sms_gateway, rt.settings)
+    """Send due outbound SMS through the configured gateway.
+
+    A batch that came back full is followed by the next one at once, for up to
+    ``DRAIN_BUDGET``: a backlog (a broadcast) then goes at the configured send rate, where
+    waiting for the next tick after every batch cost up to a tick per 500 messages (a
+    10,000-member broadcast drained at 84 msg/s with ``HOTLINE_SEND_RATE=100``).
+    """
+    started = _time.monotonic()
+    total = outbox.DrainReport()
+    while True:
+        elapsed = timedelta(seconds=_time.monotonic() - started)
+        report = outbox.drain(rt.sessions, now + elapsed, rt.sms_gateway, rt.settings,
+                              limit=DRAIN_BATCH)
+        for name, value in vars(report).items():
+            setattr(total, name, getattr(total, name) + value)
+        handled = (report.sent + report.retried + report.failed + report.cancelled
+                   + report.deferred)
+        if handled < DRAIN_BATCH or elapsed >= DRAIN_BUDGET:
+            return total
 
 
 def reconcile_statuses(rt: Runtime, now: datetime) -> int:

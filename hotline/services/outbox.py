@@ -74,6 +74,9 @@ class Outbox:
     # Per Hanoi day: people counted one by one so far, or None once the whole day is known
     # (then anyone not in ``_counts`` has nothing that day).
     _lookups: dict[datetime, int | None] = field(default_factory=dict, repr=False)
+    # Per person: the Hanoi day from which all their capped messages are in ``_counts`` (a day
+    # missing there has none), loaded in one query once a day of theirs was found full.
+    _known_from: dict[int, datetime] = field(default_factory=dict, repr=False)
 
     @classmethod
     def for_settings(cls, session: Session, settings) -> "Outbox":
@@ -221,12 +224,16 @@ class Outbox:
             if person is None or person.id is None or self._count(person.id, due) < self.daily_cap:
                 return due
             due = clock.local_day_bounds(due)[1]
+            self._load_days_from(person.id, due)
         return due
 
     def _count(self, person_id: int, due: datetime) -> int:
         start, end = clock.local_day_bounds(due)
         if (person_id, start) in self._counts:
             return self._counts[(person_id, start)]
+        if person_id in self._known_from and start >= self._known_from[person_id]:
+            self._counts[(person_id, start)] = 0
+            return 0
         looked_up = self._lookups.get(start, 0)
         if looked_up is not None and looked_up >= WHOLE_DAY_AFTER:
             self._fetch_whole_day(start, end)
@@ -245,6 +252,28 @@ class Outbox:
                 )
             ) or 0
         return self._counts[(person_id, start)]
+
+    def _load_days_from(self, person_id: int, day_start: datetime) -> None:
+        """The person's cap counts for every day from ``day_start`` on, in one query, once per
+        unit of work: someone whose day is full (a peer educator alerted about many cases) may
+        have many full days ahead, and looking them up one day at a time cost a query per day
+        (hundreds for one message once the backlog was months deep)."""
+        if person_id in self._known_from and self._known_from[person_id] <= day_start:
+            return
+        counts: dict[datetime, int] = {}
+        for due_at in self.session.scalars(
+            select(Message.due_at).where(
+                Message.person_id == person_id,
+                Message.kind == Kind.NORMAL,
+                Message.due_at >= day_start,
+                Message.status.not_in([MessageStatus.CANCELLED, MessageStatus.FAILED]),
+            )
+        ):
+            day = clock.local_day_bounds(due_at)[0]
+            counts[day] = counts.get(day, 0) + 1
+        for day, count in counts.items():  # days seen in this unit of work keep their count
+            self._counts.setdefault((person_id, day), count)
+        self._known_from[person_id] = day_start
 
     def _fetch_whole_day(self, start: datetime, end: datetime) -> None:
         """Everyone's cap count for the Hanoi day ``[start, end)`` in one grouped query."""

@@ -1,0 +1,800 @@
+"""Webhook benchmark: signed Twilio webhooks to the hotline under gunicorn, beside a bare app.
+
+    python -m bench.webhooks [--backend sqlite|postgresql|both] [--only sms|ivr]
+                             [--seconds 20] [--closed-seconds 10] [--connections 8]
+                             [--sms-rate 100] [--ivr-rate 50]
+                             [--worker-class sync|gthread] [--threads 1] [--quick]
+
+For each backend a throwaway migrated database (``bench.common``) is served by **gunicorn,
+2 workers** (``--worker-class``, default sync), signature checks on (``TWILIO_AUTH_TOKEN`` set,
+``HOTLINE_PUBLIC_URL`` the URL the requests are signed for). Beside it, the **bare Flask +
+twilio app** (``bench/bare_app.py``: checks the signature, answers fixed TwiML) runs under the
+same gunicorn settings and gets the same requests from the same load generator.
+
+Traffic (all to 127.0.0.1, every request signed with X-Twilio-Signature, one TCP connection
+per request as a proxy in front of sync workers does):
+
+- **SMS**: ``POST /sms/inbound`` with Twilio's full form, from 2,000 distinct numbers (500 of
+  them registered members), bodies drawn from a fixed-seed mix: 15 % KN/CG complaints that
+  open cases (accented or not, with or without a category), 18 % information commands (HD,
+  BHYT, TAMTRU, ...), 8 % TT case status, 8 % DK registrations, 8 % answers (DONGY, CO,
+  KHONG, 1, 2), 5 % GOI/HOP, 2 % HUY/STOP, 36 % free text.
+- **IVR**: scripted callers (25 at a time, interleaved) walking the menu: the incoming call,
+  consent, information, back, case-number entry, silence, emergency numbers. The URL of each
+  step is the one the app's TwiML gives (learnt by walking the menu once through Flask's test
+  client before the run, and checked against every answer afterwards).
+
+Measured, per backend:
+
+1. **Open loop** at ``--sms-rate`` / ``--ivr-rate`` requests/s for ``--seconds``: requests are
+   sent on a fixed schedule whatever the server does, and latency runs from the *scheduled*
+   send time to the last byte of the answer (no coordinated omission). p50/p90/p99/max and the
+   rate achieved. Goals: SMS p99 < 50 ms at 100/s (issue 3); IVR step p99 < 20 ms at 50/s on
+   SQLite (issue 4), < 50 ms elsewhere (ARCHITECTURE.md).
+2. **Closed loop**: ``--connections`` clients send back to back for ``--closed-seconds``; the
+   hotline's requests/s as a ratio of the bare app's, measured right after it. Goal: ≥ 0.5
+   (issue 8).
+3. **Peak RSS** (VmHWM) of each hotline gunicorn worker at the end. Goal: < 150 MB.
+
+Checked: every request answered 200; every SMS stored exactly once; every IVR answer leads to
+the URL the walk expects. Exit status 1 when a check failed, never because a goal was missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import os
+import queue
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from twilio.request_validator import RequestValidator
+
+from bench.common import (
+    PUBLIC_URL,
+    BackendUnavailable,
+    Database,
+    Figure,
+    add_backend_args,
+    at_least,
+    below,
+    databases,
+    latency_summary,
+    machine_summary,
+    note,
+    peak_rss_mb,
+    print_table,
+    rate,
+    selected_backends,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+TOKEN = "bench-webhook-token"
+ACCOUNT = "AC" + "c" * 32
+OUR_NUMBER = "+84240000000"
+HOTLINE_APP = "app:create_app()"
+BARE_APP = "bench.bare_app:app"
+WORKERS = 2
+SMS_P99_GOAL = below(50, "ms")
+IVR_P99_GOAL = {"sqlite": below(20, "ms")}  # issue 4; elsewhere the 50 ms budget
+RATIO_GOAL = at_least(0.5, "×")
+RSS_GOAL = below(150, "MB")
+# What each scripted caller does after the incoming call, one request each (None: silence).
+IVR_SCRIPT = ("1", "1", "2", "0", "0", "3", "1001", "*", None, "9")
+CONCURRENT_CALLS = 25
+
+
+# Requests ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Req:
+    """One signed webhook request, ready to send. ``kind``: sms, incoming or step."""
+
+    kind: str
+    path: str
+    body: bytes
+    headers: dict[str, str]
+    call: int = -1  # IVR: which call and which request of it
+    index: int = -1
+
+
+def signed(kind: str, path: str, form: dict[str, str], token: str = TOKEN, **extra) -> Req:
+    signature = RequestValidator(token).compute_signature(PUBLIC_URL + path, form)
+    return Req(kind, path, urlencode(form).encode(), {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+    }, **extra)
+
+
+MARKETS = ("chợ Long Biên", "chợ Đồng Xuân", "cho Hom", "phố Hàng Bè", "chợ Châu Long",
+           "đường Trần Quang Khải", "bến xe Gia Lâm", "chân cầu Chương Dương")
+NAMES = ("Nguyễn Thị Lan", "Tran Thi Mai", "Lê Văn Hùng", "Phạm Thị Thu", "Hoang Thi Nga",
+         "Đỗ Thị Hằng", "Bui Van Nam", "Vũ Thị Yến")
+INFO = ("HD", "hd", "GIUP", "help", "#HD", "BHYT", "bhyt", "BHXH", "bảo hiểm", "TAMTRU",
+        "tam tru", "PHAPLY", "phap ly", "Hd.")
+FREE = (
+    "Chị ơi cho em hỏi làm thẻ bảo hiểm y tế ở đâu ạ",
+    "alo",
+    "Em bị chủ nhà đòi tăng tiền trọ mà không báo trước, em phải làm sao",
+    "cho e hoi tam tru o phuong minh can giay to gi",
+    "Hôm nay có họp nhóm không chị",
+    "Cam on chi nhieu",
+    "Em muốn gặp chị Hoa",
+    "bi thu xe day o {m} sang nay, lam the nao de lay lai",
+    "Ok",
+    "Xin chao, toi la nguoi ban hang rong, toi muon tham gia nhom",
+    "Con em ốm phải nằm viện, em không có bảo hiểm",
+    "{m} hôm nay có kiểm tra không mọi người",
+)
+COMPLAINTS = (
+    "KN 1 Bị thu hàng ở {m} sáng nay",
+    "kn bi thu gánh hàng o {m}",
+    "KN 2 Chủ nợ tiền công {d} ngày chưa trả",
+    "kn2 chu no luong {d} ngay",
+    "KN 4 Bị phạt {d}00 nghìn không có biên lai ở {m}",
+    "KN bị đuổi khỏi chỗ bán ở {m}",
+    "CG can giup lam the bao hiem y te cho con",
+    "CG 7 Em cần người giúp làm tạm trú",
+    "kn 3 bi danh o {m}",
+    "Kn chủ trọ giữ giấy tờ của em",
+)
+
+
+def sms_requests(n: int, *, seed: int, numbers: int = 2000, first: int = 0) -> list[Req]:
+    """``n`` signed inbound SMS, each with its own MessageSid, from ``numbers`` numbers."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(first, first + n):
+        phone = f"+8498{rnd.randrange(numbers):07d}"
+        roll = rnd.random()
+        m, d = rnd.choice(MARKETS), rnd.randint(2, 30)
+        if roll < 0.18:
+            body = rnd.choice(INFO)
+        elif roll < 0.33:
+            body = rnd.choice(COMPLAINTS).format(m=m, d=d)
+        elif roll < 0.41:
+            body = f"TT {rnd.randint(1000, 1400)}" if rnd.random() < 0.5 else \
+                f"tt{rnd.randint(1000, 1400)}"
+        elif roll < 0.49:
+            body = f"DK {rnd.choice(NAMES)}" + (" CD01" if rnd.random() < 0.3 else "")
+        elif roll < 0.57:
+            body = rnd.choice(("DONGY", "đồng ý", "dong y", "CO", "có", "KHONG", "1", "2"))
+        elif roll < 0.62:
+            body = rnd.choice(("GOI", "goi lai cho em", "HOP", "hop"))
+        elif roll < 0.64:
+            body = rnd.choice(("HUY", "STOP", "tc"))
+        else:
+            body = rnd.choice(FREE).format(m=m)
+        sid = f"SM{i:08d}{rnd.getrandbits(96):024x}"
+        form = {
+            "ToCountry": "VN", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0",
+            "ToCity": "", "FromZip": "", "SmsSid": sid, "FromState": "", "SmsStatus": "received",
+            "FromCity": "", "Body": body, "FromCountry": "VN", "To": OUR_NUMBER, "ToZip": "",
+            "NumSegments": "1", "MessageSid": sid, "AccountSid": ACCOUNT, "From": phone,
+            "ApiVersion": "2010-04-01",
+        }
+        out.append(signed("sms", "/sms/inbound", form, index=i))
+    return out
+
+
+@dataclass(frozen=True)
+class Walk:
+    """The requests of one scripted call: (path, digits) for each; the first is the call."""
+
+    steps: tuple[tuple[str, str | None], ...]
+
+
+def next_path(body: bytes, digits: str | None) -> str | None:
+    """The URL Twilio would request next: the Gather's action (digits) or the Redirect after
+    it (silence); None when the TwiML ends the call."""
+    verbs = list(ET.fromstring(body))
+    if not verbs:
+        return None
+    gathers = [v for v in verbs if v.tag == "Gather"]
+    redirects = [v for v in verbs if v.tag == "Redirect"]
+    target = (gathers[-1].get("action") if gathers else None) if digits is not None else (
+        redirects[-1].text if redirects else None)
+    if not target or not target.startswith(PUBLIC_URL):
+        return None
+    return target[len(PUBLIC_URL):]
+
+
+def _voice_form(call: int, phone: str, digits: str | None, status: str) -> dict[str, str]:
+    sid = f"CA{call:032x}"
+    form = {
+        "AccountSid": ACCOUNT, "ApiVersion": "2010-04-01", "CallSid": sid, "CallStatus": status,
+        "Called": OUR_NUMBER, "CalledCountry": "VN", "Caller": phone, "CallerCountry": "VN",
+        "Direction": "inbound", "From": phone, "FromCountry": "VN", "To": OUR_NUMBER,
+        "ToCountry": "VN",
+    }
+    if digits is not None:
+        form.update(Digits=digits, FinishedOnKey="")
+    return form
+
+
+def learn_walk(db: Database, script: Sequence[str | None] = IVR_SCRIPT) -> Walk:
+    """Walk the menu twice through Flask's test client (two first-time callers) and return the
+    URLs Twilio would request; the two walks must agree (URLs hold no per-call state)."""
+    from app import create_app
+
+    app = create_app(db.settings(twilio_auth_token=TOKEN))
+    try:
+        client = app.test_client()
+        walks = []
+        for call in (10**9, 10**9 + 1):
+            phone = f"+8497{call % 10**7:07d}"
+            path, digits, steps = "/ivr/incoming", None, []
+            for k in range(len(script) + 1):
+                form = _voice_form(call, phone, digits, "ringing" if k == 0 else "in-progress")
+                req = signed("walk", path, form)
+                resp = client.post(path, data=req.body, headers=req.headers)
+                if resp.status_code != 200:
+                    raise RuntimeError(f"walk: {path} answered {resp.status_code}")
+                steps.append((path, digits))
+                if k == len(script):
+                    break
+                digits = script[k]
+                nxt = next_path(resp.data, digits)
+                if nxt is None:
+                    raise RuntimeError(f"walk: the call ended early after {path}")
+                path = nxt
+            walks.append(tuple(steps))
+    finally:
+        app.extensions["hotline"].close()
+    if walks[0] != walks[1]:
+        raise RuntimeError("two walks of the same script requested different URLs")
+    return Walk(walks[0])
+
+
+def ivr_requests(walk: Walk, n: int, *, first_call: int = 0,
+                 concurrent: int = CONCURRENT_CALLS) -> list[Req]:
+    """At least ``n`` signed IVR requests: calls of ``walk`` interleaved ``concurrent`` at a
+    time, so a call's next request comes ``concurrent`` requests after its previous one."""
+    per_call = len(walk.steps)
+    blocks = -(-n // (per_call * concurrent))
+    out = []
+    for block in range(blocks):
+        calls = [first_call + block * concurrent + c for c in range(concurrent)]
+        for k, (path, digits) in enumerate(walk.steps):
+            for call in calls:
+                form = _voice_form(call, f"+8497{call:07d}", digits,
+                                   "ringing" if k == 0 else "in-progress")
+                out.append(signed("incoming" if k == 0 else "step", path, form, call=call,
+                                  index=k))
+    return out
+
+
+# Load generators ---------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    kind: str
+    due: float  # scheduled send time (open loop) or send time (closed loop)
+    done: float
+    status: int
+    body: bytes = b""
+    req: Req | None = None
+
+    @property
+    def latency(self) -> float:
+        return self.done - self.due
+
+
+@dataclass
+class LoadResult:
+    started: float
+    ended: float
+    samples: list[Sample]
+    exhausted: bool = False  # the closed loop ran out of prepared requests
+
+    def ok(self, kind: str | None = None) -> list[Sample]:
+        return [s for s in self.samples if s.status == 200 and kind in (None, s.kind)]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for s in self.samples if s.status != 200)
+
+    @property
+    def achieved(self) -> float:
+        return rate(len(self.ok()), self.ended - self.started)
+
+    def summary(self, kind: str | None = None) -> dict[str, float]:
+        lat = [s.latency for s in self.ok(kind)]
+        return latency_summary(lat) if lat else {k: float("nan") for k in
+                                                 ("p50_ms", "p90_ms", "p99_ms", "max_ms")}
+
+
+def send(port: int, req: Req, timeout: float = 30.0) -> tuple[int, bytes]:
+    """One POST on a fresh connection; status 0 when the connection failed."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("POST", req.path, body=req.body, headers=req.headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    except OSError:
+        return 0, b""
+    finally:
+        conn.close()
+
+
+def open_loop(port: int, reqs: Sequence[Req], per_second: float, *, senders: int = 32,
+              keep_bodies: bool = False) -> LoadResult:
+    """Send ``reqs`` at ``per_second`` on a fixed schedule (request i at start + i/rate),
+    whatever the answers take; each latency runs from the scheduled time."""
+    work: queue.Queue = queue.Queue()
+    samples: list[Sample | None] = [None] * len(reqs)
+
+    def sender() -> None:
+        while (item := work.get()) is not None:
+            i, due = item
+            status, body = send(port, reqs[i])
+            samples[i] = Sample(reqs[i].kind, due, time.perf_counter(), status,
+                                body if keep_bodies else b"", reqs[i])
+
+    threads = [threading.Thread(target=sender, daemon=True) for _ in range(senders)]
+    for t in threads:
+        t.start()
+    start = time.perf_counter() + 0.05
+    try:
+        for i in range(len(reqs)):
+            due = start + i / per_second
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            work.put((i, due))
+    finally:
+        for _ in threads:
+            work.put(None)
+        for t in threads:
+            t.join()
+    done = [s for s in samples if s is not None]
+    return LoadResult(start, max(s.done for s in done), done)
+
+
+def closed_loop(port: int, reqs: Sequence[Req], *, connections: int = 8,
+                seconds: float = 10.0) -> LoadResult:
+    """``connections`` clients, each sending the next prepared request as soon as its last
+    one is answered, for ``seconds``."""
+    counter = itertools.count()
+    samples: list[Sample] = []
+    lock = threading.Lock()
+    exhausted = threading.Event()
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    def client() -> None:
+        mine = []
+        while time.perf_counter() < deadline:
+            i = next(counter)
+            if i >= len(reqs):
+                exhausted.set()
+                break
+            began = time.perf_counter()
+            status, _ = send(port, reqs[i])
+            mine.append(Sample(reqs[i].kind, began, time.perf_counter(), status))
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return LoadResult(start, max(s.done for s in samples), samples, exhausted.is_set())
+
+
+# gunicorn ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    name: str
+    proc: subprocess.Popen
+    port: int
+    log: Path
+    worker_pids: list[int] = field(default_factory=list)
+
+    def worker_peaks_mb(self) -> list[float]:
+        peaks = []
+        for pid in self.worker_pids:
+            try:
+                peaks.append(peak_rss_mb(pid))
+            except (OSError, RuntimeError):
+                pass
+        return peaks
+
+
+def server_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_"))}
+    env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **values)
+    return env
+
+
+def hotline_env(db: Database) -> dict[str, str]:
+    return server_env(
+        HOTLINE_DATABASE_URL=db.url, HOTLINE_PUBLIC_URL=PUBLIC_URL, TWILIO_AUTH_TOKEN=TOKEN,
+        HOTLINE_SECRET_KEY="bench-secret", HOTLINE_AUDIO_DIR=str(db.workdir / "audio"),
+        HOTLINE_SMS_GATEWAY="twilio", HOTLINE_NUMBER=OUR_NUMBER, HOTLINE_SEND_RATE="0",
+    )
+
+
+def bare_env() -> dict[str, str]:
+    return server_env(HOTLINE_PUBLIC_URL=PUBLIC_URL, TWILIO_AUTH_TOKEN=TOKEN)
+
+
+@contextmanager
+def gunicorn(name: str, spec: str, env: dict[str, str], workdir: Path, *,
+             workers: int = WORKERS, worker_class: str = "sync", threads: int = 1,
+             boot_timeout: float = 60.0) -> Iterator[Server]:
+    """gunicorn serving ``spec`` on 127.0.0.1 (a free port), in its own process group; always
+    stopped (SIGTERM, then SIGKILL to the group) on the way out."""
+    log = workdir / f"gunicorn-{name}.log"
+    cmd = [GUNICORN, "--workers", str(workers), "--worker-class", worker_class,
+           "--threads", str(threads), "--bind", "127.0.0.1:0", "--log-level", "info",
+           "--timeout", "60", spec]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        server = _wait_booted(name, proc, log, workers, boot_timeout)
+        yield server
+    finally:
+        _stop(proc)
+
+
+def _wait_booted(name: str, proc: subprocess.Popen, log: Path, workers: int,
+                 timeout: float) -> Server:
+    deadline = time.monotonic() + timeout
+    port, pids = None, []
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", text)
+        port = int(found[1]) if found else None
+        pids = [int(p) for p in re.findall(r"Booting worker with pid: (\d+)", text)]
+        if port and len(pids) >= workers:
+            break
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn {name} exited: {text[-2000:]}")
+        time.sleep(0.05)
+    else:
+        raise RuntimeError(f"gunicorn {name} did not boot in {timeout:.0f} s")
+    return Server(name, proc, port, log, pids[:workers])
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # workers left behind, if any
+    except (ProcessLookupError, PermissionError):
+        pass
+    if proc.poll() is None:
+        proc.wait(timeout=10)
+
+
+def warm_up(server: Server, reqs: Sequence[Req]) -> None:
+    """Every worker imports, connects and compiles its statements before anything is timed."""
+    result = closed_loop(server.port, reqs, connections=4, seconds=60)
+    if result.errors:
+        raise RuntimeError(f"warm-up of {server.name}: {result.errors} requests failed; "
+                           f"see {server.log}")
+
+
+# The benchmark -----------------------------------------------------------------------------
+
+
+@dataclass
+class Part:
+    """One kind of traffic (sms or ivr) on one backend."""
+
+    name: str
+    rate: float
+    open: LoadResult | None = None
+    closed: LoadResult | None = None
+    bare_closed: LoadResult | None = None
+
+
+@dataclass
+class WebhookRun:
+    backend: str
+    worker_class: str
+    parts: list[Part] = field(default_factory=list)
+    worker_peaks_mb: list[float] = field(default_factory=list)
+    stored_sms: int = 0
+    cases: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: float = 20.0
+    closed_seconds: float = 10.0
+    connections: int = 8
+    sms_rate: float = 100.0
+    ivr_rate: float = 50.0
+    worker_class: str = "sync"
+    threads: int = 1
+    parts: tuple[str, ...] = ("sms", "ivr")
+    warmup: int = 200
+    max_closed_rate: int = 3000  # requests prepared per closed-loop second
+
+    def quick(self) -> Options:
+        from dataclasses import replace
+
+        return replace(self, seconds=4.0, closed_seconds=3.0, warmup=60)
+
+
+def seed_people(db: Database) -> None:
+    """The demo's groups, peer educators and providers, and 500 registered members among the
+    numbers the SMS traffic comes from, so cases get assigned and TT finds cases."""
+    from sqlalchemy import insert
+
+    from hotline import clock
+    from hotline.db import make_engine, make_sessionmaker, session_scope
+    from hotline.models import Person
+    from hotline.seed import seed_demo
+
+    engine = make_engine(db.url)
+    try:
+        now = clock.utcnow()
+        with session_scope(make_sessionmaker(engine)) as session:
+            seed_demo(session, now)
+            session.execute(insert(Person), [
+                {"phone": f"+8498{i:07d}", "name": f"Hoi vien {i}", "created_at": now,
+                 "registered_at": now, "ward_current": "Hồng Hà"}
+                for i in range(0, 2000, 4)
+            ])
+    finally:
+        engine.dispose()
+
+
+def count_stored(db: Database) -> tuple[int, int]:
+    """(inbound twilio messages, cases) in the database."""
+    from sqlalchemy import func, select
+
+    from hotline.db import make_engine
+    from hotline.models import Case, Direction, Message
+
+    engine = make_engine(db.url)
+    try:
+        with engine.connect() as conn:
+            sms = conn.scalar(select(func.count()).select_from(Message).where(
+                Message.direction == Direction.IN, Message.gateway == "twilio"))
+            cases = conn.scalar(select(func.count()).select_from(Case))
+        return sms, cases
+    finally:
+        engine.dispose()
+
+
+def check_walk(result: LoadResult, walk: Walk, problems: list[str]) -> None:
+    """Every IVR answer must lead to the URL the walk expects next."""
+    wrong = 0
+    for sample in result.ok():
+        k = sample.req.index
+        if k + 1 >= len(walk.steps):
+            continue
+        expected = walk.steps[k + 1][0]
+        if next_path(sample.body, walk.steps[k + 1][1]) != expected:
+            wrong += 1
+    if wrong:
+        problems.append(f"{wrong} IVR answers did not lead to the expected next step")
+
+
+def run_webhooks(db: Database, bare_port: int | None, opts: Options = Options()) -> WebhookRun:
+    """The benchmark on ``db`` (migrated, empty); the bare app, when given, is already
+    served on ``bare_port``."""
+    run = WebhookRun(db.backend, opts.worker_class)
+    seed_people(db)
+    walk = learn_walk(db) if "ivr" in opts.parts else None
+    closed_n = int(opts.closed_seconds * opts.max_closed_rate)
+    sms_sent = 0
+    with gunicorn(f"hotline-{db.backend}", HOTLINE_APP, hotline_env(db), db.workdir,
+                  worker_class=opts.worker_class, threads=opts.threads) as server:
+        made = {"sms": 0, "ivr": 0}  # SMS sent and calls made so far: ids never repeat
+
+        def batch(name: str, n: int, seed: int) -> list[Req]:
+            if name == "sms":
+                reqs = sms_requests(n, seed=seed, first=made["sms"])
+                made["sms"] += n
+            else:
+                reqs = ivr_requests(walk, n, first_call=made["ivr"])
+                made["ivr"] = max(r.call for r in reqs) + 1
+            return reqs
+
+        for name in opts.parts:
+            per_second = opts.sms_rate if name == "sms" else opts.ivr_rate
+            part = Part(name, per_second)
+            run.parts.append(part)
+            warm = batch(name, opts.warmup, 1)
+            warm_up(server, warm)
+            sms_sent += len(warm) if name == "sms" else 0
+            note(f"{db.backend} {name}: open loop, {per_second:g}/s for {opts.seconds:g} s")
+            reqs = batch(name, int(per_second * opts.seconds), 2)
+            part.open = open_loop(server.port, reqs, per_second, keep_bodies=name == "ivr")
+            if name == "sms":
+                sms_sent += len(reqs)
+            else:
+                check_walk(part.open, walk, run.problems)
+            note(f"{db.backend} {name}: closed loop, {opts.connections} connections for "
+                 f"{opts.closed_seconds:g} s (hotline, then bare app)")
+            reqs = batch(name, closed_n, 3)
+            part.closed = closed_loop(server.port, reqs, connections=opts.connections,
+                                      seconds=opts.closed_seconds)
+            if name == "sms":
+                sms_sent += len(part.closed.samples)
+            if bare_port is not None:
+                part.bare_closed = closed_loop(bare_port, reqs, connections=opts.connections,
+                                               seconds=opts.closed_seconds)
+            for label, result in (("open loop", part.open), ("closed loop", part.closed),
+                                  ("bare closed loop", part.bare_closed)):
+                if result is not None and result.errors:
+                    run.problems.append(f"{name} {label}: {result.errors} of "
+                                        f"{len(result.samples)} requests not answered 200")
+                if result is not None and result.exhausted:
+                    run.problems.append(f"{name} {label}: ran out of prepared requests "
+                                        f"(raise max_closed_rate)")
+        run.worker_peaks_mb = server.worker_peaks_mb()
+    if "sms" in opts.parts:
+        run.stored_sms, run.cases = count_stored(db)
+        if run.stored_sms != sms_sent:
+            run.problems.append(f"{sms_sent} SMS webhooks answered, {run.stored_sms} stored")
+    return run
+
+
+def figures(run: WebhookRun, opts: Options) -> list[Figure]:
+    b, rows = run.backend, []
+    how = f"gunicorn {WORKERS} {run.worker_class} workers"
+    for part in run.parts:
+        label = "SMS inbound" if part.name == "sms" else "IVR menu step"
+        kind = None if part.name == "sms" else "step"
+        if part.open is not None:
+            s = part.open.summary(kind)
+            goal = SMS_P99_GOAL if part.name == "sms" else IVR_P99_GOAL.get(b, SMS_P99_GOAL)
+            rows.append(Figure(
+                f"{label} p99, open loop {part.rate:g}/s", b, s["p99_ms"], "ms", goal,
+                f"p50 {s['p50_ms']:.1f} ms, p90 {s['p90_ms']:.1f} ms, max {s['max_ms']:.0f} ms; "
+                f"{part.open.achieved:.1f} req/s achieved, {len(part.open.samples):,} requests, "
+                f"{how}"))
+            if part.name == "ivr":
+                s = part.open.summary("incoming")
+                rows.append(Figure(f"IVR incoming call p99, open loop {part.rate:g}/s", b,
+                                   s["p99_ms"], "ms", None, f"p50 {s['p50_ms']:.1f} ms"))
+        if part.closed is not None:
+            c = part.closed
+            s = c.summary()
+            rows.append(Figure(
+                f"{label} max throughput, {opts.connections} connections", b, c.achieved,
+                "req/s", None, f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, "
+                f"{len(c.samples):,} requests in {c.ended - c.started:.1f} s"))
+        if part.bare_closed is not None and part.closed is not None:
+            bare = part.bare_closed
+            rows.append(Figure(
+                f"bare Flask + twilio app ({part.name}), {opts.connections} connections",
+                b, bare.achieved, "req/s", None,
+                f"p50 {bare.summary()['p50_ms']:.1f} ms, measured right after"))
+            rows.append(Figure(f"{label} throughput ÷ bare app", b,
+                               part.closed.achieved / bare.achieved, "×", RATIO_GOAL, ""))
+    if run.worker_peaks_mb:
+        rows.append(Figure("web worker peak RSS (VmHWM)", b, max(run.worker_peaks_mb), "MB",
+                           RSS_GOAL, ", ".join(f"{p:.0f}" for p in run.worker_peaks_mb)
+                           + f" MB for the {len(run.worker_peaks_mb)} workers"))
+    if run.stored_sms:
+        rows.append(Figure("SMS stored once", b, run.stored_sms, "msgs", None,
+                           f"{run.cases:,} cases opened"))
+    return rows
+
+
+def bare_figures(result: LoadResult, per_second: float, what: str) -> Figure:
+    s = result.summary()
+    return Figure(f"bare app ({what}) p99, open loop {per_second:g}/s", "–", s["p99_ms"], "ms",
+                  None, f"p50 {s['p50_ms']:.1f} ms, max {s['max_ms']:.0f} ms, "
+                  f"{result.achieved:.1f} req/s achieved")
+
+
+def _raise_on_sigterm() -> None:
+    """SIGTERM (a timeout, a CI stop) unwinds like Ctrl-C, so servers get stopped."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def load_line() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} at {datetime.now(UTC):%H:%M:%S}Z"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.webhooks",
+                                     description=__doc__.split("\n\n")[0])
+    add_backend_args(parser)
+    parser.add_argument("--only", choices=("sms", "ivr"), help="one kind of traffic")
+    parser.add_argument("--seconds", type=float, default=20.0, help="open-loop seconds")
+    parser.add_argument("--closed-seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=8, help="closed-loop clients")
+    parser.add_argument("--sms-rate", type=float, default=100.0)
+    parser.add_argument("--ivr-rate", type=float, default=50.0)
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare app")
+    parser.add_argument("--quick", action="store_true",
+                        help="4 s open loop, 3 s closed loop: a check that it all works")
+    args = parser.parse_args(argv)
+    opts = Options(seconds=args.seconds, closed_seconds=args.closed_seconds,
+                   connections=args.connections, sms_rate=args.sms_rate,
+                   ivr_rate=args.ivr_rate, worker_class=args.worker_class,
+                   threads=args.threads, parts=(args.only,) if args.only else ("sms", "ivr"))
+    if args.quick:
+        opts = opts.quick()
+    _raise_on_sigterm()
+    print(f"Machine: {machine_summary(selected_backends(args.backend))}")
+    print("Command: python -m bench.webhooks " + " ".join(argv if argv is not None
+                                                          else sys.argv[1:]))
+    note(load_line())
+    rows: list[Figure] = []
+    failed = False
+    try:
+        with _bare_server(args.no_bare, opts) as bare:
+            if bare is not None:
+                rows += _bare_open_loops(bare, opts)
+            for db in databases(args.backend):
+                run = run_webhooks(db, bare.port if bare else None, opts)
+                rows += figures(run, opts)
+                note(f"{db.backend} done; {load_line()}")
+                for problem in run.problems:
+                    failed = True
+                    print(f"PROBLEM ({db.backend}): {problem}", file=sys.stderr)
+    except BackendUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"Load: {load_line()}")
+    print_table(rows, title="Webhooks")
+    return 1 if failed else 0
+
+
+@contextmanager
+def _bare_server(skip: bool, opts: Options) -> Iterator[Server | None]:
+    if skip:
+        yield None
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="hotline-bench-bare-") as tmp, gunicorn(
+        "bare", BARE_APP, bare_env(), Path(tmp), worker_class=opts.worker_class,
+        threads=opts.threads,
+    ) as server:
+        warm_up(server, sms_requests(opts.warmup, seed=99, first=10**8))
+        yield server
+
+
+def _bare_open_loops(bare: Server, opts: Options) -> list[Figure]:
+    rows = []
+    if "sms" in opts.parts:
+        reqs = sms_requests(int(opts.sms_rate * opts.seconds), seed=98, first=2 * 10**8)
+        rows.append(bare_figures(open_loop(bare.port, reqs, opts.sms_rate), opts.sms_rate,
+                                 "sms"))
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main())

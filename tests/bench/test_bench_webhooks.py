@@ -1,0 +1,139 @@
+"""The webhook and broadcast benchmarks' parts, small: counts, not timings.
+
+Requests built by ``bench.webhooks`` must pass the real signature check and walk the real
+menu; the load generators must send what they are given and record every answer; gunicorn
+must come up with two workers and be gone afterwards; the broadcast benchmark must run end to
+end against a real scheduler process on the test's backend.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from bench import broadcast, webhooks
+from bench.common import throwaway_database
+from hotline.db import make_engine
+from hotline.models import Direction, Message
+from tests.conftest import BACKEND
+
+
+@pytest.fixture(scope="module")
+def bench_db():
+    with throwaway_database(BACKEND) as db:
+        yield db
+
+
+@pytest.fixture
+def hotline_client(bench_db):
+    from app import create_app
+
+    app = create_app(bench_db.settings(twilio_auth_token=webhooks.TOKEN))
+    yield app.test_client()
+    app.extensions["hotline"].close()
+
+
+def _count_inbound(db) -> int:
+    engine = make_engine(db.url)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(Message).where(
+                Message.direction == Direction.IN))
+    finally:
+        engine.dispose()
+
+
+def test_sms_requests_pass_the_signature_check_and_are_stored_once(bench_db, hotline_client):
+    webhooks.seed_people(bench_db)
+    before = _count_inbound(bench_db)
+    reqs = webhooks.sms_requests(80, seed=5, first=7_000_000)
+    assert len({r.body for r in reqs}) == 80
+    for req in reqs:
+        resp = hotline_client.post(req.path, data=req.body, headers=req.headers)
+        assert resp.status_code == 200, (req.body, resp.data)
+    assert _count_inbound(bench_db) == before + 80
+    forged = dict(reqs[0].headers, **{"X-Twilio-Signature": "AAAA"})
+    assert hotline_client.post(reqs[0].path, data=reqs[0].body,
+                               headers=forged).status_code == 403
+
+
+def test_ivr_requests_follow_the_menu(bench_db, hotline_client):
+    walk = webhooks.learn_walk(bench_db)
+    assert len(walk.steps) == len(webhooks.IVR_SCRIPT) + 1
+    assert walk.steps[0] == ("/ivr/incoming", None)
+    assert all(path.startswith("/ivr/") for path, _ in walk.steps)
+    reqs = webhooks.ivr_requests(walk, 30, first_call=500_000, concurrent=3)
+    assert len(reqs) == 3 * len(walk.steps)  # whole calls, three at a time
+    assert [r.call for r in reqs[:6]] == [500_000, 500_001, 500_002] * 2
+    samples = []
+    for req in reqs:
+        resp = hotline_client.post(req.path, data=req.body, headers=req.headers)
+        assert resp.status_code == 200, (req.path, resp.data)
+        samples.append(webhooks.Sample(req.kind, 0.0, 0.0, 200, resp.data, req))
+    problems: list[str] = []
+    webhooks.check_walk(webhooks.LoadResult(0.0, 1.0, samples), walk, problems)
+    assert problems == []
+
+
+@pytest.fixture
+def bare_server(monkeypatch):
+    """bench.bare_app on a threaded werkzeug server in this process."""
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", webhooks.TOKEN)
+    from bench.bare_app import app
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_open_and_closed_loops_record_every_answer(bare_server):
+    reqs = webhooks.sms_requests(40, seed=1)
+    result = webhooks.open_loop(bare_server, reqs, 200, senders=4, keep_bodies=True)
+    assert len(result.samples) == 40 and result.errors == 0
+    assert all(s.latency > 0 and b"<Message>" in s.body for s in result.samples)
+    assert result.summary()["p99_ms"] >= result.summary()["p50_ms"] > 0
+    assert result.ended > result.started
+    closed = webhooks.closed_loop(bare_server, reqs * 50, connections=2, seconds=0.3)
+    assert closed.errors == 0 and 0 < len(closed.samples) <= 2000 and not closed.exhausted
+    forged = [webhooks.Req("sms", r.path, r.body, dict(r.headers, **{
+        "X-Twilio-Signature": "x"})) for r in reqs[:3]]
+    assert webhooks.open_loop(bare_server, forged, 100, senders=1).errors == 3
+
+
+def test_gunicorn_serves_with_two_workers_and_stops_them(tmp_path):
+    with webhooks.gunicorn("bare", webhooks.BARE_APP, webhooks.bare_env(), tmp_path) as server:
+        assert len(server.worker_pids) == 2
+        result = webhooks.closed_loop(server.port, webhooks.sms_requests(20, seed=2),
+                                      connections=2, seconds=5)
+        assert len(result.samples) == 20 and result.errors == 0
+        peaks = server.worker_peaks_mb()
+        assert len(peaks) == 2 and all(p > 10 for p in peaks)
+        pids = [server.proc.pid, *server.worker_pids]
+    assert server.proc.poll() is not None
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(
+            f"/proc/{pid}/status").read().lower()
+
+
+def test_broadcast_benchmark_runs_against_a_real_scheduler_process():
+    with throwaway_database(BACKEND) as db:
+        run = broadcast.run_broadcast(db, 60, send_rate=40, opted_out=6, late_opt_outs=5,
+                                      quiet_seconds=2, queue_in="bench")
+    assert run.problems == []
+    assert run.night_queued == run.queued == 54
+    assert run.late_opt_outs == run.cancelled == 5
+    assert run.sent == 49
+    assert run.first_send_after_quiet_s >= 0
+    assert run.max_per_second <= 41
+    assert 0 < run.scheduler_boot_rss_mb <= run.scheduler_rss_mb
+    rows = broadcast.figures(run)
+    assert [f.unit for f in rows] == ["s", "s", "msg/s", "MB"]
+    assert all(f.backend == BACKEND for f in rows)
