@@ -71,6 +71,8 @@ def scheduler_run_cmd():
     from scheduler.runner import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The twilio client logs every request's headers at INFO: noise, and a log to keep small.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
     run_forever(_rt())
 
 

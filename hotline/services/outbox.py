@@ -31,6 +31,7 @@ from hotline.models import (
     Message,
     MessageStatus,
     Person,
+    Role,
 )
 from hotline.phones import mask
 from hotline.text import segments, unaccent
@@ -210,8 +211,12 @@ class Outbox:
 
     def next_allowed(self, due: datetime, person: Person | None) -> datetime:
         """The first moment at or after ``due`` outside quiet hours, inside the
-        person's safe-contact window, on a day with room under the daily cap."""
+        person's safe-contact window, on a day with room under the daily cap.
+
+        The cap protects members from being texted too much; peer educators and
+        coordinators get every alert about their work (quiet hours still hold)."""
         quiet_start, quiet_end = self.quiet
+        capped = person is not None and person.id is not None and person.role == Role.MEMBER
         for _ in range(366):
             due = clock.next_in_window(due, quiet_end, quiet_start)
             if person is not None and person.safe_contact_start and person.safe_contact_end:
@@ -221,7 +226,7 @@ class Outbox:
                 if safe != due:
                     due = safe
                     continue
-            if person is None or person.id is None or self._count(person.id, due) < self.daily_cap:
+            if not capped or self._count(person.id, due) < self.daily_cap:
                 return due
             due = clock.local_day_bounds(due)[1]
             self._load_days_from(person.id, due)

@@ -246,3 +246,14 @@ class TestStatusCallbacks:
             assert outbox.record_status(s, NOON, "simulator", "SMnope", "delivered") is None
             outbox.record_status(s, NOON, "simulator", msg.external_id, "bogus")
         assert get(sessions, msg.id).status == MessageStatus.SENT
+
+
+def test_peer_educators_get_every_work_alert_but_not_at_night(db):
+    from hotline.models import Role
+
+    pe = create_person(db, NOON, role=Role.PEER_EDUCATOR)
+    box = Outbox(db)
+    dues = [box.enqueue(NOON, pe.phone, f"alert {i}", person=pe).due_at for i in range(6)]
+    assert dues == [NOON] * 6
+    assert box.enqueue(at("2026-12-01 22:00"), pe.phone, "late", person=pe).due_at == at(
+        "2026-12-02 07:00")
