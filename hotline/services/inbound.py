@@ -62,6 +62,7 @@ def receive(
         gateway=gateway,
         external_id=external_id or None,
         person_id=person.id if person else None,
+        person=person,  # already loaded: the handler needs it, no second SELECT
         phone=phone,
         body=body,
         status=MessageStatus.RECEIVED,
