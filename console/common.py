@@ -77,3 +77,22 @@ def form_text(name: str, limit: int = 2000) -> str:
 
 def page_number() -> int:
     return max(1, arg_int("page", 1) or 1)
+
+
+def act(change, back: str, done: str | None = None):
+    """Run ``change(db)`` in one unit of work, flash how it went, and go ``back``.
+
+    A ``ConsoleError`` is the user's mistake, shown to them; nothing is saved then.
+    """
+    from flask import flash, redirect
+    from flask_babel import gettext as _
+
+    from console.services import ConsoleError
+
+    try:
+        with unit() as db:
+            change(db)
+        flash(done or _("Saved."), "ok")
+    except ConsoleError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(back)

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from console import auth, bp, prompts, queries, services
-from console.common import arg_int, me, now, outbox, page_number, rt, unit
+from console.common import act, arg_int, me, now, outbox, page_number, rt, unit
 from hotline import clock
 from hotline.models import Broadcast, Group, Meeting, MeetingSeries, Membership, Provider
 from hotline.services import broadcasts as broadcast_service
@@ -64,26 +64,17 @@ def group_page(group_id: int):
 @bp.post("/groups/<int:group_id>/edit")
 @auth.allow(*auth.STAFF)
 def group_edit(group_id: int):
-    try:
-        with unit() as db:
-            services.save_group(db, now(), me(db), _get(db, Group, group_id), request.form)
-        flash(_("Saved."), "ok")
-    except services.ConsoleError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.group_page", group_id=group_id))
+    return act(lambda db: services.save_group(db, now(), me(db), _get(db, Group, group_id),
+                                              request.form),
+               url_for("console.group_page", group_id=group_id))
 
 
 @bp.post("/groups/<int:group_id>/members")
 @auth.allow(*auth.STAFF)
 def group_add_member(group_id: int):
-    try:
-        with unit() as db:
-            services.add_member(db, now(), me(db), _get(db, Group, group_id),
-                                request.form.get("phone", ""), request.form.get("role", ""))
-        flash(_("Saved."), "ok")
-    except services.ConsoleError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.group_page", group_id=group_id))
+    return act(lambda db: services.add_member(
+        db, now(), me(db), _get(db, Group, group_id), request.form.get("phone", ""),
+        request.form.get("role", "")), url_for("console.group_page", group_id=group_id))
 
 
 @bp.post("/groups/<int:group_id>/members/<int:membership_id>/leave")
@@ -128,13 +119,9 @@ def meeting_create(group_id: int):
 @auth.allow(*auth.STAFF)
 def series_create(group_id: int):
     """A recurring meeting: weekly on a weekday, or monthly on the nth (or last) weekday."""
-    try:
-        with unit() as db:
-            services.create_series(db, now(), me(db), _get(db, Group, group_id), request.form)
-        flash(_("Saved."), "ok")
-    except services.ConsoleError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.group_page", group_id=group_id) + "#series")
+    return act(lambda db: services.create_series(db, now(), me(db), _get(db, Group, group_id),
+                                                 request.form),
+               url_for("console.group_page", group_id=group_id) + "#series")
 
 
 @bp.post("/series/<int:series_id>/stop")
@@ -169,14 +156,9 @@ def meeting_attendance(meeting_id: int):
     def ids(name: str) -> set[int]:
         return {int(v) for v in request.form.getlist(name) if v.isdigit()}
 
-    try:
-        with unit() as db:
-            services.record_attendance(db, now(), me(db), _get(db, Meeting, meeting_id),
-                                       ids("present"), ids("listed"))
-        flash(_("Saved."), "ok")
-    except services.ConsoleError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
+    return act(lambda db: services.record_attendance(
+        db, now(), me(db), _get(db, Meeting, meeting_id), ids("present"), ids("listed")),
+        url_for("console.meeting_page", meeting_id=meeting_id))
 
 
 @bp.post("/meetings/<int:meeting_id>/move")
@@ -186,27 +168,18 @@ def meeting_move(meeting_id: int):
     if starts is None:
         flash(_("Give the meeting a date and time."), "error")
         return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
-    try:
-        with unit() as db:
-            services.move_meeting(db, now(), outbox(db), me(db), _get(db, Meeting, meeting_id),
-                                  starts, request.form.get("place", "").strip() or None)
-        flash(_("Saved."), "ok")
-    except services.ConsoleError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
+    return act(lambda db: services.move_meeting(
+        db, now(), outbox(db), me(db), _get(db, Meeting, meeting_id), starts,
+        request.form.get("place", "").strip() or None),
+        url_for("console.meeting_page", meeting_id=meeting_id))
 
 
 @bp.post("/meetings/<int:meeting_id>/cancel")
 @auth.allow(*auth.STAFF)
 def meeting_cancel(meeting_id: int):
-    try:
-        with unit() as db:
-            services.cancel_meeting(db, now(), outbox(db), me(db),
-                                    _get(db, Meeting, meeting_id))
-        flash(_("Saved."), "ok")
-    except services.ConsoleError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
+    return act(lambda db: services.cancel_meeting(db, now(), outbox(db), me(db),
+                                                  _get(db, Meeting, meeting_id)),
+               url_for("console.meeting_page", meeting_id=meeting_id))
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,13 +235,9 @@ def broadcasts():
 @bp.post("/broadcasts/<int:broadcast_id>/cancel")
 @auth.allow(*auth.STAFF)
 def broadcast_cancel(broadcast_id: int):
-    try:
-        with unit() as db:
-            services.cancel_broadcast(db, now(), me(db), _get(db, Broadcast, broadcast_id))
-        flash(_("Saved."), "ok")
-    except services.ConsoleError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.broadcasts"))
+    return act(lambda db: services.cancel_broadcast(db, now(), me(db),
+                                                    _get(db, Broadcast, broadcast_id)),
+               url_for("console.broadcasts"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,14 +288,9 @@ def prompt_upload(key: str):
 def prompt_remove(key: str):
     if prompts.find(rt().settings, key) is None:
         abort(404)
-    try:
-        with unit() as db:
-            services.remove_prompt_recording(db, now(), me(db), prompts.dirs(rt().settings)[1],
-                                             key)
-        flash(_("Saved."), "ok")
-    except services.ConsoleError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.prompts") + f"#p-{key}")
+    return act(lambda db: services.remove_prompt_recording(
+        db, now(), me(db), prompts.dirs(rt().settings)[1], key),
+        url_for("console.prompts") + f"#p-{key}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -345,26 +309,16 @@ def providers():
 @bp.post("/providers")
 @auth.allow(*auth.STAFF)
 def provider_create():
-    try:
-        with unit() as db:
-            services.save_provider(db, now(), me(db), None, request.form)
-        flash(_("Saved."), "ok")
-    except services.ConsoleError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.providers"))
+    return act(lambda db: services.save_provider(db, now(), me(db), None, request.form),
+               url_for("console.providers"))
 
 
 @bp.post("/providers/<int:provider_id>")
 @auth.allow(*auth.STAFF)
 def provider_edit(provider_id: int):
-    try:
-        with unit() as db:
-            services.save_provider(db, now(), me(db), _get(db, Provider, provider_id),
-                                   request.form)
-        flash(_("Saved."), "ok")
-    except services.ConsoleError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.providers"))
+    return act(lambda db: services.save_provider(db, now(), me(db),
+                                                 _get(db, Provider, provider_id), request.form),
+               url_for("console.providers"))
 
 
 # --------------------------------------------------------------------------------------------
