@@ -5,12 +5,17 @@ Operations flush; the caller (route, job, CLI) commits through ``session_scope()
 
 from __future__ import annotations
 
+import functools
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -63,7 +68,24 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, pool_size=5, max_overflow=5)
+    event.listen(engine, "checkout", _drop_if_closed_by_server)
+    return engine
+
+
+def _drop_if_closed_by_server(dbapi_conn, _record, _proxy) -> None:
+    """Replace a pooled connection the server has dropped (restart, terminated backend).
+
+    An idle connection has nothing to read; one the server closed has its goodbye (or the
+    end of the stream) waiting on the socket. Looking costs no round trip, where
+    ``pool_pre_ping`` spent one (and a BEGIN) on every checkout of every request.
+    """
+    try:
+        readable = dbapi_conn.closed or select.select([dbapi_conn.fileno()], [], [], 0)[0]
+    except (OSError, ValueError):
+        readable = True
+    if readable:
+        raise DisconnectionError("connection closed by the server; the pool replaces it")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -82,3 +104,46 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+_INSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
+
+
+@contextmanager
+def autocommit(engine: Engine) -> Iterator[Connection]:
+    """A connection on which every statement commits by itself: a one-statement write (a
+    webhook storing what it got) is then one round trip instead of BEGIN, it and COMMIT."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        yield conn
+
+
+def insert_once(session: Session | Connection, model, values: dict, keys: tuple[str, ...]
+                ) -> int | None:
+    """Insert a ``model`` row unless one with the same unique ``keys`` exists; the new row's
+    id, or None when it existed. Not through the ORM: the row is not in the session.
+
+    SQLite and PostgreSQL: one ``INSERT .. ON CONFLICT DO NOTHING RETURNING id`` (webhooks'
+    hot path), which also makes this transaction the writer from here on (on SQLite a
+    SAVEPOINT that opens the transaction would commit early when released, letting a racing
+    request see half of it). Elsewhere: a savepoint.
+    """
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    if bind.dialect.name in _INSERTS:
+        return session.execute(_insert_once_stmt(bind.dialect.name, model, keys),
+                               values).scalar()
+    row = model(**values)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    session.expunge(row)
+    return row.id
+
+
+@functools.cache
+def _insert_once_stmt(dialect: str, model, keys: tuple[str, ...]):
+    # Built once: building and keying the statement per call cost more than running it.
+    table = model.__table__
+    return (_INSERTS[dialect](table).on_conflict_do_nothing(index_elements=list(keys))
+            .returning(table.c.id))

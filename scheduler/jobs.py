@@ -16,11 +16,27 @@ from hotline.runtime import Runtime
 from hotline.services import broadcasts, cases, meetings, outbox, people
 from hotline.services.outbox import Outbox
 from hotline.templates import render
+from sms import handler
 
 # Messages per drain call, and how long one run of the job keeps going while calls come back
 # full (the lease is renewed meanwhile by the heartbeat job).
 DRAIN_BATCH = 500
 DRAIN_BUDGET = timedelta(seconds=60)
+HANDLE_BUDGET = timedelta(seconds=30)
+
+
+def handle_inbound(rt: Runtime, now: datetime) -> int:
+    """Act on the inbound SMS the webhooks stored (commands, complaints, free text), oldest
+    first, each in its own transaction; batches that come back full are followed by the next
+    for up to ``HANDLE_BUDGET``. Replies and alerts go into the outbox for ``drain_outbox``."""
+    started = _time.monotonic()
+    total, elapsed = 0, timedelta(0)
+    while True:
+        taken = handler.handle_pending(rt, now + elapsed)
+        total += taken
+        elapsed = timedelta(seconds=_time.monotonic() - started)
+        if taken < handler.HANDLE_BATCH or elapsed >= HANDLE_BUDGET:
+            return total
 
 
 def drain_outbox(rt: Runtime, now: datetime) -> outbox.DrainReport:

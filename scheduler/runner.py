@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ class Job:
 
 # The schedule: every job, how often. Jobs find their own due rows.
 JOBS = [
+    Job("handle_inbound", jobs.handle_inbound, 1),
     Job("drain_outbox", jobs.drain_outbox, 2),
     Job("reconcile_statuses", jobs.reconcile_statuses, 300),
     Job("escalate_cases", jobs.escalate_cases, 30),
@@ -78,17 +80,38 @@ def start_background(rt: Runtime) -> BackgroundScheduler:
     """Jobs in a thread beside the web server (``python app.py``, local use only)."""
     scheduler = BackgroundScheduler(timezone="UTC")
     Runner(rt).schedule_on(scheduler)
+    quiet_job_logs()
     scheduler.start()
     return scheduler
 
 
 def run_forever(rt: Runtime) -> None:
-    """``flask scheduler run``: the one scheduler process in production."""
+    """``flask scheduler run``: the one scheduler process in production.
+
+    SIGTERM (a deploy, ``systemctl stop``) lets running jobs finish and releases the lease,
+    so the next scheduler starts at once instead of waiting for the lease to lapse.
+    """
     runner = Runner(rt)
     scheduler = BlockingScheduler(timezone="UTC")
     runner.schedule_on(scheduler)
+    quiet_job_logs()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     log.info("scheduler %s starting", runner.holder)
     try:
         scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("scheduler %s stopping", runner.holder)
     finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
         runner.release()
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(0)
+
+
+def quiet_job_logs() -> None:
+    """APScheduler logs two INFO lines per job run: with jobs every second that drowns the
+    log. Failures still show (the runner logs them; missed runs are warnings)."""
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)

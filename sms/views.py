@@ -37,7 +37,8 @@ def _token(value: object, limit: int = 64) -> str | None:
 @bp.post("/inbound")
 @twilio_signed
 def twilio_inbound():
-    """Twilio's incoming-message webhook. The reply goes through the outbox."""
+    """Twilio's incoming-message webhook: stored once and answered with empty TwiML; the
+    ``handle_inbound`` job acts on it within a second and the reply goes through the outbox."""
     sid = _token(request.form.get("MessageSid") or request.form.get("SmsSid"))
     sender = request.form.get("From", "")
     if not sid or not sender:

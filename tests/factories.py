@@ -34,3 +34,13 @@ def join(session, now: datetime, person: Person, group: Group,
     session.add(membership)
     session.flush()
     return membership
+
+
+def handle_sms(app_or_rt, now: datetime | None = None) -> int:
+    """What the scheduler's ``handle_inbound`` job does within a second of a webhook: act on
+    every stored inbound SMS. Returns how many it took."""
+    from hotline import clock
+    from scheduler.jobs import handle_inbound
+
+    rt = getattr(app_or_rt, "extensions", {}).get("hotline", app_or_rt)
+    return handle_inbound(rt, now or clock.utcnow())

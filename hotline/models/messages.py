@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base
@@ -64,6 +64,9 @@ class Kind(StrEnum):
     NORMAL = "normal"
 
 
+UNHANDLED = text("direction = 'in' AND handled_at IS NULL")
+
+
 class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
@@ -72,6 +75,8 @@ class Message(Base):
         Index("ix_messages_person_kind_due", "person_id", "kind", "due_at"),
         Index("ix_messages_phone_created", "phone", "created_at"),
         Index("ix_messages_needs_staff", "needs_staff", "triaged_at"),
+        # The ``handle_inbound`` job's queue: only the few inbound rows not yet handled.
+        Index("ix_messages_unhandled", "id", sqlite_where=UNHANDLED, postgresql_where=UNHANDLED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,6 +13,7 @@ from hotline.services import meetings
 from hotline.services.outbox import Outbox
 from sms.handler import receive_text
 from tests.console.conftest import HANG, NOW, group, person
+from tests.factories import handle_sms
 
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 SQL = "'); DROP TABLE people; --"
@@ -28,8 +29,10 @@ def hostile(console, demo):
     receive_text(rt, "simulator", None, stranger, "DONGY")
     receive_text(rt, "simulator", None, stranger, f"KN {PAYLOAD}")  # a case summary
     receive_text(rt, "simulator", None, HANG, PAYLOAD)  # free text for triage
+    handle_sms(rt)
     case = demo.scalar(select(Case).order_by(Case.id.desc()))
     receive_text(rt, "simulator", None, "+84901000002", f"GHI {case.number} {PAYLOAD}")
+    handle_sms(rt)
     demo.add(Provider(code="XSS", name=PAYLOAD, phone="1", handles=PAYLOAD))
     g = group(demo, "CD01")
     g.name = PAYLOAD

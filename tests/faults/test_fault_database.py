@@ -18,11 +18,13 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from hotline.db import make_engine, make_sessionmaker
 from hotline.models import Direction, Message, MessageStatus
 from hotline.services.outbox import Outbox
 from tests.conftest import at
+from tests.factories import handle_sms
 from tests.faults.support import (
     android_post,
     census,
@@ -116,6 +118,7 @@ def test_locked_database_gives_503_then_the_retry_is_stored_and_handled_once(
 
     assert signed_post(client, "/sms/inbound", form).status_code == 200
     assert signed_post(client, "/sms/inbound", form).status_code == 200  # Twilio again
+    handle_sms(impatient)
     [msg] = inbound(db)
     assert (msg.external_id, msg.body, msg.command) == (form["MessageSid"], "DK Lan", "DK")
     assert msg.handled_at is not None
@@ -132,8 +135,26 @@ def test_locked_database_android_event_gives_503_then_once(impatient, sessions, 
     assert census(sessions) == before
     for _ in range(2):
         assert android_post(client, event_).status_code == 204
+    handle_sms(impatient)
     [msg] = inbound(db)
     assert (msg.external_id, msg.command) == (event_["id"], "HD")
+
+
+def test_locked_database_while_handling_keeps_the_message_for_the_next_run(
+    impatient, sessions, db, database_url
+):
+    """The webhook stored the message; the database is locked when the job comes for it:
+    the job fails, nothing is half done, and its next run answers once."""
+    client = impatient.test_client()
+    form = inbound_form("SM" + uuid.uuid4().hex, body="HD")
+    assert signed_post(client, "/sms/inbound", form).status_code == 200
+    with locked(database_url), pytest.raises(OperationalError):
+        handle_sms(impatient)
+    [msg] = inbound(db)
+    assert msg.handled_at is None and replies(db) == []
+    assert handle_sms(impatient) == 1
+    [msg] = inbound(db)
+    assert msg.command == "HD" and len(replies(db)) == 1
 
 
 def test_locked_database_status_callback_gives_503_then_applies(impatient, db, database_url):

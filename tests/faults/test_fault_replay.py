@@ -17,6 +17,7 @@ from sqlalchemy import select
 from hotline.models import Direction, Message, MessageStatus
 from hotline.services.outbox import Outbox
 from tests.conftest import at
+from tests.factories import handle_sms
 from tests.faults.support import (
     android_post,
     census,
@@ -53,6 +54,7 @@ def test_same_message_sid_five_times_among_others_is_stored_and_answered_once(
     for sender in posts:
         form = inbound_form(sids[sender], body="HD", sender=sender)
         assert signed_post(client, "/sms/inbound", form).status_code == 200
+    handle_sms(client.application)
 
     stored = messages(db, Direction.IN)
     assert sorted(m.external_id for m in stored) == sorted(sids.values())
@@ -154,6 +156,35 @@ def test_the_same_webhook_racing_on_many_workers_is_stored_once(app, db):
     assert 200 in codes
     for _ in range(codes.count(503)):  # Twilio's retries
         assert signed_post(app.test_client(), "/sms/inbound", form).status_code == 200
+    handle_sms(app)
     [stored] = messages(db, Direction.IN)
     assert stored.handled_at is not None
     assert len(messages(db, Direction.OUT)) == 1
+
+
+def test_two_handler_runs_at_once_act_on_each_message_once(app, client, db):
+    """The scheduler's job and the simulator (``make run`` serves both in one process) may
+    handle at the same moment: each stored message is claimed by one of them."""
+    senders = [f"+8491235{i:04d}" for i in range(12)]
+    for sender in senders:
+        form = inbound_form("SM" + uuid.uuid4().hex, body="HD", sender=sender)
+        assert signed_post(client, "/sms/inbound", form).status_code == 200
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            handle_sms(app)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    assert all(m.handled_at is not None and m.command == "HD"
+               for m in messages(db, Direction.IN))
+    assert sorted(m.phone for m in messages(db, Direction.OUT)) == senders

@@ -22,7 +22,7 @@ from hotline.models import (
     Role,
 )
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL, at
-from tests.factories import create_group, create_person, join
+from tests.factories import create_group, create_person, handle_sms, join
 
 MEMBER = "+84912345678"
 PE_PHONE = "+84901000001"
@@ -56,6 +56,7 @@ def text(client, sender, body, sid=None):
     sig = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/sms/inbound", form)
     resp = client.post("/sms/inbound", data=form, headers={"X-Twilio-Signature": sig})
     assert resp.status_code == 200, resp.data
+    handle_sms(client.application)
     return resp
 
 
@@ -261,6 +262,7 @@ class TestBadInput:
         sig = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/sms/inbound", form)
         resp = client.post("/sms/inbound", data=form, headers={"X-Twilio-Signature": sig})
         assert resp.status_code == 200
+        handle_sms(client.application)
         msg = db.scalar(select(Message).where(Message.direction == Direction.IN))
         assert "\x00" not in msg.body
         assert len(outbound(db, MEMBER)) == 1
@@ -274,6 +276,7 @@ class TestBadInput:
                            content_type="application/x-www-form-urlencoded",
                            headers={"X-Twilio-Signature": sig})
         assert resp.status_code == 200
+        handle_sms(client.application)
         assert db.scalar(select(Case)).summary == "h%E1%BB ng"
 
     def test_broken_percent_encoding_is_not_a_500(self, client, db, world):

@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from hotline.gateways.android import sign_webhook
 from hotline.models import Message, MessageStatus
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL
+from tests.factories import handle_sms
 
 SECRET = "android-secret"
 
@@ -51,7 +52,18 @@ class TestTwilioInbound:
         assert resp.status_code == 200 and b"<Response" in resp.data
         msg = db.scalar(select(Message))
         assert msg.body == "H\u1ee7y" and msg.phone == "+84912345678"
-        assert msg.status == MessageStatus.RECEIVED and msg.person_id is not None
+        assert msg.status == MessageStatus.RECEIVED and msg.handled_at is None
+
+    def test_stored_message_is_acted_on_by_the_handler_job(self, client, db):
+        assert signed_post(client, "/sms/inbound", inbound(body="HD")).status_code == 200
+        assert db.scalar(select(Message)).person_id is None  # the webhook only stored it
+        assert handle_sms(client.application) == 1
+        db.expire_all()
+        msg, reply = db.scalars(select(Message).order_by(Message.id)).all()
+        assert msg.command == "HD" and msg.handled_at is not None
+        assert msg.person_id is not None and reply.person_id == msg.person_id
+        assert reply.direction == "out" and reply.phone == "+84912345678"
+        assert handle_sms(client.application) == 0  # handled once
 
     def test_retried_webhook_is_stored_once(self, client, db):
         for _ in range(3):

@@ -13,9 +13,8 @@ from hotline.models import Case, CaseStatus, Direction, GroupRole, Message, Prov
 from hotline.services import inbound
 from hotline.services.cases import ACK_DEADLINE, FOLLOWUP_AFTER, FOLLOWUP_WAIT
 from scheduler import jobs
-from sms.handler import handle
 from tests.conftest import at
-from tests.factories import create_group, create_person, join
+from tests.factories import create_group, create_person, handle_sms, join
 
 T0 = at("2026-12-01 09:00")
 MEMBER, PE1, PE2, PE3, COORD = ("+84912345678", "+84901000001", "+84901000002",
@@ -51,9 +50,8 @@ def world(sessions):
 
 def sms(rt, now, phone, body):
     with session_scope(rt.sessions) as s:
-        msg, created = inbound.receive(s, now, gateway="simulator", external_id=None,
-                                       sender=phone, body=body)
-        handle(s, now, msg, rt.settings)
+        inbound.store(s, now, gateway="simulator", external_id=None, sender=phone, body=body)
+    handle_sms(rt, now)
 
 
 def sent_to(rt, phone):

@@ -21,9 +21,8 @@ from hotline.models import (
 from hotline.services import inbound, meetings
 from hotline.services.outbox import Outbox
 from scheduler import jobs
-from sms.handler import handle
 from tests.conftest import at
-from tests.factories import create_group, create_person, join
+from tests.factories import create_group, create_person, handle_sms, join
 
 T0 = at("2026-12-01 09:00")  # a Tuesday
 A, B = "+84912000101", "+84912000102"
@@ -56,9 +55,8 @@ def texts(rt, phone=A):
 
 def sms(rt, now, phone, body):
     with session_scope(rt.sessions) as s:
-        msg, _ = inbound.receive(s, now, gateway="simulator", external_id=None, sender=phone,
-                                 body=body)
-        handle(s, now, msg, rt.settings)
+        inbound.store(s, now, gateway="simulator", external_id=None, sender=phone, body=body)
+    handle_sms(rt, now)
 
 
 def new_meeting(rt, when, place="Nha van hoa"):
