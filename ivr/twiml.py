@@ -9,7 +9,9 @@ the URL it calls and the signature check rebuilds it from the same base.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
+from datetime import date
 from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -17,7 +19,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from audio.render import SAY_LANGUAGE, SAY_VOICE, resolve
 from ivr.flow import Dial, Gather, Hangup, Record, Screen
 from ivr.menu import Menu
-from ivr.prompts import sound_dirs
+from ivr.prompts import catalogue_on, sound_dirs
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,40 @@ class Renderer:
         )
         # Nothing recorded: Twilio skips the action and comes here, to the same step.
         response.redirect(action, method="POST")
+
+
+def render_screen(settings, day: date, screen: Screen, menu: Menu) -> str:
+    """``Renderer(...).render(screen)`` with the texts of ``day``, remembered per screen.
+
+    A screen's TwiML changes only with the day's texts and with the sound files there are.
+    Every writer of those files (``audio build``, a staff recording in the console) renames
+    them into place, which changes their directory's mtime, so the two directories' mtimes
+    are part of the key: looking costs two ``stat`` calls instead of several per prompt, and
+    no XML is built for a screen seen before.
+    """
+    # The menu by identity: it is module data (unhashable mappings), never rebuilt.
+    key = (settings, day, _sound_dirs_version(settings), screen, id(menu))
+    xml = _RENDERED.get(key)
+    if xml is None:
+        if len(_RENDERED) >= RENDERED_CACHE_SIZE:
+            _RENDERED.clear()
+        xml = _RENDERED[key] = Renderer(settings, catalogue_on(day), menu).render(screen)
+    return xml
+
+
+RENDERED_CACHE_SIZE = 4096
+_RENDERED: dict[tuple, str] = {}
+
+
+def _sound_dirs_version(settings) -> tuple[int, int]:
+    out, recordings = sound_dirs(settings)
+    version = []
+    for folder in (out, recordings):
+        try:
+            version.append(os.stat(folder).st_mtime_ns)
+        except OSError:
+            version.append(-1)
+    return tuple(version)
 
 
 def reject() -> str:

@@ -13,14 +13,14 @@ from flask import Response, abort, current_app, request, send_file
 
 from audio.render import content_type, etag_for
 from hotline import clock
-from hotline.db import session_scope
+from hotline.db import autocommit, session_scope
 from hotline.services import calls
 from hotline.services.outbox import Outbox
 from hotline.text import clean
 from ivr import bp, flow
 from ivr.menu import MENU
 from ivr.prompts import catalogue_at, sound_dirs
-from ivr.twiml import Renderer, reject
+from ivr.twiml import reject, render_screen
 from sms.signatures import twilio_signed
 
 GATEWAY = "twilio"
@@ -79,8 +79,7 @@ def _act_ref() -> flow.ActRef:
 
 
 def _render(screen: flow.Screen, now) -> Response:
-    renderer = Renderer(_rt().settings, catalogue_at(now), MENU)
-    return _twiml(renderer.render(screen))
+    return _twiml(render_screen(_rt().settings, clock.local(now).date(), screen, MENU))
 
 
 @bp.post("/incoming")
@@ -109,11 +108,17 @@ def menu():
     now = clock.utcnow()
     move = flow.press(MENU, node, digits) if node in MENU.nodes else None
     action = flow.action_request(MENU, move.act, digits) if isinstance(move, flow.Run) else None
-    with session_scope(_rt().sessions) as session:
-        result = calls.menu_step(
-            session, now, ref, step=step, node=node or "?", digits=digits, action=action,
-            question=catalogue_at(now)["consent_ask"],
-        )
+    stored = False
+    if action is None:  # only a move through the menu: one statement
+        with autocommit(_rt().engine) as conn:
+            stored = calls.store_move(conn, now, ref, step=step, node=node or "?",
+                                      digits=digits)
+    if not stored:
+        with session_scope(_rt().sessions) as session:
+            result = calls.menu_step(
+                session, now, ref, step=step, node=node or "?", digits=digits, action=action,
+                question=catalogue_at(now)["consent_ask"],
+            )
     if move is None:
         screen = flow.unknown_node(MENU, step)
     elif isinstance(move, flow.Run):

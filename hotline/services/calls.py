@@ -16,20 +16,21 @@ commit to the caller; ``place_due`` runs its own short transactions around the g
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, cast, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline import clock
-from hotline.db import session_scope
+from hotline.db import insert_once, session_scope
 from hotline.gateways.base import GatewayError, VoiceGateway
 from hotline.models import (
     Call,
@@ -50,7 +51,6 @@ from hotline.templates import render
 from hotline.text import clean
 
 log = logging.getLogger(__name__)
-_INSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 
 CHANNEL = "voice"
 CONSENT_PURPOSE = "register"
@@ -142,7 +142,7 @@ def _open_call(session: Session, now: datetime, ref: CallRef, status: str = "rin
               "phone": phone or clean(ref.caller)[:64],
               "person_id": person.id if person else None, "status": status, "started_at": now}
     # False: the same call's webhook raced in on another worker and stored it first.
-    created = _insert_once(session, Call, values, ("gateway", "external_id"))
+    created = insert_once(session, Call, values, ("gateway", "external_id")) is not None
     call = session.scalars(query).one()
     return call, created, person if created and new_person else None
 
@@ -157,30 +157,7 @@ def store_step(
     """
     values = {"call_id": call.id, "step": step[:64], "node": node[:40],
               "digits": digits[:32] if digits else None, "at": now}
-    return _insert_once(session, CallStep, values, ("call_id", "step"))
-
-
-def _insert_once(session: Session, model, values: dict, keys: tuple[str, ...]) -> bool:
-    """Insert a ``model`` row unless one with the same unique ``keys`` exists; True when
-    inserted. Not through the ORM: the row is not in the session afterwards.
-
-    SQLite and PostgreSQL: one ``INSERT .. ON CONFLICT DO NOTHING``, which also makes this
-    request's transaction the writer from here on (on SQLite a SAVEPOINT that opens the
-    transaction would commit early when released, letting a racing request see half of it).
-    Elsewhere: a savepoint.
-    """
-    insert = _INSERTS.get(session.get_bind().dialect.name)
-    if insert is not None:
-        table = model.__table__
-        stmt = (insert(table).values(**values)
-                .on_conflict_do_nothing(index_elements=list(keys)).returning(table.c.id))
-        return session.execute(stmt).first() is not None
-    try:
-        with session.begin_nested():
-            session.add(model(**values))
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(session, CallStep, values, ("call_id", "step")) is not None
 
 
 def _person(session: Session, call: Call) -> Person | None:
@@ -263,6 +240,43 @@ def start_call(
         _ask_once(session, now, person, question)
     session.flush()
     return CallStart(call, consent_first)
+
+
+def store_move(conn: Connection, now: datetime, ref: CallRef, *, step: int, node: str,
+               digits: str | None) -> bool:
+    """Store a menu step that runs no action (a keypress that only moves through the menu,
+    the most common request of a call) as one ``INSERT .. SELECT`` of the known call's id:
+    one statement, committed by itself on an autocommit connection.
+
+    False when nothing was stored: the call is not known yet, or the step was stored before
+    (a retry). ``menu_step`` then does the full work (it creates the call; a retry stays a
+    no-op).
+    """
+    stmt = _store_move_stmt(conn.dialect.name)
+    if stmt is None:
+        return False
+    return conn.execute(stmt, {
+        "gateway": ref.gateway, "sid": ref.sid, "step": str(step)[:64], "node": node[:40],
+        "digits": digits[:32] if digits else None, "at": now,
+    }).first() is not None
+
+
+@functools.cache
+def _store_move_stmt(dialect: str):
+    insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}.get(dialect)
+    if insert is None:
+        return None
+    table = CallStep.__table__
+    values = select(
+        Call.id,
+        cast(bindparam("step"), table.c.step.type),
+        cast(bindparam("node"), table.c.node.type),
+        cast(bindparam("digits"), table.c.digits.type),
+        bindparam("at", type_=table.c.at.type),
+    ).where(Call.gateway == bindparam("gateway"), Call.external_id == bindparam("sid"))
+    return (insert(table).from_select(["call_id", "step", "node", "digits", "at"], values)
+            .on_conflict_do_nothing(index_elements=["call_id", "step"])
+            .returning(table.c.id))
 
 
 def menu_step(
@@ -412,7 +426,7 @@ def _recording(session: Session, now: datetime, call: Call, sid: str, url: str |
     values = {"gateway": call.gateway, "external_id": sid, "call_id": call.id,
               "media_url": url or "", "duration_s": duration,
               "status": status or "in-progress", "created_at": now}
-    inserted = _insert_once(session, Recording, values, ("gateway", "external_id"))
+    inserted = insert_once(session, Recording, values, ("gateway", "external_id")) is not None
     recording = session.scalars(
         select(Recording).where(Recording.gateway == call.gateway, Recording.external_id == sid)
     ).one()

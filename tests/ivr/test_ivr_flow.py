@@ -6,7 +6,7 @@ from collections import deque
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from hotline import clock
 from hotline.models import (
@@ -398,3 +398,35 @@ def test_a_request_without_call_sid_is_a_clear_400(client, db):
     assert client.post("/ivr/incoming", data=form,
                        headers=sign("/ivr/incoming", form)).status_code == 400
     assert count(db, Call) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# The hot path: a keypress that only moves through the menu
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_keypress_that_only_moves_is_one_statement(client, db):
+    caller = Caller(client).call().press("2")  # consent asked: "2" goes on without consent
+    statements: list[str] = []
+    engine = client.application.extensions["hotline"].engine
+    listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        caller.press("1")  # main menu -> information
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("INSERT")
+    steps = db.scalars(select(CallStep.node).order_by(CallStep.id)).all()
+    assert steps[-1] == "main" and len(steps) == 3
+
+
+def test_a_keypress_for_a_call_never_seen_still_stores_the_call(client, db):
+    """Its incoming webhook lost (or served by a worker that died): the step creates it."""
+    form = {"CallSid": "CA" + "7" * 32, "From": "+84912000777", "To": "+84240000000",
+            "Digits": "1", "CallStatus": "in-progress"}
+    path = "/ivr/menu?node=main&n=1&r=0"
+    resp = client.post(path, data=form, headers=sign(path, form))
+    assert resp.status_code == 200 and b"<Gather" in resp.data
+    call = db.scalar(select(Call))
+    assert call.external_id == form["CallSid"] and call.phone == "+84912000777"
+    assert db.scalars(select(CallStep.node).where(CallStep.call_id == call.id)).all() == ["main"]

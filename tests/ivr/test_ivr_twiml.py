@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from hotline import clock
 from ivr import flow
 from ivr.menu import MENU
 from ivr.prompts import catalogue_at
-from ivr.twiml import Renderer, reject
+from ivr.twiml import Renderer, reject, render_screen
 from tests.conftest import PUBLIC_URL
 
 CATALOGUE = catalogue_at(clock.utcnow())
@@ -76,3 +77,25 @@ def test_act_refs_follow_fallbacks():
     assert voicemail.name == "record_complaint" and voicemail.args["category"] == 3
     assert flow.ActRef("gone", "1").resolve(MENU) is None
     assert flow.ActRef("main", "1").resolve(MENU) is None  # a node, not an action
+
+
+def test_remembered_screens_follow_new_sound_files(settings, monkeypatch):
+    """``render_screen`` builds a screen once, and again as soon as a prompt file appears
+    (a staff recording, renamed into place as the console does)."""
+    built = []
+    real = Renderer.render
+    monkeypatch.setattr(Renderer, "render", lambda self, s: built.append(s) or real(self, s))
+    day = clock.local(clock.utcnow()).date()
+    screen = flow.Screen(("goodbye",), flow.Hangup(), 9)
+    recorded = Path(settings.audio_dir) / "recorded"
+    recorded.mkdir(parents=True)
+    first = render_screen(settings, day, screen, MENU)
+    assert render_screen(settings, day, screen, MENU) == first and len(built) == 1
+    assert ET.fromstring(first)[0].tag == "Say"
+
+    tmp = recorded / ".goodbye.mp3.tmp"
+    tmp.write_bytes(b"\xff\xfb")
+    os.replace(tmp, recorded / "goodbye.mp3")
+    root = ET.fromstring(render_screen(settings, day, screen, MENU))
+    assert (root[0].tag, root[0].text) == ("Play", f"{PUBLIC_URL}/ivr/audio/goodbye.mp3")
+    assert len(built) == 2
