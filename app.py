@@ -70,7 +70,7 @@ def runtime() -> Runtime:
 
 
 def healthz():
-    """Database reachability, scheduler heartbeat age and outbox backlog."""
+    """Database reachability, scheduler heartbeat age, outbox and inbound backlogs."""
     rt = runtime()
     now = clock.utcnow()
     body: dict = {"status": "ok"}
@@ -92,6 +92,11 @@ def healthz():
             None if beat is None else round((now - beat).total_seconds(), 1)
         )
         body["outbox_backlog"] = backlog
+        # SMS stored by the webhooks and not yet acted on: grows when the scheduler is down.
+        body["inbound_backlog"] = session.scalar(
+            select(func.count(Message.id)).where(
+                Message.direction == Direction.IN, Message.handled_at.is_(None))
+        )
     except OperationalError as exc:
         logging.getLogger(__name__).error("healthz: database unavailable: %s", exc.orig)
         return jsonify(status="error", database="unavailable"), 503

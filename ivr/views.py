@@ -13,7 +13,7 @@ from flask import Response, abort, current_app, request, send_file
 
 from audio.render import content_type, etag_for
 from hotline import clock
-from hotline.db import autocommit, session_scope
+from hotline.db import session_scope, write_now
 from hotline.services import calls
 from hotline.services.outbox import Outbox
 from hotline.text import clean
@@ -110,9 +110,8 @@ def menu():
     action = flow.action_request(MENU, move.act, digits) if isinstance(move, flow.Run) else None
     stored = False
     if action is None:  # only a move through the menu: one statement
-        with autocommit(_rt().engine) as conn:
-            stored = calls.store_move(conn, now, ref, step=step, node=node or "?",
-                                      digits=digits)
+        stored = write_now(_rt().engine, lambda conn: calls.store_move(
+            conn, now, ref, step=step, node=node or "?", digits=digits))
     if not stored:
         with session_scope(_rt().sessions) as session:
             result = calls.menu_step(

@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hotline import clock
-from hotline.db import autocommit, session_scope
+from hotline.db import hand_over_write_lock, session_scope, write_now
 from hotline.models import Message
 from hotline.phones import mask
 from hotline.services import inbound
@@ -26,11 +26,10 @@ def receive_text(rt, gateway: str, external_id: str | None, sender: str, body: s
     """Store an inbound SMS once; every door (gateways, simulator) comes here. Returns
     (message id, created). Acting on it is ``handle_pending``'s work."""
     now = clock.utcnow()
-    with autocommit(rt.engine) as conn:  # one INSERT, committed by itself
-        msg_id, created = inbound.store(
-            conn, now, gateway=gateway, external_id=external_id, sender=sender, body=body,
-            dedupe_window=inbound.RESEND_WINDOW if resends else None,
-        )
+    msg_id, created = write_now(rt.engine, lambda conn: inbound.store(  # one INSERT
+        conn, now, gateway=gateway, external_id=external_id, sender=sender, body=body,
+        dedupe_window=inbound.RESEND_WINDOW if resends else None,
+    ))
     if created:
         log.info("sms in %s from %s", msg_id, mask(sender))
     return msg_id, created
@@ -58,6 +57,7 @@ def handle_pending(rt, now: datetime, *, limit: int = HANDLE_BATCH) -> int:
             log.exception("sms %s: handling failed; left for staff to read", msg_id)
             with session_scope(rt.sessions) as session:
                 inbound.give_up(session, now, msg_id)
+        hand_over_write_lock(rt.engine)
     return len(ids)
 
 

@@ -6,6 +6,8 @@ from sqlalchemy import func, select
 
 from hotline.config import Settings
 from hotline.models import Group, Person, StaffUser
+from sms.handler import receive_text
+from tests.factories import handle_sms
 
 
 def test_healthz_reports_database_heartbeat_and_backlog(client, app):
@@ -13,10 +15,14 @@ def test_healthz_reports_database_heartbeat_and_backlog(client, app):
 
     body = client.get("/healthz").get_json()
     assert body == {"status": "ok", "database": "ok", "scheduler_heartbeat_age_s": None,
-                    "outbox_backlog": 0}
+                    "outbox_backlog": 0, "inbound_backlog": 0}
     Runner(app.extensions["hotline"], holder="t").hold()
     body = client.get("/healthz").get_json()
     assert 0 <= body["scheduler_heartbeat_age_s"] < 5
+    receive_text(app.extensions["hotline"], "twilio", "SM-health", "+84912345678", "HD")
+    assert client.get("/healthz").get_json()["inbound_backlog"] == 1
+    handle_sms(app)
+    assert client.get("/healthz").get_json()["inbound_backlog"] == 0
 
 
 def test_root_leads_to_the_console(client):
