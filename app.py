@@ -87,16 +87,17 @@ def healthz():
                     Message.due_at <= now,
                 )
             )
+            # SMS the webhooks stored and the scheduler has not acted on: grows while it is down.
+            unhandled = session.scalar(
+                select(func.count(Message.id)).where(
+                    Message.direction == Direction.IN, Message.handled_at.is_(None))
+            )
         body["database"] = "ok"
         body["scheduler_heartbeat_age_s"] = (
             None if beat is None else round((now - beat).total_seconds(), 1)
         )
         body["outbox_backlog"] = backlog
-        # SMS stored by the webhooks and not yet acted on: grows when the scheduler is down.
-        body["inbound_backlog"] = session.scalar(
-            select(func.count(Message.id)).where(
-                Message.direction == Direction.IN, Message.handled_at.is_(None))
-        )
+        body["inbound_backlog"] = unhandled
     except OperationalError as exc:
         logging.getLogger(__name__).error("healthz: database unavailable: %s", exc.orig)
         return jsonify(status="error", database="unavailable"), 503

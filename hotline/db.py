@@ -140,9 +140,11 @@ def write_now(engine: Engine, work: Callable[[Connection], T]) -> T:
     with autocommit(engine) as conn:
         if conn.dialect.name != "sqlite":
             return work(conn)
-        patience_ms = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        # Settings of this connection, straight to the driver: no statement to log or count.
+        sqlite = conn.connection.driver_connection
+        patience_ms = sqlite.execute("PRAGMA busy_timeout").fetchone()[0]
         deadline = time.monotonic() + patience_ms / 1000
-        conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_POLL_MS}")
+        sqlite.execute(f"PRAGMA busy_timeout = {SQLITE_POLL_MS}")
         try:
             while True:
                 try:
@@ -151,7 +153,7 @@ def write_now(engine: Engine, work: Callable[[Connection], T]) -> T:
                     if "locked" not in str(exc.orig) or time.monotonic() >= deadline:
                         raise
         finally:
-            conn.exec_driver_sql(f"PRAGMA busy_timeout = {patience_ms}")
+            sqlite.execute(f"PRAGMA busy_timeout = {patience_ms}")
 
 
 def hand_over_write_lock(engine: Engine) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, cast, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from hotline import clock
 from hotline.db import insert_once, session_scope
@@ -141,10 +141,13 @@ def _open_call(session: Session, now: datetime, ref: CallRef, status: str = "rin
     values = {"gateway": ref.gateway, "external_id": ref.sid, "direction": ref.direction,
               "phone": phone or clean(ref.caller)[:64],
               "person_id": person.id if person else None, "status": status, "started_at": now}
-    # False: the same call's webhook raced in on another worker and stored it first.
-    created = insert_once(session, Call, values, ("gateway", "external_id")) is not None
-    call = session.scalars(query).one()
-    return call, created, person if created and new_person else None
+    call_id = insert_once(session, Call, values, ("gateway", "external_id"))
+    if call_id is None:  # the same call's webhook raced in on another worker: theirs
+        return session.scalars(query).one(), False, None
+    call = Call(id=call_id, outcome=None, ended_at=None, duration_s=None, **values)
+    make_transient_to_detached(call)  # as if loaded: no second SELECT for what we just wrote
+    session.add(call)
+    return call, True, person if new_person else None
 
 
 def store_step(
