@@ -38,12 +38,10 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time as _time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -52,6 +50,7 @@ from sqlalchemy import func, insert, select
 
 from bench.common import (
     PUBLIC_URL,
+    ROOT,
     TWILIO_FROM,
     TWILIO_SID,
     TWILIO_TOKEN,
@@ -67,8 +66,10 @@ from bench.common import (
     note,
     peak_rss_mb,
     print_table,
+    scheduler_process,
     selected_backends,
     timed,
+    wait_for,
 )
 from hotline import clock
 from hotline.db import make_engine, make_sessionmaker, session_scope
@@ -76,8 +77,6 @@ from hotline.models import Broadcast, BroadcastStatus, Message, MessageStatus, P
 from hotline.services import broadcasts, outbox
 from hotline.services.outbox import Outbox
 
-ROOT = Path(__file__).resolve().parent.parent
-FLASK = str(Path(sys.executable).with_name("flask"))
 WARD, OTHER_WARD = "Hồng Hà", "Phúc Tân"
 BODY = ("Thông báo: Ngày 20/1 có khám sức khỏe miễn phí cho hội viên tại nhà văn hóa phường, "
         "8:00-11:00. Mang theo thẻ BHYT nếu có.")
@@ -221,42 +220,6 @@ def scheduler_env(db: Database, fake_url: str, send_rate: float, quiet: str) -> 
         TWILIO_AUTH_TOKEN=TWILIO_TOKEN, TWILIO_FROM=TWILIO_FROM, TWILIO_API_BASE_URL=fake_url,
     )
     return env
-
-
-@contextmanager
-def scheduler_process(env: dict[str, str], log: Path):
-    """``flask scheduler run`` in its own process group; always stopped on the way out."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen([FLASK, "--app", "app:create_app", "scheduler", "run"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if proc.poll() is None:
-            proc.wait(timeout=10)
-
-
-def wait_for(condition, timeout: float, what: str, proc=None, log: Path | None = None,
-             every: float = 0.02) -> None:
-    deadline = _time.monotonic() + timeout
-    while not condition():
-        if proc is not None and proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log else ""
-            raise RuntimeError(f"the scheduler exited while waiting for {what}:\n{tail}")
-        if _time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-        _time.sleep(every)
 
 
 def statuses(sessions, broadcast_id: int) -> Counter:

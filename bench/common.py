@@ -19,7 +19,9 @@ import argparse
 import math
 import os
 import platform
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -362,3 +364,45 @@ def machine_summary(backends: Sequence[str] = BACKENDS) -> str:
     parts += [f"SQLAlchemy {_version('SQLAlchemy')}", f"psycopg {_version('psycopg')}",
               f"twilio {_version('twilio')}"]
     return ", ".join(parts)
+
+
+# Processes ------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+FLASK = str(Path(sys.executable).with_name("flask"))
+
+
+@contextmanager
+def scheduler_process(env: dict[str, str], log: Path):
+    """``flask scheduler run`` in its own process group; always stopped on the way out."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen([FLASK, "--app", "app:create_app", "scheduler", "run"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if proc.poll() is None:
+            proc.wait(timeout=10)
+
+
+def wait_for(condition, timeout: float, what: str, proc=None, log: Path | None = None,
+             every: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log else ""
+            raise RuntimeError(f"the scheduler exited while waiting for {what}:\n{tail}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)

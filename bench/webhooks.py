@@ -36,8 +36,17 @@ Measured, per backend:
    (issue 8).
 3. **Peak RSS** (VmHWM) of each hotline gunicorn worker at the end. Goal: < 150 MB.
 
-Checked: every request answered 200; every SMS stored exactly once; every IVR answer leads to
-the URL the walk expects. Exit status 1 when a check failed, never because a goal was missed.
+The SMS webhook only stores the message; the scheduler's ``handle_inbound`` job acts on it.
+So for SMS the real scheduler process (``flask scheduler run``, replies to the simulator
+gateway) runs beside gunicorn during the open loop and a first closed loop, as in
+production; how long messages wait to be acted on is sampled (mean wait by Little's law:
+mean number unhandled ÷ arrival rate). The ratio to the bare app comes from a second closed
+loop with the scheduler stopped (the bare app has no second process either), and the
+backlog it leaves is then timed through the scheduler: the job's own rate.
+
+Checked: every request answered 200; every SMS stored exactly once and, by the end, acted
+on; every IVR answer leads to the URL the walk expects. Exit status 1 when a check failed,
+never because a goal was missed.
 """
 
 from __future__ import annotations
@@ -79,7 +88,9 @@ from bench.common import (
     peak_rss_mb,
     print_table,
     rate,
+    scheduler_process,
     selected_backends,
+    wait_for,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -513,6 +524,12 @@ class Part:
     open: LoadResult | None = None
     closed: LoadResult | None = None
     bare_closed: LoadResult | None = None
+    # SMS: the webhook only stores; the scheduler's handle_inbound job acts on the messages.
+    closed_with_scheduler: LoadResult | None = None
+    waiting: list[int] = field(default_factory=list)  # unhandled, sampled in the open loop
+    emptied_after_s: float | None = None  # open loop's last answer → nothing unhandled
+    backlog: int = 0  # left by the closed loop without the scheduler
+    backlog_s: float | None = None  # the scheduler's time to act on all of it
 
 
 @dataclass
@@ -629,24 +646,25 @@ def run_webhooks(db: Database, bare_port: int | None, opts: Options = Options())
             warm = batch(name, opts.warmup, 1)
             warm_up(server, warm)
             sms_sent += len(warm) if name == "sms" else 0
-            note(f"{db.backend} {name}: open loop, {per_second:g}/s for {opts.seconds:g} s")
-            reqs = batch(name, int(per_second * opts.seconds), 2)
-            part.open = open_loop(server.port, reqs, per_second, keep_bodies=name == "ivr")
             if name == "sms":
-                sms_sent += len(reqs)
+                sms_sent += sms_part(db, server, part, batch, bare_port, opts, closed_n)
             else:
+                note(f"{db.backend} ivr: open loop, {per_second:g}/s for {opts.seconds:g} s")
+                reqs = batch(name, int(per_second * opts.seconds), 2)
+                part.open = open_loop(server.port, reqs, per_second, keep_bodies=True)
                 check_walk(part.open, walk, run.problems)
-            note(f"{db.backend} {name}: closed loop, {opts.connections} connections for "
-                 f"{opts.closed_seconds:g} s (hotline, then bare app)")
-            reqs = batch(name, closed_n, 3)
-            part.closed = closed_loop(server.port, reqs, connections=opts.connections,
-                                      seconds=opts.closed_seconds)
-            if name == "sms":
-                sms_sent += len(part.closed.samples)
-            if bare_port is not None:
-                part.bare_closed = closed_loop(bare_port, reqs, connections=opts.connections,
-                                               seconds=opts.closed_seconds)
+                note(f"{db.backend} ivr: closed loop, {opts.connections} connections for "
+                     f"{opts.closed_seconds:g} s (hotline, then bare app)")
+                reqs = batch(name, closed_n, 3)
+                part.closed = closed_loop(server.port, reqs, connections=opts.connections,
+                                          seconds=opts.closed_seconds)
+                if bare_port is not None:
+                    part.bare_closed = closed_loop(bare_port, reqs,
+                                                   connections=opts.connections,
+                                                   seconds=opts.closed_seconds)
             for label, result in (("open loop", part.open), ("closed loop", part.closed),
+                                  ("closed loop beside the scheduler",
+                                   part.closed_with_scheduler),
                                   ("bare closed loop", part.bare_closed)):
                 if result is not None and result.errors:
                     run.problems.append(f"{name} {label}: {result.errors} of "
@@ -659,7 +677,106 @@ def run_webhooks(db: Database, bare_port: int | None, opts: Options = Options())
         run.stored_sms, run.cases = count_stored(db)
         if run.stored_sms != sms_sent:
             run.problems.append(f"{sms_sent} SMS webhooks answered, {run.stored_sms} stored")
+        if (left := unhandled_sms(db)) != 0:
+            run.problems.append(f"{left} stored SMS never acted on")
     return run
+
+
+def sms_part(db: Database, server: Server, part: Part, batch, bare_port: int | None,
+             opts: Options, closed_n: int) -> int:
+    """The SMS runs; returns how many SMS webhooks were answered.
+
+    The webhook stores and the scheduler's ``handle_inbound`` job acts, so the real
+    scheduler process (``flask scheduler run``) runs beside gunicorn for the open loop and
+    a first closed loop, as in production. The ratio to the bare app (which has no second
+    process) is taken from a closed loop with the scheduler stopped; the backlog that loop
+    leaves is then timed through the scheduler, and every stored SMS must end acted on.
+    """
+    b, log = db.backend, db.workdir / "scheduler.log"
+    sent = 0
+    with scheduler_process(scheduler_env(db), log) as sched:
+        wait_for(lambda: unhandled_sms(db) == 0, 120, "the warm-up to be acted on", sched,
+                 log)
+        note(f"{b} sms: open loop, {part.rate:g}/s for {opts.seconds:g} s, scheduler on")
+        reqs = batch("sms", int(part.rate * opts.seconds), 2)
+        with sampling(lambda: unhandled_sms(db)) as part.waiting:
+            part.open = open_loop(server.port, reqs, part.rate)
+        sent += len(reqs)
+        wait_for(lambda: unhandled_sms(db) == 0, 300, "the open loop to be acted on", sched,
+                 log)
+        part.emptied_after_s = time.perf_counter() - part.open.ended
+        note(f"{b} sms: closed loop, {opts.connections} connections for "
+             f"{opts.closed_seconds:g} s, scheduler on")
+        part.closed_with_scheduler = closed_loop(server.port, batch("sms", closed_n, 4),
+                                                 connections=opts.connections,
+                                                 seconds=opts.closed_seconds)
+        sent += len(part.closed_with_scheduler.samples)
+        wait_for(lambda: unhandled_sms(db) == 0, 600, "that loop to be acted on", sched, log)
+    note(f"{b} sms: closed loop, {opts.connections} connections for {opts.closed_seconds:g} "
+         f"s, scheduler stopped (hotline, then bare app)")
+    reqs = batch("sms", closed_n, 3)
+    part.closed = closed_loop(server.port, reqs, connections=opts.connections,
+                              seconds=opts.closed_seconds)
+    sent += len(part.closed.samples)
+    if bare_port is not None:
+        part.bare_closed = closed_loop(bare_port, reqs, connections=opts.connections,
+                                       seconds=opts.closed_seconds)
+    part.backlog = unhandled_sms(db)
+    note(f"{b} sms: the scheduler acts on the {part.backlog:,} left")
+    with scheduler_process(scheduler_env(db), log) as sched:
+        wait_for(lambda: unhandled_sms(db) < part.backlog, 120, "the scheduler to start",
+                 sched, log)
+        started = time.perf_counter()
+        wait_for(lambda: unhandled_sms(db) == 0, 1200, "the backlog to be acted on", sched,
+                 log, every=0.1)
+        part.backlog_s = time.perf_counter() - started
+    failures = [line for line in log.read_text(errors="replace").splitlines()
+                if "Traceback" in line or "handling failed" in line]
+    if failures:
+        raise RuntimeError(f"the scheduler failed while acting on SMS: see {log}")
+    return sent
+
+
+def scheduler_env(db: Database) -> dict[str, str]:
+    """The hotline's settings for ``flask scheduler run``, replies sent to nowhere: the
+    simulator gateways (the outbox benchmark measures sending through the twilio client)."""
+    return {**hotline_env(db), "HOTLINE_SMS_GATEWAY": "simulator",
+            "HOTLINE_VOICE_GATEWAY": "simulator"}
+
+
+def unhandled_sms(db: Database) -> int:
+    """Stored inbound SMS the ``handle_inbound`` job has not acted on yet."""
+    from sqlalchemy import func, select
+
+    from hotline.db import make_engine
+    from hotline.models import Direction, Message
+
+    engine = make_engine(db.url)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(Message).where(
+                Message.direction == Direction.IN, Message.handled_at.is_(None)))
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def sampling(probe, every: float = 0.1) -> Iterator[list[int]]:
+    """``probe()`` every ``every`` seconds in a thread while the block runs."""
+    values: list[int] = []
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            values.append(probe())
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield values
+    finally:
+        stop.set()
+        thread.join()
 
 
 def figures(run: WebhookRun, opts: Options) -> list[Figure]:
@@ -680,13 +797,23 @@ def figures(run: WebhookRun, opts: Options) -> list[Figure]:
                 s = part.open.summary("incoming")
                 rows.append(Figure(f"IVR incoming call p99, open loop {part.rate:g}/s", b,
                                    s["p99_ms"], "ms", None, f"p50 {s['p50_ms']:.1f} ms"))
+        if part.waiting:
+            mean_waiting = sum(part.waiting) / len(part.waiting)
+            rows.append(Figure(
+                f"SMS acted on by the scheduler, open loop {part.rate:g}/s", b,
+                mean_waiting / part.rate, "s", None,
+                f"mean wait (Little: mean unhandled {mean_waiting:.1f} ÷ {part.rate:g}/s); "
+                f"at most {max(part.waiting)} waiting; all acted on "
+                f"{part.emptied_after_s:.1f} s after the last webhook"))
         if part.closed is not None:
             c = part.closed
             s = c.summary()
+            alone = ", scheduler stopped" if part.closed_with_scheduler is not None else ""
             rows.append(Figure(
-                f"{label} max throughput, {opts.connections} connections", b, c.achieved,
-                "req/s", None, f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, "
-                f"{len(c.samples):,} requests in {c.ended - c.started:.1f} s"))
+                f"{label} max throughput, {opts.connections} connections{alone}", b,
+                c.achieved, "req/s", None, f"p50 {s['p50_ms']:.1f} ms, p99 "
+                f"{s['p99_ms']:.1f} ms, {len(c.samples):,} requests in "
+                f"{c.ended - c.started:.1f} s"))
         if part.bare_closed is not None and part.closed is not None:
             bare = part.bare_closed
             rows.append(Figure(
@@ -695,6 +822,20 @@ def figures(run: WebhookRun, opts: Options) -> list[Figure]:
                 f"p50 {bare.summary()['p50_ms']:.1f} ms, measured right after"))
             rows.append(Figure(f"{label} throughput ÷ bare app", b,
                                part.closed.achieved / bare.achieved, "×", RATIO_GOAL, ""))
+        if part.closed_with_scheduler is not None:
+            c = part.closed_with_scheduler
+            s = c.summary()
+            ratio = (f"{c.achieved / part.bare_closed.achieved:.2f} of the bare app; "
+                     if part.bare_closed is not None else "")
+            rows.append(Figure(
+                f"{label} max throughput, {opts.connections} connections, scheduler acting "
+                "alongside", b, c.achieved, "req/s", None,
+                f"{ratio}p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms"))
+        if part.backlog_s:
+            rows.append(Figure(
+                "handle_inbound job: backlog acted on", b, part.backlog / part.backlog_s,
+                "msg/s", None, f"{part.backlog:,} stored SMS in {part.backlog_s:.1f} s, one "
+                "transaction each, by `flask scheduler run`"))
     if run.worker_peaks_mb:
         rows.append(Figure("web worker peak RSS (VmHWM)", b, max(run.worker_peaks_mb), "MB",
                            RSS_GOAL, ", ".join(f"{p:.0f}" for p in run.worker_peaks_mb)

@@ -20,6 +20,7 @@ from bench.common import throwaway_database
 from hotline.db import make_engine
 from hotline.models import Direction, Message
 from tests.conftest import BACKEND
+from tests.factories import handle_sms
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,18 @@ def test_sms_requests_pass_the_signature_check_and_are_stored_once(bench_db, hot
         resp = hotline_client.post(req.path, data=req.body, headers=req.headers)
         assert resp.status_code == 200, (req.body, resp.data)
     assert _count_inbound(bench_db) == before + 80
+    # What the scheduler then does with them: every one acted on, none left for staff as a
+    # handler failure.
+    assert webhooks.unhandled_sms(bench_db) == 80
+    assert handle_sms(hotline_client.application) == 80
+    assert webhooks.unhandled_sms(bench_db) == 0
+    engine = make_engine(bench_db.url)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(Message).where(
+                Message.error_message == "handler failed")) == 0
+    finally:
+        engine.dispose()
     forged = dict(reqs[0].headers, **{"X-Twilio-Signature": "AAAA"})
     assert hotline_client.post(reqs[0].path, data=reqs[0].body,
                                headers=forged).status_code == 403
@@ -137,3 +150,22 @@ def test_broadcast_benchmark_runs_against_a_real_scheduler_process():
     rows = broadcast.figures(run)
     assert [f.unit for f in rows] == ["s", "s", "msg/s", "MB"]
     assert all(f.backend == BACKEND for f in rows)
+
+
+def test_sms_part_runs_beside_a_real_scheduler_and_everything_is_acted_on():
+    """The SMS half of the benchmark, tiny: gunicorn, the scheduler process acting on what
+    the webhook stored, the closed loops and the backlog timed; no problem found."""
+    with throwaway_database(BACKEND) as db:
+        # Requests prepared for the closed loops: enough for any machine in 0.2 s.
+        opts = webhooks.Options(seconds=1.0, closed_seconds=0.2, sms_rate=20, warmup=20,
+                                parts=("sms",), max_closed_rate=5000)
+        run = webhooks.run_webhooks(db, None, opts)
+        assert run.problems == []
+        [part] = run.parts
+        assert part.waiting and part.emptied_after_s is not None
+        assert part.backlog > 0 and part.backlog_s > 0
+        assert run.stored_sms == 20 + 20 + len(part.closed.samples) + len(
+            part.closed_with_scheduler.samples)
+        assert webhooks.unhandled_sms(db) == 0
+        names = [f.benchmark for f in webhooks.figures(run, opts)]
+        assert "handle_inbound job: backlog acted on" in names
