@@ -33,7 +33,8 @@ Measured, per backend:
    SQLite (issue 4), < 50 ms elsewhere (ARCHITECTURE.md).
 2. **Closed loop**: ``--connections`` clients send back to back for ``--closed-seconds``; the
    hotline's requests/s as a ratio of the bare app's, measured right after it. Goal: ≥ 0.5
-   (issue 8).
+   (issue 8). IVR: menu steps alone (the issue's "voice-menu step"; their calls are started
+   beforehand, untimed), then whole calls with their incoming call, as a second figure.
 3. **Peak RSS** (VmHWM) of each hotline gunicorn worker at the end. Goal: < 150 MB.
 
 The SMS webhook only stores the message; the scheduler's ``handle_inbound`` job acts on it.
@@ -530,6 +531,10 @@ class Part:
     emptied_after_s: float | None = None  # open loop's last answer → nothing unhandled
     backlog: int = 0  # left by the closed loop without the scheduler
     backlog_s: float | None = None  # the scheduler's time to act on all of it
+    # IVR: the closed loops above carry menu steps only (their calls started beforehand);
+    # these carry whole calls, the incoming call included.
+    closed_calls: LoadResult | None = None
+    bare_closed_calls: LoadResult | None = None
 
 
 @dataclass
@@ -653,19 +658,14 @@ def run_webhooks(db: Database, bare_port: int | None, opts: Options = Options())
                 reqs = batch(name, int(per_second * opts.seconds), 2)
                 part.open = open_loop(server.port, reqs, per_second, keep_bodies=True)
                 check_walk(part.open, walk, run.problems)
-                note(f"{db.backend} ivr: closed loop, {opts.connections} connections for "
-                     f"{opts.closed_seconds:g} s (hotline, then bare app)")
-                reqs = batch(name, closed_n, 3)
-                part.closed = closed_loop(server.port, reqs, connections=opts.connections,
-                                          seconds=opts.closed_seconds)
-                if bare_port is not None:
-                    part.bare_closed = closed_loop(bare_port, reqs,
-                                                   connections=opts.connections,
-                                                   seconds=opts.closed_seconds)
+                ivr_closed_loops(db, server, part, batch, bare_port, opts, closed_n)
             for label, result in (("open loop", part.open), ("closed loop", part.closed),
                                   ("closed loop beside the scheduler",
                                    part.closed_with_scheduler),
-                                  ("bare closed loop", part.bare_closed)):
+                                  ("bare closed loop", part.bare_closed),
+                                  ("closed loop of whole calls", part.closed_calls),
+                                  ("bare closed loop of whole calls",
+                                   part.bare_closed_calls)):
                 if result is not None and result.errors:
                     run.problems.append(f"{name} {label}: {result.errors} of "
                                         f"{len(result.samples)} requests not answered 200")
@@ -735,6 +735,33 @@ def sms_part(db: Database, server: Server, part: Part, batch, bare_port: int | N
     if failures:
         raise RuntimeError(f"the scheduler failed while acting on SMS: see {log}")
     return sent
+
+
+def ivr_closed_loops(db: Database, server: Server, part: Part, batch, bare_port: int | None,
+                     opts: Options, closed_n: int) -> None:
+    """Menu steps alone (the goal: "a voice-menu step"), their calls started beforehand and
+    untimed; then whole calls, the incoming call (a call row, the caller's person, the
+    consent question) included. Each followed by the bare app on the same requests."""
+    reqs = batch("ivr", closed_n, 3)
+    started = [r for r in reqs if r.kind == "incoming"]
+    note(f"{db.backend} ivr: starting {len(started):,} calls (untimed)")
+    warm = closed_loop(server.port, started, connections=opts.connections, seconds=600)
+    if warm.errors or len(warm.samples) != len(started):
+        raise RuntimeError(f"starting the calls: {warm.errors} of {len(started)} failed")
+    steps = [r for r in reqs if r.kind == "step"]
+    note(f"{db.backend} ivr: closed loops, {opts.connections} connections for "
+         f"{opts.closed_seconds:g} s: menu steps, then whole calls (hotline, then bare app)")
+    part.closed = closed_loop(server.port, steps, connections=opts.connections,
+                              seconds=opts.closed_seconds)
+    if bare_port is not None:
+        part.bare_closed = closed_loop(bare_port, steps, connections=opts.connections,
+                                       seconds=opts.closed_seconds)
+    calls = batch("ivr", closed_n, 5)
+    part.closed_calls = closed_loop(server.port, calls, connections=opts.connections,
+                                    seconds=opts.closed_seconds)
+    if bare_port is not None:
+        part.bare_closed_calls = closed_loop(bare_port, calls, connections=opts.connections,
+                                             seconds=opts.closed_seconds)
 
 
 def scheduler_env(db: Database) -> dict[str, str]:
@@ -808,7 +835,8 @@ def figures(run: WebhookRun, opts: Options) -> list[Figure]:
         if part.closed is not None:
             c = part.closed
             s = c.summary()
-            alone = ", scheduler stopped" if part.closed_with_scheduler is not None else ""
+            alone = (", scheduler stopped" if part.closed_with_scheduler is not None
+                     else ", steps only" if part.closed_calls is not None else "")
             rows.append(Figure(
                 f"{label} max throughput, {opts.connections} connections{alone}", b,
                 c.achieved, "req/s", None, f"p50 {s['p50_ms']:.1f} ms, p99 "
@@ -822,6 +850,16 @@ def figures(run: WebhookRun, opts: Options) -> list[Figure]:
                 f"p50 {bare.summary()['p50_ms']:.1f} ms, measured right after"))
             rows.append(Figure(f"{label} throughput ÷ bare app", b,
                                part.closed.achieved / bare.achieved, "×", RATIO_GOAL, ""))
+        if part.closed_calls is not None:
+            c = part.closed_calls
+            s = c.summary()
+            ratio = (f"{c.achieved / part.bare_closed_calls.achieved:.2f} of the bare app "
+                     f"({part.bare_closed_calls.achieved:,.0f} req/s); "
+                     if part.bare_closed_calls is not None else "")
+            rows.append(Figure(
+                f"IVR whole calls (incoming + steps) max throughput, {opts.connections} "
+                "connections", b, c.achieved, "req/s", None,
+                f"{ratio}p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms"))
         if part.closed_with_scheduler is not None:
             c = part.closed_with_scheduler
             s = c.summary()

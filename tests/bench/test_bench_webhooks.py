@@ -169,3 +169,19 @@ def test_sms_part_runs_beside_a_real_scheduler_and_everything_is_acted_on():
         assert webhooks.unhandled_sms(db) == 0
         names = [f.benchmark for f in webhooks.figures(run, opts)]
         assert "handle_inbound job: backlog acted on" in names
+
+
+def test_ivr_part_times_steps_and_whole_calls_and_every_answer_leads_on():
+    """The IVR half, tiny: the open loop's answers follow the walk, the calls of the
+    steps-only closed loop are started first (no step falls back to creating its call)."""
+    with throwaway_database(BACKEND) as db:
+        # ivr_requests sends whole blocks of 25 calls (275 requests): 1.1 s at 250/s.
+        opts = webhooks.Options(seconds=1.0, closed_seconds=0.2, ivr_rate=250, warmup=22,
+                                parts=("ivr",), max_closed_rate=5000)
+        run = webhooks.run_webhooks(db, None, opts)
+        assert run.problems == []
+        [part] = run.parts
+        assert {s.kind for s in part.closed.samples} == {"step"}
+        assert {s.kind for s in part.closed_calls.samples} == {"incoming", "step"}
+        names = [f.benchmark for f in webhooks.figures(run, opts)]
+        assert any(n.startswith("IVR whole calls") for n in names)
