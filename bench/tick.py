@@ -119,6 +119,8 @@ PLAN_QUERIES = {
                      "ORDER BY followup_due_at LIMIT 200",
     "outbox due": "SELECT id FROM messages WHERE status = 'queued' AND due_at <= :now "
                   "ORDER BY due_at, id LIMIT 500",
+    "inbound to act on": "SELECT id FROM messages WHERE direction = 'in' "
+                         "AND handled_at IS NULL ORDER BY id LIMIT 200",
     "daily cap count": "SELECT count(id) FROM messages WHERE person_id = 1 AND kind = 'normal' "
                        "AND due_at >= :now AND due_at < :now",
 }
