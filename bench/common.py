@@ -382,18 +382,24 @@ def scheduler_process(env: dict[str, str], log: Path):
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
+        stop_group(proc)
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM ``proc`` (started with ``start_new_session``), then SIGKILL its whole process
+    group: children it left behind (gunicorn workers) go too."""
+    if proc.poll() is None:
+        proc.terminate()
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
             pass
-        if proc.poll() is None:
-            proc.wait(timeout=10)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if proc.poll() is None:
+        proc.wait(timeout=10)
 
 
 def wait_for(condition, timeout: float, what: str, proc=None, log: Path | None = None,

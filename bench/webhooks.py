@@ -91,6 +91,7 @@ from bench.common import (
     rate,
     scheduler_process,
     selected_backends,
+    stop_group,
     wait_for,
 )
 
@@ -468,7 +469,7 @@ def gunicorn(name: str, spec: str, env: dict[str, str], workdir: Path, *,
         server = _wait_booted(name, proc, log, workers, boot_timeout)
         yield server
     finally:
-        _stop(proc)
+        stop_group(proc)
 
 
 def _wait_booted(name: str, proc: subprocess.Popen, log: Path, workers: int,
@@ -488,21 +489,6 @@ def _wait_booted(name: str, proc: subprocess.Popen, log: Path, workers: int,
     else:
         raise RuntimeError(f"gunicorn {name} did not boot in {timeout:.0f} s")
     return Server(name, proc, port, log, pids[:workers])
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # workers left behind, if any
-    except (ProcessLookupError, PermissionError):
-        pass
-    if proc.poll() is None:
-        proc.wait(timeout=10)
 
 
 def warm_up(server: Server, reqs: Sequence[Req]) -> None:
