@@ -82,14 +82,22 @@ def _drop_if_closed_by_server(dbapi_conn, _record, _proxy) -> None:
 
     An idle connection has nothing to read; one the server closed has its goodbye (or the
     end of the stream) waiting on the socket. Looking costs no round trip, where
-    ``pool_pre_ping`` spent one (and a BEGIN) on every checkout of every request.
+    ``pool_pre_ping`` spent one (and a BEGIN) on every checkout of every request. Only
+    when there is something to read is the connection pinged, so a harmless message (a
+    notice) does not cost a reconnection.
     """
     try:
-        readable = dbapi_conn.closed or select.select([dbapi_conn.fileno()], [], [], 0)[0]
-    except (OSError, ValueError):
-        readable = True
-    if readable:
-        raise DisconnectionError("connection closed by the server; the pool replaces it")
+        if dbapi_conn.closed:
+            raise OSError("closed")
+        if not select.select([dbapi_conn.fileno()], [], [], 0)[0]:
+            return
+        cursor = dbapi_conn.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_conn.rollback()
+    except Exception as exc:  # noqa: BLE001 - any failure means: not usable
+        raise DisconnectionError("connection closed by the server; the pool replaces it"
+                                 ) from exc
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
