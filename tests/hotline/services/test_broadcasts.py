@@ -114,3 +114,23 @@ def test_bhyt_renewal_reminders_30_and_7_days_before(rt, sessions):
     assert msgs[0].due_at == at("2026-12-01 10:00")
     assert msgs[1].due_at == at("2026-12-24 10:00")
     assert "31/12/2026" in msgs[0].body
+
+
+def test_queueing_again_after_a_crash_adds_only_the_missing_and_says_how_many(sessions,
+                                                                              people):
+    """A broadcast job that died half way is run again: those already queued are not
+    queued twice, and the answer counts only the new ones."""
+    with session_scope(sessions) as s:
+        everyone = s.scalars(select(broadcasts.Person).where(
+            broadcasts.Person.opted_out_at.is_(None)).order_by(broadcasts.Person.id)).all()
+        box = Outbox(s)
+        assert box.enqueue_many(T0, everyone[:3], "Hop", key_prefix="b9") == 3
+    with session_scope(sessions) as s:
+        everyone = s.scalars(select(broadcasts.Person).where(
+            broadcasts.Person.opted_out_at.is_(None)).order_by(broadcasts.Person.id)).all()
+        box = Outbox(s)
+        assert box.enqueue_many(T0, everyone, "Hop", key_prefix="b9") == len(everyone) - 3
+        assert box.enqueue_many(T0, everyone, "Hop", key_prefix="b9") == 0
+    with sessions() as s:
+        keys = s.scalars(select(Message.idempotency_key)).all()
+        assert sorted(keys) == sorted(f"b9:{p.id}" for p in everyone)
