@@ -121,6 +121,11 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 _INSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 
 
+def dialect_insert(dialect: str):
+    """The dialect's ``insert``, which knows ``ON CONFLICT``; None where there is none."""
+    return _INSERTS.get(dialect)
+
+
 @contextmanager
 def autocommit(engine: Engine) -> Iterator[Connection]:
     """A connection on which every statement commits by itself: a one-statement write (a

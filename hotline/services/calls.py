@@ -24,13 +24,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, cast, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from hotline import clock
-from hotline.db import insert_once, session_scope
+from hotline.db import dialect_insert, insert_once, session_scope
 from hotline.gateways.base import GatewayError, VoiceGateway
 from hotline.models import (
     Call,
@@ -266,7 +264,7 @@ def store_move(conn: Connection, now: datetime, ref: CallRef, *, step: int, node
 
 @functools.cache
 def _store_move_stmt(dialect: str):
-    insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}.get(dialect)
+    insert = dialect_insert(dialect)
     if insert is None:
         return None
     table = CallStep.__table__

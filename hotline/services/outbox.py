@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached, sessionmaker
 
 from hotline import clock
-from hotline.db import session_scope
+from hotline.db import dialect_insert, session_scope
 from hotline.gateways.base import GatewayError, SmsGateway
 from hotline.models import (
     STATUS_RANK,
@@ -190,9 +190,9 @@ class Outbox:
         # No RETURNING: a plain executemany is three times faster on PostgreSQL (psycopg
         # re-parses a multi-row VALUES with RETURNING for every chunk). ON CONFLICT still
         # keeps a key queued by someone else meanwhile from being queued twice.
-        stmt = _insert_for(self.session)(Message).on_conflict_do_nothing(
-            index_elements=["idempotency_key"])
         connection = self.session.connection()
+        insert = dialect_insert(connection.dialect.name)
+        stmt = insert(Message).on_conflict_do_nothing(index_elements=["idempotency_key"])
         for chunk in _chunks(rows, 1000):
             connection.execute(stmt, chunk)
         return len(rows)
@@ -325,7 +325,7 @@ def _upsert(session: Session):
     """``INSERT .. ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`` for messages."""
     dialect = session.get_bind().dialect.name
     if dialect not in _UPSERTS:
-        insert = _insert_for(session)
+        insert = dialect_insert(dialect)
         table = Message.__table__  # Core, not the ORM statement: a third of the time
         _UPSERTS[dialect] = (
             insert(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
@@ -353,15 +353,6 @@ def _column_defaults() -> dict[str, object]:
 def _chunks(items: list, size: int):
     for i in range(0, len(items), size):
         yield items[i:i + size]
-
-
-def _insert_for(session: Session):
-    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING (SQLite and PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 @dataclass
