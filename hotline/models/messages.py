@@ -65,6 +65,8 @@ class Kind(StrEnum):
 
 
 UNHANDLED = text("direction = 'in' AND handled_at IS NULL")
+# error_message of an inbound text the line failed to act on (it went to staff, unanswered).
+HANDLING_FAILED = "handler failed"
 
 
 class Message(Base):
@@ -118,3 +120,8 @@ class Message(Base):
     )
 
     person: Mapped["Person | None"] = relationship()  # noqa: F821
+
+    @property
+    def handling_failed(self) -> bool:
+        """An inbound text the line could not act on: nobody has answered it yet."""
+        return self.direction == Direction.IN and self.error_message == HANDLING_FAILED

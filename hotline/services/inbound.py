@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db import insert_once
 from hotline.models import Direction, Message, MessageStatus
+from hotline.models.messages import HANDLING_FAILED
 from hotline.phones import PhoneError, normalize
 from hotline.services import people
 from hotline.text import clean
@@ -109,6 +110,6 @@ def give_up(session: Session, now: datetime, msg_id: int) -> None:
     session.execute(
         update(Message)
         .where(Message.id == msg_id)
-        .values(handled_at=now, needs_staff=True, error_message="handler failed")
+        .values(handled_at=now, needs_staff=True, error_message=HANDLING_FAILED)
         .execution_options(synchronize_session=False)
     )

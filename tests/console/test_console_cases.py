@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from console import media
 from hotline.models import AuditLog, Case, CaseEvent, Kind, Message, Provider, Recording
+from hotline.models.messages import HANDLING_FAILED
 from tests.console.conftest import HANG, NAM, NGA, NOW, open_case, person
 
 
@@ -219,6 +220,18 @@ def test_triage_lists_waiting_messages_and_opens_a_case(as_user, demo):
     again = admin.post(f"/console/triage/{msg.id}/case", data={"category": "11"})
     assert "đã có người xử lý" in admin.get(again.headers["Location"]).get_data(as_text=True)
     assert len(demo.scalars(select(Case).where(Case.person_id == msg.person_id)).all()) == 1
+
+
+def test_triage_says_when_the_line_failed_to_act_and_sent_no_answer(as_user, demo):
+    failed = _waiting(demo, body="DK Nga CD01")
+    failed.error_message = HANDLING_FAILED  # what inbound.give_up leaves
+    other = _waiting(demo, body="Em muon gap chi Hoa", phone=HANG)
+    demo.commit()
+    page = as_user("admin").get("/console/triage").get_data(as_text=True)
+    notice = "Tổng đài gặp lỗi khi xử lý tin này và chưa trả lời"
+    assert page.count(notice) == 1  # on the failed text's card only
+    assert page.index(f'id="m-{failed.id}"') < page.index(notice) < page.index(
+        f'id="m-{other.id}"')
 
 
 def test_triage_answer_goes_through_the_outbox_as_a_reply(as_user, demo):
