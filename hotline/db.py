@@ -17,7 +17,7 @@ from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -143,6 +143,11 @@ SQLITE_HANDOFF_S = 0.002
 def write_now(engine: Engine, work: Callable[[Connection], T]) -> T:
     """``work(conn)`` on an ``autocommit`` connection: a webhook's one-statement write.
 
+    A pooled connection the server dropped an instant ago (its goodbye not yet on the
+    socket when it was checked out) fails the statement; the pool is then invalidated and
+    the write is tried once more on a new connection. ``work`` must be safe to repeat
+    (the webhooks' inserts are ``ON CONFLICT DO NOTHING``).
+
     On SQLite, a writer that finds the one write lock taken is put to sleep by SQLite's busy
     handler for 1, 2, 5 ... 100 ms between tries. Against the handle_inbound job, which takes
     the lock for a few milliseconds per message (and leaves ``SQLITE_HANDOFF_S`` between
@@ -150,6 +155,15 @@ def write_now(engine: Engine, work: Callable[[Connection], T]) -> T:
     write tries again every millisecond instead, for as long as the connection's busy
     timeout allows. PostgreSQL has row locks: ``work`` just runs.
     """
+    try:
+        return _write_now(engine, work)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        return _write_now(engine, work)
+
+
+def _write_now(engine: Engine, work: Callable[[Connection], T]) -> T:
     with autocommit(engine) as conn:
         if conn.dialect.name != "sqlite":
             return work(conn)

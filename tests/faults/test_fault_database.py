@@ -241,3 +241,31 @@ def test_connections_killed_under_the_app_are_replaced(app, db, database_url):
     form = inbound_form("SM" + "0" * 32, body="HD")
     assert signed_post(client, "/sms/inbound", form).status_code == 200
     assert len(inbound(db)) == 2
+
+
+def test_a_connection_dropped_an_instant_before_checkout_costs_the_webhook_nothing(
+    app, db, database_url, monkeypatch
+):
+    """The server's goodbye not yet on the socket when the pool hands the connection out
+    (so it looks alive): the webhook's one-statement write is tried again on a new one."""
+    if is_sqlite(database_url):
+        pytest.skip("PostgreSQL only: SQLite has no server to lose")
+    import hotline.db
+
+    client = app.test_client()
+    assert signed_post(client, "/sms/inbound", inbound_form("SM" + "e" * 32)).status_code == 200
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    finally:
+        admin.dispose()
+    time.sleep(0.2)
+    # Every socket looks quiet, as in the instant before the goodbye arrives.
+    monkeypatch.setattr(hotline.db.select, "select", lambda r, w, x, t: ([], [], []))
+    form = inbound_form("SM" + "d" * 32, body="HD")
+    assert signed_post(client, "/sms/inbound", form).status_code == 200
+    monkeypatch.undo()  # the test's own session was dropped too: let its pool see that
+    assert len(inbound(db)) == 2
