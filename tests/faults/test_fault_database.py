@@ -224,12 +224,8 @@ def test_unreachable_database_android_and_healthz(down_app):
     assert client.get("/healthz").status_code == 503
 
 
-def test_connections_killed_under_the_app_are_replaced(app, db, database_url):
-    """PostgreSQL restarted (every connection dropped): the next webhook still succeeds."""
-    if is_sqlite(database_url):
-        pytest.skip("PostgreSQL only: SQLite has no server to lose")
-    client = app.test_client()
-    assert signed_post(client, "/sms/inbound", inbound_form("SM" + "f" * 32)).status_code == 200
+def terminate_backends(database_url: str) -> None:
+    """What a PostgreSQL restart does to the app's pooled connections."""
     admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -238,6 +234,15 @@ def test_connections_killed_under_the_app_are_replaced(app, db, database_url):
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
     finally:
         admin.dispose()
+
+
+def test_connections_killed_under_the_app_are_replaced(app, db, database_url):
+    """PostgreSQL restarted (every connection dropped): the next webhook still succeeds."""
+    if is_sqlite(database_url):
+        pytest.skip("PostgreSQL only: SQLite has no server to lose")
+    client = app.test_client()
+    assert signed_post(client, "/sms/inbound", inbound_form("SM" + "f" * 32)).status_code == 200
+    terminate_backends(database_url)
     form = inbound_form("SM" + "0" * 32, body="HD")
     assert signed_post(client, "/sms/inbound", form).status_code == 200
     assert len(inbound(db)) == 2
@@ -254,14 +259,7 @@ def test_a_connection_dropped_an_instant_before_checkout_costs_the_webhook_nothi
 
     client = app.test_client()
     assert signed_post(client, "/sms/inbound", inbound_form("SM" + "e" * 32)).status_code == 200
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-    finally:
-        admin.dispose()
+    terminate_backends(database_url)
     time.sleep(0.2)
     # Every socket looks quiet, as in the instant before the goodbye arrives.
     monkeypatch.setattr(hotline.db.select, "select", lambda r, w, x, t: ([], [], []))
