@@ -60,6 +60,16 @@ class Settings:
     # Trusted reverse proxies in front of the app (X-Forwarded-* hops); 0 = none.
     proxy_hops: int = field(default=0, metadata={"env": "HOTLINE_PROXY_HOPS"})
     run_scheduler: bool = field(default=False, metadata={"env": "HOTLINE_RUN_SCHEDULER"})
+    # Fernet key (``flask backup-key`` makes one) that encrypts every backup; none = no backup.
+    backup_key: str = field(default="", metadata={"env": "HOTLINE_BACKUP_KEY"})
+    # Backups older than this many days are pruned when a new one is written (newest kept).
+    backup_keep_days: int = field(default=30, metadata={"env": "HOTLINE_BACKUP_KEEP_DAYS"})
+    # Months after a case's closing when what identifies the person goes (retention job);
+    # its recordings go earlier, after the second setting.
+    retention_months: int = field(default=24, metadata={"env": "HOTLINE_RETENTION_MONTHS"})
+    recording_retention_months: int = field(
+        default=3, metadata={"env": "HOTLINE_RECORDING_RETENTION_MONTHS"}
+    )
     testing: bool = False
 
     @classmethod
@@ -93,6 +103,11 @@ class Settings:
                 raise ValueError(f"{name} must be one of {', '.join(GATEWAYS)}")
         _parse_hours(self.quiet_hours)
         _parse_hours(self.call_hours)
+        if not 1 <= self.recording_retention_months <= self.retention_months:
+            raise ValueError("recording_retention_months must be between 1 and "
+                             "retention_months")
+        if self.backup_keep_days < 1:
+            raise ValueError("backup_keep_days must be at least 1")
 
     @property
     def quiet(self) -> tuple[time, time]:
