@@ -1,4 +1,4 @@
-"""Flask commands: migrate, seed-demo, create-user, scheduler run."""
+"""Flask commands: migrate, seed-demo, create-user, scheduler run, backup, restore."""
 
 from __future__ import annotations
 
@@ -76,8 +76,51 @@ def scheduler_run_cmd():
     run_forever(_rt())
 
 
+@click.command("backup")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory that holds the backups (one hotline-<time> folder each).")
+@with_appcontext
+def backup_cmd(out_dir):
+    """Write an encrypted backup of the database and audio; prune old ones."""
+    from hotline.services import backup
+
+    try:
+        result = backup.backup(_rt().settings, out_dir, clock.utcnow())
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = sum(result.tables.values())
+    click.echo(f"backup written: {result.path} ({rows} rows in {len(result.tables)} tables, "
+               f"{result.files} audio files, {result.bytes} bytes before encryption)")
+    for path in result.pruned:
+        click.echo(f"pruned: {path}")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False))
+@with_appcontext
+def restore_cmd(source):
+    """Restore a backup (or the newest in SOURCE) into an empty database and audio dir."""
+    from hotline.services import backup
+
+    try:
+        result = backup.restore(_rt().settings, source)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored {result.path}: {sum(result.tables.values())} rows, "
+               f"{result.files} audio files; every checksum and row count matched")
+
+
+@click.command("backup-key")
+def backup_key_cmd():
+    """Print a new key for HOTLINE_BACKUP_KEY."""
+    from hotline.services import backup
+
+    click.echo(backup.generate_key())
+
+
 def register_cli(app: Flask) -> None:
-    for command in (migrate_cmd, seed_demo_cmd, create_user_cmd, scheduler_group):
+    for command in (migrate_cmd, seed_demo_cmd, create_user_cmd, scheduler_group, backup_cmd,
+                    restore_cmd, backup_key_cmd):
         app.cli.add_command(command)
     from audio.cli import audio_group  # flask audio build / check
     app.cli.add_command(audio_group)

@@ -48,25 +48,46 @@ def pytest_report_header(config):
     return f"hotline test database: {BACKEND}"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+def create_database(tmp_path, migrate: bool = True) -> str:
+    """A new database of the test backend (migrated unless ``migrate`` is False); drop it
+    with ``drop_database``."""
     if BACKEND == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hotline.db'}"
+        tmp_path.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{tmp_path / f'hotline-{uuid.uuid4().hex[:6]}.db'}"
+    else:
+        name = f"hotline_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    if migrate:
         upgrade(url)
-        yield url
+    return url
+
+
+def drop_database(url: str) -> None:
+    """Drop a database ``create_database`` made (SQLite: delete its files)."""
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
         return
-    name = f"hotline_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = create_database(tmp_path_factory.mktemp("db"))
     try:
-        upgrade(url)
         yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        if BACKEND == "postgresql":
+            drop_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -134,4 +155,4 @@ def at(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=HANOI).astimezone(UTC)
 
 
-__all__ = ["AUTH_TOKEN", "PUBLIC_URL", "at", "session_scope"]
+__all__ = ["AUTH_TOKEN", "PUBLIC_URL", "at", "create_database", "drop_database", "session_scope"]
