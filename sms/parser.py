@@ -41,6 +41,10 @@ from functools import cached_property
 from itertools import islice
 
 from hotline.text import fold
+from hotline.words import Word, variants
+from hotline.words import core_span as _core_span
+from hotline.words import signature as _signature
+from hotline.words import word_matches as _word_matches
 
 # Argument shapes.
 NONE = "none"  # no argument; only courtesy words (FILLERS) may follow
@@ -119,12 +123,6 @@ MAX_CHOICE_DIGITS = 6  # a longer bare number is probably a phone number: TEXT
 MAX_NUMBER_DIGITS = 9
 MAX_KEYWORD_CHARS = 40
 
-_STROKE = "đ"  # stands for the stroke of đ, which is not a combining mark
-_TELEX_TONES = frozenset("sfrxj")
-_VNI_DIGITS = "123456789"
-_LEET = str.maketrans("0134", "oiea")
-_VOWELS = frozenset("aeiouy")
-
 _TOKEN = re.compile(r"\S+")
 _CHOICE = re.compile(rf"[#*]?\s*([0-9]{{1,{MAX_CHOICE_DIGITS}}})\s*[.)!,;:#]?")
 _QUESTION = re.compile(r"[?？]+")
@@ -133,9 +131,6 @@ _GLUED = re.compile(r"(?P<kw>[^0-9]{1,24}?)[#:.\-_/]*[0-9]")
 _NUMBER = re.compile(r"(?P<pre>[^0-9]{0,12}?)(?P<num>[0-9]+)")
 _GROUP_CODE = re.compile(r"([A-Za-z]{2,4})[-_.]?([0-9]{1,3})[.,;]?")
 _SEPARATORS = " \t\r\n:;,.-–—#/)>]|"
-
-Word = tuple[str, tuple[str, ...] | None]  # (folded base, sorted marks; None: unknown)
-
 
 @dataclass(frozen=True)
 class Command:
@@ -151,110 +146,6 @@ class Command:
 # --- words ------------------------------------------------------------------------------------
 
 
-def _is_mark(c: str) -> bool:
-    return unicodedata.category(c).startswith("M")
-
-
-def _signature(word: str) -> Word:
-    """Folded base and the multiset of marks (combining marks, plus 'đ' for the stroke)."""
-    marks = []
-    for c in unicodedata.normalize("NFD", word):
-        if c in "đĐðÐ":
-            marks.append(_STROKE)
-        elif _is_mark(c):
-            marks.append(c)
-    return fold(word), tuple(sorted(marks))
-
-
-def _telex(w: str) -> str:
-    """Base letters of a lower-case ASCII word typed in Telex: 'ddoongf' -> 'dong', 'huyr' -> 'huy'.
-
-    A Vietnamese syllable never has s, f, r, x or j after its vowel, so those are tone keys.
-    """
-    if w.startswith("dd"):
-        w = w[1:]
-    out: list[str] = []
-    tone = False
-    i = 0
-    while i < len(w):
-        c, nxt = w[i], w[i + 1 : i + 2]
-        if c in "aeo" and nxt == c:  # aa ee oo -> â ê ô
-            out.append(c)
-            i += 2
-        elif c in "aou" and nxt == "w":  # aw ow uw -> ă ơ ư
-            out.append(c)
-            i += 2
-        elif c == "w":  # w alone -> ư
-            out.append("u")
-            i += 1
-        elif (
-            c in _TELEX_TONES
-            and not tone
-            and out
-            and (out[-1] in _VOWELS or (i == len(w) - 1 and _VOWELS.intersection(out)))
-        ):
-            tone = True
-            i += 1
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def _vni(w: str) -> str:
-    """Base letters of a lower-case ASCII word typed in VNI: 'd9ong2' -> 'dong', 'huy3' -> 'huy'."""
-    return "".join(c for c in w if c not in _VNI_DIGITS)
-
-
-def _variants(core: str) -> tuple[Word, ...]:
-    """Readings of one word: as written first, then Telex, VNI and 0-for-o decodings.
-
-    A decoded reading keeps only its base letters (marks ``None``: any keyword marks fit):
-    residue is often incomplete ('d9ong2' lacks the circumflex of đồng).
-    """
-    if len(core) > MAX_KEYWORD_CHARS:
-        return ()  # no keyword is that long; spares a 5,000-character word the decoding
-    found = [_signature(core)]
-    low = core.lower()
-    if low.isascii() and low.isalnum() and low[0].isalpha():
-        bases = []
-        for w in dict.fromkeys((low, low.replace("0", "o"))):
-            if w.isalpha():
-                bases += [w, _telex(w)]
-            elif "0" not in w:
-                bases.append(_vni(w))
-        if not low.isalpha():
-            bases.append(low.translate(_LEET))
-        found += [(b, None) for b in bases if b.isalpha()]
-    return tuple(dict.fromkeys(found))
-
-
-def _word_matches(variants: Iterable[Word], word: Word) -> bool:
-    """An unaccented or decoded word fits any marks; an accented word must fit them exactly,
-    except that a plain d may stand for đ ('dồng ý'). 'đừng' (don't) is not 'dừng' (stop)."""
-    base, marks = word
-    return any(b == base and (not m or m == marks or m == _without_stroke(marks))
-               for b, m in variants)
-
-
-def _without_stroke(marks: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    if not marks or _STROKE not in marks:
-        return None
-    rest = list(marks)
-    rest.remove(_STROKE)
-    return tuple(rest)
-
-
-def _core_span(token: str) -> tuple[int, int]:
-    """Span of ``token`` without leading/trailing punctuation, quotes, symbols and emoji."""
-    start, end = 0, len(token)
-    while start < end and not (token[start].isalnum() or _is_mark(token[start])):
-        start += 1
-    while end > start and not (token[end - 1].isalnum() or _is_mark(token[end - 1])):
-        end -= 1
-    return start, end
-
-
 @dataclass(frozen=True)
 class _Token:
     start: int  # offsets in the body
@@ -264,7 +155,7 @@ class _Token:
 
     @cached_property
     def variants(self) -> tuple[Word, ...]:
-        return _variants(self.core)
+        return variants(self.core, MAX_KEYWORD_CHARS)
 
 
 def _iter_tokens(body: str, pos: int) -> Iterator[_Token]:
