@@ -91,7 +91,7 @@ class NullGateway:
     def __init__(self) -> None:
         self.count = 0
 
-    def send_sms(self, to, body, *, status_callback=None) -> SendResult:
+    def send_sms(self, to, body, *, status_callback=None, options=None) -> SendResult:
         self.count += 1
         return SendResult(external_id=f"SMnull{self.count:08d}", status="queued")
 

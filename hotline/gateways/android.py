@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
+from datetime import UTC
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -22,7 +24,7 @@ from android_sms_gateway.enums import WebhookEvent
 from android_sms_gateway.errors import APIError
 from android_sms_gateway.http import RequestsHttpClient
 
-from hotline.gateways.base import GatewayError, SendResult
+from hotline.gateways.base import GatewayError, SendOptions, SendResult
 
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Timestamp"
@@ -58,23 +60,33 @@ class AndroidGateway:
             http=RequestsHttpClient(session=self.session),
         )
 
-    def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
-        """Queue one SMS on the phone. ``status_callback`` is unused: states come by webhook."""
-        message = Message(phone_numbers=[to], text_message=TextMessage(text=body))
+    def send_sms(
+        self, to: str, body: str, *, status_callback: str | None = None,
+        options: SendOptions | None = None,
+    ) -> SendResult:
+        """Queue one SMS on the phone. ``status_callback`` is unused: states come by webhook.
+
+        ``options.message_id`` becomes the message's ``id``: the API answers 409 to an id it
+        already has, which means a send whose answer was lost went through, so that is an
+        accepted message, not a failure. ``valid_until``, ``device_id`` and ``sim_number``
+        are passed as the API's ``validUntil``, ``deviceId`` and ``simNumber``.
+        """
+        options = options or SendOptions()
+        valid_until = options.valid_until
+        if valid_until is not None:
+            valid_until = valid_until.astimezone(UTC).replace(microsecond=0)
+        message = Message(
+            phone_numbers=[to], text_message=TextMessage(text=body), id=options.message_id,
+            valid_until=valid_until, device_id=options.device_id, sim_number=options.sim_number,
+        )
         try:
             state: MessageState = self.client.send(message)
         except APIError as exc:
+            if exc.status_code == HTTPStatus.CONFLICT and options.message_id:
+                return SendResult(external_id=options.message_id, status="pending")
             raise _api_error(exc) from exc
-        except requests.exceptions.Timeout as exc:
-            raise GatewayError(f"android timed out: {exc}", code="timeout", transient=True) from exc
-        except requests.exceptions.InvalidJSONError as exc:
-            raise GatewayError(
-                f"android bad response: {exc}", code="bad_response", transient=True
-            ) from exc
         except requests.exceptions.RequestException as exc:
-            raise GatewayError(
-                f"android unreachable: {exc}", code="connection", transient=True
-            ) from exc
+            raise _network_error(exc) from exc
         except (KeyError, TypeError, ValueError) as exc:  # a 2xx answer we cannot read
             raise GatewayError(
                 f"android bad response: {exc!r}", code="bad_response", transient=True
@@ -84,12 +96,54 @@ class AndroidGateway:
             raise GatewayError(f"android: {reasons}", code="failed")
         return SendResult(external_id=state.id, status=state.state.value.lower())
 
+    def cancel(self, external_id: str) -> bool:
+        """Cancel a message the gateway holds but has not sent: True if it was cancelled,
+        False if it is gone or past cancelling (sent, failed, unknown). Raises
+        ``GatewayError`` (transient) when the gateway could not be asked."""
+        try:
+            self.client.cancel_message(external_id)
+        except requests.exceptions.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else 0
+            if status in (HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT):
+                return False
+            raise GatewayError(f"android cancel {status}", code=str(status),
+                               transient=status == 429 or status >= 500) from exc
+        except APIError as exc:
+            if exc.status_code in (400, 404, 409):
+                return False
+            raise _api_error(exc) from exc
+        except requests.exceptions.RequestException as exc:
+            raise _network_error(exc) from exc
+        return True
+
+    def fetch_status(self, external_id: str) -> tuple[str, str | None]:
+        """The message's state as the gateway holds it (reconciliation of lost reports)."""
+        try:
+            state = self.client.get_state(external_id)
+        except APIError as exc:
+            raise _api_error(exc) from exc
+        except requests.exceptions.RequestException as exc:
+            raise _network_error(exc) from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GatewayError(f"android bad response: {exc!r}", code="bad_response",
+                               transient=True) from exc
+        errors = [r.error for r in state.recipients if r.error]
+        return state.state.value.lower(), errors[0][:20] if errors else None
+
     def place_call(self, to: str, *, url: str, status_callback: str | None = None) -> SendResult:
         raise GatewayError("android gateway cannot place calls", code="unsupported")
 
     def close(self) -> None:
         """Close pooled HTTP connections."""
         self.session.close()
+
+
+def _network_error(exc: requests.exceptions.RequestException) -> GatewayError:
+    if isinstance(exc, requests.exceptions.Timeout):
+        return GatewayError(f"android timed out: {exc}", code="timeout", transient=True)
+    if isinstance(exc, requests.exceptions.InvalidJSONError):
+        return GatewayError(f"android bad response: {exc}", code="bad_response", transient=True)
+    return GatewayError(f"android unreachable: {exc}", code="connection", transient=True)
 
 
 def _api_error(exc: APIError) -> GatewayError:

@@ -7,6 +7,7 @@ Services never construct a gateway; the app or the scheduler picks one by settin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -16,6 +17,23 @@ class SendResult:
 
     external_id: str
     status: str = "sent"
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """What a gateway may use of the outbox row beyond number and text.
+
+    ``message_id`` is the row's idempotency id: a gateway that knows ids refuses a second
+    message with it, so a retry after a lost answer cannot text twice. ``valid_until`` is
+    when the message stops being worth sending (a phone back online after it drops it);
+    ``device_id``/``sim_number`` pick the phone and SIM it leaves from. Gateways ignore what
+    they cannot use.
+    """
+
+    message_id: str | None = None
+    valid_until: datetime | None = None
+    device_id: str | None = None
+    sim_number: int | None = None
 
 
 class GatewayError(Exception):
@@ -34,7 +52,10 @@ class GatewayError(Exception):
 class SmsGateway(Protocol):
     name: str
 
-    def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
+    def send_sms(
+        self, to: str, body: str, *, status_callback: str | None = None,
+        options: SendOptions | None = None,
+    ) -> SendResult:
         """Hand one SMS to the provider. Raises GatewayError."""
         ...
 

@@ -22,7 +22,9 @@ class SimulatorGateway:
     name = "simulator"
     webhook_gateway = "twilio"
 
-    def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
+    def send_sms(
+        self, to: str, body: str, *, status_callback: str | None = None, options=None
+    ) -> SendResult:
         return SendResult(external_id=f"SM-sim-{uuid.uuid4().hex}", status="delivered")
 
     def place_call(self, to: str, *, url: str, status_callback: str | None = None) -> SendResult:

@@ -71,7 +71,9 @@ class TwilioGateway:
             http_client = BaseUrlHttpClient(self.api_base_url, timeout=timeout)
         self.client = Client(account_sid, auth_token, http_client=http_client)
 
-    def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
+    def send_sms(
+        self, to: str, body: str, *, status_callback: str | None = None, options=None
+    ) -> SendResult:
         """Create a Message; ``status_callback`` becomes Twilio's ``StatusCallback``."""
         try:
             message = self.client.messages.create(

@@ -8,6 +8,7 @@ ever moving a message forward.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time as _time
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session, aliased, make_transient_to_detached, session
 
 from hotline import clock
 from hotline.db import dialect_insert, session_scope
-from hotline.gateways.base import GatewayError, SmsGateway
+from hotline.gateways.base import GatewayError, SendOptions, SmsGateway
 from hotline.models import (
     STATUS_RANK,
     Direction,
@@ -403,16 +404,18 @@ def drain(
             ).all()
         sent = None  # (id, message, outcome) of the last send, its result not stored yet
         for message_id in ids:
-            msg = _store_then_claim(sessions, session, sent, message_id, now, settings, report)
+            claimed = _store_then_claim(sessions, session, sent, message_id, now, settings,
+                                        report)
             sent = None
-            if msg is None:
+            if claimed is None:
                 continue
+            msg, options = claimed
             if interval:
                 wait = last + interval - _time.monotonic()
                 if wait > 0:
                     sleep(wait)
                 last = _time.monotonic()
-            sent = (message_id, msg, _send(gateway, msg.phone, msg.body, status_callback))
+            sent = (message_id, msg, _send(gateway, msg.phone, msg.body, status_callback, options))
         _store_then_claim(sessions, session, sent, None, now, settings, report)
     return report
 
@@ -420,7 +423,7 @@ def drain(
 def _store_then_claim(
     sessions, session: Session, sent, message_id: int | None, now: datetime, settings,
     report: DrainReport,
-) -> Message | None:
+) -> tuple[Message, SendOptions] | None:
     """One transaction: store the last send's result, claim ``message_id`` (if any)."""
     try:
         with session.begin():
@@ -451,8 +454,9 @@ def _one_connection(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 def _claim_to_send(
     session: Session, message_id: int, now: datetime, settings, report: DrainReport
-) -> Message | None:
-    """Claim ``message_id``; the message if it is to be sent now, else None (counted)."""
+) -> tuple[Message, SendOptions] | None:
+    """Claim ``message_id``; the message and what the gateway may use of it if it is to be
+    sent now, else None (counted)."""
     msg = _claim(session, message_id, now, settings)
     if msg is None:
         return None
@@ -462,7 +466,36 @@ def _claim_to_send(
     if msg.status == MessageStatus.QUEUED:
         report.deferred += 1
         return None
-    return msg
+    return msg, send_options(session, msg, now, settings)
+
+
+def gateway_message_id(msg: Message) -> str:
+    """The id a gateway that takes ours (Android) knows this outbox row by: the same on
+    every retry of the row, so a second send after a lost answer is refused (409), and
+    never the same for two rows, even across databases (32 hex characters)."""
+    seed = f"{msg.idempotency_key or ''}|{msg.id}|{msg.created_at.isoformat()}"
+    return hashlib.blake2b(seed.encode(), digest_size=16).hexdigest()
+
+
+def valid_until(session: Session, msg: Message, now: datetime, settings) -> datetime | None:
+    """When a message handed over at ``now`` stops being worth sending: its expiry, and for
+    a normal message the start of quiet hours and the end of the person's safe-contact
+    window (a phone that comes back online later must not text then). None: no limit."""
+    ends = [msg.expires_at] if msg.expires_at is not None else []
+    if msg.kind == Kind.NORMAL:
+        quiet_start, quiet_end = settings.quiet
+        ends.append(clock.next_in_window(now, quiet_start, quiet_end))
+        person = session.get(Person, msg.person_id) if msg.person_id is not None else None
+        if person is not None and person.safe_contact_start and person.safe_contact_end:
+            ends.append(clock.next_in_window(
+                now, person.safe_contact_end, person.safe_contact_start))
+    return min(ends, default=None)
+
+
+def send_options(session: Session, msg: Message, now: datetime, settings) -> SendOptions:
+    """What the gateway may use of ``msg`` beyond number and text (see ``SendOptions``)."""
+    return SendOptions(message_id=gateway_message_id(msg),
+                       valid_until=valid_until(session, msg, now, settings))
 
 
 def _recover_stale(session: Session, now: datetime) -> int:
@@ -526,9 +559,10 @@ def _claim(session: Session, message_id: int, now: datetime, settings) -> Messag
     return msg
 
 
-def _send(gateway: SmsGateway, to: str, body: str, status_callback: str):
+def _send(gateway: SmsGateway, to: str, body: str, status_callback: str,
+          options: SendOptions | None = None):
     try:
-        return gateway.send_sms(to, body, status_callback=status_callback)
+        return gateway.send_sms(to, body, status_callback=status_callback, options=options)
     except GatewayError as exc:
         return exc
     except Exception as exc:  # a bug or an unexpected library error: retry, never lose
@@ -596,6 +630,9 @@ PROVIDER_STATUS = {
     "undelivered": MessageStatus.UNDELIVERED,
     "failed": MessageStatus.FAILED,
     "canceled": MessageStatus.FAILED,
+    # The Android gateway's: a cancel asked for and not yet done, and one done (never sent).
+    "cancelling": MessageStatus.SENT,
+    "cancelled": MessageStatus.CANCELLED,
 }
 
 

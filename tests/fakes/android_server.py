@@ -6,7 +6,11 @@
         fake.last.json["phoneNumbers"], fake.last.auth, fake.sent[0]["id"]
 
 Same fault script as ``FakeTwilio`` (``fail_next``, ``delay_next``, ``drop_next``); error
-bodies are ``{"code": status, "message": ...}``.
+bodies are ``{"code": status, "message": ...}``. As the app does, a message ``id`` it already
+holds is answered 409, and ``DELETE {prefix}/messages/{id}`` cancels a message still Pending
+(400 once it is past that, 404 for an id it never had). ``event`` builds the JSON events the
+phone posts to a webhook (``sms:received``, ``sms:sent``/``delivered``/``failed``,
+``system:ping``), shaped as the app's own payload classes.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ class FakeAndroid(FakeHttpServer):
         self.reply_state = "Pending"
         self.recipient_error: str | None = None
         self.sent: list[dict] = []
+        # The request body of each accepted message, by id, and the ids cancelled.
+        self.requests_by_id: dict[str, dict] = {}
+        self.cancelled: list[str] = []
 
     @property
     def base_url(self) -> str:
@@ -68,9 +75,11 @@ class FakeAndroid(FakeHttpServer):
         if match is None:
             return 404, android_error(404)
         if match["id"]:
+            found = [item for item in self.sent if item["id"] == match["id"]]
+            if request.method == "DELETE":
+                return self._cancel(found[0] if found else None)
             if request.method != "GET":
                 return 405, android_error(405)
-            found = [item for item in self.sent if item["id"] == match["id"]]
             return (200, found[0]) if found else (404, android_error(404, "message not found"))
         if request.method != "POST":
             return 405, android_error(405)
@@ -93,6 +102,8 @@ class FakeAndroid(FakeHttpServer):
             return 400, android_error(400, "phoneNumbers is required")
         if not text and not message.get("dataMessage"):
             return 400, android_error(400, "message content is required")
+        if message.get("id") and any(item["id"] == message["id"] for item in self.sent):
+            return 409, android_error(409, "Message with the same ID already exists")
         state = self.reply_state
         now = datetime.now(UTC).isoformat()
         resource = {
@@ -109,4 +120,44 @@ class FakeAndroid(FakeHttpServer):
             "createdAt": now,
         }
         self.sent.append(resource)
+        self.requests_by_id[resource["id"]] = message
         return 202, resource
+
+    def _cancel(self, resource: dict | None) -> Reply:
+        if resource is None:
+            return 404, android_error(404, "message not found")
+        if resource["state"] != "Pending":
+            return 400, android_error(400, f"message is {resource['state']}")
+        resource["state"] = "Cancelled"
+        resource["states"]["Cancelled"] = datetime.now(UTC).isoformat()
+        self.cancelled.append(resource["id"])
+        return 200, resource
+
+    def state_of(self, message_id: str) -> str | None:
+        """The state the fake holds for ``message_id`` (None: never accepted)."""
+        found = [item["state"] for item in self.sent if item["id"] == message_id]
+        return found[0] if found else None
+
+    def set_state(self, message_id: str, state: str) -> None:
+        """Move a held message on, as the phone does once it has sent it."""
+        for item in self.sent:
+            if item["id"] == message_id:
+                item["state"] = state
+                item["states"][state] = datetime.now(UTC).isoformat()
+
+
+def event(kind: str, *, device_id: str, event_id: str | None = None, **payload) -> dict:
+    """A webhook event as the app posts it: ``{id, webhookId, event, deviceId, payload}``.
+
+    ``payload`` keys are the app's (``messageId``, ``phoneNumber``, ``simNumber``,
+    ``partsCount``, ``reason``, ``message``...); for ``system:ping`` it is ``{"health": ...}``.
+    """
+    if kind == "system:ping":
+        payload.setdefault("health", {"status": "pass", "checks": {}})
+    return {
+        "id": event_id or _nanoid(),
+        "webhookId": "hotline-" + kind.replace(":", "-"),
+        "event": kind,
+        "deviceId": device_id,
+        "payload": payload,
+    }

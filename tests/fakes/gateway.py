@@ -16,7 +16,7 @@ class ScriptedGateway:
         self.errors = list(errors)
         self.sent: list[tuple[str, str, str | None]] = []
 
-    def send_sms(self, to, body, *, status_callback=None):
+    def send_sms(self, to, body, *, status_callback=None, options=None):
         if self.errors:
             raise self.errors.pop(0)
         self.sent.append((to, body, status_callback))

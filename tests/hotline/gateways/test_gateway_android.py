@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,7 +15,7 @@ from hotline.gateways.android import (
     sign_webhook,
     verify_webhook,
 )
-from hotline.gateways.base import GatewayError
+from hotline.gateways.base import GatewayError, SendOptions
 from tests.fakes.android_server import FakeAndroid
 
 LOGIN, PASSWORD = "hotline", "s3cret"
@@ -43,6 +44,64 @@ def test_send_sms_posts_the_message(fake, gateway):
     assert req.json["withDeliveryReport"] is True
     assert result.external_id == fake.sent[0]["id"]
     assert result.status == "pending"
+
+
+def test_send_carries_our_id_expiry_device_and_sim(fake, gateway):
+    until = datetime(2026, 12, 2, 14, 0, 30, 123456, tzinfo=UTC)
+    options = SendOptions(message_id="hl-abc", valid_until=until, device_id=fake.device_id,
+                          sim_number=2)
+
+    result = gateway.send_sms(TO, "hi", options=options)
+
+    sent = fake.last.json
+    assert (sent["id"], sent["deviceId"], sent["simNumber"]) == ("hl-abc", fake.device_id, 2)
+    assert datetime.fromisoformat(sent["validUntil"]) == until.replace(microsecond=0)
+    assert "ttl" not in sent  # the API refuses both at once
+    assert result.external_id == "hl-abc"
+
+
+def test_repeated_id_answered_409_is_accepted_not_failed(fake, gateway):
+    options = SendOptions(message_id="hl-once")
+    first = gateway.send_sms(TO, "hi", options=options)
+
+    again = gateway.send_sms(TO, "hi", options=options)  # the first answer was "lost"
+
+    assert fake.requests[-1].json["id"] == "hl-once"
+    assert len(fake.sent) == 1  # the phone holds one message, not two
+    assert again.external_id == first.external_id == "hl-once"
+    assert again.status == "pending"
+
+
+def test_409_without_our_id_is_an_error(fake, gateway):
+    fake.fail_next(status=409, message="conflict")
+    with pytest.raises(GatewayError) as caught:
+        gateway.send_sms(TO, "hi")
+    assert caught.value.code == "409" and not caught.value.transient
+
+
+def test_cancel_a_pending_message(fake, gateway):
+    sent = gateway.send_sms(TO, "hi", options=SendOptions(message_id="hl-stop"))
+
+    assert gateway.cancel(sent.external_id) is True
+
+    assert fake.last.method == "DELETE"
+    assert fake.state_of("hl-stop") == "Cancelled"
+
+
+def test_cancel_after_sending_or_unknown_is_false(fake, gateway):
+    gateway.send_sms(TO, "hi", options=SendOptions(message_id="hl-gone"))
+    fake.set_state("hl-gone", "Sent")
+
+    assert gateway.cancel("hl-gone") is False
+    assert gateway.cancel("never-had-it") is False
+    assert fake.state_of("hl-gone") == "Sent"
+
+
+def test_cancel_when_the_server_fails_is_transient(fake, gateway):
+    fake.fail_next(status=503)
+    with pytest.raises(GatewayError) as caught:
+        gateway.cancel("hl-x")
+    assert caught.value.transient
 
 
 def test_failed_state_is_permanent(fake, gateway):
@@ -209,3 +268,13 @@ def test_parse_webhook_ignores_other_events(event):
 def test_parse_webhook_rejects_a_broken_sms_event():
     with pytest.raises(ValueError):
         parse_webhook({**EVENT, "payload": {"messageId": "x"}})
+
+
+def test_fetch_status_reads_the_held_state(fake, gateway):
+    gateway.send_sms(TO, "hi", options=SendOptions(message_id="hl-late"))
+    assert gateway.fetch_status("hl-late") == ("pending", None)
+    fake.set_state("hl-late", "Delivered")
+    assert gateway.fetch_status("hl-late") == ("delivered", None)
+    with pytest.raises(GatewayError) as caught:
+        gateway.fetch_status("unknown")
+    assert caught.value.code == "404" and not caught.value.transient

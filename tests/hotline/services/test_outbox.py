@@ -197,7 +197,7 @@ class TestCrashSafety:
             """Stands for the process dying: not an Exception, nothing catches it."""
 
         class CrashingGateway(ScriptedGateway):
-            def send_sms(self, to, body, *, status_callback=None):
+            def send_sms(self, to, body, *, status_callback=None, options=None):
                 if len(self.sent) == 2:
                     raise Crash
                 return super().send_sms(to, body, status_callback=status_callback)
