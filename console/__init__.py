@@ -33,4 +33,5 @@ from console import (  # noqa: E402,F401
     views_reports,
     views_simulator,
     views_users,
+    views_voice,
 )

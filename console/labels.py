@@ -125,7 +125,13 @@ EVENTS = {
     "escalation_exhausted": _l("Nobody took it: escalation stopped"),
     "reminded": _l("Reminder sent"),
     "recording": _l("Recording"),
+    "referral_outcome": _l("Referral outcome"),
+    "referral_answer": _l("Member's answer on the referral"),
 }
+
+OUTCOMES = {"reached": _l("Reached the provider"), "helped": _l("Helped"),
+            "not_helped": _l("Not helped"), "unreachable": _l("Could not reach")}
+OUTCOME_SOURCES = {"peer": _l("peer educator"), "staff": _l("console"), "member": _l("member")}
 
 CONSENT_ANSWERS = {"granted": _l("Granted"), "refused": _l("Refused"),
                    "withdrawn": _l("Withdrawn")}

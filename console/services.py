@@ -34,6 +34,7 @@ from hotline.models import (
     Message,
     Person,
     Provider,
+    Referral,
     Role,
     StaffRole,
     StaffUser,
@@ -42,6 +43,7 @@ from hotline.services import broadcasts as broadcast_service
 from hotline.services import cases as case_service
 from hotline.services import groups as group_service
 from hotline.services import meetings as meeting_service
+from hotline.services import monitoring
 from hotline.services import people as people_service
 from hotline.services.audit import audit
 from hotline.services.cases import Actor, CaseError
@@ -210,8 +212,9 @@ def read_case(session: Session, now: datetime, case: Case, user: StaffUser, what
 
 
 def case_action(session: Session, now: datetime, outbox: Outbox, case: Case, actor: Actor,
-                action: str, form: Mapping[str, str]) -> None:
-    """Run one of the case page's buttons. Raises ConsoleError or CaseError when refused."""
+                action: str, form: Mapping[str, str]) -> dict:
+    """Run one of the case page's buttons; returns what the audit row recorded.
+    Raises ConsoleError or CaseError when refused."""
     handler = _CASE_ACTIONS.get(action)
     if handler is None:
         raise ConsoleError(N_("Unknown action."))
@@ -220,6 +223,7 @@ def case_action(session: Session, now: datetime, outbox: Outbox, case: Case, act
     detail = handler(session, now, outbox, case, actor, form) or {}
     audit(session, now, actor.user, f"case_{action}", "case", case.number, **detail)
     session.flush()
+    return detail
 
 
 def _accept(session, now, outbox, case, actor, form):
@@ -262,7 +266,23 @@ def _refer(session, now, outbox, case, actor, form):
     if provider is None or not provider.active:
         raise ConsoleError(N_("Choose a service."))
     case_service.refer(session, now, outbox, case, actor, provider)
-    return {"provider": provider.code}
+    return {"provider": provider.code, "no_phone": not monitoring.has_phone(provider)}
+
+
+def _outcome(session, now, outbox, case, actor, form):
+    """What came of one of the case's referrals (service monitoring)."""
+    try:
+        referral = session.get(Referral, int(form.get("referral_id", "")))
+    except ValueError:
+        referral = None
+    if referral is None or referral.case_id != case.id:
+        raise ConsoleError(N_("Choose a referral."))
+    outcome = form.get("outcome", "")
+    if outcome not in monitoring.OUTCOMES:
+        raise ConsoleError(N_("Choose an outcome."))
+    monitoring.record_outcome(session, now, referral, outcome, actor,
+                              note=(form.get("note") or "").strip()[:4000], source="staff")
+    return {"referral": referral.id, "outcome": outcome}
 
 
 def _resolve(session, now, outbox, case, actor, form):
@@ -315,6 +335,7 @@ _CASE_ACTIONS = {
     "note": _note,
     "assign": _assign,
     "refer": _refer,
+    "outcome": _outcome,
     "resolve": _resolve,
     "reopen": _reopen,
     "close": _close,

@@ -52,6 +52,7 @@ def nav_items():
         ("console.groups", _l("Groups"), auth.STAFF),
         ("console.broadcasts", _l("Broadcasts"), auth.STAFF),
         ("console.providers", _l("Services"), auth.CASEWORK),
+        ("console.provider_report", _l("Service monitoring"), auth.EVERYONE),
         ("console.prompts", _l("Prompts"), auth.STAFF),
         ("console.simulator", _l("Phone simulator"), auth.STAFF),
         ("console.reports", _l("Reports"), auth.EVERYONE),

@@ -62,8 +62,12 @@ def case_action(number: int, action: str):
     try:
         with unit() as db:
             case = _case_for(db, number)
-            services.case_action(db, now(), outbox(db), case, actor(db), action, request.form)
+            done = services.case_action(db, now(), outbox(db), case, actor(db), action,
+                                        request.form)
         flash(_("Saved."), "ok")
+        if done.get("no_phone"):
+            flash(_("This service has no phone number: the member got no number to call. "
+                    "Add one in the service directory, or bring her there."), "warn")
     except services.ConsoleError as exc:
         flash(_(str(exc)), "error")
     except CaseError:

@@ -47,17 +47,24 @@ PEOPLE = [
     ("+84912000004", "Hoàng Thị Yến", "F", 1995, "vendor", "Hưng Yên", "PT01",
      GroupRole.SECRETARY, Role.MEMBER),
 ]
+# Every provider has a number a member can call: the national lines DOMAIN.md names (legal
+# aid 1800 1233, 111, Peace House 1900 969680) and plausible Hồng Hà ward numbers otherwise.
 PROVIDERS = [
-    ("CA", "Công an phường Hồng Hà", "", "Trình báo, tạm trú, an ninh", "7:30-17:00"),
-    ("UB", "UBND phường Hồng Hà", "", "Giấy tờ, chính sách, trật tự đô thị", "7:30-17:00"),
-    ("PN", "Hội Liên hiệp Phụ nữ phường", "", "Hỗ trợ phụ nữ, bạo lực gia đình", ""),
-    ("BHXH", "Bảo hiểm xã hội quận", "", "BHXH tự nguyện, BHYT hộ gia đình", "7:30-17:00"),
-    ("TYT", "Trạm y tế phường", "", "Khám bệnh, sức khỏe sinh sản", "7:00-17:00"),
+    ("CA", "Công an phường Hồng Hà", "02439330215", "Trình báo, tạm trú, an ninh",
+     "7:30-17:00"),
+    ("UB", "UBND phường Hồng Hà", "02439330210", "Giấy tờ, chính sách, trật tự đô thị",
+     "7:30-17:00"),
+    ("PN", "Hội Liên hiệp Phụ nữ phường", "02439330230", "Hỗ trợ phụ nữ, bạo lực gia đình",
+     "7:30-17:00"),
+    ("BHXH", "Bảo hiểm xã hội quận", "02439364040", "BHXH tự nguyện, BHYT hộ gia đình",
+     "7:30-17:00"),
+    ("TYT", "Trạm y tế phường", "02439330250", "Khám bệnh, sức khỏe sinh sản", "7:00-17:00"),
     ("LUAT", "Trung tâm trợ giúp pháp lý Hà Nội", "18001233", "Trợ giúp pháp lý miễn phí",
      "giờ hành chính"),
     ("111", "Tổng đài bảo vệ trẻ em", "111", "Bảo vệ trẻ em", "24/7"),
     ("NHBY", "Ngôi nhà Bình yên", "1900969680", "Hỗ trợ phụ nữ bị bạo lực, nơi tạm lánh", "24/7"),
-    ("LIGHT", "Viện LIGHT", "", "Hỗ trợ nhóm tự lực, quyền của người lao động", ""),
+    ("LIGHT", "Viện LIGHT", "02462733535", "Hỗ trợ nhóm tự lực, quyền của người lao động",
+     "8:00-17:00"),
 ]
 # (username, password, role, phone of the linked person)
 LOGINS = [
@@ -102,8 +109,11 @@ def seed_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                                        role=group_role, joined_at=now))
         people[phone] = person
     for code, name, phone, handles, hours in PROVIDERS:
-        if session.scalar(select(Provider).where(Provider.code == code)) is None:
+        provider = session.scalar(select(Provider).where(Provider.code == code))
+        if provider is None:
             session.add(Provider(code=code, name=name, phone=phone, handles=handles, hours=hours))
+        elif not provider.phone:
+            provider.phone = phone  # demo databases seeded before every provider had one
     logins = []
     for username, password, role, phone in LOGINS:
         if session.scalar(select(StaffUser).where(StaffUser.username == username)) is None:

@@ -24,6 +24,14 @@ CATEGORY_WORDS = {
 }
 
 # How a member hears the state of their case (SMS TT and the voice menu agree).
+# How a peer educator reads back a referral outcome (KQ), unaccented.
+OUTCOME_WORDS = {
+    "reached": "da gap noi ho tro",
+    "helped": "da duoc giup",
+    "not_helped": "khong duoc giup",
+    "unreachable": "khong lien lac duoc",
+}
+
 STATUS_WORDS = {
     "new": "da nhan, dang tim nguoi ho tro",
     "acknowledged": "da co nguoi nhan ho tro",
@@ -114,9 +122,16 @@ TEMPLATES: dict[str, str] = {
     # Case life, to members
     "case_accepted": "STONES: Ho so {number} da co nguoi nhan ho tro. Ho se lien lac voi chi/anh.",
     "case_referred": "STONES: Ho so {number}: xin lien he {provider}, so {phone}. Can them: GOI",
+    "case_referred_no_phone": (
+        "STONES: Ho so {number}: nguoi ho tro se huong dan chi/anh den {provider}. Can them: GOI"
+    ),
     "case_resolved": "STONES: Ho so {number} da giai quyet. Vai ngay toi chung toi se hoi lai y kien.",
     "followup_ask": (
         "STONES: Ho so {number} da duoc giai quyet chua? Tra loi 1 neu da xong, 2 neu chua xong."
+    ),
+    "followup_ask_referral": (
+        "STONES: Ho so {number} da duoc giai quyet chua, {code} co giup duoc khong? Tra loi "
+        "1 da xong, 2 chua xong, 3 khong lien lac duoc noi do."
     ),
     "followup_thanks": "STONES: Cam on chi/anh da tra loi. Khi can giup, nhan KN hoac GOI.",
     "followup_reopened": (
@@ -148,6 +163,16 @@ TEMPLATES: dict[str, str] = {
     "pe_list_empty": "STONES: Ban khong co ho so nao dang mo.",
     "pe_refused": "STONES: Khong thuc hien duoc voi ho so {number}. Lien he dieu phoi vien neu can.",
     "pe_unknown_provider": "STONES: Khong co noi ho tro ma {code}. Cac ma: {codes}",
+    "pe_provider_no_phone": (
+        "STONES: {code} chua co so dien thoai, nguoi bao khong lien he duoc qua SMS. "
+        "Chon ma co so: {codes}"
+    ),
+    "pe_outcome_saved": "STONES: Da ghi ket qua ho so {number} tai {provider}: {outcome}. Cam on ban!",
+    "pe_outcome_help": (
+        "STONES: Ghi ket qua chuyen gui: KQ {number} 1 da gap, 2 da duoc giup, 3 khong duoc "
+        "giup, 4 khong lien lac duoc"
+    ),
+    "pe_outcome_no_referral": "STONES: Ho so {number} chua chuyen den noi ho tro nao. Chuyen: CHUYEN {number} <ma>",
     "pe_need_number": "STONES: Thieu so ho so. Vi du: {example}",
     "reopened_alert": "STONES: Ho so {number} duoc mo lai (nguoi bao chua hai long). Nhan NHAN {number}.",
 }

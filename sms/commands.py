@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from hotline import clock
 from hotline.models import Direction, Kind, Message, Person
 from hotline.phones import is_service_sender, mask
-from hotline.services import cases, groups, people
+from hotline.services import cases, groups, monitoring, people
 from hotline.services.cases import Actor, CaseError
 from hotline.services.outbox import Outbox
-from hotline.templates import render
+from hotline.templates import OUTCOME_WORDS, render
 from hotline.text import unaccent
 from sms.parser import Command, parse
 
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 MAX_REPLIES_PER_HOUR = 5
 FOLLOWUP_YES, FOLLOWUP_NO = 1, 2
+# After a referral the follow-up offers a third answer: the service could not be reached.
+FOLLOWUP_UNREACHABLE = 3
 
 
 @dataclass
@@ -168,10 +170,16 @@ def say_yes(ctx: Ctx) -> None:
 def choice(ctx: Ctx) -> None:
     person = ctx.person
     if person.pending_kind == "followup" and not people.pending_expired(person, ctx.now):
-        if ctx.cmd.number in (FOLLOWUP_YES, FOLLOWUP_NO):
+        if ctx.cmd.number in (FOLLOWUP_YES, FOLLOWUP_NO) or (
+                ctx.cmd.number == FOLLOWUP_UNREACHABLE and _referred(ctx, person.pending_ref)):
             _followup(ctx, ctx.cmd.number)
             return
     ctx.reply("no_pending")
+
+
+def _referred(ctx: Ctx, case_id: int | None) -> bool:
+    case = ctx.session.get(cases.Case, case_id) if case_id else None
+    return case is not None and monitoring.latest_referral(ctx.session, case) is not None
 
 
 def _followup(ctx: Ctx, answer: int) -> None:
@@ -180,6 +188,7 @@ def _followup(ctx: Ctx, answer: int) -> None:
     if case is None:
         ctx.reply("no_pending")
         return
+    monitoring.record_member_answer(ctx.session, ctx.now, case, answer)
     cases.record_followup(ctx.session, ctx.now, Outbox.for_settings(ctx.session, ctx.settings),
                           case, solved=answer == FOLLOWUP_YES)
     ctx.reply("followup_thanks" if answer == FOLLOWUP_YES else "followup_reopened",
@@ -302,10 +311,27 @@ def _refer(ctx, case, actor):
     if provider is None:
         codes = " ".join(cases.provider_codes(ctx.session))
         return "pe_unknown_provider", {"code": (ctx.cmd.code or "?")[:8], "codes": codes[:80]}
+    if not monitoring.has_phone(provider):
+        codes = " ".join(monitoring.sms_referable(ctx.session))
+        return "pe_provider_no_phone", {"code": provider.code, "codes": codes[:70]}
     cases.refer(ctx.session, ctx.now, ctx.outbox, case, actor, provider)
     if ctx.cmd.text.strip():
         cases.add_note(ctx.session, ctx.now, case, actor, ctx.cmd.text)
     return "pe_referred", {"provider": provider.code}
+
+
+def _outcome(ctx, case, actor):
+    """KQ 1024 2 [note]: what came of the case's latest referral (service monitoring)."""
+    referral = monitoring.latest_referral(ctx.session, case)
+    if referral is None:
+        return "pe_outcome_no_referral", {}
+    outcome = monitoring.outcome_from_sms(ctx.cmd.code)
+    if outcome is None:
+        return "pe_outcome_help", {}
+    monitoring.record_outcome(ctx.session, ctx.now, referral, outcome, actor,
+                              note=ctx.cmd.text.strip(), source="peer")
+    return "pe_outcome_saved", {"provider": referral.provider.code,
+                                "outcome": OUTCOME_WORDS[outcome]}
 
 
 def _resolve(ctx, case, actor):
@@ -380,4 +406,5 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "TRA": _worker_action("TRA 1024", _give_back),
     "DS": my_cases,
     "DD": attendance,
+    "KQ": _worker_action("KQ 1024 2", _outcome),
 }

@@ -88,6 +88,7 @@ KEYWORDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "TRA": (CASE, ("trả", "trả lại")),
     "DS": (NONE, ("ds", "danh sách")),
     "DD": (REST, ("dd", "điểm danh")),
+    "KQ": (CASE_CODE, ("kq", "kết quả")),
 }
 
 # A short message that is only one of these (after leading LEADING_WORDS and before trailing

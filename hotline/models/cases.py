@@ -131,6 +131,14 @@ class Referral(Base):
     referred_at: Mapped[datetime]
     by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     completed_at: Mapped[datetime | None]
+    # The note that came with the outcome (free text, as written).
     outcome: Mapped[str] = mapped_column(Text, default="")
+    # Service monitoring (hotline.services.monitoring): what came of the referral, who said so.
+    outcome_code: Mapped[str | None] = mapped_column(String(16))
+    outcome_at: Mapped[datetime | None]
+    outcome_source: Mapped[str | None] = mapped_column(String(12))
+    # The member's own answer at follow-up, kept apart from the peer educator's outcome.
+    member_answer: Mapped[str | None] = mapped_column(String(16))
+    member_answered_at: Mapped[datetime | None]
 
     provider: Mapped[Provider] = relationship()

@@ -315,8 +315,12 @@ def refer(session: Session, now: datetime, outbox: Outbox, case: Case, actor: Ac
     case.first_contact_at = case.first_contact_at or now
     case.next_action_at = now + STALE_AFTER
     event(session, case, now, "referred", actor, provider=provider.code)
-    _tell_member(outbox, now, case, "case_referred", provider=provider.name[:40],
-                 phone=provider.phone or "-")
+    if (provider.phone or "").strip():
+        _tell_member(outbox, now, case, "case_referred", provider=provider.name[:40],
+                     phone=provider.phone.strip())
+    else:
+        # Never "so -": the member hears someone will bring her to the service instead.
+        _tell_member(outbox, now, case, "case_referred_no_phone", provider=provider.name[:40])
     session.flush()
     return referral
 
@@ -493,7 +497,15 @@ def follow_up(session: Session, now: datetime, outbox: Outbox, case: Case) -> No
         case.followup_due_at = now + FOLLOWUP_WAIT
         event(session, case, now, "followup_asked")
         if member is not None and member.phone and not member.erased_at:
-            _tell_member(outbox, now, case, "followup_ask")
+            referral = session.scalar(
+                select(Referral).where(Referral.case_id == case.id)
+                .order_by(Referral.referred_at.desc(), Referral.id.desc()).limit(1))
+            if referral is None:
+                _tell_member(outbox, now, case, "followup_ask")
+            else:
+                # Service monitoring: the same question tells whether the provider helped.
+                _tell_member(outbox, now, case, "followup_ask_referral",
+                             code=referral.provider.code)
             people.set_pending(member, now, "followup", case.id, ttl=FOLLOWUP_WAIT)
         return
     case.followup_answer = "unanswered"

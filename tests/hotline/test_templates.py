@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from hotline.templates import CATEGORY_WORDS, STATUS_WORDS, TEMPLATES, render
+from hotline.templates import CATEGORY_WORDS, OUTCOME_WORDS, STATUS_WORDS, TEMPLATES, render
 from hotline.text import fold, is_gsm7, unaccent
 
 # The longest realistic value of each placeholder.
@@ -14,6 +14,7 @@ VALUES = {
     "number": "104857",
     "category": max(CATEGORY_WORDS.values(), key=len),
     "status": max(STATUS_WORDS.values(), key=len),
+    "outcome": max(OUTCOME_WORDS.values(), key=len),
     "hotline": "+84240000000",
     "code": "ABCD123",
     "group": "CD01",
