@@ -245,6 +245,13 @@ TEXTS: dict[str, str] = {
     "callback_queued": "Chúng tôi sẽ gọi lại cho chị sớm. Chị có thể gác máy.",
     "dial_duty_connecting": "Xin chị chờ một chút, đang nối máy với người trực.",
     "dial_duty_failed": ("Người trực đang bận. Chị để lại lời nhắn nhé, chúng tôi sẽ gọi lại."),
+    # An emergency alert call to a responder on call (the case number is read between).
+    "alert_intro": "Tổng đài báo khẩn. Có người đang cần giúp ngay. Số hồ sơ là",
+    "alert_press_one": (
+        "Chị bấm một để nhận hồ sơ này, rồi gọi lại ngay cho người báo. Nghe lại, bấm phím sao."
+    ),
+    "alert_accepted": "Cảm ơn chị. Hồ sơ đã giao cho chị. Số của người báo có trong tin nhắn.",
+    "alert_taken": "Hồ sơ này đã có người nhận. Cảm ơn chị.",
     # Emergency numbers: filled in from EMERGENCY_NUMBERS below.
     "emergency_numbers": "Các số gọi miễn phí. {emergency_free}. {womens_line}.",
 }

@@ -71,8 +71,12 @@ TEMPLATES: dict[str, str] = {
         "Hoi tinh trang: TT {number}"
     ),
     "case_opened_emergency": (
-        "STONES: Da nhan, so ho so {number}. Neu dang nguy hiem goi 113 (cong an), "
-        "115 (cap cuu), 111 (tre em)."
+        "STONES: Da nhan, so ho so {number}. Nguoi ho tro se goi lai ngay. Khan cap goi 113 "
+        "cong an, 115 cap cuu, 111 tre em, 1900969680 Nha Binh Yen."
+    ),
+    "emergency_again": (
+        "STONES: Da nhan them tin, ho so {number}. Nguoi ho tro dang duoc bao. Khan cap goi "
+        "113, 115, 111, 1900969680."
     ),
     "complaint_empty": "STONES: Xin nhan KN roi noi dung, vi du: KN bi thu hang o cho. Hoac goi {hotline}.",
     "case_status": "STONES: Ho so {number}: {status}. Can them ho tro: GOI",
@@ -174,6 +178,7 @@ TEMPLATES: dict[str, str] = {
     ),
     "pe_outcome_no_referral": "STONES: Ho so {number} chua chuyen den noi ho tro nao. Chuyen: CHUYEN {number} <ma>",
     "pe_need_number": "STONES: Thieu so ho so. Vi du: {example}",
+    "case_moved": "STONES: Ho so {number} da chuyen cho nguoi khac ho tro. Cam on ban.",
     "reopened_alert": "STONES: Ho so {number} duoc mo lai (nguoi bao chua hai long). Nhan NHAN {number}.",
 }
 

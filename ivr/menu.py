@@ -130,6 +130,8 @@ _STATUS_ALIASES = {
     "reopened": "in_progress",
 }
 KEYS = frozenset("0123456789*#")
+# What an emergency alert call to a responder says (``ivr.twiml.render_alert``).
+ALERT_PROMPTS = ("alert_intro", "alert_press_one", "alert_accepted", "alert_taken")
 _KEY_RE = re.compile(r"^[a-z0-9_]+$")
 
 
@@ -334,7 +336,7 @@ MENU = Menu(
     first_call="consent",
     nodes=MappingProxyType({n.key: n for n in _NODES}),
     actions=MappingProxyType(ACTIONS),
-    global_prompts=("welcome", "invalid_key", "no_input", "goodbye"),
+    global_prompts=("welcome", "invalid_key", "no_input", "goodbye", *ALERT_PROMPTS),
 )
 
 

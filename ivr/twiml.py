@@ -18,7 +18,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from audio.render import SAY_LANGUAGE, SAY_VOICE, resolve
 from ivr.flow import Dial, Gather, Hangup, Record, Screen
-from ivr.menu import Menu
+from ivr.menu import Menu, digit_prompt_keys
 from ivr.prompts import catalogue_on, sound_dirs
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,8 @@ MENU_PATH = "/ivr/menu"
 RECORDED_PATH = "/ivr/recorded"
 RECORDING_STATUS_PATH = "/ivr/recording"
 DIALED_PATH = "/ivr/dialed"
+ALERT_PATH = "/ivr/alert"
+ALERT_RETRIES = 2
 AUDIO_PATH = "/ivr/audio/"
 
 
@@ -148,4 +150,28 @@ def reject() -> str:
     ("busy" sounds like a line in use rather than a number out of service)."""
     response = VoiceResponse()
     response.reject(reason="busy")
+    return response.to_xml()
+
+
+def render_alert(settings, day: date, menu: Menu, alert, callback_id: int, retries: int) -> str:
+    """An emergency alert call to a responder: the case number, "bấm một để nhận" (a
+    ``hotline.services.calls.AlertCall``); thanks once accepted, a word when someone else
+    took it first."""
+    renderer = Renderer(settings, catalogue_on(day), menu)
+    response = VoiceResponse()
+    if alert.accepted:
+        renderer.prompts(response, ("alert_accepted", "goodbye"))
+    elif alert.number is None or not alert.waiting:
+        renderer.prompts(response, ("alert_taken", "goodbye"))
+    elif retries > ALERT_RETRIES:
+        renderer.prompts(response, ("goodbye",))
+    else:
+        action = renderer.url(ALERT_PATH, callback=callback_id, r=retries + 1)
+        verb = response.gather(num_digits=1, finish_on_key="", timeout=8, action=action,
+                               method="POST")
+        renderer.prompts(verb, ("alert_intro", *digit_prompt_keys(alert.number),
+                                "alert_press_one"))
+        response.redirect(action, method="POST")  # silence: the same question again
+        return response.to_xml()
+    response.hangup()
     return response.to_xml()

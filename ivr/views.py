@@ -20,7 +20,7 @@ from hotline.text import clean
 from ivr import bp, flow
 from ivr.menu import MENU
 from ivr.prompts import catalogue_at, sound_dirs
-from ivr.twiml import reject, render_screen
+from ivr.twiml import reject, render_alert, render_screen
 from sms.signatures import twilio_signed
 
 GATEWAY = "twilio"
@@ -214,6 +214,22 @@ def missed():
     with session_scope(_rt().sessions) as session:
         calls.missed_call(session, clock.utcnow(), ref)
     return _twiml(reject())
+
+
+@bp.post("/alert")
+@twilio_signed
+def alert():
+    """An emergency alert call we placed to a responder: answered, or a key pressed."""
+    ref, callback_id = _call_ref(), _int(request.args, "callback")
+    digits = _text(request.form, "Digits", 8) or None
+    now = clock.utcnow()
+    rt = _rt()
+    with session_scope(rt.sessions) as session:
+        answer = calls.alert_answered(session, now, Outbox.for_settings(session, rt.settings),
+                                      ref, callback_id, digits)
+    retries = _retries() if digits in (None, "*") else 0
+    return _twiml(render_alert(rt.settings, clock.local(now).date(), MENU, answer,
+                               callback_id or 0, retries))
 
 
 @bp.get("/audio/<name>")

@@ -87,5 +87,10 @@ class CallbackRequest(Base):
     due_at: Mapped[datetime]
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
     note: Mapped[str] = mapped_column(Text, default="")
+    # Set for an emergency alert call to a responder (``reason`` "emergency"): the case she is
+    # asked to accept. A member's callback has none.
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]

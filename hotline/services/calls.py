@@ -512,7 +512,8 @@ def queue_callback(
         return None
     existing = session.scalar(
         select(CallbackRequest)
-        .where(CallbackRequest.status.in_(statuses), CallbackRequest.phone == phone)
+        .where(CallbackRequest.status.in_(statuses), CallbackRequest.phone == phone,
+               CallbackRequest.case_id.is_(None))
         .order_by(CallbackRequest.id)
         .limit(1)
     )
@@ -530,6 +531,76 @@ def queue_callback(
 
 
 # --------------------------------------------------------------------------------------------
+# Emergency alert calls: a recorded alert to a responder, "bấm 1 để nhận"
+# --------------------------------------------------------------------------------------------
+
+ALERT_REASON = "emergency"
+ALERT_PATH = "/ivr/alert"
+
+
+def queue_alert_call(session: Session, now: datetime, case: Case, to: Person
+                     ) -> CallbackRequest | None:
+    """Queue a voice call to responder ``to`` asking her to accept emergency ``case`` (one
+    attempt: the emergency ladder places the next call itself). None without a number."""
+    if not to.phone or _phone(to.phone) != to.phone:
+        return None
+    callback = CallbackRequest(
+        person_id=to.id, phone=to.phone, reason=ALERT_REASON, urgent=True,
+        status=CallbackStatus.QUEUED, due_at=now, case_id=case.id,
+        note=f"case {case.number}", created_at=now,
+    )
+    session.add(callback)
+    session.flush()
+    return callback
+
+
+@dataclass(frozen=True)
+class AlertCall:
+    """What an answered alert call says: the case number, and whether it still waits."""
+
+    number: int | None
+    waiting: bool
+    accepted: bool = False
+
+
+def alert_answered(session: Session, now: datetime, outbox: Outbox, ref: CallRef,
+                   callback_id: int | None, digits: str | None = None) -> AlertCall:
+    """An alert call was answered (``digits`` None) or answered with a key: 1 accepts the
+    case for the responder called, if nobody has meanwhile."""
+    call, _ = get_call(session, now, ref)
+    callback = session.get(CallbackRequest, callback_id) if callback_id is not None else None
+    if callback is None or callback.case_id is None or callback.phone != call.phone:
+        return AlertCall(None, False)
+    if callback.call_id is None:
+        callback.call_id = call.id
+    case = session.get(Case, callback.case_id)
+    if case is None:
+        return AlertCall(None, False)
+    waiting = case.status == cases.CaseStatus.NEW
+    responder = session.get(Person, callback.person_id) if callback.person_id else None
+    if responder is not None and not waiting and case.assignee_id == responder.id \
+            and digits == "1":
+        return AlertCall(case.number, False, True)  # her own acceptance, retried
+    if digits != "1" or not waiting or responder is None:
+        return AlertCall(case.number, waiting)
+    try:
+        cases.accept(session, now, outbox, case, cases.Actor(person=responder))
+    except cases.CaseError:  # no longer allowed (taken off call meanwhile): still waiting
+        return AlertCall(case.number, waiting)
+    cases.event(session, case, now, "accepted_by_call", person_id=responder.id,
+                call_id=call.id)
+    member = case.person
+    outbox.enqueue(
+        now, responder.phone, render("pe_accepted", number=case.number,
+                                     phone=member.phone if member and member.phone else "-"),
+        kind=Kind.URGENT, person=responder, case_id=case.id,
+        key=f"case:{case.id}:pe_accepted:{responder.id}:call",
+    )
+    session.flush()
+    return AlertCall(case.number, False, True)
+
+
+# --------------------------------------------------------------------------------------------
 # Placing callbacks (the scheduler job)
 # --------------------------------------------------------------------------------------------
 
@@ -538,7 +609,7 @@ def settle(callback: CallbackRequest, outcome: str, now: datetime) -> None:
     """Completed: done. Otherwise again after the next delay, or given up after the last."""
     if outcome == "completed":
         callback.status, callback.done_at = CallbackStatus.DONE, now
-    elif callback.attempts >= MAX_ATTEMPTS:
+    elif callback.attempts >= MAX_ATTEMPTS or callback.case_id is not None:
         callback.status, callback.done_at = CallbackStatus.GIVEN_UP, now
     else:
         callback.status = CallbackStatus.QUEUED
@@ -598,9 +669,10 @@ def place_due(
             if callback is None:
                 continue
             to = callback.phone
+            path = ALERT_PATH if callback.case_id is not None else "/ivr/incoming"
         try:
             result = gateway.place_call(
-                to, url=f"{base}/ivr/incoming?callback={callback_id}",
+                to, url=f"{base}{path}?callback={callback_id}",
                 status_callback=f"{base}/ivr/status",
             )
         except GatewayError as exc:

@@ -35,7 +35,9 @@ from hotline.templates import CATEGORY_WORDS, STATUS_WORDS, render
 
 VIOLENCE = 3
 ACK_DEADLINE = timedelta(hours=24)
-ACK_DEADLINE_EMERGENCY = timedelta(minutes=15)
+# An emergency nobody accepted within this long: the next responder is called (see
+# ``hotline.services.emergency``).
+ACK_DEADLINE_EMERGENCY = timedelta(minutes=10)
 # Accepted but untouched this long: remind the assignee, then the coordinator.
 STALE_AFTER = timedelta(days=3)
 FOLLOWUP_AFTER = timedelta(days=3)
@@ -118,9 +120,9 @@ def open_case(
 
 def candidates(session: Session, case: Case) -> list[Person]:
     """Who may take ``case``, best first: the group's peer educators, then the ward's,
-    then those on duty; violence cases only to people trained for them."""
+    then those on duty; violence and emergency cases only to people trained for them."""
     pe = select(Person).where(Person.role == Role.PEER_EDUCATOR, Person.erased_at.is_(None))
-    if case.category == VIOLENCE:
+    if case.category == VIOLENCE or case.emergency:
         pe = pe.where(Person.trained_violence.is_(True))
     found: list[Person] = []
     if case.group_id is not None:
@@ -170,7 +172,11 @@ def route(session: Session, now: datetime, outbox: Outbox, case: Case) -> Person
         assign(session, now, outbox, case, target, alert_key="alert")
     deadline = ACK_DEADLINE_EMERGENCY if case.emergency else ACK_DEADLINE
     case.next_action_at = now + deadline
-    if level == 0 and (case.emergency or case.category == VIOLENCE):
+    if level == 0 and case.emergency:
+        from hotline.services import emergency
+
+        emergency.alert_everyone(session, now, outbox, case, except_=target)
+    elif level == 0 and case.category == VIOLENCE:
         for coord in coords:
             if coord is not target:
                 _alert(outbox, now, case, coord, "alert")
@@ -199,6 +205,18 @@ def _alert(outbox: Outbox, now: datetime, case: Case, to: Person, key: str, **va
         person=to, case_id=case.id,
         key=f"case:{case.id}:{key}:{to.id}:{case.escalation_level}:{case.reopened_count}",
     )
+
+
+def tell_moved(session: Session, now: datetime, outbox: Outbox, case: Case,
+               before: Person) -> None:
+    """``before`` no longer has ``case`` (it went to someone else): she is told, once."""
+    if before.phone and before.erased_at is None:
+        outbox.enqueue(
+            now, before.phone, render("case_moved", number=case.number),
+            kind=Kind.URGENT if case.emergency else Kind.NORMAL, person=before,
+            case_id=case.id, key=f"case:{case.id}:case_moved:{before.id}:{case.assignee_id}",
+        )
+    event(session, case, now, "moved_from", person_id=before.id)
 
 
 def _tell_member(outbox: Outbox, now: datetime, case: Case, key: str, **values) -> None:
@@ -239,9 +257,11 @@ def may_act(session: Session, case: Case, actor: Actor) -> bool:
         return True
     if person.role != Role.PEER_EDUCATOR:
         return False
-    if case.category == VIOLENCE and not person.trained_violence:
+    if (case.category == VIOLENCE or case.emergency) and not person.trained_violence:
         return False
     if case.assignee_id == person.id:
+        return True
+    if case.emergency and person.on_duty:  # every trained responder on call was alerted
         return True
     if case.group_id is None:
         return False
@@ -453,6 +473,11 @@ def escalate(session: Session, now: datetime, outbox: Outbox, case: Case) -> Non
     reminded a few times). Accepted but not moved: remind the assignee, then tell the
     coordinator.
     """
+    if case.status == CaseStatus.NEW and case.emergency:
+        from hotline.services import emergency
+
+        emergency.escalate(session, now, outbox, case)
+        return
     if case.status == CaseStatus.NEW:
         last = len(candidates(session, case)) + COORDINATOR_REMINDERS
         if case.escalation_level >= last:

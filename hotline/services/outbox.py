@@ -540,7 +540,9 @@ def _claim(session: Session, message_id: int, now: datetime, settings) -> Messag
     if row is None:
         return None  # another drain took it
     msg, opted_out_at, erased_at = row
-    if msg.kind != Kind.REPLY and (opted_out_at is not None or erased_at is not None):
+    # What she asked for (a reply) and the emergency path still go to someone who opted out.
+    opted_out = opted_out_at is not None and msg.kind not in (Kind.REPLY, Kind.URGENT)
+    if opted_out or (erased_at is not None and msg.kind != Kind.REPLY):
         msg.status = MessageStatus.CANCELLED
         msg.error_message = "opted out" if opted_out_at is not None else "erased"
         msg.attempts -= 1
@@ -600,7 +602,8 @@ def _apply(session: Session, msg: Message, outcome, now: datetime, report: Drain
 
 
 def opt_out(session: Session, person: Person, now: datetime) -> int:
-    """Mark ``person`` opted out and cancel what is queued for them but replies."""
+    """Mark ``person`` opted out and cancel what is queued for them but replies and the
+    emergency path."""
     if person.opted_out_at is None:
         person.opted_out_at = now
     result = session.execute(
@@ -608,7 +611,7 @@ def opt_out(session: Session, person: Person, now: datetime) -> int:
         .where(
             Message.person_id == person.id,
             Message.status == MessageStatus.QUEUED,
-            Message.kind != Kind.REPLY,
+            Message.kind.not_in((Kind.REPLY, Kind.URGENT)),
         )
         .values(status=MessageStatus.CANCELLED, error_message="opted out")
     )

@@ -9,7 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from hotline.db import session_scope
-from hotline.models import Case, CaseStatus, Direction, GroupRole, Message, Provider, Role
+from hotline.models import (
+    CallbackRequest,
+    Case,
+    CaseStatus,
+    Direction,
+    GroupRole,
+    Message,
+    Provider,
+    Role,
+)
 from hotline.services import inbound
 from hotline.services.cases import ACK_DEADLINE, FOLLOWUP_AFTER, FOLLOWUP_WAIT
 from scheduler import jobs
@@ -180,9 +189,16 @@ def test_emergency_alerts_at_once_even_at_night(rt, world):
         alerts = s.scalars(select(Message).where(Message.direction == Direction.OUT)).all()
     assert {m.phone for m in alerts} == {PE1, COORD}
     assert all(m.due_at == night and m.kind == "urgent" for m in alerts)
-    # The emergency deadline is 15 minutes.
-    jobs.escalate_cases(rt, night + timedelta(minutes=15))
-    assert the_case(rt).assignee.phone == PE2
+    # Nobody accepted in 10 minutes: a call to the next on the emergency ladder (nobody
+    # trained is on call here, so the coordinator), never to an untrained peer educator.
+    jobs.escalate_cases(rt, night + timedelta(minutes=9))
+    with rt.sessions() as s:
+        assert s.scalars(select(CallbackRequest)).all() == []
+    jobs.escalate_cases(rt, night + timedelta(minutes=10))
+    with rt.sessions() as s:
+        (call,) = s.scalars(select(CallbackRequest)).all()
+    assert (call.phone, call.reason, call.urgent) == (COORD, "emergency", True)
+    assert the_case(rt).assignee.phone == PE1
 
 
 def test_normal_alert_at_night_waits_for_morning(rt, world):
