@@ -28,6 +28,7 @@ from hotline.models.messages import (
     TERMINAL,
     Direction,
     Kind,
+    Lane,
     Message,
     MessageStatus,
 )
@@ -37,7 +38,7 @@ from hotline.models.staff import AuditLog, SchedulerState, StaffRole, StaffUser
 __all__ = [
     "Attendance", "AuditLog", "Broadcast", "BroadcastStatus", "MeetingReminder",
     "MeetingSeries", "ReminderStatus", "CASE_NUMBER_OFFSET", "Call", "CallStep", "CallbackRequest",
-    "CallbackStatus", "Case", "CaseEvent", "CaseStatus", "Consent", "Direction", "Group",
+    "CallbackStatus", "Case", "CaseEvent", "CaseStatus", "Consent", "Direction", "Group", "Lane",
     "GroupRole", "Kind", "Meeting", "MeetingStatus", "Membership", "Message", "MessageStatus",
     "OPEN_STATUSES", "Person", "PersonPhone", "Provider", "Recording", "Referral", "Residence",
     "Role", "STATUS_RANK", "SchedulerState", "Sex", "StaffRole", "StaffUser", "TERMINAL",

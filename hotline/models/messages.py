@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base
@@ -64,6 +64,22 @@ class Kind(StrEnum):
     NORMAL = "normal"
 
 
+class Lane(IntEnum):
+    """The outbox's priority lanes, sent in this order within each gateway's rate
+    (ARCHITECTURE rule 8): a lower number always goes first, so a broadcast never holds up
+    an answer. Set by whoever enqueues; ``Lane.for_kind`` is the default for a kind."""
+
+    EMERGENCY = 0  # danger: alerts and answers of an emergency
+    REPLY = 1  # answers to what a person just sent (SMS command, call, staff answer)
+    ALERT = 2  # case alerts to peer educators and coordinators
+    REMINDER = 3  # meeting reminders, case follow-ups, renewals, member updates
+    BROADCAST = 4  # a group broadcast
+
+    @classmethod
+    def for_kind(cls, kind: str) -> "Lane":
+        return {Kind.URGENT: cls.EMERGENCY, Kind.REPLY: cls.REPLY}.get(kind, cls.REMINDER)
+
+
 UNHANDLED = text("direction = 'in' AND handled_at IS NULL")
 # error_message of an inbound text the line failed to act on (it went to staff, unanswered).
 HANDLING_FAILED = "handler failed"
@@ -74,6 +90,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("gateway", "external_id"),
         Index("ix_messages_status_due", "status", "due_at"),
+        # The drain's due-row query: one index range per lane (see outbox._due_ids).
+        Index("ix_messages_status_lane_due", "status", "lane", "due_at"),
         Index("ix_messages_person_kind_due", "person_id", "kind", "due_at"),
         Index("ix_messages_phone_created", "phone", "created_at"),
         Index("ix_messages_needs_staff", "needs_staff", "triaged_at"),
@@ -91,6 +109,9 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12))
     kind: Mapped[str] = mapped_column(String(8), default=Kind.NORMAL)
+    # Outbound: the priority lane (``Lane``); inbound rows keep the default.
+    lane: Mapped[int] = mapped_column(SmallInteger, default=Lane.REMINDER,
+                                      server_default=text(str(int(Lane.REMINDER))))
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     attempts: Mapped[int] = mapped_column(default=0)
     # Outbound: when the drain may next try it.

@@ -22,6 +22,7 @@ from hotline.models import (
     Group,
     GroupRole,
     Kind,
+    Lane,
     Membership,
     Person,
     Provider,
@@ -202,6 +203,7 @@ def _alert(outbox: Outbox, now: datetime, case: Case, to: Person, key: str, **va
         now, to.phone,
         render(key, number=case.number, category=CATEGORY_WORDS[case.category], **values),
         kind=Kind.URGENT if case.emergency else Kind.NORMAL,
+        lane=Lane.EMERGENCY if case.emergency else Lane.ALERT,
         person=to, case_id=case.id,
         key=f"case:{case.id}:{key}:{to.id}:{case.escalation_level}:{case.reopened_count}",
     )

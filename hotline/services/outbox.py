@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time as _time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, union_all, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached, sessionmaker
@@ -29,6 +30,7 @@ from hotline.models import (
     STATUS_RANK,
     Direction,
     Kind,
+    Lane,
     Message,
     MessageStatus,
     Person,
@@ -97,8 +99,13 @@ class Outbox:
         case_id: int | None = None,
         expires_at: datetime | None = None,
         broadcast_id: int | None = None,
+        lane: Lane | None = None,
     ) -> Message | None:
         """Queue ``body`` (sent unaccented) to ``to``; with ``key`` at most once ever.
+
+        ``lane`` is the message's priority (``Lane``); by default the one its kind implies
+        (urgent: emergency, reply: reply, normal: reminder). Alerts to responders pass
+        ``Lane.ALERT``; ``enqueue_many`` queues in ``Lane.BROADCAST``.
 
         Returns None, queueing nothing, when the first allowed moment is already past
         ``expires_at`` (a reminder that could only arrive after the meeting began).
@@ -122,6 +129,7 @@ class Outbox:
             "body": text,
             "status": MessageStatus.QUEUED,
             "kind": kind,
+            "lane": int(Lane.for_kind(kind) if lane is None else lane),
             "idempotency_key": key,
             "due_at": due,
             "segments": parts,
@@ -158,6 +166,7 @@ class Outbox:
         key_prefix: str,
         not_before: datetime | None = None,
         broadcast_id: int | None = None,
+        lane: Lane = Lane.BROADCAST,
     ) -> int:
         """Queue one normal message to each recipient in bulk (broadcasts).
 
@@ -181,7 +190,8 @@ class Outbox:
             rows.append({
                 "direction": Direction.OUT, "gateway": self.gateway, "person_id": person.id,
                 "phone": person.phone, "body": text, "status": MessageStatus.QUEUED,
-                "kind": Kind.NORMAL, "idempotency_key": f"{key_prefix}:{person.id}",
+                "kind": Kind.NORMAL, "lane": int(lane),
+                "idempotency_key": f"{key_prefix}:{person.id}",
                 "due_at": due, "segments": parts, "broadcast_id": broadcast_id,
                 "created_at": now, "attempts": 0, "maybe_duplicate": False,
                 "needs_staff": False,
@@ -366,6 +376,63 @@ class DrainReport:
     recovered: int = 0
 
 
+class Pacer:
+    """Spaces sends at a rate per key: one slot every ``1/rate`` seconds per key.
+
+    The drain paces by gateway at ``settings.send_rate``. A gateway whose senders have rates
+    of their own (a pool of Android devices or SIMs) says so with a method
+    ``pace(msg) -> (key, rate)``: each key then gets its own slots (rate 0: no limit).
+    """
+
+    def __init__(self, sleep: Callable[[float], None] = _time.sleep) -> None:
+        self.sleep = sleep
+        self._last: dict[object, float] = {}
+
+    def wait(self, key: object, rate: float) -> None:
+        if rate <= 0:
+            return
+        last = self._last.get(key)
+        if last is not None:
+            wait = last + 1.0 / rate - _time.monotonic()
+            if wait > 0:
+                self.sleep(wait)
+        self._last[key] = _time.monotonic()
+
+
+def pace_key(gateway: SmsGateway, msg: Message, settings) -> tuple[object, float]:
+    """The pacing key and rate for sending ``msg`` through ``gateway`` (see ``Pacer``)."""
+    pace = getattr(gateway, "pace", None)
+    if pace is not None:
+        return pace(msg)
+    return gateway.name, settings.send_rate
+
+
+def _due_ids(session: Session, now: datetime, limit: int,
+             before: int | None = None) -> list[tuple[int, int]]:
+    """(lane, id) of queued messages due at ``now``, lane by lane, oldest first in each;
+    with ``before`` only lanes ahead of it. One ``(status, lane, due_at)`` index range per
+    lane, so the cost is that of the rows returned, whatever is queued for later."""
+    parts = []
+    for lane in Lane:
+        if before is not None and lane >= before:
+            break
+        parts.append(
+            select(Message.lane, Message.id, Message.due_at)
+            .where(Message.status == MessageStatus.QUEUED, Message.lane == int(lane),
+                   Message.due_at <= now)
+            .order_by(Message.due_at, Message.id)
+            .limit(limit)
+            .subquery()
+        )
+    if not parts:
+        return []
+    rows = union_all(*(select(p.c.lane, p.c.id, p.c.due_at) for p in parts)).subquery()
+    return [(lane, id_) for lane, id_ in session.execute(
+        select(rows.c.lane, rows.c.id).order_by(rows.c.lane, rows.c.due_at, rows.c.id)
+        .limit(limit)
+    )]
+
+
 def drain(
     sessions: sessionmaker[Session],
     now: datetime,
@@ -374,8 +441,14 @@ def drain(
     *,
     limit: int = 500,
     sleep: Callable[[float], None] = _time.sleep,
+    pacer: Pacer | None = None,
 ) -> DrainReport:
-    """Send due outbound messages through ``gateway``; safe to run twice or after a crash.
+    """Send due outbound messages through ``gateway``, lane by lane (``Lane``): safe to run
+    twice or after a crash.
+
+    Before each send of a lower lane the drain looks again for due messages of the lanes
+    ahead of it (one indexed query), so a reply queued while a broadcast drains waits at
+    most the one send slot already under way, not the rest of the batch.
 
     Each message is claimed and committed before the gateway is called, and its
     result committed right after, so a crash loses nothing and only a send whose
@@ -390,31 +463,32 @@ def drain(
     ``UPDATE`` of the row the claim returned, not read again.
     """
     report = DrainReport()
-    interval = 1.0 / settings.send_rate if settings.send_rate > 0 else 0.0
+    pacer = pacer or Pacer(sleep)
     status_callback = settings.public_url.rstrip("/") + "/sms/status"
-    last = 0.0
+    started = _time.monotonic()
     with _one_connection(sessions) as session:
         with session.begin():
             report.recovered = _recover_stale(session, now)
-            ids = session.scalars(
-                select(Message.id)
-                .where(Message.status == MessageStatus.QUEUED, Message.due_at <= now)
-                .order_by(Message.due_at, Message.id)
-                .limit(limit)
-            ).all()
+            batch = deque(_due_ids(session, now, limit))
         sent = None  # (id, message, outcome) of the last send, its result not stored yet
-        for message_id in ids:
-            claimed = _store_then_claim(sessions, session, sent, message_id, now, settings,
-                                        report)
+        taken = 0
+        while batch and taken < limit:
+            lane, message_id = batch.popleft()
+            taken += 1
+            claimed = _store_then_claim(
+                sessions, session, sent, message_id, now, settings, report,
+                ahead=(lane, now + timedelta(seconds=_time.monotonic() - started), limit),
+            )
             sent = None
+            if isinstance(claimed, list):  # lanes ahead have due messages: those first
+                batch.appendleft((lane, message_id))
+                batch.extendleft(reversed(claimed))
+                taken -= 1
+                continue
             if claimed is None:
                 continue
             msg, options = claimed
-            if interval:
-                wait = last + interval - _time.monotonic()
-                if wait > 0:
-                    sleep(wait)
-                last = _time.monotonic()
+            pacer.wait(*pace_key(gateway, msg, settings))
             sent = (message_id, msg, _send(gateway, msg.phone, msg.body, status_callback, options))
         _store_then_claim(sessions, session, sent, None, now, settings, report)
     return report
@@ -422,15 +496,22 @@ def drain(
 
 def _store_then_claim(
     sessions, session: Session, sent, message_id: int | None, now: datetime, settings,
-    report: DrainReport,
-) -> tuple[Message, SendOptions] | None:
-    """One transaction: store the last send's result, claim ``message_id`` (if any)."""
+    report: DrainReport, ahead: tuple[int, datetime, int] | None = None,
+) -> tuple[Message, SendOptions] | list[tuple[int, int]] | None:
+    """One transaction: store the last send's result, claim ``message_id`` (if any).
+
+    With ``ahead`` = (lane, now, limit), messages of the lanes ahead of ``lane`` due at
+    that moment are returned instead, ``message_id`` left unclaimed."""
     try:
         with session.begin():
             if sent is not None:
                 _apply(session, *sent[1:], now, report)
             if message_id is None:
                 return None
+            if ahead is not None and ahead[0] > Lane.EMERGENCY:
+                first = _due_ids(session, ahead[1], ahead[2], before=ahead[0])
+                if first:
+                    return first
             return _claim_to_send(session, message_id, now, settings, report)
     except BaseException:
         if sent is not None:  # keep the result all the same, on a connection of its own
