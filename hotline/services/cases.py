@@ -216,7 +216,8 @@ def tell_moved(session: Session, now: datetime, outbox: Outbox, case: Case,
         outbox.enqueue(
             now, before.phone, render("case_moved", number=case.number),
             kind=Kind.URGENT if case.emergency else Kind.NORMAL, person=before,
-            case_id=case.id, key=f"case:{case.id}:case_moved:{before.id}:{case.assignee_id}",
+            lane=Lane.EMERGENCY if case.emergency else Lane.ALERT, case_id=case.id,
+            key=f"case:{case.id}:case_moved:{before.id}:{case.assignee_id}",
         )
     event(session, case, now, "moved_from", person_id=before.id)
 

@@ -3,16 +3,16 @@
 Existing rows get the lane their kind and broadcast imply (urgent: emergency, reply: reply,
 a broadcast's: broadcast, the rest: reminder).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 14:10:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
