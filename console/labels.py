@@ -179,3 +179,16 @@ GROUP_VALUES = {"unknown": _l("Unknown"), "n/a": _l("Not applicable"), **SEXES,
 
 BROADCAST_STATUSES = {"draft": _l("Draft"), "scheduled": _l("Scheduled"), "sent": _l("Sent"),
                       "cancelled": _l("Cancelled")}
+
+TOPICS = {"TTDT": _l("Urban-order rights"), "BHYT": _l("Health insurance (BHYT)"),
+          "BHXH": _l("Social insurance (BHXH)"), "TAMTRU": _l("Residence"),
+          "GIOI": _l("Gender"), "ANTOAN": _l("Violence and safety"), "PHAPLY": _l("Legal aid"),
+          "KHAC": _l("Other")}
+ISSUE_STATUSES = {"open": _l("Open"), "forum": _l("Raised at a forum"),
+                  "letter": _l("Letter to the ward People's Committee"),
+                  "answer": _l("Answer received"), "resolved": _l("Resolved"),
+                  "no_change": _l("No change")}
+PARTICIPANTS = {"authority": _l("Authorities"), "agency": _l("Agencies"), "media": _l("Media"),
+                "organisation": _l("Organisations"), "member": _l("Members")}
+TONES = {"positive": _l("Positive"), "neutral": _l("Neutral"), "negative": _l("Negative")}
+MINUTES_SOURCES = {"console": _l("Console"), "sms": _l("SMS")}

@@ -3,12 +3,17 @@ press monitoring and the brief. Thin: parse, one service or query call, render."
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from console import auth, bp
-from console.common import arg_date, arg_int, now, unit
+from console.common import arg_date, arg_int, me, now, unit
 from hotline import clock
+from hotline.models import CollectiveIssue, Meeting
+from hotline.models.voice import ISSUE_STATUSES, PARTICIPANT_KINDS, STEP_KINDS, TONES, TOPICS
 from hotline.queries import monitoring as monitoring_queries
+from hotline.queries import voice as voice_queries
+from hotline.services import voice
 from hotline.services.reports import ReportQuery
 
 
@@ -33,3 +38,150 @@ def provider_report():
             threshold=monitoring_queries.FLAG_HELPED_BELOW,
             min_outcomes=monitoring_queries.FLAG_MIN_OUTCOMES,
             highlight=arg_int("provider"))
+
+
+def _change(change, back: str):
+    """Run ``change(db)`` in one unit of work; a refusal is flashed and nothing is saved."""
+    try:
+        with unit() as db:
+            change(db)
+        flash(_("Saved."), "ok")
+    except voice.VoiceError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(back)
+
+
+def _get(db, model, key: int):
+    row = db.get(model, key)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _today():
+    return clock.local(now()).date()
+
+
+# --- minutes --------------------------------------------------------------------------------
+
+@bp.get("/minutes")
+@auth.allow(*auth.CASEWORK)
+def minutes_list():
+    with unit() as db:
+        return render_template("console/minutes.html",
+                               rows=voice_queries.recent_meetings(db, me(db), now()))
+
+
+def _meeting_for_minutes(db, meeting_id: int) -> Meeting:
+    meeting = _get(db, Meeting, meeting_id)
+    if not voice_queries.may_write_minutes(db, me(db), meeting):
+        abort(403)
+    return meeting
+
+
+@bp.get("/meetings/<int:meeting_id>/minutes")
+@auth.allow(*auth.CASEWORK)
+def minutes_page(meeting_id: int):
+    with unit() as db:
+        meeting = _meeting_for_minutes(db, meeting_id)
+        return render_template("console/minutes_form.html", m=meeting,
+                               mm=voice_queries.minutes_of(db, meeting), topics=TOPICS)
+
+
+@bp.post("/meetings/<int:meeting_id>/minutes")
+@auth.allow(*auth.CASEWORK)
+def minutes_save(meeting_id: int):
+    return _change(lambda db: voice.minutes_from_form(
+        db, now(), me(db), _meeting_for_minutes(db, meeting_id), request.form),
+        url_for("console.minutes_page", meeting_id=meeting_id))
+
+
+# --- collective issues ------------------------------------------------------------------------
+
+@bp.get("/issues")
+@auth.allow(*auth.STAFF)
+def issues():
+    status = request.args.get("status") or None
+    with unit() as db:
+        return render_template(
+            "console/issues.html", statuses=ISSUE_STATUSES, status=status,
+            rows=voice_queries.issues_overview(
+                db, _today(), status if status in ISSUE_STATUSES else None),
+            groups=voice_queries.all_groups(db))
+
+
+@bp.post("/issues")
+@auth.allow(*auth.STAFF)
+def issue_create():
+    created = {}
+
+    def change(db):
+        created["id"] = voice.save_issue(db, now(), me(db), None, request.form).id
+
+    response = _change(change, url_for("console.issues"))
+    return redirect(url_for("console.issue_page", issue_id=created["id"])) if created \
+        else response
+
+
+@bp.get("/issues/<int:issue_id>")
+@auth.allow(*auth.STAFF)
+def issue_page(issue_id: int):
+    with unit() as db:
+        return render_template("console/issue.html", i=_get(db, CollectiveIssue, issue_id),
+                               today=_today(), kinds=STEP_KINDS,
+                               groups=voice_queries.all_groups(db))
+
+
+@bp.post("/issues/<int:issue_id>")
+@auth.allow(*auth.STAFF)
+def issue_edit(issue_id: int):
+    return _change(lambda db: voice.save_issue(db, now(), me(db), _get(db, CollectiveIssue,
+                                                                        issue_id), request.form),
+                   url_for("console.issue_page", issue_id=issue_id))
+
+
+@bp.post("/issues/<int:issue_id>/steps")
+@auth.allow(*auth.STAFF)
+def issue_step(issue_id: int):
+    return _change(lambda db: voice.step_from_form(db, now(), me(db), _get(
+        db, CollectiveIssue, issue_id), request.form),
+        url_for("console.issue_page", issue_id=issue_id))
+
+
+# --- forums ---------------------------------------------------------------------------------
+
+@bp.get("/forums")
+@auth.allow(*auth.STAFF)
+def forums():
+    with unit() as db:
+        return render_template("console/forums.html", rows=voice_queries.forums(db),
+                               issues=voice_queries.all_issues(db), kinds=PARTICIPANT_KINDS)
+
+
+@bp.post("/forums")
+@auth.allow(*auth.STAFF)
+def forum_create():
+    return _change(lambda db: voice.save_forum(db, now(), me(db), request.form),
+                   url_for("console.forums"))
+
+
+# --- press ----------------------------------------------------------------------------------
+
+@bp.get("/press")
+@auth.allow(*auth.STAFF)
+def press():
+    tone = request.args.get("tone") or None
+    f = voice_queries.PressFilters(
+        first=arg_date("from"), last=arg_date("to"), category=arg_int("category"),
+        issue_id=arg_int("issue"), tone=tone if tone in TONES else None,
+        outlet=(request.args.get("outlet") or "").strip()[:120])
+    with unit() as db:
+        return render_template("console/press.html", rows=voice_queries.press_items(db, f),
+                               f=f, issues=voice_queries.all_issues(db), tones=TONES)
+
+
+@bp.post("/press")
+@auth.allow(*auth.STAFF)
+def press_create():
+    return _change(lambda db: voice.save_press(db, now(), me(db), request.form),
+                   url_for("console.press"))

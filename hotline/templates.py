@@ -177,6 +177,16 @@ TEMPLATES: dict[str, str] = {
         "giup, 4 khong lien lac duoc"
     ),
     "pe_outcome_no_referral": "STONES: Ho so {number} chua chuyen den noi ho tro nao. Chuyen: CHUYEN {number} <ma>",
+    "minutes_saved": "STONES: Da ghi bien ban hop {group} ngay {when}: {count} nguoi, chu de {topics}. Cam on ban!",
+    "minutes_help": (
+        "STONES: Bien ban: BB <so nguoi> <chu de> [ghi chu]. Chu de: TTDT BHYT BHXH TAMTRU GIOI "
+        "ANTOAN PHAPLY KHAC. Vd: BB 12 BHYT TAMTRU"
+    ),
+    "minutes_no_meeting": "STONES: Khong co buoi hop nao cua nhom ban trong 7 ngay qua de ghi bien ban.",
+    "forum_follow_up": (
+        "STONES: Den ngay xem lai cam ket cua dien dan ngay {when} (so {number}). "
+        "Xem tren trang quan ly."
+    ),
     "pe_need_number": "STONES: Thieu so ho so. Vi du: {example}",
     "case_moved": "STONES: Ho so {number} da chuyen cho nguoi khac ho tro. Cam on ban.",
     "reopened_alert": "STONES: Ho so {number} duoc mo lai (nguoi bao chua hai long). Nhan NHAN {number}.",

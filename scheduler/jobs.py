@@ -13,7 +13,7 @@ from hotline import clock
 from hotline.db import session_scope
 from hotline.models import Kind
 from hotline.runtime import Runtime
-from hotline.services import broadcasts, cases, meetings, outbox, people
+from hotline.services import broadcasts, cases, meetings, outbox, people, voice
 from hotline.services.outbox import Outbox
 from hotline.templates import render
 from sms import handler
@@ -86,6 +86,11 @@ def escalate_cases(rt: Runtime, now: datetime) -> int:
 def follow_up_cases(rt: Runtime, now: datetime) -> int:
     """Ask members whether resolved cases were solved; close unanswered questions."""
     return _each_due(rt, now, cases.due_followups, cases.follow_up)
+
+
+def remind_forum_follow_ups(rt: Runtime, now: datetime) -> int:
+    """Remind coordinators to check a forum's commitments on its follow-up day."""
+    return _each_due(rt, now, voice.due_forum_follow_ups, voice.remind_forum_follow_up)
 
 
 def plan_meetings(rt: Runtime, now: datetime) -> int:

@@ -38,6 +38,7 @@ JOBS = [
     Job("send_meeting_reminders", jobs.send_meeting_reminders, 60),
     Job("queue_broadcasts", jobs.queue_broadcasts, 15),
     Job("remind_bhyt_renewals", jobs.remind_bhyt_renewals, 3600),
+    Job("remind_forum_follow_ups", jobs.remind_forum_follow_ups, 300),
     Job("place_callbacks", jobs.place_callbacks, 15),
 ]
 

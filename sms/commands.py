@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline import clock
-from hotline.models import Direction, Kind, Message, Person
+from hotline.models import Direction, Kind, Message, Person, Role
 from hotline.phones import is_service_sender, mask
-from hotline.services import cases, groups, monitoring, people
+from hotline.services import cases, groups, monitoring, people, voice
 from hotline.services.cases import Actor, CaseError
 from hotline.services.outbox import Outbox
 from hotline.templates import OUTCOME_WORDS, render
@@ -379,6 +379,17 @@ def attendance(ctx: Ctx) -> None:
     ctx.reply("attendance_saved", count=count, group=values["group"], when=values["when"][-5:])
 
 
+def minutes(ctx: Ctx) -> None:
+    """BB 12 BHYT TAMTRU [note]: short minutes of the latest meeting of her group."""
+    if ctx.person.role not in (Role.PEER_EDUCATOR, Role.COORDINATOR):
+        free_text(ctx)  # a member's "bb ..." is a message for a person, not a command
+        return
+    key, values = voice.minutes_by_sms(ctx.session, ctx.now, ctx.person,
+                                       cases.groups_led_by(ctx.session, ctx.person),
+                                       ctx.cmd.text)
+    ctx.reply(key, **values)
+
+
 HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "HUY": opt_out,
     "DK": register,
@@ -407,4 +418,5 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "DS": my_cases,
     "DD": attendance,
     "KQ": _worker_action("KQ 1024 2", _outcome),
+    "BB": minutes,
 }

@@ -89,6 +89,7 @@ KEYWORDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "DS": (NONE, ("ds", "danh sách")),
     "DD": (REST, ("dd", "điểm danh")),
     "KQ": (CASE_CODE, ("kq", "kết quả")),
+    "BB": (REST, ("bb", "biên bản")),
 }
 
 # A short message that is only one of these (after leading LEADING_WORDS and before trailing

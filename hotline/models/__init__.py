@@ -34,8 +34,16 @@ from hotline.models.messages import (
 )
 from hotline.models.people import Consent, Person, PersonPhone, Residence, Role, Sex
 from hotline.models.staff import AuditLog, SchedulerState, StaffRole, StaffUser
+from hotline.models.voice import (
+    AdvocacyStep,
+    CollectiveIssue,
+    Forum,
+    MeetingMinutes,
+    PressItem,
+)
 
 __all__ = [
+    "AdvocacyStep", "CollectiveIssue", "Forum", "MeetingMinutes", "PressItem",
     "Attendance", "AuditLog", "Broadcast", "BroadcastStatus", "MeetingReminder",
     "MeetingSeries", "ReminderStatus", "CASE_NUMBER_OFFSET", "Call", "CallStep", "CallbackRequest",
     "CallbackStatus", "Case", "CaseEvent", "CaseStatus", "Consent", "Direction", "Group", "Lane",

@@ -19,7 +19,7 @@ METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 def _msgids() -> set[str]:
     found = set()
     for folder, only in ((ROOT / "console", None),
-                         (ROOT / "hotline" / "services", {"people_admin.py"})):
+                         (ROOT / "hotline" / "services", {"people_admin.py", "voice.py"})):
         for filename, _line, message, _comments, _context in extract_from_dir(
                 folder, METHODS, keywords=KEYWORDS):
             if only is None or filename in only:

@@ -15,6 +15,7 @@ VALUES = {
     "category": max(CATEGORY_WORDS.values(), key=len),
     "status": max(STATUS_WORDS.values(), key=len),
     "outcome": max(OUTCOME_WORDS.values(), key=len),
+    "topics": "TTDT BHYT BHXH TAMTRU GIOI ANTOAN PHAP",  # minutes_by_sms cuts at 40
     "hotline": "+84240000000",
     "code": "ABCD123",
     "group": "CD01",

@@ -1,0 +1,315 @@
+"""The groups' collective voice: minutes, collective issues, forums, press items.
+
+Each verb takes the session, ``now``, who acts and plain values (a form's or an SMS's),
+checks them, writes, audits and flushes. A refusal is a ``VoiceError`` whose text is a
+message id the console translates (``N_`` marks them for the catalogue).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline import clock
+from hotline.models import (
+    AdvocacyStep,
+    Case,
+    CollectiveIssue,
+    Forum,
+    Group,
+    Kind,
+    Meeting,
+    MeetingMinutes,
+    MeetingStatus,
+    Person,
+    PressItem,
+    StaffUser,
+)
+from hotline.models.voice import PARTICIPANT_KINDS, STEP_KINDS, TONES, TOPICS
+from hotline.services.audit import audit
+from hotline.services.outbox import Outbox
+from hotline.templates import CATEGORY_WORDS, render
+from hotline.text import fold
+
+# A forum's follow-up reminder goes out at this Hanoi time on the follow-up day.
+FOLLOW_UP_TIME = time(8, 30)
+# The SMS topic words may also be typed as their number in TOPICS (1 = TTDT ... 8 = KHAC).
+TOPIC_WORDS = {**{t: t for t in TOPICS}, **{str(i): t for i, t in enumerate(TOPICS, 1)},
+               "TRATTU": "TTDT", "TAMTRU": "TAMTRU", "LUAT": "PHAPLY", "GIOITINH": "GIOI",
+               "BINHDANG": "GIOI", "AT": "ANTOAN"}
+
+
+def N_(message: str) -> str:
+    return message
+
+
+class VoiceError(ValueError):
+    """A request refused; ``str(exc)`` is a message id for the console."""
+
+
+def _text(form: Mapping[str, str], name: str, limit: int = 4000) -> str:
+    return (form.get(name) or "").strip()[:limit]
+
+
+def _date(form: Mapping[str, str], name: str, *, required: bool = True) -> date | None:
+    raw = _text(form, name, 20)
+    if not raw and not required:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise VoiceError(N_("Give a valid date.")) from None
+
+
+def _ints(values: Iterable[str]) -> list[int]:
+    out = []
+    for v in values:
+        try:
+            out.append(int(str(v).strip()))
+        except ValueError:
+            continue
+    return out
+
+
+def _count(raw: str | None) -> int | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > 10000:
+        raise VoiceError(N_("Give a number of people from 0 to 10000."))
+    return int(raw)
+
+
+# --- minutes ------------------------------------------------------------------------------
+
+def save_minutes(session: Session, now: datetime, meeting: Meeting, *, topics: Iterable[str],
+                 attended: int | None, decisions: str = "", issues_raised: str = "",
+                 notes: str = "", user: StaffUser | None = None, person: Person | None = None,
+                 source: str = "console") -> MeetingMinutes:
+    """Write (or correct) the minutes of ``meeting``; a meeting that had minutes was held."""
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise VoiceError(N_("The meeting was cancelled."))
+    if meeting.starts_at > now:
+        raise VoiceError(N_("Minutes can be written once the meeting has begun."))
+    chosen = [t for t in TOPICS if t in set(topics)]
+    if not chosen:
+        raise VoiceError(N_("Choose at least one topic."))
+    minutes = session.scalar(select(MeetingMinutes).where(MeetingMinutes.meeting_id == meeting.id))
+    if minutes is None:
+        minutes = MeetingMinutes(meeting_id=meeting.id, created_at=now)
+        session.add(minutes)
+    minutes.topics, minutes.attended = chosen, attended
+    minutes.decisions, minutes.issues_raised = decisions[:4000], issues_raised[:4000]
+    minutes.notes, minutes.source, minutes.updated_at = notes[:4000], source, now
+    minutes.by_user_id = user.id if user else None
+    minutes.by_person_id = person.id if person else (user.person_id if user else None)
+    if meeting.status == MeetingStatus.SCHEDULED:
+        meeting.status = MeetingStatus.HELD
+    session.flush()
+    audit(session, now, user, "minutes_save", "meeting", meeting.id, source=source,
+          topics=chosen, attended=attended)
+    return minutes
+
+
+def minutes_from_form(session: Session, now: datetime, user: StaffUser, meeting: Meeting,
+                      form) -> MeetingMinutes:
+    topics = form.getlist("topics") if hasattr(form, "getlist") else form.get("topics", [])
+    return save_minutes(
+        session, now, meeting, topics=topics, attended=_count(form.get("attended")),
+        decisions=_text(form, "decisions"), issues_raised=_text(form, "issues_raised"),
+        notes=_text(form, "notes"), user=user)
+
+
+_SMS_COUNT = re.compile(r"^\s*(\d{1,4})\b")
+
+
+def parse_sms_minutes(text: str) -> tuple[int | None, list[str], str]:
+    """``BB 12 BHYT TAMTRU chi em muon lam the`` -> (12, ['BHYT', 'TAMTRU'], note).
+    The count and topic words come first, in any order; the rest is the note."""
+    words = text.split()
+    attended, topics, i = None, [], 0
+    while i < len(words):
+        word = fold(words[i]).upper().strip(",.;:")
+        if attended is None and word.isdigit() and len(word) <= 4 and not topics:
+            attended = int(word)
+        elif word in TOPIC_WORDS and (word.isalpha() or attended is not None):
+            if TOPIC_WORDS[word] not in topics:
+                topics.append(TOPIC_WORDS[word])
+        else:
+            break
+        i += 1
+    return attended, topics, " ".join(words[i:])
+
+
+def minutes_by_sms(session: Session, now: datetime, person: Person, group_ids: list[int],
+                   text: str) -> tuple[str, dict]:
+    """The peer educator's short minutes for her group's latest meeting: a template key
+    and its values for the reply."""
+    from hotline.services import meetings
+
+    meeting = meetings.latest_held(session, group_ids, now) if group_ids else None
+    if meeting is None:
+        return "minutes_no_meeting", {}
+    attended, topics, note = parse_sms_minutes(text)
+    if attended is None or not topics:
+        return "minutes_help", {}
+    save_minutes(session, now, meeting, topics=topics, attended=attended, notes=note,
+                 person=person, source="sms")
+    return "minutes_saved", {"group": meeting.group.code,
+                             "when": clock.local(meeting.starts_at).strftime("%d/%m"),
+                             "count": attended, "topics": " ".join(topics)[:40]}
+
+
+# --- collective issues ----------------------------------------------------------------------
+
+def _cases(session: Session, raw: str) -> list[Case]:
+    numbers = _ints(re.findall(r"\d+", raw or ""))
+    found = list(session.scalars(select(Case).where(Case.number.in_(numbers)))) if numbers else []
+    if len(found) != len(set(numbers)):
+        raise VoiceError(N_("Some case numbers were not found."))
+    return found
+
+
+def save_issue(session: Session, now: datetime, user: StaffUser, issue: CollectiveIssue | None,
+               form) -> CollectiveIssue:
+    """Create or edit a collective issue with the cases (numbers) and groups it rests on."""
+    title = _text(form, "title", 200)
+    if not title:
+        raise VoiceError(N_("Give the issue a title."))
+    category = _ints([form.get("category", "")])
+    group_ids = _ints(form.getlist("groups") if hasattr(form, "getlist") else [])
+    created = issue is None
+    if issue is None:
+        issue = CollectiveIssue(created_at=now, created_by_id=user.id if user else None,
+                                status="open")
+        session.add(issue)
+    issue.title, issue.description = title, _text(form, "description")
+    issue.category = category[0] if category and category[0] in CATEGORY_WORDS else None
+    issue.ward = _text(form, "ward", 60) or None
+    issue.raised_on = _date(form, "raised_on", required=False) or clock.local(now).date()
+    meeting_id = _ints([form.get("meeting_id", "")])
+    issue.meeting_id = meeting_id[0] if meeting_id and session.get(Meeting, meeting_id[0]) \
+        else None
+    issue.cases = _cases(session, form.get("cases", ""))
+    issue.groups = list(session.scalars(select(Group).where(Group.id.in_(group_ids)))) \
+        if group_ids else []
+    session.flush()
+    audit(session, now, user, "issue_add" if created else "issue_edit", "collective_issue",
+          issue.id, cases=len(issue.cases), groups=len(issue.groups))
+    return issue
+
+
+def add_step(session: Session, now: datetime, user: StaffUser | None, issue: CollectiveIssue,
+             kind: str, on: date, note: str = "", forum: Forum | None = None) -> AdvocacyStep:
+    """One advocacy step; the issue's status is its latest step's kind."""
+    if kind not in STEP_KINDS:
+        raise VoiceError(N_("Choose a step."))
+    step = AdvocacyStep(issue_id=issue.id, kind=kind, happened_on=on, note=note[:4000],
+                        forum_id=forum.id if forum else None, created_at=now)
+    session.add(step)
+    session.flush()
+    issue.status = session.scalar(
+        select(AdvocacyStep.kind).where(AdvocacyStep.issue_id == issue.id)
+        .order_by(AdvocacyStep.happened_on.desc(), AdvocacyStep.id.desc()).limit(1))
+    session.expire(issue, ["steps"])
+    audit(session, now, user, "issue_step", "collective_issue", issue.id, kind=kind,
+          on=on.isoformat())
+    return step
+
+
+def step_from_form(session: Session, now: datetime, user: StaffUser, issue: CollectiveIssue,
+                   form) -> AdvocacyStep:
+    return add_step(session, now, user, issue, _text(form, "kind", 12),
+                    _date(form, "on"), _text(form, "note"))
+
+
+def issue_age_days(issue: CollectiveIssue, today: date) -> int:
+    return (today - issue.raised_on).days
+
+
+# --- forums ---------------------------------------------------------------------------------
+
+def save_forum(session: Session, now: datetime, user: StaffUser, form) -> Forum:
+    """A forum held: who came, the issues raised (each gets a "forum" step), the commitments,
+    and when to remind the coordinator to check them."""
+    title = _text(form, "title", 200)
+    held_on = _date(form, "held_on")
+    if not title:
+        raise VoiceError(N_("Give the forum a title."))
+    participants = {kind: n for kind in PARTICIPANT_KINDS
+                    if (n := _count(form.get(f"participants_{kind}")))}
+    follow_up = _date(form, "follow_up_on", required=False)
+    if follow_up is not None and follow_up < held_on:
+        raise VoiceError(N_("The follow-up date comes after the forum."))
+    issue_ids = _ints(form.getlist("issues") if hasattr(form, "getlist") else [])
+    issues = list(session.scalars(
+        select(CollectiveIssue).where(CollectiveIssue.id.in_(issue_ids)))) if issue_ids else []
+    forum = Forum(
+        title=title, held_on=held_on, place=_text(form, "place", 200),
+        ward=_text(form, "ward", 60) or None, participants=participants,
+        commitments=_text(form, "commitments"), notes=_text(form, "notes"),
+        follow_up_at=clock.at_local(follow_up, FOLLOW_UP_TIME) if follow_up else None,
+        created_at=now, created_by_id=user.id if user else None, issues=issues)
+    session.add(forum)
+    session.flush()
+    for issue in issues:
+        add_step(session, now, user, issue, "forum", held_on, note=title, forum=forum)
+    audit(session, now, user, "forum_add", "forum", forum.id, issues=len(issues),
+          participants=forum.participant_total)
+    return forum
+
+
+def due_forum_follow_ups(session: Session, now: datetime, limit: int = 100) -> list[Forum]:
+    """Forums whose follow-up moment has come and whose reminder is not yet queued."""
+    return list(session.scalars(
+        select(Forum).where(Forum.follow_up_at <= now, Forum.follow_up_sent_at.is_(None))
+        .order_by(Forum.follow_up_at, Forum.id).limit(limit)))
+
+
+def remind_forum_follow_up(session: Session, now: datetime, outbox: Outbox, forum: Forum) -> int:
+    """Queue the follow-up reminder to every coordinator; returns how many were queued."""
+    from hotline.services.cases import coordinators
+
+    sent = 0
+    when = forum.held_on.strftime("%d/%m")
+    for coord in coordinators(session):
+        if coord.phone:
+            outbox.enqueue(now, coord.phone, render("forum_follow_up", when=when,
+                                                    number=forum.id),
+                           kind=Kind.NORMAL, person=coord,
+                           key=f"forum:{forum.id}:follow_up:{coord.id}")
+            sent += 1
+    forum.follow_up_sent_at = now
+    session.flush()
+    return sent
+
+
+# --- press ----------------------------------------------------------------------------------
+
+def save_press(session: Session, now: datetime, user: StaffUser, form) -> PressItem:
+    outlet, headline = _text(form, "outlet", 120), _text(form, "headline", 300)
+    if not outlet or not headline:
+        raise VoiceError(N_("Give the outlet and the headline."))
+    url = _text(form, "url", 500)
+    if url and not re.match(r"^https?://", url):
+        raise VoiceError(N_("A link starts with http:// or https://."))
+    tone = _text(form, "tone", 10) or "neutral"
+    if tone not in TONES:
+        raise VoiceError(N_("Choose a tone."))
+    categories = sorted({c for c in _ints(form.getlist("categories")
+                                          if hasattr(form, "getlist") else [])
+                         if c in CATEGORY_WORDS})
+    issue_id = _ints([form.get("issue_id", "")])
+    issue = session.get(CollectiveIssue, issue_id[0]) if issue_id else None
+    item = PressItem(outlet=outlet, published_on=_date(form, "published_on"), headline=headline,
+                     url=url, summary=_text(form, "summary"), categories=categories,
+                     issue_id=issue.id if issue else None, tone=tone, created_at=now,
+                     created_by_id=user.id if user else None)
+    session.add(item)
+    session.flush()
+    audit(session, now, user, "press_add", "press_item", item.id, tone=tone)
+    return item
