@@ -1,7 +1,7 @@
 """collective voice: minutes, collective issues, forums, press
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 13:58:52.714213
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import hotline.db
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
