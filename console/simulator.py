@@ -1,10 +1,10 @@
 """The phone simulator: text the line and call the voice menu from a browser.
 
-Texts go in through ``sms.handler.receive_text`` (the one way in for every SMS) as the
-``simulator`` gateway and are acted on at once (``handle_pending``, the scheduler job's own
-code, rather than waiting for its next run); the line's answers are outbox rows like any
-other, sent by the drain (the simulator gateway only marks them delivered) and read back from
-the messages table.
+Texts go in through ``hotline.services.inbound.receive_text`` (the one way in for every
+SMS) as the ``simulator`` gateway and are acted on at once (``handle_pending``, the
+scheduler job's own code, rather than waiting for its next run); the line's answers are
+outbox rows like any other, sent by the drain (the simulator gateway only marks them
+delivered) and read back from the messages table.
 
 Calls drive the IVR's own webhooks exactly as Twilio would: each step is a form POST to an
 ``/ivr/...`` URL (signed with ``X-Twilio-Signature`` when an auth token is set), dispatched
@@ -42,6 +42,7 @@ from hotline import clock
 from hotline.config import Settings
 from hotline.phones import normalize
 from hotline.runtime import Runtime
+from hotline.services import inbound
 from hotline.services import outbox as outbox_service
 
 ACCOUNT_SID = "AC" + "0" * 32
@@ -84,12 +85,10 @@ def text_line(rt: Runtime, phone: str, body: str) -> str:
 
     Returns the sender's E.164 number. Raises ``PhoneError`` for a number that is not one.
     """
-    from sms.handler import handle_pending, receive_text
-
     sender = normalize(phone)
-    receive_text(rt, "simulator", f"SM-sim-{uuid.uuid4().hex}", sender, body)
+    inbound.receive_text(rt, "simulator", f"SM-sim-{uuid.uuid4().hex}", sender, body)
     # Act on it now rather than at the scheduler's next run, so the page answers at once.
-    handle_pending(rt, clock.utcnow())
+    inbound.handle_pending(rt, clock.utcnow())
     # The answers are due from the moment the handler queued them: drain at a later clock.
     deliver(rt, clock.utcnow())
     return sender

@@ -13,10 +13,9 @@ from hotline import clock
 from hotline.db import session_scope
 from hotline.models import Kind
 from hotline.runtime import Runtime
-from hotline.services import broadcasts, cases, meetings, outbox, people, voice
+from hotline.services import broadcasts, cases, inbound, meetings, outbox, people, voice
 from hotline.services.outbox import Outbox
 from hotline.templates import render
-from sms import handler
 
 # Messages per drain call, and how long one run of the job keeps going while calls come back
 # full (the lease is renewed meanwhile by the heartbeat job).
@@ -32,10 +31,10 @@ def handle_inbound(rt: Runtime, now: datetime) -> int:
     started = _time.monotonic()
     total, elapsed = 0, timedelta(0)
     while True:
-        taken = handler.handle_pending(rt, now + elapsed)
+        taken = inbound.handle_pending(rt, now + elapsed)
         total += taken
         elapsed = timedelta(seconds=_time.monotonic() - started)
-        if taken < handler.HANDLE_BATCH or elapsed >= HANDLE_BUDGET:
+        if taken < inbound.HANDLE_BATCH or elapsed >= HANDLE_BUDGET:
             return total
 
 

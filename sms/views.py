@@ -10,9 +10,8 @@ from flask import Response, abort, current_app, request
 from hotline import clock
 from hotline.db import session_scope
 from hotline.gateways import android
-from hotline.services import outbox
+from hotline.services import inbound, outbox
 from sms import bp
-from sms.handler import receive_text
 from sms.signatures import twilio_signed
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ def twilio_inbound():
     sender = request.form.get("From", "")
     if not sid or not sender:
         return _twiml(), 400
-    receive_text(_rt(), "twilio", sid, sender, request.form.get("Body", ""))
+    inbound.receive_text(_rt(), "twilio", sid, sender, request.form.get("Body", ""))
     return _twiml()
 
 
@@ -98,5 +97,5 @@ def android_webhook():
         return "", 204
     if not _token(event.external_id):
         return {"error": "invalid event id"}, 400
-    receive_text(_rt(), "android", event.external_id, event.phone, event.body, resends=True)
+    inbound.receive_text(_rt(), "android", event.external_id, event.phone, event.body, resends=True)
     return "", 204

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from hotline.config import Settings
 from hotline.models import Group, Person, StaffUser
-from sms.handler import receive_text
+from hotline.services.inbound import receive_text
 from tests.factories import handle_sms
 
 

@@ -1,28 +1,38 @@
-"""Inbound SMS: stored exactly once, whatever the gateway retries, then acted on.
+"""Inbound SMS: stored exactly once, whatever the gateway retries, then acted on; the one
+way in for an inbound SMS, whichever door it came through (``receive_text``), and the one
+place where stored messages are acted on (``handle_pending``).
 
 A webhook only stores (``store``: one insert and a commit), so a gateway is answered in a
 few milliseconds however busy the line is, and a fault in a command handler can never turn
 into an error the gateway would retry. The scheduler's ``handle_inbound`` job then acts on
-each stored message in arrival order (``pending``, ``claim``, ``sms.commands.handle``).
+each stored message in arrival order (``pending``, ``claim``,
+``hotline.services.commands.handle``).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from hotline.db import insert_once
+from hotline import clock
+from hotline.db import hand_over_write_lock, insert_once, session_scope, write_now
 from hotline.models import Direction, Message, MessageStatus
 from hotline.models.messages import HANDLING_FAILED
-from hotline.phones import PhoneError, normalize
-from hotline.services import people
+from hotline.phones import PhoneError, mask, normalize
+from hotline.services import commands, people
 from hotline.text import clean
+
+log = logging.getLogger(__name__)
 
 # The Android gateway may resend the same text with a new id within seconds.
 RESEND_WINDOW = timedelta(seconds=30)
+# Messages one ``handle_pending`` call takes on; the next run takes the rest.
+HANDLE_BATCH = 200
 
 
 def store(
@@ -113,3 +123,43 @@ def give_up(session: Session, now: datetime, msg_id: int) -> None:
         .values(handled_at=now, needs_staff=True, error_message=HANDLING_FAILED)
         .execution_options(synchronize_session=False)
     )
+
+
+def receive_text(rt, gateway: str, external_id: str | None, sender: str, body: str,
+                 *, resends: bool = False) -> tuple[int, bool]:
+    """Store an inbound SMS once; every door (gateways, simulator) comes here. Returns
+    (message id, created). Acting on it is ``handle_pending``'s work."""
+    now = clock.utcnow()
+    msg_id, created = write_now(rt.engine, lambda conn: store(  # one INSERT
+        conn, now, gateway=gateway, external_id=external_id, sender=sender, body=body,
+        dedupe_window=RESEND_WINDOW if resends else None,
+    ))
+    if created:
+        log.info("sms in %s from %s", msg_id, mask(sender))
+    return msg_id, created
+
+
+def handle_pending(rt, now: datetime, *, limit: int = HANDLE_BATCH) -> int:
+    """Act on stored inbound messages in arrival order, each in a transaction of its own;
+    returns how many were taken.
+
+    A message whose handling raises is marked for staff (``give_up``) and the next
+    one goes on; a database error stops the run, leaving the rest for the next one.
+    """
+    with rt.sessions() as session:
+        ids = pending(session, limit)
+    for msg_id in ids:
+        try:
+            with session_scope(rt.sessions) as session:
+                msg = claim(session, now, msg_id)
+                if msg is not None:
+                    # Never act "before" the message came (a run that started just earlier).
+                    commands.handle(session, max(now, msg.created_at), msg, rt.settings)
+        except OperationalError:
+            raise
+        except Exception:
+            log.exception("sms %s: handling failed; left for staff to read", msg_id)
+            with session_scope(rt.sessions) as session:
+                give_up(session, now, msg_id)
+        hand_over_write_lock(rt.engine)
+    return len(ids)

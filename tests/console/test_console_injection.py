@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from hotline.models import Case, Group, Message, Person, Provider
 from hotline.services import meetings
+from hotline.services.inbound import receive_text
 from hotline.services.outbox import Outbox
-from sms.handler import receive_text
 from tests.console.conftest import HANG, NOW, group, person
 from tests.factories import handle_sms
 

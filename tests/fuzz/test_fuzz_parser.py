@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sms.parser import (
+from hotline.parser import (
     FILLERS,
     KEYWORDS,
     MAX_NUMBER_DIGITS,

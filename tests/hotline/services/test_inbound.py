@@ -7,8 +7,7 @@ from sqlalchemy import select
 
 from hotline.db import session_scope
 from hotline.models import Direction, Message, Person
-from hotline.services import inbound
-from sms import commands
+from hotline.services import commands, inbound
 from tests.conftest import at
 from tests.factories import handle_sms
 

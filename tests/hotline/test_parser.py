@@ -1,4 +1,4 @@
-"""sms.parser: the table of real-style inputs in parser_cases.tsv, plus properties."""
+"""hotline.parser: the table of real-style inputs in parser_cases.tsv, plus properties."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sms.parser import Command, parse
+from hotline.parser import Command, parse
 
 CASES = Path(__file__).with_name("parser_cases.tsv")
 COLUMNS = ["input", "name", "number", "category", "code", "text"]
