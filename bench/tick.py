@@ -117,8 +117,9 @@ PLAN_QUERIES = {
                       "ORDER BY next_action_at LIMIT 200",
     "follow-up due": "SELECT id FROM cases WHERE status = 'resolved' AND followup_due_at <= :now "
                      "ORDER BY followup_due_at LIMIT 200",
-    "outbox due": "SELECT id FROM messages WHERE status = 'queued' AND due_at <= :now "
-                  "ORDER BY due_at, id LIMIT 500",
+    # One lane's part of the drain's query (outbox._due_ids: one such range per lane).
+    "outbox due (one lane)": "SELECT id FROM messages WHERE status = 'queued' AND lane = 1 "
+                             "AND due_at <= :now ORDER BY due_at, id LIMIT 500",
     "inbound to act on": "SELECT id FROM messages WHERE direction = 'in' "
                          "AND handled_at IS NULL ORDER BY id LIMIT 200",
     "daily cap count": "SELECT count(id) FROM messages WHERE person_id = 1 AND kind = 'normal' "
