@@ -180,10 +180,10 @@ TEXTS: dict[str, str] = {
     "goodbye": "Cảm ơn chị đã gọi. Chúc chị bình an.",
     # Main menu
     "main_menu": (
+        "Nếu chị đang gặp nguy hiểm, bấm phím chín. "
         "Nghe thông tin, bấm một. Báo việc chị gặp khó khăn, bấm hai. "
         "Hỏi về hồ sơ của chị, bấm ba. Muốn chúng tôi gọi lại, bấm bốn. "
-        "Nói chuyện với người trực, bấm năm. Nghe số khẩn cấp, bấm chín. "
-        "Nghe lại, bấm phím sao."
+        "Nói chuyện với người trực, bấm năm. Nghe lại, bấm phím sao."
     ),
     "repeat_or_back": "Nghe lại, bấm phím sao. Quay lại, bấm không.",
     # Information
@@ -216,7 +216,7 @@ TEXTS: dict[str, str] = {
     "report_safety": (
         "Nếu chị đang gặp nguy hiểm, hãy gọi ngay một một ba. "
         "Nói chuyện với người trực, bấm một. Để lại lời nhắn, bấm hai. "
-        "Nghe các số khẩn cấp, bấm chín."
+        "Đang gặp nguy hiểm, bấm chín."
     ),
     "report_insurance": (
         "Bảo hiểm y tế, thẻ khám bệnh, bấm một. Bảo hiểm xã hội, lương hưu, bấm hai. "
@@ -245,6 +245,8 @@ TEXTS: dict[str, str] = {
     "callback_queued": "Chúng tôi sẽ gọi lại cho chị sớm. Chị có thể gác máy.",
     "dial_duty_connecting": "Xin chị chờ một chút, đang nối máy với người trực.",
     "dial_duty_failed": ("Người trực đang bận. Chị để lại lời nhắn nhé, chúng tôi sẽ gọi lại."),
+    # Key 9: danger. The case number is read between the first two.
+    "emergency_opened": "Chúng tôi đã báo ngay cho người trực. Số hồ sơ của chị là",
     # An emergency alert call to a responder on call (the case number is read between).
     "alert_intro": "Tổng đài báo khẩn. Có người đang cần giúp ngay. Số hồ sơ là",
     "alert_press_one": (

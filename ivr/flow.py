@@ -176,12 +176,16 @@ def after_action(menu: Menu, run: Run, result: StepResult, resume: str | None,
         if ok and result.case_status:
             return _then(menu, (case_status_prompt(result.case_status),), act.then, run.ref, step)
         return _then(menu, ("case_not_found",), act.fallback, run.ref, step)
-    if name == "dial_duty":
+    if name in ("dial_duty", "emergency"):
+        said: tuple[str, ...] = ()
+        if name == "emergency":  # the numbers first, whatever else happens
+            said = ("emergency_opened", *digit_prompt_keys(result.case_number),
+                    "emergency_numbers") if result.case_number else ("emergency_numbers",)
         if ok and result.numbers:
             timeout = int(menu.actions[name].options.get("dial_timeout", 20))
             dial = Dial(run.ref, tuple(result.numbers), timeout)
-            return Screen(("dial_duty_connecting",), dial, step + 1)
-        return _then(menu, ("dial_duty_failed",), act.fallback, run.ref, step)
+            return Screen(said + ("dial_duty_connecting",), dial, step + 1)
+        return _then(menu, said + ("dial_duty_failed",), act.fallback, run.ref, step)
     return _start(menu, (), act, run.ref, step)
 
 

@@ -177,7 +177,7 @@ ACTIONS: dict[str, ActionSpec] = {
                 "case_created_end",
             ),
             args=("category",),
-            optional=("voicemail",),
+            optional=("voicemail", "emergency"),
             input="recording",
             input_arg="recording_url",
             options={"finish_on_key": "#", "max_length": 180, "play_beep": True},
@@ -207,6 +207,18 @@ ACTIONS: dict[str, ActionSpec] = {
             options={"dial_timeout": 20},
         ),
         ActionSpec(
+            "emergency",
+            "Key 9, for anyone (no consent needed): open an emergency case for the caller (or "
+            "join her open one) through the emergency path, say 'emergency_opened', the case "
+            "number, 'emergency_numbers', then 'dial_duty_connecting' and <Dial> the trained "
+            "responders on call and the coordinators. Nobody to dial, or no answer: "
+            "'dial_duty_failed', then fallback (a recorded message on the same case).",
+            prompts=("emergency_opened", *DIGIT_PROMPTS, "emergency_numbers",
+                     "dial_duty_connecting", "dial_duty_failed"),
+            needs_consent=False,
+            options={"dial_timeout": 25},
+        ),
+        ActionSpec(
             "hangup",
             "Say 'goodbye' and hang up.",
             prompts=("goodbye",),
@@ -226,6 +238,12 @@ def voicemail(category: int) -> Act:
 
 def dial_duty(category: int = 12) -> Act:
     return Act("dial_duty", {"category": category}, fallback=voicemail(category))
+
+
+# Danger, from the main menu and the safety menu alike; a message left when nobody answers
+# goes on the same emergency case.
+EMERGENCY = Act("emergency", fallback=Act(
+    "record_complaint", {"category": 12, "voicemail": True, "emergency": True}))
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,7 +280,7 @@ _NODES = [
             "3": "case_lookup",
             "4": Act("callback", then=None),
             "5": dial_duty(),
-            "9": "emergency",
+            "9": EMERGENCY,
         },
         parent=None,
         back_key=None,
@@ -306,7 +324,7 @@ _NODES = [
     Node(
         "report_safety",
         ("report_safety",),
-        {"1": dial_duty(SENSITIVE_CATEGORY), "2": record(SENSITIVE_CATEGORY), "9": "emergency"},
+        {"1": dial_duty(SENSITIVE_CATEGORY), "2": record(SENSITIVE_CATEGORY), "9": EMERGENCY},
         parent="report",
     ),
     Node(
@@ -327,8 +345,6 @@ _NODES = [
         on_digits=Act("case_status", then="main", fallback="case_lookup"),
         timeout=10,
     ),
-    # 9 Emergency numbers
-    Node("emergency", ("emergency_numbers", "repeat_or_back"), parent="main"),
 ]
 
 MENU = Menu(

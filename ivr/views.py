@@ -113,10 +113,12 @@ def menu():
         stored = write_now(_rt().engine, lambda conn: calls.store_move(
             conn, now, ref, step=step, node=node or "?", digits=digits))
     if not stored:
-        with session_scope(_rt().sessions) as session:
+        rt = _rt()
+        with session_scope(rt.sessions) as session:
             result = calls.menu_step(
                 session, now, ref, step=step, node=node or "?", digits=digits, action=action,
                 question=catalogue_at(now)["consent_ask"],
+                outbox=Outbox.for_settings(session, rt.settings),
             )
     if move is None:
         screen = flow.unknown_node(MENU, step)
@@ -127,13 +129,15 @@ def menu():
     return _render(screen, now)
 
 
-def _complaint_args(ref: flow.ActRef) -> tuple[int, bool]:
-    """Category and voicemail flag of the recording action; an unknown reference (the menu
-    changed during the call) still keeps the complaint, as "other"."""
+def _complaint_args(ref: flow.ActRef) -> dict:
+    """Category, voicemail and emergency flags of the recording action; an unknown reference
+    (the menu changed during the call) still keeps the complaint, as "other"."""
     act = ref.resolve(MENU)
     if act is None or act.name != "record_complaint":
-        return 12, False
-    return int(act.args.get("category", 12)), bool(act.args.get("voicemail", False))
+        return {"category": 12, "voicemail": False, "emergency": False}
+    return {"category": int(act.args.get("category", 12)),
+            "voicemail": bool(act.args.get("voicemail", False)),
+            "emergency": bool(act.args.get("emergency", False))}
 
 
 @bp.post("/recorded")
@@ -141,7 +145,7 @@ def _complaint_args(ref: flow.ActRef) -> tuple[int, bool]:
 def recorded():
     """The <Record> action (or the Redirect after it when nothing was recorded)."""
     call_ref, step, retries, ref = _call_ref(), _step(), _retries(), _act_ref()
-    category, voicemail = _complaint_args(ref)
+    args = _complaint_args(ref)
     now = clock.utcnow()
     rt = _rt()
     with session_scope(rt.sessions) as session:
@@ -150,8 +154,7 @@ def recorded():
             node="record_complaint", digits=_text(request.form, "Digits", 32) or None,
             recording_sid=_text(request.form, "RecordingSid") or None,
             recording_url=_text(request.form, "RecordingUrl", 2000) or None,
-            duration=_int(request.form, "RecordingDuration"),
-            category=category, voicemail=voicemail,
+            duration=_int(request.form, "RecordingDuration"), **args,
         )
         number = case.number if case is not None else None
     return _render(flow.after_recording(MENU, ref, number, retries, step), now)
@@ -165,7 +168,7 @@ def recording():
     recording_sid = _text(request.form, "RecordingSid")
     if not recording_sid:
         return "", 400
-    category, voicemail = _complaint_args(ref)
+    args = _complaint_args(ref)
     rt = _rt()
     with session_scope(rt.sessions) as session:
         calls.recording_status(
@@ -173,8 +176,7 @@ def recording():
             recording_sid=recording_sid,
             recording_url=_text(request.form, "RecordingUrl", 2000) or None,
             status=_text(request.form, "RecordingStatus", 16).lower() or "completed",
-            duration=_int(request.form, "RecordingDuration"),
-            category=category, voicemail=voicemail,
+            duration=_int(request.form, "RecordingDuration"), **args,
         )
     return "", 204
 

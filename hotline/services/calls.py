@@ -104,7 +104,8 @@ class StepResult:
     outcome: str = OK
     granted: bool | None = None  # consent
     case_status: str | None = None  # case_status
-    numbers: list[str] = field(default_factory=list)  # dial_duty
+    numbers: list[str] = field(default_factory=list)  # dial_duty, emergency
+    case_number: int | None = None  # emergency
     callback: CallbackRequest | None = None  # callback
 
 
@@ -283,6 +284,7 @@ def _store_move_stmt(dialect: str):
 def menu_step(
     session: Session, now: datetime, ref: CallRef, *, step: int, node: str,
     digits: str | None, action: ActionRequest | None = None, question: str = "",
+    outbox: Outbox | None = None,
 ) -> StepResult:
     """One answer to a menu: stored once per (call, step); ``action`` run when given.
 
@@ -306,12 +308,12 @@ def menu_step(
     handler = _ACTIONS.get(action.name)
     if handler is None:
         raise ValueError(f"unknown IVR action {action.name!r}")
-    handler(session, now, call, person, action, result, question)
+    handler(session, now, call, person, action, result, question, outbox)
     session.flush()
     return result
 
 
-def _consent(session, now, call, person, action, result, question) -> None:
+def _consent(session, now, call, person, action, result, question, outbox) -> None:
     result.granted = action.args.get("answer") == "granted"
     if person is None:
         result.outcome = NO_PERSON
@@ -322,7 +324,7 @@ def _consent(session, now, call, person, action, result, question) -> None:
                               granted=result.granted)
 
 
-def _callback(session, now, call, person, action, result, question) -> None:
+def _callback(session, now, call, person, action, result, question, outbox) -> None:
     category = action.args.get("category")
     result.callback = queue_callback(
         session, now, call.phone, person, reason="ivr",
@@ -333,7 +335,7 @@ def _callback(session, now, call, person, action, result, question) -> None:
         result.outcome = FAILED
 
 
-def _case_status(session, now, call, person, action, result, question) -> None:
+def _case_status(session, now, call, person, action, result, question, outbox) -> None:
     value = (action.value or "").strip()
     case = None
     if person is not None and value.isdigit() and len(value) <= 12:
@@ -344,13 +346,29 @@ def _case_status(session, now, call, person, action, result, question) -> None:
     result.case_status = case.status
 
 
-def _dial_duty(session, now, call, person, action, result, question) -> None:
+def _dial_duty(session, now, call, person, action, result, question, outbox) -> None:
     result.numbers = duty_numbers(session, action.args.get("category"), exclude=person)
     if not result.numbers:
         result.outcome = FAILED
 
 
-def _nothing(session, now, call, person, action, result, question) -> None:
+def _emergency(session, now, call, person, action, result, question, outbox) -> None:
+    """Key 9: the emergency path for the caller (a case, the safety SMS, alerts), and the
+    people to connect her to now."""
+    from hotline.services import emergency
+
+    if person is not None:
+        case = (emergency.raise_for(session, now, outbox, person, channel=CHANNEL,
+                                    source=f"call{call.id}")
+                if result.created else emergency.open_emergency_of(session, person, now))
+        result.case_number = case.number if case is not None else None
+    result.numbers = [p.phone for p in emergency.ladder(session)
+                      if person is None or p.id != person.id][:MAX_DIAL_NUMBERS]
+    if not result.numbers:
+        result.outcome = FAILED
+
+
+def _nothing(session, now, call, person, action, result, question, outbox) -> None:
     """Actions whose work comes later (record_complaint) or is only said (hangup)."""
 
 
@@ -359,6 +377,7 @@ _ACTIONS = {
     "callback": _callback,
     "case_status": _case_status,
     "dial_duty": _dial_duty,
+    "emergency": _emergency,
     "record_complaint": _nothing,
     "hangup": _nothing,
 }
@@ -392,7 +411,7 @@ def dial_finished(session: Session, now: datetime, ref: CallRef, *, step: int, n
 def complaint_recorded(
     session: Session, now: datetime, outbox: Outbox, ref: CallRef, *, step: int, node: str,
     digits: str | None, recording_sid: str | None, recording_url: str | None,
-    duration: int | None, category: int, voicemail: bool = False,
+    duration: int | None, category: int, voicemail: bool = False, emergency: bool = False,
 ) -> Case | None:
     """The caller finished speaking: the case of this recording (opened once), or None when
     nothing was recorded."""
@@ -401,20 +420,20 @@ def complaint_recorded(
     if not recording_sid or not recording_url or (duration or 0) < MIN_RECORDING_S:
         return None
     recording = _recording(session, now, call, recording_sid, recording_url, duration, None)
-    return _case_for(session, now, outbox, call, recording, category, voicemail)
+    return _case_for(session, now, outbox, call, recording, category, voicemail, emergency)
 
 
 def recording_status(
     session: Session, now: datetime, outbox: Outbox, ref: CallRef, *, recording_sid: str,
     recording_url: str | None, status: str, duration: int | None, category: int,
-    voicemail: bool = False,
+    voicemail: bool = False, emergency: bool = False,
 ) -> Recording:
     """Twilio's recording status callback: keep the media URL (private; staff listen through
     the console) and make sure a completed recording has its one case."""
     call, _ = get_call(session, now, ref)
     recording = _recording(session, now, call, recording_sid, recording_url, duration, status)
     if status == "completed" and (recording.duration_s or 0) >= MIN_RECORDING_S:
-        _case_for(session, now, outbox, call, recording, category, voicemail)
+        _case_for(session, now, outbox, call, recording, category, voicemail, emergency)
     session.flush()
     return recording
 
@@ -443,13 +462,25 @@ def _recording(session: Session, now: datetime, call: Call, sid: str, url: str |
 
 
 def _case_for(session: Session, now: datetime, outbox: Outbox, call: Call,
-              recording: Recording, category: int, voicemail: bool) -> Case | None:
-    """The case of ``recording``: opened on first sight, with the case number texted too."""
+              recording: Recording, category: int, voicemail: bool,
+              emergency: bool = False) -> Case | None:
+    """The case of ``recording``: opened on first sight, with the case number texted too; a
+    message left after key 9 goes on her emergency case."""
     if recording.case_id is not None:
         return session.get(Case, recording.case_id)
     person = _person(session, call)
     if person is None:
         return None
+    if emergency:
+        from hotline.services import emergency as emergency_path
+
+        case = emergency_path.raise_for(session, now, outbox, person, channel=CHANNEL,
+                                        source=f"call{call.id}")
+        cases.event(session, case, now, "recording", note="voicemail",
+                    recording_id=recording.id)
+        recording.case_id = case.id
+        session.flush()
+        return case
     case = cases.open_case(session, now, outbox, person=person, channel=CHANNEL,
                            category=category)
     cases.event(session, case, now, "recording", note="voicemail" if voicemail else "",

@@ -15,6 +15,7 @@ from hotline.models import (
     CallStep,
     Case,
     Consent,
+    Message,
     Person,
     Recording,
     Role,
@@ -112,11 +113,13 @@ def test_refusing_again_returns_to_the_main_menu_and_records_nothing(client, db)
     assert count(db, CallbackRequest) == 0
 
 
-def test_information_and_emergency_numbers_need_no_consent(client, db):
+def test_information_and_key_9_need_no_consent(client, db, duty):
     caller = Caller(client).call().press("2").press("1").press("1")
     assert caller.heard == ["info_bhyt", "info_end"]
-    caller.press("0").press("0").press("9")
-    assert caller.heard == ["emergency_numbers", "repeat_or_back"]
+    caller.press("0").press("0").press("9")  # she refused consent: key 9 still opens a case
+    case = db.scalars(select(Case)).one()
+    assert case.emergency and caller.kind == "dial"
+    assert caller.heard[-2:] == ["emergency_numbers", "dial_duty_connecting"]
 
 
 def test_withheld_number_hears_the_menu_but_nothing_is_stored_about_her(client, db):
@@ -267,13 +270,40 @@ def test_peer_educator_calling_is_not_dialled_herself(client, db, duty):
     assert [n.text for n in caller.last] == [DUTY_TRAINED]
 
 
-def test_emergency_numbers(client, db):
+def test_key_9_is_announced_first_and_opens_an_emergency_case_and_dials(client, db, duty):
+    first = catalogue_at(clock.utcnow())["main_menu"].split(".")[0]
+    assert first == "Nếu chị đang gặp nguy hiểm, bấm phím chín"
+    coordinator = create_person(db, clock.utcnow(), phone="+84911000009",
+                                role=Role.COORDINATOR)
+    db.commit()
     caller = agreed(client).press("9")
-    assert caller.heard == ["emergency_numbers", "repeat_or_back"]
-    caller.press("*")
-    assert caller.heard == ["emergency_numbers", "repeat_or_back"]
-    caller.press("0")
-    assert caller.node == "main"
+    case = db.scalars(select(Case)).one()
+    assert case.emergency and case.channel == "voice" and case.status == "new"
+    number = [k.removeprefix("digit_") for k in caller.heard if k.startswith("digit_")]
+    assert caller.heard[0] == "emergency_opened" and "".join(number) == str(case.number)
+    assert caller.heard[-2:] == ["emergency_numbers", "dial_duty_connecting"]
+    # The trained responder on call and the coordinator; never the untrained one.
+    assert [n.text for n in caller.last] == [DUTY_TRAINED, coordinator.phone]
+    texts = db.scalars(select(Message).where(Message.phone == caller.phone)).all()
+    assert len(texts) == 1 and texts[0].kind == "urgent" and "113" in texts[0].body
+    caller.retry()  # Twilio retries the keypress: still one case, one text
+    assert count(db, Case) == 1
+    assert len(db.scalars(select(Message).where(Message.phone == caller.phone)).all()) == 1
+
+
+def test_key_9_nobody_answering_leaves_a_message_on_the_same_case(client, db, duty):
+    caller = agreed(client).press("9").dial_ends("no-answer")
+    assert caller.heard == ["dial_duty_failed", "record_instructions"]
+    caller.speak()
+    case = db.scalars(select(Case)).one()
+    assert case.emergency
+    recording = db.scalars(select(Recording)).one()
+    assert recording.case_id == case.id
+
+
+def test_key_9_with_nobody_on_call_still_reads_the_numbers_and_records(client, db):
+    caller = agreed(client).press("9")
+    assert "emergency_numbers" in caller.heard and caller.kind == "record"
 
 
 def test_unknown_node_in_a_url_starts_over_at_the_main_menu(client, db):

@@ -119,7 +119,7 @@ def test_safety_branch_keeps_category_3_through_voicemail():
     assert dial.name == "dial_duty" and dial.args["category"] == 3
     assert dial.fallback.name == "record_complaint" and dial.fallback.args["category"] == 3
     assert safety.choices["2"].args["category"] == 3
-    assert safety.choices["9"] == "emergency"
+    assert safety.choices["9"].name == "emergency"
 
 
 def test_at_most_nine_choices_and_real_phone_keys():
@@ -137,7 +137,9 @@ def test_main_menu_shape():
     assert main.choices["3"] == "case_lookup"
     assert main.choices["4"].name == "callback"
     assert main.choices["5"].name == "dial_duty"
-    assert main.choices["9"] == "emergency"
+    assert main.choices["9"].name == "emergency"
+    voicemail = main.choices["9"].fallback
+    assert voicemail.name == "record_complaint" and voicemail.args["emergency"] is True
     info = MENU.nodes["info"]
     assert [info.choices[d] for d in "12345"] == [
         "info_bhyt",
@@ -179,11 +181,11 @@ def test_consent_first_call():
         assert ACTIONS[name].needs_consent
 
 
-def test_information_and_emergency_need_no_action():
-    """A caller who refused consent can still hear information and the emergency numbers."""
-    for key in ("info", "info_bhyt", "emergency"):
+def test_information_and_emergency_need_no_consent():
+    """A caller who refused consent can still hear information, and key 9 still works."""
+    for key in ("info", "info_bhyt"):
         assert key in MENU.nodes
-    assert MENU.nodes["emergency"].choices == {}
+    assert not ACTIONS["emergency"].needs_consent
 
 
 def test_reachable_prompt_keys_cover_nodes_actions_and_digits():
