@@ -26,7 +26,7 @@ DANGER: tuple[str, ...] = (
     "cứu", "cứu em", "cứu tôi", "cứu với", "cứu con", "cấp cứu", "sos",
     "113", "115",
     # in danger, afraid for one's life
-    "nguy hiểm", "nguy hiễm", "sợ chết", "muốn chết", "tự sát", "tự vẫn", "muốn tự tử",
+    "nguy hiểm", "nguy hiễm", "sợ chết", "muốn chết", "tự sát", "muốn tự tử",
     "định tự tử", "đòi tự tử", "sẽ tự tử",
     # being beaten, attacked
     "bị đánh", "đang bị đánh", "đánh em", "đánh tôi", "đánh con", "đánh cháu", "đánh vợ",

@@ -15,14 +15,19 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from hotline.models import Message
+from hotline import danger
+from hotline.models import Message, Role
 from hotline.parser import parse
 from hotline.phones import is_service_sender, mask
+from hotline.services import emergency
 from hotline.services.commands import member, worker
 from hotline.services.commands.context import Ctx
 from hotline.services.outbox import Outbox
 
 log = logging.getLogger(__name__)
+
+# Commands peer educators work cases with.
+WORKER_COMMANDS = frozenset({"NHAN", "GHI", "CHUYEN", "XONG", "TRA", "DS", "DD", "KQ", "BB"})
 
 
 def handle(session: Session, now: datetime, msg: Message, settings) -> None:
@@ -37,7 +42,16 @@ def handle(session: Session, now: datetime, msg: Message, settings) -> None:
         session.flush()
         return
     ctx = Ctx(session, now, settings, msg, person, cmd, Outbox.for_settings(session, settings))
-    HANDLERS.get(cmd.name, member.free_text)(ctx)
+    # A peer educator's note on a case she works ("GHI 1024 chong danh chi ay") tells of
+    # someone else's danger, which is already a case: only her own words raise it.
+    words = [] if cmd.name in WORKER_COMMANDS and person.role != Role.MEMBER \
+        else danger.detect(msg.body)
+    if words:  # whatever else the text says, and whoever sent it: the emergency path
+        emergency.from_text(session, now, ctx.outbox, msg, person, words, category=cmd.category)
+        if cmd.name == "HUY":  # opt-out still holds; the safety reply still goes
+            member.opt_out(ctx)
+    else:
+        HANDLERS.get(cmd.name, member.free_text)(ctx)
     session.flush()
 
 

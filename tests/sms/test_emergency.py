@@ -1,0 +1,154 @@
+"""Danger by SMS, at any hour, from anyone: the safety reply and urgent alerts in the same
+minute, then voice calls up the ladder every 10 minutes until someone accepts.
+
+Over HTTP on a controlled clock: signed Twilio webhooks in, the scheduler's jobs run at
+chosen moments, outbound calls through the real twilio client against the local fake.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from hotline import clock
+from hotline.models import Case, CaseStatus, Direction, Kind, Message, Person, Role
+from scheduler import jobs
+from tests.conftest import AUTH_TOKEN, at
+from tests.factories import create_person
+from tests.fakes.twilio_server import FakeTwilio
+from tests.sms.test_sms_flows import text
+
+SID, FROM = "AC" + "2" * 32, "+15005550006"
+NIGHT = at("2026-12-01 23:10")
+STRANGER = "+84987654321"
+SAFETY_NUMBERS = ("113", "115", "111", "1900969680")
+
+
+@pytest.fixture
+def fake():
+    with FakeTwilio(account_sid=SID, auth_token=AUTH_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(settings, fake):
+    return settings.replace(voice_gateway="twilio", twilio_account_sid=SID,
+                            twilio_auth_token=AUTH_TOKEN, twilio_from=FROM,
+                            twilio_api_base_url=fake.url, gateway_timeout=2.0)
+
+
+@pytest.fixture
+def rt(app):
+    return app.extensions["hotline"]
+
+
+@pytest.fixture
+def clock_at(monkeypatch):
+    def set_time(when):
+        monkeypatch.setattr(clock, "utcnow", lambda: when)
+    set_time(NIGHT)
+    return set_time
+
+
+@pytest.fixture
+def team(db):
+    """Two trained responders on call, an untrained peer educator on call, two coordinators."""
+    now = at("2026-12-01 09:00")
+    people = {
+        "hoa": create_person(db, now, phone="+84901000011", role=Role.PEER_EDUCATOR,
+                             trained_violence=True, on_duty=True, duty_order=1),
+        "thu": create_person(db, now, phone="+84901000012", role=Role.PEER_EDUCATOR,
+                             trained_violence=True, on_duty=True, duty_order=2),
+        "mai": create_person(db, now, phone="+84901000013", role=Role.PEER_EDUCATOR,
+                             on_duty=True, duty_order=0),
+        "lan": create_person(db, now, phone="+84901000021", role=Role.COORDINATOR,
+                             duty_order=1),
+        "nga": create_person(db, now, phone="+84901000022", role=Role.COORDINATOR,
+                             duty_order=2),
+    }
+    db.commit()
+    return people
+
+
+def out_to(db, phone):
+    db.expire_all()
+    return db.scalars(select(Message).where(Message.direction == Direction.OUT,
+                                            Message.phone == phone).order_by(Message.id)).all()
+
+
+def placed(fake) -> list[dict]:
+    """The calls placed so far: To, Url (the request) and the call's sid."""
+    forms = [r.form for r in fake.requests if r.path.endswith("/Calls.json")]
+    return [{**form, "sid": call["sid"]} for form, call in zip(forms, fake.calls, strict=True)]
+
+
+def same_minute(when) -> bool:
+    return when is not None and NIGHT <= when < NIGHT + timedelta(minutes=1)
+
+
+def the_case(db) -> Case:
+    db.expire_all()
+    return db.scalars(select(Case)).one()
+
+
+def test_a_danger_text_at_night_from_a_stranger_gets_help_in_the_same_minute(
+        client, db, rt, team, clock_at):
+    text(client, STRANGER, "KN cuu em voi, chong dang danh em")
+    jobs.drain_outbox(rt, NIGHT)
+
+    case = the_case(db)
+    assert case.emergency and case.status == CaseStatus.NEW
+    assert case.summary == "KN cuu em voi, chong dang danh em"  # as she wrote it
+    assert case.category == 12  # never classified from her words
+    stranger = db.scalar(select(Person).where(Person.phone == STRANGER))
+    assert stranger.registered_at is None  # she never registered, nor consented
+
+    (reply,) = out_to(db, STRANGER)
+    assert reply.kind == Kind.URGENT and same_minute(reply.sent_at)
+    assert str(case.number) in reply.body
+    assert all(n in reply.body for n in SAFETY_NUMBERS)
+    assert "bao luc" not in reply.body.lower() and "danh" not in reply.body.lower()
+    for who in ("hoa", "thu", "lan", "nga"):
+        (alert,) = out_to(db, team[who].phone)
+        assert alert.kind == Kind.URGENT and same_minute(alert.sent_at), who
+        assert f"NHAN {case.number}" in alert.body
+    assert out_to(db, team["mai"].phone) == []  # not trained: never told
+    assert case.assignee_id == team["hoa"].id
+
+
+def test_more_danger_texts_join_her_case_and_each_is_answered(client, db, rt, team, clock_at):
+    text(client, STRANGER, "cuu em")
+    text(client, STRANGER, "no dang danh em")
+    text(client, STRANGER, "SOS")
+    case = the_case(db)
+    replies = out_to(db, STRANGER)
+    assert len(replies) == 3 and all(str(case.number) in r.body for r in replies)
+    assert all(r.kind == Kind.URGENT for r in replies)
+
+
+def test_opting_out_in_the_same_breath_still_gets_the_safety_reply(
+        client, db, rt, team, clock_at):
+    text(client, STRANGER, "HUY, no se giet em")
+    jobs.drain_outbox(rt, NIGHT)
+    person = db.scalar(select(Person).where(Person.phone == STRANGER))
+    assert person.opted_out_at is not None
+    sent = [m for m in out_to(db, STRANGER) if m.sent_at is not None]
+    assert any(all(n in m.body for n in SAFETY_NUMBERS) for m in sent)
+    assert the_case(db).emergency
+
+
+def test_ordinary_texts_do_not_raise_it(client, db, team, clock_at):
+    text(client, STRANGER, "KN 3 bi thu hang o cho")
+    text(client, STRANGER, "danh sach hop nhom")
+    assert not the_case(db).emergency
+
+
+def test_a_peer_educators_note_about_a_case_does_not_raise_one_for_her(
+        client, db, rt, team, clock_at):
+    text(client, STRANGER, "KN can giup giay to")
+    case = the_case(db)
+    text(client, team["lan"].phone, f"GHI {case.number} chong danh chi ay, da goi 113")
+    assert not the_case(db).emergency
+    assert db.scalars(select(Case)).all() == [case]
