@@ -6,7 +6,19 @@ export FLASK_APP := app:create_app
 
 .PHONY: audio run test test-sqlite test-postgresql lint migrate seed scheduler bench clean
 
+# Debian packages the Python ones need: WeasyPrint (the brief's PDF) loads Pango and
+# HarfBuzz, and DejaVu has the Vietnamese glyphs. Installed when missing and we are root;
+# otherwise named, so the PDF step's error is not a surprise.
+DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@if command -v dpkg >/dev/null; then \
+	  need=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
+	  if [ -n "$$need" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$need >/dev/null; \
+	    else echo "missing Debian packages (the brief's PDF needs them):$$need"; fi; \
+	  fi; \
+	fi
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-dev.txt

@@ -21,6 +21,9 @@ def init_app(app: Flask) -> CSRFProtect:
     auth.init_login(app)
     i18n.init_babel(app)
     templating.init_templating(app)
+    from console.brief import brief_cmd
+
+    app.cli.add_command(brief_cmd)
     return csrf
 
 

@@ -131,6 +131,8 @@ EVENTS = {
 
 OUTCOMES = {"reached": _l("Reached the provider"), "helped": _l("Helped"),
             "not_helped": _l("Not helped"), "unreachable": _l("Could not reach")}
+# The brief's provider lines also count what has no outcome yet, and the whole.
+REFERRAL_FIGURES = {**OUTCOMES, "pending": _l("No outcome yet"), "referrals": _l("Referrals")}
 OUTCOME_SOURCES = {"peer": _l("peer educator"), "staff": _l("console"), "member": _l("member")}
 
 CONSENT_ANSWERS = {"granted": _l("Granted"), "refused": _l("Refused"),
@@ -192,3 +194,4 @@ PARTICIPANTS = {"authority": _l("Authorities"), "agency": _l("Agencies"), "media
                 "organisation": _l("Organisations"), "member": _l("Members")}
 TONES = {"positive": _l("Positive"), "neutral": _l("Neutral"), "negative": _l("Negative")}
 MINUTES_SOURCES = {"console": _l("Console"), "sms": _l("SMS")}
+BRIEF_SEXES = {"F": _l("Female"), "M": _l("Male"), "other": _l("Other or unknown")}

@@ -57,6 +57,7 @@ def nav_items():
         ("console.issues", _l("Collective issues"), auth.STAFF),
         ("console.forums", _l("Forums"), auth.STAFF),
         ("console.press", _l("Press"), auth.STAFF),
+        ("console.brief", _l("Brief"), auth.EVERYONE),
         ("console.prompts", _l("Prompts"), auth.STAFF),
         ("console.simulator", _l("Phone simulator"), auth.STAFF),
         ("console.reports", _l("Reports"), auth.EVERYONE),

@@ -3,17 +3,20 @@ press monitoring and the brief. Thin: parse, one service or query call, render."
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from console import auth, bp
+from console import auth, bp, queries
+from console import brief as brief_output
 from console.common import arg_date, arg_int, me, now, unit
 from hotline import clock
 from hotline.models import CollectiveIssue, Meeting
 from hotline.models.voice import ISSUE_STATUSES, PARTICIPANT_KINDS, STEP_KINDS, TONES, TOPICS
 from hotline.queries import monitoring as monitoring_queries
 from hotline.queries import voice as voice_queries
+from hotline.queries.brief import BriefQuery
 from hotline.services import voice
+from hotline.services.audit import audit
 from hotline.services.reports import ReportQuery
 
 
@@ -185,3 +188,46 @@ def press():
 def press_create():
     return _change(lambda db: voice.save_press(db, now(), me(db), request.form),
                    url_for("console.press"))
+
+
+# --- the brief --------------------------------------------------------------------------------
+
+def _brief_query() -> BriefQuery:
+    q = _period()
+    return BriefQuery(q.first_day, q.last_day, q.ward)
+
+
+@bp.get("/brief")
+@auth.allow(*auth.EVERYONE)
+def brief():
+    q = _brief_query()
+    with unit() as db:
+        return render_template("console/brief.html", wards=queries.wards(db),
+                               **brief_output.context(db, q))
+
+
+def _download(body, mimetype: str, q: BriefQuery, ext: str, what: str):
+    with unit() as db:
+        audit(db, now(), me(db), f"brief_{what}", "brief", q.ward or "",
+              first=q.first_day, last=q.last_day)
+    name = f"stones-brief-{q.first_day.isoformat()}-{q.last_day.isoformat()}.{ext}"
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/brief.pdf")
+@auth.allow(*auth.EVERYONE)
+def brief_pdf():
+    q = _brief_query()
+    with unit() as db:
+        body = brief_output.pdf(db, q)
+    return _download(body, "application/pdf", q, "pdf", "pdf")
+
+
+@bp.get("/brief.csv")
+@auth.allow(*auth.EVERYONE)
+def brief_csv():
+    q = _brief_query()
+    with unit() as db:
+        body = brief_output.csv_text(db, q)
+    return _download(body, "text/csv", q, "csv", "csv")
