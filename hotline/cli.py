@@ -34,9 +34,12 @@ def migrate_cmd():
 def seed_demo_cmd():
     """Add demo wards, groups, people and logins (idempotent); print the logins."""
     from hotline.seed import seed_demo
+    from hotline.seed_quarter import seed_quarter
 
     with session_scope(_rt().sessions) as session:
         logins = seed_demo(session, clock.utcnow())
+        # A quarter of minutes, issues, a forum, referral outcomes and press: a full brief.
+        seed_quarter(session, clock.utcnow())
     click.echo("Demo logins (console at /console/):")
     for username, password, role in logins:
         click.echo(f"  {role:<14} {username:<10} {password}")
