@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, jsonify, redirect, request, url_for
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hotline import clock
 from hotline.config import INSTANCE, Settings
-from hotline.models import Direction, Message, MessageStatus, SchedulerState
+from hotline.queries import health
 from hotline.runtime import Runtime
 
 WEBHOOK_PREFIXES = ("/sms/", "/ivr/")
@@ -77,25 +77,11 @@ def healthz():
     try:
         with rt.sessions() as session:
             session.execute(text("SELECT 1"))
-            beat = session.scalar(
-                select(SchedulerState.heartbeat_at).where(SchedulerState.name == "scheduler")
-            )
-            backlog = session.scalar(
-                select(func.count(Message.id)).where(
-                    Message.direction == Direction.OUT,
-                    Message.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING]),
-                    Message.due_at <= now,
-                )
-            )
-            # SMS the webhooks stored and the scheduler has not acted on: grows while it is down.
-            unhandled = session.scalar(
-                select(func.count(Message.id)).where(
-                    Message.direction == Direction.IN, Message.handled_at.is_(None))
-            )
+            beat_age = health.heartbeat_age_s(session, now)
+            backlog = health.outbox_backlog(session, now)
+            unhandled = health.inbound_backlog(session)
         body["database"] = "ok"
-        body["scheduler_heartbeat_age_s"] = (
-            None if beat is None else round((now - beat).total_seconds(), 1)
-        )
+        body["scheduler_heartbeat_age_s"] = beat_age
         body["outbox_backlog"] = backlog
         body["inbound_backlog"] = unhandled
     except OperationalError as exc:

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
-from flask import abort, current_app, request
+from flask import abort, current_app, flash, redirect, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,7 @@ from hotline.db import session_scope
 from hotline.models import Person, StaffUser
 from hotline.runtime import Runtime
 from hotline.services.cases import Actor
+from hotline.services.errors import ServiceError
 from hotline.services.outbox import Outbox
 
 PAGE_SIZE = 50
@@ -82,17 +84,12 @@ def page_number() -> int:
 def act(change, back: str, done: str | None = None):
     """Run ``change(db)`` in one unit of work, flash how it went, and go ``back``.
 
-    A ``ConsoleError`` is the user's mistake, shown to them; nothing is saved then.
+    A ``ServiceError`` is the user's mistake, shown to them; nothing is saved then.
     """
-    from flask import flash, redirect
-    from flask_babel import gettext as _
-
-    from console.services import ConsoleError
-
     try:
         with unit() as db:
             change(db)
         flash(done or _("Saved."), "ok")
-    except ConsoleError as exc:
+    except ServiceError as exc:
         flash(_(str(exc)), "error")
     return redirect(back)

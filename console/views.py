@@ -6,9 +6,11 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from console import auth, bp, queries, services
+from console import auth, bp
 from console.common import me, now, unit
 from console.i18n import LOCALES
+from hotline import queries
+from hotline.services import users as user_service
 
 
 @bp.get("/")
@@ -49,7 +51,7 @@ def login():
 @login_required
 def logout():
     with unit() as db:
-        services.signed_out(db, now(), me(db))
+        user_service.signed_out(db, now(), me(db))
     lang = session.get("lang")
     logout_user()
     session.clear()
@@ -66,7 +68,7 @@ def set_language():
         session["lang"] = lang
         if current_user.is_authenticated:
             with unit() as db:
-                services.set_locale(db, now(), me(db), lang)
+                user_service.set_locale(db, now(), me(db), lang)
     back = auth.safe_next(request.form.get("next"))
     return redirect(back or url_for("console.index"))
 
@@ -75,5 +77,5 @@ def set_language():
 @auth.allow(*auth.STAFF)
 def dashboard():
     with unit() as db:
-        data = queries.dashboard(db, now(), me(db))
+        data = queries.dashboard.dashboard(db, now(), me(db))
         return render_template("console/dashboard.html", d=data)

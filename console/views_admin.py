@@ -8,11 +8,16 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from console import auth, bp, prompts, queries, services
+from console import auth, bp, prompts
 from console.common import act, arg_int, me, now, outbox, page_number, rt, unit
-from hotline import clock
+from hotline import clock, queries
 from hotline.models import Broadcast, Group, Meeting, MeetingSeries, Membership, Provider
 from hotline.services import broadcasts as broadcast_service
+from hotline.services import groups as group_service
+from hotline.services import meetings as meeting_service
+from hotline.services import prompts as prompt_service
+from hotline.services import providers as provider_service
+from hotline.services.errors import ServiceError
 from hotline.text import is_gsm7, sms_length
 
 
@@ -32,7 +37,7 @@ def _get(db, model, key: int):
 @auth.allow(*auth.STAFF)
 def groups():
     with unit() as db:
-        return render_template("console/groups.html", rows=queries.groups_overview(db))
+        return render_template("console/groups.html", rows=queries.groups.groups_overview(db))
 
 
 @bp.post("/groups")
@@ -40,11 +45,11 @@ def groups():
 def group_create():
     try:
         with unit() as db:
-            group = services.save_group(db, now(), me(db), None, request.form)
+            group = group_service.save_group(db, now(), me(db), None, request.form)
             group_id = group.id
         flash(_("Saved."), "ok")
         return redirect(url_for("console.group_page", group_id=group_id))
-    except services.ConsoleError as exc:
+    except ServiceError as exc:
         flash(_(str(exc)), "error")
         return redirect(url_for("console.groups"))
 
@@ -55,16 +60,16 @@ def group_page(group_id: int):
     with unit() as db:
         group = _get(db, Group, group_id)
         return render_template(
-            "console/group.html", g=group, members=queries.group_members(db, group),
-            meetings=queries.group_meetings(db, group),
-            series=queries.group_series(db, group, now()),
+            "console/group.html", g=group, members=queries.groups.group_members(db, group),
+            meetings=queries.groups.group_meetings(db, group),
+            series=queries.groups.group_series(db, group, now()),
         )
 
 
 @bp.post("/groups/<int:group_id>/edit")
 @auth.allow(*auth.STAFF)
 def group_edit(group_id: int):
-    return act(lambda db: services.save_group(db, now(), me(db), _get(db, Group, group_id),
+    return act(lambda db: group_service.save_group(db, now(), me(db), _get(db, Group, group_id),
                                               request.form),
                url_for("console.group_page", group_id=group_id))
 
@@ -72,7 +77,7 @@ def group_edit(group_id: int):
 @bp.post("/groups/<int:group_id>/members")
 @auth.allow(*auth.STAFF)
 def group_add_member(group_id: int):
-    return act(lambda db: services.add_member(
+    return act(lambda db: group_service.add_member(
         db, now(), me(db), _get(db, Group, group_id), request.form.get("phone", ""),
         request.form.get("role", "")), url_for("console.group_page", group_id=group_id))
 
@@ -84,7 +89,7 @@ def group_remove_member(group_id: int, membership_id: int):
         membership = _get(db, Membership, membership_id)
         if membership.group_id != group_id:
             abort(404)
-        services.remove_member(db, now(), me(db), membership)
+        group_service.remove_member(db, now(), me(db), membership)
     flash(_("Saved."), "ok")
     return redirect(url_for("console.group_page", group_id=group_id))
 
@@ -106,7 +111,7 @@ def meeting_create(group_id: int):
         flash(_("Give the meeting a date and time."), "error")
         return redirect(url_for("console.group_page", group_id=group_id))
     with unit() as db:
-        meeting = services.schedule_meeting(
+        meeting = meeting_service.schedule_meeting(
             db, now(), me(db), _get(db, Group, group_id), starts,
             request.form.get("place", "").strip(), request.form.get("topic", "").strip(),
         )
@@ -119,7 +124,7 @@ def meeting_create(group_id: int):
 @auth.allow(*auth.STAFF)
 def series_create(group_id: int):
     """A recurring meeting: weekly on a weekday, or monthly on the nth (or last) weekday."""
-    return act(lambda db: services.create_series(db, now(), me(db), _get(db, Group, group_id),
+    return act(lambda db: meeting_service.add_series(db, now(), me(db), _get(db, Group, group_id),
                                                  request.form),
                url_for("console.group_page", group_id=group_id) + "#series")
 
@@ -132,10 +137,10 @@ def series_stop(series_id: int):
         with unit() as db:
             series = _get(db, MeetingSeries, series_id)
             group_id = series.group_id
-            cancelled = services.stop_series(db, now(), outbox(db), me(db), series)
+            cancelled = meeting_service.end_series(db, now(), outbox(db), me(db), series)
         flash(_("The series has stopped; %(count)s meetings ahead were cancelled and members "
                 "are told.", count=cancelled), "ok")
-    except services.ConsoleError as exc:
+    except ServiceError as exc:
         flash(_(str(exc)), "error")
     return redirect(url_for("console.group_page", group_id=group_id) + "#series")
 
@@ -147,7 +152,7 @@ def meeting_page(meeting_id: int):
         meeting = _get(db, Meeting, meeting_id)
         series = db.get(MeetingSeries, meeting.series_id) if meeting.series_id else None
         return render_template("console/meeting.html", m=meeting, series=series,
-                               rows=queries.meeting_attendance(db, meeting))
+                               rows=queries.groups.meeting_attendance(db, meeting))
 
 
 @bp.post("/meetings/<int:meeting_id>/attendance")
@@ -156,7 +161,7 @@ def meeting_attendance(meeting_id: int):
     def ids(name: str) -> set[int]:
         return {int(v) for v in request.form.getlist(name) if v.isdigit()}
 
-    return act(lambda db: services.record_attendance(
+    return act(lambda db: meeting_service.record_roll(
         db, now(), me(db), _get(db, Meeting, meeting_id), ids("present"), ids("listed")),
         url_for("console.meeting_page", meeting_id=meeting_id))
 
@@ -168,7 +173,7 @@ def meeting_move(meeting_id: int):
     if starts is None:
         flash(_("Give the meeting a date and time."), "error")
         return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
-    return act(lambda db: services.move_meeting(
+    return act(lambda db: meeting_service.move_meeting(
         db, now(), outbox(db), me(db), _get(db, Meeting, meeting_id), starts,
         request.form.get("place", "").strip() or None),
         url_for("console.meeting_page", meeting_id=meeting_id))
@@ -177,7 +182,7 @@ def meeting_move(meeting_id: int):
 @bp.post("/meetings/<int:meeting_id>/cancel")
 @auth.allow(*auth.STAFF)
 def meeting_cancel(meeting_id: int):
-    return act(lambda db: services.cancel_meeting(db, now(), outbox(db), me(db),
+    return act(lambda db: meeting_service.cancel_meeting(db, now(), outbox(db), me(db),
                                                   _get(db, Meeting, meeting_id)),
                url_for("console.meeting_page", meeting_id=meeting_id))
 
@@ -213,11 +218,11 @@ def broadcasts():
     with unit() as db:
         if request.method == "POST" and request.form.get("send") == "1":
             try:
-                services.create_broadcast(db, now(), me(db), text, segment, send_at)
+                broadcast_service.create_broadcast(db, now(), me(db), text, segment, send_at)
                 flash(_("The broadcast is queued; the messages go out within a minute, "
                         "inside the allowed hours."), "ok")
                 return redirect(url_for("console.broadcasts"))
-            except services.ConsoleError as exc:
+            except ServiceError as exc:
                 flash(_(str(exc)), "error")
         # What one SMS part costs (HOTLINE_SMS_PRICE_VND), for the estimate before sending.
         preview = broadcast_service.preview(db, now(), text, segment,
@@ -225,17 +230,19 @@ def broadcasts():
         return render_template(
             "console/broadcasts.html", text=text, segment=segment, p=preview,
             send_at=source.get("send_at", ""), length=sms_length(preview.text),
-            gsm7=is_gsm7(preview.text), sample=queries.recipients_sample(db, segment, now()),
-            groups=queries.all_groups(db), wards=queries.wards(db),
-            occupations=queries.occupations(db), age_bands=list(broadcast_service.AGE_BANDS),
-            recent=queries.recent_broadcasts(db),
+            gsm7=is_gsm7(preview.text),
+            sample=queries.broadcasts.recipients_sample(db, segment, now()),
+            groups=queries.groups.all_groups(db), wards=queries.people.wards(db),
+            occupations=queries.people.occupations(db),
+            age_bands=list(broadcast_service.AGE_BANDS),
+            recent=queries.broadcasts.recent_broadcasts(db),
         )
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/cancel")
 @auth.allow(*auth.STAFF)
 def broadcast_cancel(broadcast_id: int):
-    return act(lambda db: services.cancel_broadcast(db, now(), me(db),
+    return act(lambda db: broadcast_service.cancel_broadcast(db, now(), me(db),
                                                     _get(db, Broadcast, broadcast_id)),
                url_for("console.broadcasts"))
 
@@ -273,12 +280,12 @@ def prompt_upload(key: str):
     upload = request.files.get("file")
     try:
         with unit() as db:
-            services.save_prompt_recording(
+            prompt_service.save_prompt_recording(
                 db, now(), me(db), prompts.dirs(rt().settings)[1], key,
                 upload.filename if upload else "", upload.read() if upload else b"",
             )
         flash(_("Recording saved: the line plays it from now on."), "ok")
-    except services.ConsoleError as exc:
+    except ServiceError as exc:
         flash(_(str(exc)), "error")
     return redirect(url_for("console.prompts") + f"#p-{key}")
 
@@ -288,7 +295,7 @@ def prompt_upload(key: str):
 def prompt_remove(key: str):
     if prompts.find(rt().settings, key) is None:
         abort(404)
-    return act(lambda db: services.remove_prompt_recording(
+    return act(lambda db: prompt_service.remove_prompt_recording(
         db, now(), me(db), prompts.dirs(rt().settings)[1], key),
         url_for("console.prompts") + f"#p-{key}")
 
@@ -303,20 +310,21 @@ def prompt_remove(key: str):
 def providers():
     with unit() as db:
         edit = db.get(Provider, arg_int("edit") or 0) if current_user.is_staff else None
-        return render_template("console/providers.html", rows=queries.providers(db), edit=edit)
+        return render_template("console/providers.html", rows=queries.providers.providers(db),
+                               edit=edit)
 
 
 @bp.post("/providers")
 @auth.allow(*auth.STAFF)
 def provider_create():
-    return act(lambda db: services.save_provider(db, now(), me(db), None, request.form),
+    return act(lambda db: provider_service.save_provider(db, now(), me(db), None, request.form),
                url_for("console.providers"))
 
 
 @bp.post("/providers/<int:provider_id>")
 @auth.allow(*auth.STAFF)
 def provider_edit(provider_id: int):
-    return act(lambda db: services.save_provider(db, now(), me(db),
+    return act(lambda db: provider_service.save_provider(db, now(), me(db),
                                                  _get(db, Provider, provider_id), request.form),
                url_for("console.providers"))
 
@@ -333,6 +341,6 @@ def audit_log():
                for k in ("action", "user", "object_type", "object_id")}
     page = page_number()
     with unit() as db:
-        rows, total = queries.audit_entries(db, page=page, **filters)
+        rows, total = queries.audit.audit_entries(db, page=page, **filters)
         return render_template("console/audit.html", rows=rows, total=total, page=page,
-                               f=filters, actions=queries.audit_actions(db), page_size=100)
+                               f=filters, actions=queries.audit.audit_actions(db), page_size=100)

@@ -6,12 +6,16 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from console import auth, bp, media, queries, services
+from console import auth, bp, media
 from console.common import actor, arg_int, me, now, outbox, page_number, rt, unit
 from console.labels import STATUSES
+from hotline import queries
 from hotline.models import Case, Message, Recording
+from hotline.services import case_actions
 from hotline.services import cases as case_service
+from hotline.services import triage as triage_service
 from hotline.services.cases import CaseError
+from hotline.services.errors import ServiceError
 
 
 def _case_for(db: Session, number: int) -> Case:
@@ -28,7 +32,7 @@ def _case_for(db: Session, number: int) -> Case:
 @auth.allow(*auth.CASEWORK)
 def cases():
     status = request.args.get("status", "open")
-    filters = queries.CaseFilters(
+    filters = queries.cases.CaseFilters(
         status=status if status in ("open", "all", *STATUSES) else "open",
         category=arg_int("category"),
         emergency=request.args.get("emergency") == "1",
@@ -40,10 +44,10 @@ def cases():
     page = page_number()
     with unit() as db:
         user = me(db)
-        rows, total = queries.case_inbox(db, user, filters, page)
+        rows, total = queries.cases.case_inbox(db, user, filters, page)
         return render_template(
             "console/cases.html", cases=rows, total=total, page=page, f=filters,
-            choices=queries.case_filter_choices(db, user), page_size=50,
+            choices=queries.cases.case_filter_choices(db, user), page_size=50,
         )
 
 
@@ -52,8 +56,8 @@ def cases():
 def case_page(number: int):
     with unit() as db:
         case = _case_for(db, number)
-        services.read_case(db, now(), case, me(db))
-        return render_template("console/case.html", d=queries.case_detail(db, case))
+        case_actions.read_case(db, now(), case, me(db))
+        return render_template("console/case.html", d=queries.cases.case_detail(db, case))
 
 
 @bp.post("/cases/<int:number>/<action>")
@@ -62,13 +66,13 @@ def case_action(number: int, action: str):
     try:
         with unit() as db:
             case = _case_for(db, number)
-            done = services.case_action(db, now(), outbox(db), case, actor(db), action,
-                                        request.form)
+            done = case_actions.case_action(db, now(), outbox(db), case, actor(db), action,
+                                            request.form)
         flash(_("Saved."), "ok")
         if done.get("no_phone"):
             flash(_("This service has no phone number: the member got no number to call. "
                     "Add one in the service directory, or bring her there."), "warn")
-    except services.ConsoleError as exc:
+    except ServiceError as exc:
         flash(_(str(exc)), "error")
     except CaseError:
         flash(_("This is not possible for this case now."), "error")
@@ -86,7 +90,7 @@ def recording(recording_id: int):
         case = db.get(Case, rec.case_id)
         if case is None or not case_service.may_act(db, case, actor(db)):
             abort(403)
-        services.read_case(db, now(), case, me(db), what=f"recording {rec.id}")
+        case_actions.read_case(db, now(), case, me(db), what=f"recording {rec.id}")
     return media.stream_recording(rec, rt().settings)
 
 
@@ -94,10 +98,10 @@ def recording(recording_id: int):
 @auth.allow(*auth.STAFF)
 def triage():
     with unit() as db:
-        waiting = queries.triage_inbox(db)
-        threads = {m.id: queries.conversation(db, m.phone, 6) for m in waiting}
+        waiting = queries.triage.triage_inbox(db)
+        threads = {m.id: queries.triage.conversation(db, m.phone, 6) for m in waiting}
         return render_template("console/triage.html", waiting=waiting, threads=threads,
-                               recent=queries.triage_recent(db))
+                               recent=queries.triage.triage_recent(db))
 
 
 @bp.post("/triage/<int:message_id>/<action>")
@@ -108,12 +112,12 @@ def triage_action(message_id: int, action: str):
             msg = db.get(Message, message_id)
             if msg is None:
                 abort(404)
-            case = services.triage(db, now(), outbox(db), msg, me(db), action, request.form)
+            case = triage_service.triage(db, now(), outbox(db), msg, me(db), action, request.form)
             number = case.number if case else None
         if number:
             flash(_("Case %(number)s opened.", number=number), "ok")
             return redirect(url_for("console.case_page", number=number))
         flash(_("Saved."), "ok")
-    except services.ConsoleError as exc:
+    except ServiceError as exc:
         flash(_(str(exc)), "error")
     return redirect(url_for("console.triage"))

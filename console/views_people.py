@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from console import auth, bp, queries
+from console import auth, bp
 from console.common import arg_int, me, now, rt, unit
+from hotline import queries
 from hotline.models import Person
-from hotline.services import people_admin
-from hotline.services.people_admin import PeopleError
+from hotline.services import people as people_service
+from hotline.services.people import PeopleError
 
 
 def _person(db, person_id: int) -> Person:
@@ -24,7 +25,7 @@ def _person(db, person_id: int) -> Person:
 def people():
     q = request.args.get("q", "")[:80]
     with unit() as db:
-        found = people_admin.search(db, q)
+        found = queries.people.search(db, q)
         return render_template("console/people.html", q=q, people=found)
 
 
@@ -35,12 +36,12 @@ def person_page(person_id: int):
         person = _person(db, person_id)
         return render_template(
             "console/person.html", p=person,
-            phones=people_admin.phones_of(db, person),
+            phones=queries.people.phones_of(db, person),
             consents=sorted(person.consents, key=lambda c: (c.asked_at, c.id), reverse=True),
-            memberships=queries.person_memberships(db, person),
-            cases=queries.person_cases(db, person, me(db)),
-            activity=queries.person_activity(db, person),
-            groups=queries.all_groups(db),
+            memberships=queries.people.person_memberships(db, person),
+            cases=queries.cases.person_cases(db, person, me(db)),
+            activity=queries.people.person_activity(db, person),
+            groups=queries.groups.all_groups(db),
         )
 
 
@@ -49,7 +50,7 @@ def person_page(person_id: int):
 def person_edit(person_id: int):
     try:
         with unit() as db:
-            people_admin.update_person(db, now(), me(db), _person(db, person_id), request.form)
+            people_service.update_person(db, now(), me(db), _person(db, person_id), request.form)
         flash(_("Saved."), "ok")
     except PeopleError as exc:
         flash(_(str(exc)), "error")
@@ -64,7 +65,7 @@ def person_merge_form(person_id: int):
     with unit() as db:
         person = _person(db, person_id)
         other = db.get(Person, other_id) if other_id else None
-        found = [p for p in people_admin.search(db, q) if p.id != person.id] if q else []
+        found = [p for p in queries.people.search(db, q) if p.id != person.id] if q else []
         return render_template("console/merge.html", p=person, other=other, q=q, found=found)
 
 
@@ -78,7 +79,7 @@ def person_merge(person_id: int):
             drop = db.get(Person, other_id or 0)
             if drop is None:
                 abort(404)
-            people_admin.merge(db, now(), me(db), keep, drop,
+            people_service.merge(db, now(), me(db), keep, drop,
                                request.form.get("current_phone") or None)
         flash(_("The two records are one now."), "ok")
     except PeopleError as exc:
@@ -101,7 +102,7 @@ def person_erase(person_id: int):
         return redirect(url_for("console.person_erase_form", person_id=person_id))
     try:
         with unit() as db:
-            people_admin.erase(db, now(), me(db), _person(db, person_id), rt().settings.audio_dir)
+            people_service.erase(db, now(), me(db), _person(db, person_id), rt().settings.audio_dir)
         flash(_("The person's data was erased."), "ok")
     except PeopleError as exc:
         flash(_(str(exc)), "error")

@@ -6,9 +6,9 @@ from flask import Response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from console import auth, bp, charts, labels, queries
+from console import auth, bp, charts, labels
 from console.common import arg_date, me, now, unit
-from hotline import clock
+from hotline import clock, queries
 from hotline.services import reports
 from hotline.services.audit import audit
 
@@ -61,7 +61,7 @@ def reports_page():
             reports.suppress(report)
         return render_template(
             "console/reports.html", r=report, q=q, charts=_charts(report),
-            wards=queries.wards(db), dimensions=reports.DIMENSIONS,
+            wards=queries.people.wards(db), dimensions=reports.DIMENSIONS,
             suppressed=current_user.role == auth.VIEWER,
         )
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import abort, current_app, jsonify, render_template, request
 
-from console import auth, bp, media, prompts, queries, simulator
+from console import auth, bp, media, prompts, simulator
 from console.common import me, now, rt, unit
-from hotline import clock
+from hotline import clock, queries
 from hotline.phones import PhoneError, normalize
 from hotline.services.audit import audit
 
@@ -37,8 +37,8 @@ def _int(value) -> int | None:
 
 def _inbox(phone: str) -> dict:
     with unit() as db:
-        rows = queries.phone_inbox(db, phone)
-        pending = queries.phone_pending(db, phone)
+        rows = queries.simulator.phone_inbox(db, phone)
+        pending = queries.simulator.phone_pending(db, phone)
     return {
         "phone": phone,
         "pending": pending,
@@ -57,7 +57,7 @@ def simulator_page():
         return render_template(
             "console/simulator.html", enabled=simulator.enabled(rt().settings),
             calls_back=simulator.calls_back(rt().settings),
-            people=queries.known_phones(db), hotline=rt().settings.hotline_number,
+            people=queries.people.known_phones(db), hotline=rt().settings.hotline_number,
         )
 
 
@@ -183,7 +183,7 @@ def simulator_step():
 
 def _callback_state(phone: str) -> dict | None:
     with unit() as db:
-        found = queries.open_callback(db, phone, now(), rt().settings)
+        found = queries.simulator.open_callback(db, phone, now(), rt().settings)
         if found is None:
             return None
         callback, due = found
@@ -215,14 +215,14 @@ def simulator_ringing():
     if not simulator.calls_back(rt().settings):
         return jsonify({"phone": phone, "calls": []})
     with unit() as db:
-        rows = queries.ringing_callbacks(db, phone)
+        rows = queries.simulator.ringing_callbacks(db, phone)
     return jsonify({"phone": phone, "calls": [
         {"callback_id": r.callback_id, "call_sid": r.call_sid, "reason": r.reason,
          "since": clock.local(r.since).strftime("%H:%M:%S")} for r in rows
     ]})
 
 
-def _ringing(data) -> tuple[str, queries.RingingCallback]:
+def _ringing(data) -> tuple[str, queries.simulator.RingingCallback]:
     """The number and the callback ringing it that a request names; 409 when it has stopped
     ringing (answered, declined, or settled meanwhile)."""
     phone = _phone(str(data.get("phone", "")))
@@ -230,7 +230,7 @@ def _ringing(data) -> tuple[str, queries.RingingCallback]:
     if callback_id is None:
         abort(400)
     with unit() as db:
-        rows = queries.ringing_callbacks(db, phone, callback_id)
+        rows = queries.simulator.ringing_callbacks(db, phone, callback_id)
     if not rows:
         abort(409)
     return phone, rows[0]
@@ -279,7 +279,7 @@ def simulator_recording(sid: str):
     if media.simulator_file(rt().settings, sid) is None:
         abort(404)
     with unit() as db:
-        rec = queries.recording_by_media(db, media.SIMULATOR_PATH + sid)
+        rec = queries.simulator.recording_by_media(db, media.SIMULATOR_PATH + sid)
         if rec is None:
             abort(404)
         rec_id = rec.id

@@ -8,9 +8,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
-from console import auth, bp, queries, services
+from console import auth, bp
 from console.common import me, now, unit
+from hotline import queries
 from hotline.models import StaffUser
+from hotline.services import users as user_service
+from hotline.services.errors import ServiceError
 
 
 def _user(db, user_id: int) -> StaffUser:
@@ -28,9 +31,9 @@ def _back(user_id: int | None = None):
 @auth.allow(auth.ADMIN)
 def users():
     with unit() as db:
-        return render_template("console/users.html", rows=queries.staff_users(db),
-                               people=queries.linkable_people(db), now=now(),
-                               min_password=services.MIN_PASSWORD)
+        return render_template("console/users.html", rows=queries.users.staff_users(db),
+                               people=queries.users.linkable_people(db), now=now(),
+                               min_password=user_service.MIN_PASSWORD)
 
 
 @bp.post("/users")
@@ -38,12 +41,12 @@ def users():
 def user_create():
     try:
         with unit() as db:
-            user = services.create_user(db, now(), me(db), request.form)
+            user = user_service.create_user(db, now(), me(db), request.form)
             user_id, username = user.id, user.username
         flash(_("Login %(name)s created. Give her the password in person; it is not shown "
                 "again.", name=username), "ok")
         return _back(user_id)
-    except services.ConsoleError as exc:
+    except ServiceError as exc:
         flash(_(str(exc)), "error")
         return _back()
 
@@ -53,10 +56,10 @@ def user_create():
 def user_active(user_id: int):
     try:
         with unit() as db:
-            services.set_user_active(db, now(), me(db), _user(db, user_id),
+            user_service.set_user_active(db, now(), me(db), _user(db, user_id),
                                      request.form.get("active") == "1")
         flash(_("Saved."), "ok")
-    except services.ConsoleError as exc:
+    except ServiceError as exc:
         flash(_(str(exc)), "error")
     return _back(user_id)
 
@@ -67,12 +70,12 @@ def user_password(user_id: int):
     try:
         with unit() as db:
             user = _user(db, user_id)
-            services.reset_password(db, now(), me(db), user, request.form.get("password") or "")
+            user_service.reset_password(db, now(), me(db), user, request.form.get("password") or "")
             renewed = auth.ConsoleUser.of(user)
         if user_id == current_user.id:
             login_user(renewed)  # her own: this session goes on with the new password
         flash(_("Password changed; sessions opened with the old one have ended."), "ok")
-    except services.ConsoleError as exc:
+    except ServiceError as exc:
         flash(_(str(exc)), "error")
     return _back(user_id)
 
@@ -81,6 +84,6 @@ def user_password(user_id: int):
 @auth.allow(auth.ADMIN)
 def user_unlock(user_id: int):
     with unit() as db:
-        services.unlock_user(db, now(), me(db), _user(db, user_id))
+        user_service.unlock_user(db, now(), me(db), _user(db, user_id))
     flash(_("Saved."), "ok")
     return _back(user_id)

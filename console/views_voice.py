@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from console import auth, bp, queries
+from console import auth, bp
 from console import brief as brief_output
 from console.common import arg_date, arg_int, me, now, unit
-from hotline import clock
+from hotline import clock, queries
 from hotline.models import CollectiveIssue, Meeting
 from hotline.models.voice import ISSUE_STATUSES, PARTICIPANT_KINDS, STEP_KINDS, TONES, TOPICS
 from hotline.queries import monitoring as monitoring_queries
@@ -202,7 +202,7 @@ def _brief_query() -> BriefQuery:
 def brief():
     q = _brief_query()
     with unit() as db:
-        return render_template("console/brief.html", wards=queries.wards(db),
+        return render_template("console/brief.html", wards=queries.people.wards(db),
                                **brief_output.context(db, q))
 
 

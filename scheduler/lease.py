@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.models import SchedulerState
+from hotline.queries.health import SCHEDULER
 
-LEASE_NAME = "scheduler"
+LEASE_NAME = SCHEDULER
 LEASE_TTL = timedelta(seconds=30)
 
 
@@ -46,8 +47,3 @@ def release(session: Session, holder: str) -> None:
         .values(lease_until=None)
     )
 
-
-def heartbeat_at(session: Session) -> datetime | None:
-    return session.scalar(
-        select(SchedulerState.heartbeat_at).where(SchedulerState.name == LEASE_NAME)
-    )

@@ -1,0 +1,19 @@
+"""Read models the console and reports share: small functions taking a session, returning
+rows; one visibility rule per thing (``hotline.services.cases.visible`` for cases)."""
+
+from hotline.queries import (  # noqa: F401  (the modules, as ``queries.<domain>``)
+    audit,
+    brief,
+    broadcasts,
+    cases,
+    dashboard,
+    groups,
+    health,
+    monitoring,
+    people,
+    providers,
+    simulator,
+    triage,
+    users,
+    voice,
+)

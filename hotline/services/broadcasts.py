@@ -7,6 +7,7 @@ and sent unaccented.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +23,8 @@ from hotline.models import (
     Person,
     StaffUser,
 )
+from hotline.services.audit import audit
+from hotline.services.errors import N_, ServiceError
 from hotline.services.outbox import Outbox
 from hotline.text import segments, unaccent
 
@@ -116,3 +119,26 @@ def progress(session: Session, broadcast: Broadcast) -> dict[str, int]:
         .where(Message.broadcast_id == broadcast.id)
         .group_by(Message.status)
     ).all())
+
+
+# --- staff: composed in the console, queued by the broadcast job at ``send_at`` ----------
+
+def create_broadcast(session: Session, now: datetime, user: StaffUser, body: str,
+                     segment: Mapping[str, str], send_at: datetime | None) -> Broadcast:
+    body = body.strip()
+    if not body:
+        raise ServiceError(N_("Write the message first."))
+    if send_at is not None and send_at < now:
+        send_at = now
+    broadcast = create(session, now, body, dict(segment), send_at=send_at,
+                                         user=user)
+    audit(session, now, user, "broadcast", "broadcast", broadcast.id,
+          segment=broadcast.segment, send_at=broadcast.send_at, parts=segments(unaccent(body)))
+    return broadcast
+
+
+def cancel_broadcast(session: Session, now: datetime, user: StaffUser,
+                     broadcast: Broadcast) -> None:
+    if not cancel(session, broadcast):
+        raise ServiceError(N_("Only a broadcast that has not gone out can be cancelled."))
+    audit(session, now, user, "broadcast_cancel", "broadcast", broadcast.id)

@@ -391,9 +391,8 @@ def duty_numbers(session: Session, category: int | None, *, exclude: Person | No
         Person.on_duty.is_(True),
         Person.phone.is_not(None),
         Person.erased_at.is_(None),
+        cases.trained_for(category),
     )
-    if category == cases.VIOLENCE:
-        query = query.where(Person.trained_violence.is_(True))
     if exclude is not None:
         query = query.where(Person.id != exclude.id)
     query = query.order_by(Person.duty_order, Person.id).limit(MAX_DIAL_NUMBERS)

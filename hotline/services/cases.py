@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from hotline.models import (
     CASE_NUMBER_OFFSET,
@@ -122,9 +123,8 @@ def open_case(
 def candidates(session: Session, case: Case) -> list[Person]:
     """Who may take ``case``, best first: the group's peer educators, then the ward's,
     then those on duty; violence and emergency cases only to people trained for them."""
-    pe = select(Person).where(Person.role == Role.PEER_EDUCATOR, Person.erased_at.is_(None))
-    if case.category == VIOLENCE or case.emergency:
-        pe = pe.where(Person.trained_violence.is_(True))
+    pe = select(Person).where(Person.role == Role.PEER_EDUCATOR, Person.erased_at.is_(None),
+                              trained_for(case.category, case.emergency))
     found: list[Person] = []
     if case.group_id is not None:
         found += session.scalars(
@@ -242,39 +242,77 @@ def groups_led_by(session: Session, person: Person) -> list[int]:
     ))
 
 
-def may_act(session: Session, case: Case, actor: Actor) -> bool:
-    """Whether ``actor`` may work ``case``: its assignee, a peer educator of its group,
-    a coordinator or admin; violence cases only for those trained (and coordinators)."""
+def _acting_person(session: Session, actor: Actor) -> Person | None | bool:
+    """The person whose rights decide what ``actor`` may work: True for staff who may work
+    every case, None for those who may work none."""
     if actor.user is not None:
         user = actor.user
         if user.role in (StaffRole.ADMIN, StaffRole.COORDINATOR):
             return True
         if user.role != StaffRole.PEER_EDUCATOR or user.person_id is None:
-            return False
+            return None
         person = session.get(Person, user.person_id)
     else:
         person = actor.person
-    if person is None or person.erased_at:
-        return False
+    if person is None or person.erased_at is not None:
+        return None
     if person.role == Role.COORDINATOR:
         return True
-    if person.role != Role.PEER_EDUCATOR:
-        return False
-    if (case.category == VIOLENCE or case.emergency) and not person.trained_violence:
-        return False
-    if case.assignee_id == person.id:
-        return True
-    if case.emergency and person.on_duty:  # every trained responder on call was alerted
-        return True
-    if case.group_id is None:
-        return False
+    return person if person.role == Role.PEER_EDUCATOR else None
+
+
+def needs_training(category: int | None, emergency: bool = False) -> bool:
+    """The training rule: violence and emergency cases are worked only by people trained
+    for them (coordinators always may)."""
+    return category == VIOLENCE or bool(emergency)
+
+
+def trained_for(category: int | None, emergency: bool = False) -> ColumnElement[bool]:
+    """The training rule on people: who may work a case of ``category``."""
+    if not needs_training(category, emergency):
+        return true()
+    return or_(Person.role == Role.COORDINATOR, Person.trained_violence.is_(True))
+
+
+def cases_trained_for(person: Person) -> ColumnElement[bool]:
+    """The same rule on cases: those ``person`` may work."""
+    if person.role == Role.COORDINATOR or person.trained_violence:
+        return true()
+    return and_(Case.category != VIOLENCE, Case.emergency.is_(False))
+
+
+def visible(session: Session, actor: Actor) -> ColumnElement[bool]:
+    """The one rule for who may see and work a case, as a WHERE condition on ``Case``:
+    its assignee, a peer educator of its group or (an emergency) anyone on call, violence
+    and emergencies only when trained (``needs_training``); every coordinator and admin.
+    ``may_act`` applies it to a single case."""
+    person = _acting_person(session, actor)
+    if person is True:
+        return true()
+    if person is None:
+        return false()
+    return _works_on(person)
+
+
+def _works_on(person: Person) -> ColumnElement[bool]:
+    own_groups = select(Membership.group_id).where(
+        Membership.person_id == person.id,
+        Membership.left_at.is_(None),
+        Membership.role == GroupRole.PEER_EDUCATOR,
+    )
+    mine = [Case.assignee_id == person.id, Case.group_id.in_(own_groups)]
+    if person.on_duty:  # every trained responder on call is alerted to an emergency
+        mine.append(Case.emergency.is_(True))
+    return and_(or_(*mine), cases_trained_for(person))
+
+
+def may_act(session: Session, case: Case, actor: Actor) -> bool:
+    """Whether ``actor`` may work ``case``: ``visible``, for one case."""
+    person = _acting_person(session, actor)
+    if person is True or person is None:
+        return person is True
     return session.scalar(
-        select(Membership.id).where(
-            Membership.group_id == case.group_id,
-            Membership.person_id == person.id,
-            Membership.left_at.is_(None),
-            Membership.role == GroupRole.PEER_EDUCATOR,
-        ).limit(1)
+        select(Case.id).where(Case.id == case.id, _works_on(person)).limit(1)
     ) is not None
 
 
@@ -406,6 +444,16 @@ def reopen(session: Session, now: datetime, outbox: Outbox, case: Case,
     else:
         route(session, now, outbox, case)
     session.flush()
+
+
+def recategorize(session: Session, now: datetime, case: Case, actor: Actor, category: int,
+                 *, emergency: bool) -> int:
+    """Staff correct what a case is about; returns the category it had."""
+    was = case.category
+    case.category, case.emergency = category, emergency
+    event(session, case, now, "recategorized", actor, category=category, emergency=emergency,
+          was=was)
+    return was
 
 
 def for_member(session: Session, person: Person, number: int) -> Case | None:

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import clock
-from hotline.models import Attendance, Group, GroupRole, Meeting, MeetingStatus, Membership, Person
+from hotline.models import (
+    Attendance,
+    Group,
+    GroupRole,
+    Meeting,
+    MeetingStatus,
+    Membership,
+    Person,
+    StaffUser,
+)
+from hotline.phones import PhoneError, normalize
+from hotline.services import people as people_service
+from hotline.services.audit import audit
+from hotline.services.errors import N_, ServiceError
 
 __all__ = ["Group", "by_code", "join", "next_meeting", "meeting_values", "rsvp"]
 
@@ -75,3 +89,57 @@ def rsvp(session: Session, now: datetime, person: Person, meeting_id: int | None
     row.rsvp_at = now
     session.flush()
     return row
+
+
+# --- staff: groups and their members ------------------------------------------------------
+
+def save_group(session: Session, now: datetime, user: StaffUser, group: Group | None,
+               form: Mapping[str, str]) -> Group:
+    code = (form.get("code") or "").strip().upper()[:10]
+    name = (form.get("name") or "").strip()[:120]
+    if not code or not name:
+        raise ServiceError(N_("A group needs a code and a name."))
+    clash = session.scalar(select(Group).where(Group.code == code))
+    if clash is not None and clash is not group:
+        raise ServiceError(N_("Another group has this code."))
+    if group is None:
+        group = Group(code=code, name=name, created_at=now)
+        session.add(group)
+    group.code, group.name = code, name
+    group.ward_old = (form.get("ward_old") or "").strip()[:60] or None
+    group.ward_current = (form.get("ward_current") or "").strip()[:60] or None
+    group.active = form.get("active", "1") == "1"
+    session.flush()
+    audit(session, now, user, "group_save", "group", group.id, code=code)
+    return group
+
+
+def add_member(session: Session, now: datetime, user: StaffUser, group: Group,
+               phone: str, role: str) -> Membership:
+    """Put the person with ``phone`` (any format) in ``group`` (``groups.join``: a member
+    leaves her old group, history kept); an existing member gets the new role."""
+
+    try:
+        e164 = normalize(phone)
+    except PhoneError:
+        raise ServiceError(N_("Not a phone number.")) from None
+    if role not in {r.value for r in GroupRole}:
+        role = GroupRole.MEMBER
+    person, _created = people_service.get_or_create(session, now, e164)
+    if person.erased_at is not None:
+        raise ServiceError(N_("This person's data was erased."))
+    membership = join(session, now, person, group, role)
+    membership.role = role
+    session.flush()
+    audit(session, now, user, "member_add", "group", group.id, person=person.id, role=role)
+    return membership
+
+
+def remove_member(session: Session, now: datetime, user: StaffUser, membership: Membership
+                  ) -> None:
+    """The person leaves the group; the membership stays as history."""
+    if membership.left_at is None:
+        membership.left_at = now
+        audit(session, now, user, "member_leave", "group", membership.group_id,
+              person=membership.person_id)
+        session.flush()

@@ -9,9 +9,10 @@ every reminder SMS expires when the meeting starts, so none arrives late.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hotline import clock
@@ -26,8 +27,11 @@ from hotline.models import (
     Membership,
     Person,
     ReminderStatus,
+    StaffUser,
 )
 from hotline.services import people
+from hotline.services.audit import audit
+from hotline.services.errors import N_, ServiceError
 from hotline.services.groups import meeting_values
 from hotline.services.outbox import Outbox
 from hotline.templates import render
@@ -279,6 +283,13 @@ def roll(session: Session, group_id: int) -> list[Person]:
     ))
 
 
+def _held_once_begun(meeting: Meeting, now: datetime) -> None:
+    """The "meeting held" rule: attendance taken for a meeting that has begun means it
+    was held (a cancelled one stays cancelled)."""
+    if meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at <= now:
+        meeting.status = MeetingStatus.HELD
+
+
 def take_attendance(session: Session, now: datetime, meeting: Meeting,
                     present: set[int]) -> int:
     """Mark roll numbers in ``present`` (1-based) as attended and the rest as absent."""
@@ -286,7 +297,110 @@ def take_attendance(session: Session, now: datetime, meeting: Meeting,
     for number, person in enumerate(roll(session, meeting.group_id), start=1):
         record_attendance(session, now, meeting, person, number in present)
         count += number in present
-    if meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at <= now:
-        meeting.status = MeetingStatus.HELD
+    _held_once_begun(meeting, now)
     session.flush()
     return count
+
+
+# --- staff: meetings and series, audited ---------------------------------------------------
+
+def schedule_meeting(session: Session, now: datetime, user: StaffUser, group: Group,
+                     starts_at: datetime, place: str, topic: str) -> Meeting:
+    """A one-off meeting; its reminders are planned by ``meetings.create``."""
+    meeting = create(session, now, group, starts_at, place=place[:200],
+                                     topic=topic[:2000])
+    audit(session, now, user, "meeting_add", "meeting", meeting.id, group=group.id)
+    return meeting
+
+
+def move_meeting(session: Session, now: datetime, outbox: Outbox, user: StaffUser,
+                 meeting: Meeting, starts_at: datetime, place: str | None) -> None:
+    """New time or place: old reminders withdrawn, new ones planned, members told once."""
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise ServiceError(N_("Only a scheduled meeting can be moved."))
+    move(session, now, outbox, meeting, starts_at, place=place)
+    audit(session, now, user, "meeting_move", "meeting", meeting.id,
+          starts_at=starts_at.isoformat())
+
+
+def record_roll(session: Session, now: datetime, user: StaffUser, meeting: Meeting,
+                      present: set[int], listed: set[int]) -> None:
+    """Mark ``present`` as attended and the rest of ``listed`` as absent; a meeting that has
+    begun is held."""
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise ServiceError(N_("The meeting was cancelled."))
+    for person_id in sorted(listed):
+        person = session.get(Person, person_id)
+        if person is not None:
+            record_attendance(session, now, meeting, person,
+                                              person_id in present)
+    _held_once_begun(meeting, now)
+    session.flush()
+    audit(session, now, user, "attendance", "meeting", meeting.id,
+          present=len(present & listed), listed=len(listed))
+
+
+def cancel_meeting(session: Session, now: datetime, outbox: Outbox, user: StaffUser,
+                   meeting: Meeting) -> None:
+    """Cancelled: reminders withdrawn, every member told once."""
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise ServiceError(N_("Only a scheduled meeting can be cancelled."))
+    cancel(session, now, outbox, meeting)
+    audit(session, now, user, "meeting_cancel", "meeting", meeting.id)
+
+
+# Recurring series: ``weekly:<weekday>`` or ``monthly:<nth>:<weekday>`` (weekday 0 = Monday,
+# nth 1-4 or -1 for the last), at a Hanoi time; the planner job keeps ``PLAN_AHEAD`` planned.
+SERIES_KINDS = ("weekly", "monthly")
+SERIES_NTH = (1, 2, 3, 4, -1)
+
+
+def series_rule(form: Mapping[str, str]) -> str:
+    """The rule a series form describes; ServiceError when it describes none."""
+    kind = (form.get("kind") or "").strip()
+    try:
+        weekday = int(form.get("weekday", ""))
+        nth = int(form.get("nth") or "1")
+    except ValueError:
+        raise ServiceError(N_("Choose when the group meets.")) from None
+    if kind not in SERIES_KINDS or not 0 <= weekday <= 6 or nth not in SERIES_NTH:
+        raise ServiceError(N_("Choose when the group meets."))
+    return f"weekly:{weekday}" if kind == "weekly" else f"monthly:{nth}:{weekday}"
+
+
+def add_series(session: Session, now: datetime, user: StaffUser, group: Group,
+                  form: Mapping[str, str]) -> MeetingSeries:
+    """A recurring meeting; ``meetings.create_series`` plans its first meetings and their
+    reminders at once, the planner job the later ones."""
+    rule = series_rule(form)
+    try:
+        at = time.fromisoformat((form.get("time") or "").strip() or "15:00")
+        raw_start = (form.get("starts_on") or "").strip()
+        starts_on = date.fromisoformat(raw_start) if raw_start else None
+    except ValueError:
+        raise ServiceError(N_("Give the meeting a date and time.")) from None
+    if starts_on is not None and starts_on < clock.local(now).date():
+        starts_on = None  # from today: the past is never planned anyway
+    series = create_series(
+        session, now, group, rule, at.replace(second=0, microsecond=0, tzinfo=None),
+        place=(form.get("place") or "").strip()[:200],
+        topic=(form.get("topic") or "").strip()[:2000], starts_on=starts_on,
+    )
+    planned = session.scalar(
+        select(func.count(Meeting.id)).where(Meeting.series_id == series.id)
+    )
+    audit(session, now, user, "series_add", "meeting_series", series.id, group=group.id,
+          rule=rule, time=series.local_time.strftime("%H:%M"), planned=planned)
+    return series
+
+
+def end_series(session: Session, now: datetime, outbox: Outbox, user: StaffUser,
+                series: MeetingSeries) -> int:
+    """No more meetings of the series (see ``meetings.stop_series``); returns how many
+    meetings ahead were cancelled."""
+    if not series.active:
+        raise ServiceError(N_("This series has already stopped."))
+    ahead = stop_series(session, now, outbox, series)
+    audit(session, now, user, "series_stop", "meeting_series", series.id,
+          group=series.group_id, cancelled=len(ahead))
+    return len(ahead)

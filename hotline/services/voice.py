@@ -31,6 +31,7 @@ from hotline.models import (
 )
 from hotline.models.voice import PARTICIPANT_KINDS, STEP_KINDS, TONES, TOPICS
 from hotline.services.audit import audit
+from hotline.services.errors import N_, ServiceError
 from hotline.services.outbox import Outbox
 from hotline.templates import CATEGORY_WORDS, render
 from hotline.text import fold
@@ -43,11 +44,7 @@ TOPIC_WORDS = {**{t: t for t in TOPICS}, **{str(i): t for i, t in enumerate(TOPI
                "BINHDANG": "GIOI", "AT": "ANTOAN"}
 
 
-def N_(message: str) -> str:
-    return message
-
-
-class VoiceError(ValueError):
+class VoiceError(ServiceError, ValueError):
     """A request refused; ``str(exc)`` is a message id for the console."""
 
 

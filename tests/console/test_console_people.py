@@ -20,8 +20,9 @@ from hotline.models import (
     PersonPhone,
     Recording,
 )
-from hotline.services import people_admin
-from hotline.services.people_admin import PeopleError
+from hotline.queries import people as people_queries
+from hotline.services import people as people_service
+from hotline.services.people import PeopleError
 from tests.console.conftest import HANG, NAM, NOW, group, open_case, person
 from tests.factories import create_person
 
@@ -35,11 +36,11 @@ def test_find_by_any_number_format_earlier_numbers_and_name(as_user, demo):
     demo.commit()
     for query in ("0912 000 001", "84912000001", "+84912000001", "01678000111", "0378000111",
                   "2000001", "do thi hang", "HẰNG"):
-        found = people_admin.search(demo, query)
+        found = people_queries.search(demo, query)
         assert [p.id for p in found] == [hang.id], query
     page = as_user("admin").get("/console/people?q=01678000111").get_data(as_text=True)
     assert "Đỗ Thị Hằng" in page
-    assert people_admin.search(demo, "nobody at all") == []
+    assert people_queries.search(demo, "nobody at all") == []
 
 
 def test_person_page_shows_numbers_consents_and_cases(as_user, demo):
@@ -114,8 +115,8 @@ def test_merge_keeps_the_whole_history_under_the_new_number(as_user, demo):
     assert demo.scalars(select(Membership).where(Membership.person_id == kept.id)).all()
     assert demo.scalars(select(Consent).where(Consent.person_id == kept.id)).all()
     # Found by either number now.
-    assert [p.id for p in people_admin.search(demo, "0912000001")] == [kept.id]
-    assert [p.id for p in people_admin.search(demo, "0387654321")] == [kept.id]
+    assert [p.id for p in people_queries.search(demo, "0912000001")] == [kept.id]
+    assert [p.id for p in people_queries.search(demo, "0387654321")] == [kept.id]
     row = demo.scalar(select(AuditLog).where(AuditLog.action == "person_merge"))
     assert row.detail["removed"] == newcomer_id
 
@@ -124,7 +125,7 @@ def test_merge_refuses_nonsense(demo):
     hang, nam = person(demo, HANG), person(demo, NAM)
     for args in ((hang, hang, None), (hang, nam, "+84999999999")):
         try:
-            people_admin.merge(demo, NOW, None, *args)
+            people_service.merge(demo, NOW, None, *args)
         except PeopleError:
             continue
         raise AssertionError(args)
@@ -166,14 +167,14 @@ def test_erase_blanks_the_person_and_keeps_counts(as_user, demo, settings):
     assert rec.media_url == "" and rec.local_path is None
     assert demo.scalar(select(Message.triaged_at).where(
         Message.person_id == hang.id, Message.needs_staff.is_(True))) is not None
-    assert people_admin.search(demo, HANG) == []
+    assert people_queries.search(demo, HANG) == []
     page = client.get(f"/console/people/{hang.id}").get_data(as_text=True)
     assert "đã xóa" in page and "Chồng em" not in page
     audit = demo.scalar(select(AuditLog).where(AuditLog.action == "person_erase"))
     assert audit.detail["provider_media"] == 1 and "Đỗ" not in str(audit.detail)
     # Twice is refused.
     try:
-        people_admin.erase(demo, NOW, None, demo.get(Person, hang.id))
+        people_service.erase(demo, NOW, None, demo.get(Person, hang.id))
     except PeopleError:
         pass
     else:

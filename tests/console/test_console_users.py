@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from console import auth
 from hotline.models import AuditLog, StaffUser
+from hotline.services.errors import ServiceError
 from tests.console.conftest import HANG, NOW, person, sign_in, staff
 
 THU = "+84901000003"  # Lê Thị Thu, peer educator of PT01, without a login
@@ -21,7 +22,7 @@ def cheap_hashes(monkeypatch):
     """PBKDF2 with few rounds instead of scrypt: a second saved per password."""
     from werkzeug.security import generate_password_hash
 
-    monkeypatch.setattr("console.services.generate_password_hash",
+    monkeypatch.setattr("hotline.services.users.generate_password_hash",
                         lambda pw: generate_password_hash(pw, method="pbkdf2:sha256:1000"))
 
 
@@ -173,12 +174,12 @@ def test_the_last_active_admin_stays(admin, console, demo):
     other = staff(demo, "quantri2")
     page = _flash(second, second.post(f"/console/users/{other.id}/active", data={"active": "0"}))
     assert "Không thể tự ngừng tài khoản" in page
-    from console import services
+    from hotline.services import users
     from tests.console.conftest import staff as get
 
     demo.expire_all()
-    with pytest.raises(services.ConsoleError, match="last administrator"):
-        services.set_user_active(demo, NOW, get(demo, "admin"), get(demo, "quantri2"), False)
+    with pytest.raises(ServiceError, match="last administrator"):
+        users.set_user_active(demo, NOW, get(demo, "admin"), get(demo, "quantri2"), False)
     demo.rollback()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hotline.db import session_scope
+from hotline.queries import health
 from scheduler import lease
 from tests.conftest import at
 
@@ -22,7 +23,7 @@ def test_second_holder_waits_until_the_lease_expires(sessions):
         assert lease.acquire(s, T0 + timedelta(seconds=41), "b")  # a went quiet
     with session_scope(sessions) as s:
         assert not lease.acquire(s, T0 + timedelta(seconds=42), "a")
-        assert lease.heartbeat_at(s) == T0 + timedelta(seconds=41)
+        assert health.heartbeat_at(s) == T0 + timedelta(seconds=41)
 
 
 def test_release_lets_the_next_one_in_at_once(sessions):
