@@ -46,7 +46,7 @@ STATUS_WORDS = {
 TEMPLATES: dict[str, str] = {
     # Members
     "help": (
-        "STONES: DK dang ky; KN <loi> bao van de; TT <so> hoi ho so; GOI de duoc goi lai; "
+        "STONES: DK dang ky; KN <noi dung> bao van de; TT <so> hoi ho so; GOI de duoc goi lai; "
         "HOP lich hop; BHYT BHXH TAMTRU PHAPLY tim hieu; HUY ngung nhan tin"
     ),
     "consent_ask": (
@@ -109,10 +109,10 @@ TEMPLATES: dict[str, str] = {
     "next_meeting": "STONES: Hop nhom {group} luc {when} tai {place}. Tra loi CO neu di, KHONG neu ban.",
     "info_bhyt": (
         "BHYT ho gia dinh: nguoi tam tru cung tham gia duoc. Dang ky tai UBND phuong hoac "
-        "BHXH quan. Can giup: KN 5 <noi dung> hoac GOI"
+        "BHXH co so. Can giup: KN 5 <noi dung> hoac GOI"
     ),
     "info_bhxh": (
-        "BHXH tu nguyen: tu 15 tuoi, tu chon muc dong, Nha nuoc ho tro 1 phan. Hoi BHXH quan. "
+        "BHXH tu nguyen: tu 15 tuoi, tu chon muc dong, Nha nuoc ho tro 1 phan. Hoi BHXH co so. "
         "Can giup: KN 6 <noi dung> hoac GOI"
     ),
     "info_tamtru": (

@@ -471,7 +471,10 @@
     ringOnceButton.addEventListener("click", ringOnce);
     $("sim-answer").addEventListener("click", answerCallback);
     $("sim-decline").addEventListener("click", declineCallback);
-    phoneInput.addEventListener("change", function () { showRinging(null); pollRinging(); });
+    // Typing a number, then clicking "Pick up" fires "change" (the field loses focus) just
+    // before the click: hiding the ringing box then swallowed that first click. Ask the
+    // line instead; the box goes only if the new number is not being rung.
+    phoneInput.addEventListener("change", pollRinging);
     setInterval(pollRinging, fast ? 1000 : 3000);
     pollRinging();
   }

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -96,3 +99,135 @@ def open_case(db, phone: str, *, category: int = 1, emergency: bool = False,
 
 # Demo members: Hằng and Nga are in CD01 (Mai's group), Nam in CD02 (Hoa's), Yến in PT01.
 HANG, NGA, NAM, YEN = "+84912000001", "+84912000002", "+84912000003", "+84912000004"
+
+
+# Browser tests: Debian's chromium driven by Playwright, against the app served in a thread.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+CALLER = "0987654321"
+TIMEOUT_MS = 15_000
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, headless, one for the whole run."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                     headless=True)
+        yield browser
+        browser.close()
+
+
+def _listen(make_server, app):
+    """A server on a free port: any, or one of ``HOTLINE_TEST_PORTS`` ("6000-6099") when
+    the machine's ports are shared out."""
+    first, _, last = os.environ.get("HOTLINE_TEST_PORTS", "0-0").partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        try:
+            return make_server("127.0.0.1", port, app, threaded=True)
+        except OSError:
+            continue
+    raise RuntimeError("no free port in HOTLINE_TEST_PORTS")
+
+
+@pytest.fixture
+def server(app, demo):
+    """The app on 127.0.0.1, a free port, with CSRF on (as in production) and a session
+    cookie the browser sends over plain http."""
+    from werkzeug.serving import make_server
+
+    app.config.update(SESSION_COOKIE_SECURE=False, WTF_CSRF_ENABLED=True)
+    httpd = _listen(make_server, app)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+    httpd.server_close()
+
+
+@pytest.fixture
+def page_for(browser, server):
+    """``page_for("admin")``: a browser tab signed in as that demo login (phone-sized when
+    ``mobile``)."""
+    contexts = []
+
+    def make(username: str, password: str | None = None, *, mobile: bool = False):
+        viewport = PHONE if mobile else DESKTOP
+        context = browser.new_context(viewport=viewport, accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(server + "/console/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password or PASSWORDS[username])
+        page.click("#login-form button[type=submit]")
+        page.wait_for_load_state()
+        assert "/console/login" not in page.url, page.content()[:500]
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def shot(page, name: str) -> None:
+    """A full-page screenshot in tests/screenshots/ (for a person to look at)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def busy_day(app, demo):
+    """A morning of the line on top of the demo: a newcomer texts DK, agrees, reports a
+    problem and asks for a callback; a violence case (sensitive) and a triage text wait; a
+    meeting is planned. Returns the console's pages, name → path, every one with real ids."""
+    from datetime import timedelta
+
+    from console import simulator
+    from hotline.models import Message, Person
+    from hotline.services import meetings
+
+    rt = app.extensions["hotline"]
+    for body in ("DK", "DONGY", "KN bi thu hang o cho Long Bien", "GOI"):
+        simulator.text_line(rt, CALLER, body)
+    demo.expire_all()
+    newcomer = demo.scalar(select(Person).where(Person.phone == "+84" + CALLER[1:]))
+    sms_case = open_case(demo, HANG, summary="Bị thu hàng ở chợ")
+    violence = open_case(demo, NGA, category=3, summary="Chồng đánh")
+    demo.add(Message(direction="in", gateway="simulator", phone=NAM, body="Chị ơi em bị đuổi "
+                     "khỏi chỗ trọ", person_id=person(demo, NAM).id, status="received",
+                     needs_staff=True, created_at=NOW))
+    cd01 = group(demo, "CD01")
+    meeting = meetings.create(demo, NOW, cd01, NOW + timedelta(days=3), place="Nhà văn hóa")
+    demo.commit()
+    return {
+        "dashboard": "/console/dashboard",
+        "cases": "/console/cases?status=all",
+        "case": f"/console/cases/{sms_case.number}",
+        "case-sensitive": f"/console/cases/{violence.number}",
+        "triage": "/console/triage",
+        "people": "/console/people",
+        "people-search": "/console/people?q=" + CALLER,
+        "person": f"/console/people/{newcomer.id}",
+        "merge": f"/console/people/{newcomer.id}/merge?other={person(demo, YEN).id}",
+        "erase": f"/console/people/{newcomer.id}/erase",
+        "groups": "/console/groups",
+        "group": f"/console/groups/{cd01.id}",
+        "meeting": f"/console/meetings/{meeting.id}",
+        "broadcasts": "/console/broadcasts?text=Hop+nhom+thu+bay",
+        "providers": "/console/providers",
+        "provider-report": "/console/providers/report",
+        "prompts": "/console/prompts",
+        "simulator": "/console/simulator",
+        "reports": "/console/reports",
+        "audit": "/console/audit",
+        "users": "/console/users",
+    }

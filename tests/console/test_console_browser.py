@@ -12,87 +12,19 @@ import csv
 import io
 import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from hotline.models import Case, CaseStatus
-from tests.console.conftest import HANG, open_case
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
-CALLER = "0987654321"
-TIMEOUT_MS = 15_000
+from tests.console.conftest import CALLER, CHROMIUM, HANG, open_case, shot
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
                        reason="Debian's chromium is not installed (apt-get install chromium)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                     headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def server(app, demo):
-    """The app on 127.0.0.1, a free port, with CSRF on (as in production) and a session
-    cookie the browser sends over plain http."""
-    from werkzeug.serving import make_server
-
-    app.config.update(SESSION_COOKIE_SECURE=False, WTF_CSRF_ENABLED=True)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
-
-
-@pytest.fixture
-def page_for(browser, server):
-    """``page_for("admin")``: a browser tab signed in as that demo login (phone-sized when
-    ``mobile``)."""
-    contexts = []
-
-    def make(username: str, password: str | None = None, *, mobile: bool = False):
-        from tests.console.conftest import PASSWORDS
-
-        viewport = {"width": 390, "height": 844} if mobile else {"width": 1280, "height": 900}
-        context = browser.new_context(viewport=viewport, accept_downloads=True)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(server + "/console/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password or PASSWORDS[username])
-        page.click("#login-form button[type=submit]")
-        page.wait_for_load_state()
-        assert "/console/login" not in page.url, page.content()[:500]
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def _wait_for_gather(page) -> str:
@@ -291,3 +223,25 @@ def test_main_pages_render_and_fit_a_phone(page_for, server, demo):
     page.click("form.lang button[value=en]")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_pick_up_answers_on_the_first_click_after_typing_the_number(page_for, server, app,
+                                                                     demo):
+    """Typing the number and clicking "Nghe máy" at once: the click that takes the focus
+    away from the number must still answer the call."""
+    from scheduler import jobs
+    from tests.console.conftest import NOW
+
+    page = page_for("dieuphoi")
+    page.goto(server + "/console/simulator?fast=1")
+    page.fill("#sim-phone", CALLER)
+    page.click("#sim-ring-once")
+    page.wait_for_selector("#sim-prompts li.callback")
+    jobs.place_callbacks(app.extensions["hotline"], NOW)
+    page.fill("#sim-phone", "+84 987 654 321")  # the same phone, typed another way
+    answer = page.wait_for_selector("#sim-answer", state="visible")
+    assert page.evaluate("document.activeElement.id") == "sim-phone"
+    answer.click()
+    key = _wait_for_gather(page)
+    assert key in ("consent_ask", "main_menu")
+    page.click("#sim-hangup")

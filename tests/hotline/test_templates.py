@@ -61,3 +61,21 @@ def test_every_case_status_has_words():
     from hotline.models import CaseStatus
 
     assert {s.value for s in CaseStatus} <= set(STATUS_WORDS)
+
+
+def test_no_word_reads_as_an_error_and_no_district_is_named():
+    """"<loi>" reads as "lỗi" (error) unaccented; and since July 2025 Hanoi has wards and
+    the city, no districts (quận, huyện): the texts, the voice menu and the seeded service
+    directory say so."""
+    import re
+
+    from audio.catalogue import CATALOGUE
+    from hotline.seed import PROVIDERS
+
+    district = re.compile(r"\b(quan|huyen)\b(?! ly)")  # "trang quan ly" is the console
+    texts = {f"sms:{k}": v for k, v in TEMPLATES.items()}
+    texts.update({f"provider:{p[0]}": p[1] for p in PROVIDERS})
+    texts.update({f"prompt:{k}": v for k, v in CATALOGUE.items()})
+    for name, text in texts.items():
+        assert "<loi>" not in text, name
+        assert not district.search(fold(text)), (name, text)

@@ -135,7 +135,8 @@ class TestMember:
         assert "Da dang ky" in last_reply(db, MEMBER)
 
     @pytest.mark.parametrize("body, expect", [
-        ("HD", "KN <loi>"), ("giup", "KN <loi>"), ("BHYT", "BHYT"), ("tam tru", "Tam tru"),
+        ("HD", "KN <noi dung>"), ("giup", "KN <noi dung>"), ("BHYT", "BHYT"),
+        ("tam tru", "Tam tru"),
         ("BHXH", "BHXH"), ("phap ly", "18001233"), ("HOP", "Chua co lich hop"),
         ("KN", "Xin nhan KN"), ("TT", "Xin nhan TT"), ("1", "Khong co cau hoi"),
     ])
