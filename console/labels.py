@@ -195,3 +195,129 @@ PARTICIPANTS = {"authority": _l("Authorities"), "agency": _l("Agencies"), "media
 TONES = {"positive": _l("Positive"), "neutral": _l("Neutral"), "negative": _l("Negative")}
 MINUTES_SOURCES = {"console": _l("Console"), "sms": _l("SMS")}
 BRIEF_SEXES = {"F": _l("Female"), "M": _l("Male"), "other": _l("Other or unknown")}
+
+# The audit log: what was done, to what kind of thing, and the names of its details.
+AUDIT_ACTIONS = {
+    "login": _l("Signed in"),
+    "login_failed": _l("Sign-in failed"),
+    "login_locked": _l("Sign-in locked"),
+    "logout": _l("Signed out"),
+    "set_locale": _l("Changed the language"),
+    "read_sensitive": _l("Read a sensitive case"),
+    "case_accept": _l("Accepted a case"),
+    "case_note": _l("Added a note"),
+    "case_assign": _l("Assigned a case"),
+    "case_refer": _l("Referred a case"),
+    "case_outcome": _l("Recorded a referral outcome"),
+    "case_resolve": _l("Resolved a case"),
+    "case_reopen": _l("Reopened a case"),
+    "case_close": _l("Closed a case"),
+    "case_category": _l("Changed a case's category"),
+    "case_give_back": _l("Gave a case back"),
+    "triage_case": _l("Opened a case from a text"),
+    "triage_answer": _l("Answered a text"),
+    "triage_done": _l("Filed a text"),
+    "person_edit": _l("Edited a person"),
+    "person_merge": _l("Merged two records"),
+    "person_erase": _l("Erased a person's data"),
+    "group_save": _l("Saved a group"),
+    "member_add": _l("Added a member to a group"),
+    "member_leave": _l("Took a member out of a group"),
+    "meeting_add": _l("Scheduled a meeting"),
+    "meeting_move": _l("Moved a meeting"),
+    "meeting_cancel": _l("Cancelled a meeting"),
+    "series_add": _l("Scheduled recurring meetings"),
+    "series_stop": _l("Stopped recurring meetings"),
+    "attendance": _l("Recorded attendance"),
+    "broadcast": _l("Sent a broadcast"),
+    "broadcast_cancel": _l("Cancelled a broadcast"),
+    "prompt_upload": _l("Uploaded a prompt recording"),
+    "prompt_remove": _l("Removed a prompt recording"),
+    "provider_add": _l("Added a service"),
+    "provider_edit": _l("Edited a service"),
+    "report_export": _l("Exported a report"),
+    "simulator_sms": _l("Simulator: sent a text"),
+    "simulator_call": _l("Simulator: called the line"),
+    "simulator_missed_call": _l("Simulator: rang once"),
+    "simulator_answer": _l("Simulator: picked up a callback"),
+    "simulator_decline": _l("Simulator: declined a callback"),
+    "user_add": _l("Added a login"),
+    "user_password_reset": _l("Reset a password"),
+    "user_deactivate": _l("Deactivated a login"),
+    "user_reactivate": _l("Reactivated a login"),
+    "user_unlock": _l("Unlocked a login"),
+}
+
+OBJECT_TYPES = {
+    "staff_user": _l("Login"), "case": _l("Case"), "person": _l("Person"),
+    "group": _l("Group"), "meeting": _l("Meeting"), "meeting_series": _l("Meeting series"),
+    "broadcast": _l("Broadcast"), "message": _l("Text message"), "call": _l("Call"),
+    "phone": _l("Phone ending"), "prompt": _l("Prompt"), "provider": _l("Service"),
+    "report": _l("Report"), "callback": _l("Callback"),
+}
+
+AUDIT_DETAIL = {
+    "status": _l("status"), "contacted": _l("spoke with the member"), "to": _l("to"),
+    "category": _l("category"), "what": _l("what"), "fields": _l("fields"),
+    "group": _l("group"), "role": _l("role"), "person": _l("person"), "code": _l("code"),
+    "starts_at": _l("starts"), "rule": _l("rule"), "time": _l("time"),
+    "present": _l("present"), "listed": _l("listed"), "segment": _l("segment"),
+    "segments": _l("SMS parts"), "parts": _l("parts"), "send_at": _l("send at"),
+    "cancelled": _l("cancelled"), "planned": _l("planned"), "file": _l("file"),
+    "files": _l("files"), "bytes": _l("bytes"), "locale": _l("language"),
+    "username": _l("login"), "active": _l("active"), "failures": _l("failures"),
+    "locked_until": _l("locked until"), "remote": _l("address"), "first": _l("from"),
+    "last": _l("to"), "ward": _l("ward"), "callback": _l("callback"), "cases": _l("cases"),
+    "messages": _l("texts"), "moved": _l("moved"), "removed": _l("removed"),
+    "recordings": _l("recordings"), "current": _l("current number"),
+    "provider_media": _l("service files"), "referral": _l("referral"),
+    "outcome": _l("outcome"), "provider": _l("service"), "case": _l("case"),
+}
+
+CONSENT_PURPOSES = {"register": _l("Registration: keep the number and what is sent"),
+                    "contact": _l("Being contacted"), "case": _l("Help with a case")}
+
+# What the line read a text as (the triage badge): the keyword, or none of them.
+COMMANDS = {
+    "TEXT": _l("Free text"), "EMPTY": _l("Empty text"), "CHOICE": _l("A number only"),
+    "XOA": _l("Erasure request (XOA)"), "HUY": _l("Opt-out (HUY)"),
+    "DK": _l("Registration (DK)"), "DONGY": _l("Agreed (DONGY)"), "KHONG": _l("No (KHONG)"),
+    "CO": _l("Yes (CO)"), "KN": _l("Problem report (KN)"), "CG": _l("Help request (CG)"),
+    "TT": _l("Case status (TT)"), "GOI": _l("Callback request (GOI)"),
+    "HOP": _l("Meeting question (HOP)"), "BHYT": _l("Health insurance info (BHYT)"),
+    "BHXH": _l("Social insurance info (BHXH)"), "TAMTRU": _l("Residence info (TAMTRU)"),
+    "PHAPLY": _l("Legal aid info (PHAPLY)"), "HD": _l("Help (HD)"),
+    "NHAN": _l("Peer educator accepts (NHAN)"), "GHI": _l("Peer educator note (GHI)"),
+    "CHUYEN": _l("Peer educator refers (CHUYEN)"), "XONG": _l("Peer educator resolves (XONG)"),
+    "TRA": _l("Peer educator gives back (TRA)"), "DS": _l("Peer educator's list (DS)"),
+    "DD": _l("Attendance by text (DD)"), "KQ": _l("Referral outcome by text (KQ)"),
+}
+
+PROMPT_SOURCES = {"recorded": _l("human recording"), "gtts": _l("synthetic voice (Google)"),
+                  "espeak": _l("synthetic voice (espeak-ng)"),
+                  "missing": _l("spoken at call time")}
+
+CALLBACK_STATUSES = {"queued": _l("Waiting to call"), "calling": _l("Calling now"),
+                     "done": _l("Answered"), "given_up": _l("Failed: nobody answered")}
+CALLBACK_REASONS = {"sms": _l("Asked by text (GOI)"), "ivr": _l("Asked in the voice menu"),
+                    "missed_call": _l("Rang once"), "emergency": _l("Emergency alert call")}
+
+
+def audit_detail(detail: dict | None) -> str:
+    """An audit row's details in words: "tình trạng: Đã nhận · người: 4"."""
+    if not detail:
+        return ""
+    parts = []
+    for key, value in detail.items():
+        if key == "status":
+            value = label(STATUSES, value)
+        elif key == "category":
+            value = label(CATEGORIES, value)
+        elif isinstance(value, bool):
+            value = gettext("yes") if value else gettext("no")
+        elif isinstance(value, list | tuple):
+            value = ", ".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        parts.append(f"{label(AUDIT_DETAIL, key)}: {value}")
+    return " · ".join(parts)

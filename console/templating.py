@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, render_template, request
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from console import auth, bp, labels
 from console.i18n import LOCALES
 from hotline import clock
-from hotline.phones import mask
+from hotline.phones import national
 
 # Pages hold personal data: no third-party anything, no framing, no caching.
 SECURITY_HEADERS = {
@@ -35,9 +35,45 @@ def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
 
 
 def hours(value: float | None) -> str:
+    """Hours with one decimal, in the language's way: "0,2" in Vietnamese, "0.2" in English."""
     if value is None:
         return "–"
-    return f"{value:.1f}"
+    return format_decimal(value, format="#,##0.0")
+
+
+def number(value: float | int | None) -> str:
+    """A count or amount with the language's grouping: "4.200" / "4,200"."""
+    if value is None:
+        return "–"
+    return format_decimal(value)
+
+
+def money(value: float | int | None) -> str:
+    """Dong: "4.200 đ" in Vietnamese, "4,200 VND" in English (as each writes it)."""
+    if value is None:
+        return "–"
+    amount = format_decimal(round(value), format="#,##0")
+    return f"{amount} đ" if str(get_locale() or "vi") == "vi" else f"{amount} VND"
+
+
+def figure(cell) -> str:
+    """A report cell (``reports.Cell``-like): its suppression mark, or its value in the
+    language's number format."""
+    if cell.suppressed or cell.withheld or cell.value is None:
+        return cell.shown()
+    if isinstance(cell.value, float):
+        return format_decimal(cell.value, format="#,##0.0")
+    return format_decimal(cell.value)
+
+
+def phone(value: str | None) -> str:
+    """A number in the national format: 0912 345 678."""
+    return national(value)
+
+
+def masked_phone(value: str | None) -> str:
+    """A number with all but its last 3 digits hidden: 0*** *** 678."""
+    return national(value, masked=True)
 
 
 def nav_items():
@@ -67,7 +103,8 @@ def nav_items():
 
 
 def init_templating(app: Flask) -> None:
-    app.jinja_env.filters.update(local=local_time, hours=hours, mask=mask)
+    app.jinja_env.filters.update(local=local_time, hours=hours, number=number, money=money,
+                                 figure=figure, phone=phone, mask=masked_phone)
 
 
 @bp.context_processor

@@ -119,6 +119,37 @@ def mask(value: str) -> str:
         return "***"
 
 
+def national(value: str | None, *, masked: bool = False) -> str:
+    """A number as people in Vietnam write it: ``+84912345678`` -> ``0912 345 678``,
+    ``+842439330215`` -> ``024 3933 0215``. ``masked`` hides all but the last 3 digits
+    (``0*** *** 678``), enough to tell two people apart. Short service numbers (111, 1800
+    1233) and anything that is not a Vietnamese number are returned as they are (masked
+    like ``mask`` when asked). Never raises."""
+    if not value:
+        return ""
+    try:
+        nsn = normalize(value)[3:]
+    except (PhoneError, TypeError):
+        text = _compact(str(value))
+        if masked:
+            return mask(value)
+        if _SERVICE_NUMBER.fullmatch(text) and len(text) in (8, 10):  # 1800 1233, 1900 969 680
+            return f"{text[:4]} {text[4:]}" if len(text) == 8 else (
+                f"{text[:4]} {text[4:7]} {text[7:]}")
+        shaped = re.fullmatch(r"\+84(\d{8,10})", text)  # a test line's number: same shape
+        if not shaped:
+            return str(value)
+        nsn = shaped.group(1)
+    digits = "0" + nsn
+    if masked:
+        digits = "0" + "*" * (len(nsn) - 3) + nsn[-3:]
+    if len(nsn) == 9 and nsn[0] != "2":  # mobile: 0912 345 678
+        return f"{digits[:4]} {digits[4:7]} {digits[7:]}"
+    if nsn[:2] in ("24", "28"):  # Hanoi and Ho Chi Minh City: 024 3933 0215
+        return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+    return f"{digits[:4]} {digits[4:7]} {digits[7:]}"  # other areas: 0222 382 1234
+
+
 def _hide(value: object) -> str:
     """Mask something that is not a Vietnamese number: keep only its last 3 characters."""
     text = str(value).strip()

@@ -121,11 +121,14 @@ def test_broadcast_cost_uses_the_sms_price_setting(console, demo):
     query = {"text": "Hop nhom chu nhat", "group_id": cd01.id}
     admin = sign_in(console.test_client(), "admin")
     page = admin.get("/console/broadcasts", query_string=query).get_data(as_text=True)
-    assert "<dd>1,050 VND</dd>" in page  # 3 people, 1 part each, 350 VND
+    assert "<dd>1.050 đ</dd>" in page  # 3 people, 1 part each, 350 đ: as Vietnamese writes it
     rt = console.extensions["hotline"]
     rt.settings = rt.settings.replace(sms_price_vnd=500)
     page = admin.get("/console/broadcasts", query_string=query).get_data(as_text=True)
-    assert "<dd>1,500 VND</dd>" in page
+    assert "<dd>1.500 đ</dd>" in page
+    admin.post("/console/lang", data={"lang": "en", "next": "/console/broadcasts"})
+    page = admin.get("/console/broadcasts", query_string=query).get_data(as_text=True)
+    assert "<dd>1,500 VND</dd>" in page  # and as English does
 
 
 def test_service_directory(as_user, demo):
@@ -146,7 +149,7 @@ def test_service_directory(as_user, demo):
                                                                   "provider_edit"}
     # Peer educators read the directory, without the forms.
     page = as_user("hoa").get("/console/providers").get_data(as_text=True)
-    assert "18001233" in page and 'action="/console/providers"' not in page
+    assert "1800 1233" in page and 'action="/console/providers"' not in page
 
 
 def _wav() -> bytes:

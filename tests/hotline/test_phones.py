@@ -287,3 +287,21 @@ def test_mask_never_raises_and_reveals_at_most_three_digits(value):
     rest = masked[3:] if masked.startswith("+84") else masked
     assert sum(c.isdigit() for c in rest) <= 3
     assert "*" in masked
+
+
+@pytest.mark.parametrize("raw, shown, masked", [
+    ("+84912345678", "0912 345 678", "0*** *** 678"),
+    ("0168 123 4567", "0381 234 567", "0*** *** 567"),  # the 2018 prefix, converted
+    ("+842439330215", "024 3933 0215", "0** **** *215"),
+    ("02223821234", "0222 382 1234", "0*** *** *234"),
+    ("18001233", "1800 1233", "***233"),
+    ("1900969680", "1900 969 680", "***680"),
+    ("+84240000000", "024 0000 000", "***000"),  # the demo's hotline: not a real number
+    ("111", "111", "***"),
+    ("", "", ""),
+])
+def test_national_format_as_people_write_it(raw, shown, masked):
+    from hotline.phones import national
+
+    assert national(raw) == shown
+    assert national(raw, masked=True) == masked
