@@ -11,10 +11,9 @@ from sqlalchemy import select
 
 from hotline.models import CollectiveIssue, Forum, Meeting, MeetingMinutes
 from tests.console import test_console_browser as browser_tests
-from tests.console.conftest import HANG, NGA, NOW, group, open_case
+from tests.console.conftest import HANG, NGA, NOW, group, open_case, shot
 
-pytestmark = browser_tests.pytestmark
-browser, server, page_for = browser_tests.browser, browser_tests.server, browser_tests.page_for
+pytestmark = browser_tests.pytestmark  # the browser fixtures are in conftest.py
 
 
 def test_minutes_issue_forum_brief(page_for, server, demo):
@@ -73,7 +72,7 @@ def test_minutes_issue_forum_brief(page_for, server, demo):
     assert "Phuong se xem lai lich tuan tra" in page.inner_text("#brief-forums")
     assert "<5" in page.inner_text("#brief-matrix")  # two cases: too few to show
     assert page.locator("svg.chart").count() >= 1
-    browser_tests.shot(page, "brief")
+    shot(page, "brief")
     with page.expect_download() as info:
         page.click("#brief-pdf")
     # Words wrap inside table cells: compare with the whitespace folded.
