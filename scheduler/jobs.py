@@ -6,16 +6,28 @@ due and not yet done, and marks them done in the same transaction.
 
 from __future__ import annotations
 
+import logging
 import time as _time
 from datetime import datetime, timedelta
 
 from hotline import clock
 from hotline.db import session_scope
-from hotline.models import Kind
+from hotline.models import Case, Kind, Recording
 from hotline.runtime import Runtime
-from hotline.services import broadcasts, cases, inbound, meetings, outbox, people, voice
+from hotline.services import (
+    broadcasts,
+    cases,
+    inbound,
+    meetings,
+    outbox,
+    people,
+    retention,
+    voice,
+)
 from hotline.services.outbox import Outbox
 from hotline.templates import render
+
+log = logging.getLogger(__name__)
 
 # Messages per drain call, and how long one run of the job keeps going while calls come back
 # full (the lease is renewed meanwhile by the heartbeat job).
@@ -132,3 +144,38 @@ def place_callbacks(rt: Runtime, now: datetime):
     from hotline.services import calls  # imported here to keep the voice job self-contained
 
     return calls.place_due(rt.sessions, now, rt.voice_gateway, rt.settings)
+
+
+def apply_retention(rt: Runtime, now: datetime) -> int:
+    """Recordings of cases closed ``HOTLINE_RECORDING_RETENTION_MONTHS`` ago, then what
+    identifies the person on cases closed ``HOTLINE_RETENTION_MONTHS`` ago. One transaction
+    per row: a row that fails is rolled back, written in the audit log and skipped until the
+    next run, and the others go on."""
+    s = rt.settings
+    steps = (
+        ("recording", Recording,
+         lambda db, skip: retention.due_recordings(db, now, s.recording_retention_months, skip),
+         lambda db, rec: retention.remove_recording(db, now, rec, s.audio_dir)),
+        ("case", Case,
+         lambda db, skip: retention.due_cases(db, now, s.retention_months, skip),
+         lambda db, case: retention.anonymise_case(db, now, case, s.audio_dir)),
+    )
+    done = 0
+    for what, model, find, act in steps:
+        skip: set[int] = set()
+        while True:
+            with rt.sessions() as session:
+                ids = [row.id for row in find(session, skip)]
+            if not ids:
+                break
+            for row_id in ids:
+                try:
+                    with session_scope(rt.sessions) as session:
+                        act(session, session.get(model, row_id))
+                    done += 1
+                except Exception as exc:  # noqa: BLE001 - one bad row must not stop the rest
+                    log.exception("retention: %s %s failed", what, row_id)
+                    skip.add(row_id)
+                    with session_scope(rt.sessions) as session:
+                        retention.failed(session, now, what, row_id, exc)
+    return done

@@ -40,6 +40,7 @@ JOBS = [
     Job("remind_bhyt_renewals", jobs.remind_bhyt_renewals, 3600),
     Job("remind_forum_follow_ups", jobs.remind_forum_follow_ups, 300),
     Job("place_callbacks", jobs.place_callbacks, 15),
+    Job("apply_retention", jobs.apply_retention, 3600),
 ]
 
 

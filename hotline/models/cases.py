@@ -48,6 +48,7 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_status_next_action", "status", "next_action_at"),
         Index("ix_cases_followup_due", "followup_due_at"),
+        Index("ix_cases_retention_due", "anonymised_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +74,8 @@ class Case(Base):
     followup_due_at: Mapped[datetime | None]
     followup_answer: Mapped[str | None] = mapped_column(String(12))
     reopened_count: Mapped[int] = mapped_column(default=0)
+    # Set by the retention job once what identified the person is gone (counts stay).
+    anonymised_at: Mapped[datetime | None]
 
     person: Mapped["Person"] = relationship(foreign_keys=[person_id])  # noqa: F821
     assignee: Mapped["Person | None"] = relationship(foreign_keys=[assignee_id])  # noqa: F821
