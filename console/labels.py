@@ -127,6 +127,7 @@ EVENTS = {
     "recording": _l("Recording"),
     "referral_outcome": _l("Referral outcome"),
     "referral_answer": _l("Member's answer on the referral"),
+    "recording_removed": _l("Recording removed (retention)"),
 }
 
 OUTCOMES = {"reached": _l("Reached the provider"), "helped": _l("Helped"),
@@ -246,6 +247,12 @@ AUDIT_ACTIONS = {
     "user_deactivate": _l("Deactivated a login"),
     "user_reactivate": _l("Reactivated a login"),
     "user_unlock": _l("Unlocked a login"),
+    "export_cases": _l("Exported the cases"),
+    "export_people": _l("Exported the people"),
+    "person_data_export": _l("Downloaded a person's data"),
+    "retention_case": _l("Retention: removed what identified the person on a case"),
+    "retention_recording": _l("Retention: removed a recording"),
+    "retention_failed": _l("Retention: could not handle a row"),
 }
 
 OBJECT_TYPES = {
@@ -253,7 +260,7 @@ OBJECT_TYPES = {
     "group": _l("Group"), "meeting": _l("Meeting"), "meeting_series": _l("Meeting series"),
     "broadcast": _l("Broadcast"), "message": _l("Text message"), "call": _l("Call"),
     "phone": _l("Phone ending"), "prompt": _l("Prompt"), "provider": _l("Service"),
-    "report": _l("Report"), "callback": _l("Callback"),
+    "report": _l("Report"), "callback": _l("Callback"), "recording": _l("Recording"),
 }
 
 AUDIT_DETAIL = {
@@ -272,6 +279,12 @@ AUDIT_DETAIL = {
     "recordings": _l("recordings"), "current": _l("current number"),
     "provider_media": _l("service files"), "referral": _l("referral"),
     "outcome": _l("outcome"), "provider": _l("service"), "case": _l("case"),
+    "rows": _l("rows"), "phones": _l("phone numbers"), "summary": _l("story"),
+    "notes": _l("notes"), "referral_outcomes": _l("referral notes"), "calls": _l("calls"),
+    "files_removed": _l("files removed"), "closed_at": _l("closed"), "error": _l("error"),
+    "external_id": _l("provider id"), "numbers": _l("numbers"), "consents": _l("consents"),
+    "memberships": _l("groups"), "attendance": _l("attendance"),
+    "callbacks": _l("callbacks"),
 }
 
 CONSENT_PURPOSES = {"register": _l("Registration: keep the number and what is sent"),
@@ -321,3 +334,40 @@ def audit_detail(detail: dict | None) -> str:
             value = ", ".join(f"{k}={v}" for k, v in value.items())
         parts.append(f"{label(AUDIT_DETAIL, key)}: {value}")
     return " · ".join(parts)
+FOLLOWUP_ANSWERS = {"solved": _l("Solved"), "not_solved": _l("Not solved"),
+                    "asked": _l("Asked"), "unanswered": _l("Unanswered")}
+
+# The column headings of the staff CSV exports (hotline.services.exports).
+EXPORT_COLUMNS = {
+    "number": _l("Case number"), "created": _l("Opened"), "category": _l("Category"),
+    "emergency": _l("Emergency"), "status": _l("Status"), "channel": _l("Channel"),
+    "group": _l("Group"), "member": _l("Member"), "phone": _l("Phone"), "sex": _l("Sex"),
+    "birth_year": _l("Birth year"), "ward_old": _l("Old ward"),
+    "ward_current": _l("Current ward"), "assignee": _l("Assigned to"),
+    "acknowledged": _l("Acknowledged"), "resolved": _l("Resolved"), "closed": _l("Closed"),
+    "followup": _l("Follow-up answer"), "id": _l("Record"), "name": _l("Name"),
+    "occupation": _l("Occupation"), "home_province": _l("Home province"),
+    "residence": _l("Residence"), "role": _l("Role"), "groups": _l("Groups"),
+    "registered": _l("Registered"), "opted_out": _l("Opted out"),
+}
+
+
+class _ExportLabels:
+    """``hotline.services.exports.Labels`` in the console's language of the moment."""
+
+    tables = {"category": CATEGORIES, "status": STATUSES, "channel": CHANNELS, "sex": SEXES,
+              "occupation": OCCUPATIONS, "residence": RESIDENCE, "role": PERSON_ROLES,
+              "followup": FOLLOWUP_ANSWERS}
+
+    def column(self, key: str) -> str:
+        return str(EXPORT_COLUMNS[key])
+
+    def value(self, table: str, code) -> str:
+        if table == "yes_no":
+            return gettext("yes") if code else gettext("no")
+        if code is None or code == "":
+            return ""
+        return str(self.tables[table].get(code, code))
+
+
+EXPORT = _ExportLabels()
