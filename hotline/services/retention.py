@@ -42,7 +42,7 @@ from hotline.services.audit import audit
 
 BATCH = 200
 # Inbound commands that name a case by its number (a peer educator's note carries free text).
-CASE_COMMANDS = ("GHI", "XONG", "NHAN", "CHUYEN", "TRA", "TT")
+CASE_COMMANDS = ("GHI", "XONG", "KQ", "NHAN", "CHUYEN", "TRA", "TT")
 # The fields a stand-in keeps: the report's dimensions, nothing that reaches the person.
 DIMENSIONS = ("sex", "birth_year", "occupation", "home_province", "ward_old", "ward_current",
               "residence_status")
