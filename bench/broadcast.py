@@ -42,6 +42,7 @@ import sys
 import threading
 import time as _time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -94,6 +95,7 @@ class BroadcastRun:
     opted_out: int
     send_rate: float
     queue_in: str
+    schedulers: int = 1
     night_enqueue_s: float = 0.0
     night_queued: int = 0
     scheduler_enqueue_s: float | None = None  # queued_at → commit seen (scheduler queues)
@@ -244,7 +246,12 @@ def live_run(db: Database, sessions, run: BroadcastRun, opted_out: set[str],
             run.queued, run.bench_enqueue_s = queue_broadcast(
                 sessions, settings, clock.utcnow(), broadcast_id)
         env = scheduler_env(db, fake.url, run.send_rate, quiet)
-        with scheduler_process(env, log) as proc:
+        if run.schedulers > 1:
+            env["HOTLINE_SCHEDULER_MODE"] = "shared"
+        with ExitStack() as others:
+            for i in range(1, run.schedulers):  # shared mode: they drain beside the first
+                others.enter_context(scheduler_process(env, log.with_name(f"scheduler-{i}.log")))
+            proc = others.enter_context(scheduler_process(env, log))
             wait_for(lambda: "starting" in log.read_text(errors="replace"), 60,
                      "the scheduler to start", proc, log)
             run.scheduler_boot_rss_mb = peak_rss_mb(proc.pid)
@@ -341,8 +348,8 @@ def _check_live(sessions, run: BroadcastRun, broadcast_id: int, fake, timing: Ti
 
 def run_broadcast(db: Database, n: int = 10_000, *, send_rate: float = 100.0,
                   opted_out: int = 500, late_opt_outs: int = 100, quiet_seconds: float = 25.0,
-                  queue_in: str = "scheduler") -> BroadcastRun:
-    run = BroadcastRun(db.backend, n, opted_out, send_rate, queue_in)
+                  queue_in: str = "scheduler", schedulers: int = 1) -> BroadcastRun:
+    run = BroadcastRun(db.backend, n, opted_out, send_rate, queue_in, schedulers)
     engine = make_engine(db.url)
     sessions = make_sessionmaker(engine)
     try:
@@ -372,7 +379,9 @@ def figures(run: BroadcastRun) -> list[Figure]:
                            run.bench_enqueue_s, "s", ENQUEUE_GOAL, f"{run.queued:,} queued"))
     goal = at_least(run.send_rate * 0.9, "msg/s") if run.send_rate else at_least(200, "msg/s")
     rows.append(Figure(
-        f"broadcast drain by the scheduler process, HOTLINE_SEND_RATE={run.send_rate:g}", b,
+        f"broadcast drain by {run.schedulers} scheduler process"
+        f"{'es (shared mode)' if run.schedulers > 1 else ''}, "
+        f"HOTLINE_SEND_RATE={run.send_rate:g}", b,
         run.drain_rate, "msg/s", goal,
         f"{run.sent:,} sent once in {run.drain_s:.1f} s, at most {run.max_per_second} in any "
         f"second; first {run.first_send_after_quiet_s:.1f} s after quiet hours ended, none "
@@ -394,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet-seconds", type=float, default=25.0,
                         help="quiet hours end this long after the scheduler starts")
     parser.add_argument("--queue-in", choices=("scheduler", "bench"), default="scheduler")
+    parser.add_argument("--schedulers", type=int, default=1,
+                        help="scheduler processes (2+: HOTLINE_SCHEDULER_MODE=shared, PostgreSQL)")
     parser.add_argument("--quick", action="store_true",
                         help="1,000 members, 5 s of quiet hours, queued by this process")
     args = parser.parse_args(argv)
@@ -415,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
             note(f"{db.backend}: {_load()}")
             run = run_broadcast(db, args.n, send_rate=args.send_rate, opted_out=args.opted_out,
                                 late_opt_outs=args.late_opt_outs,
-                                quiet_seconds=args.quiet_seconds, queue_in=args.queue_in)
+                                quiet_seconds=args.quiet_seconds, queue_in=args.queue_in,
+                                schedulers=args.schedulers)
             rows += figures(run)
             for problem in run.problems:
                 failed = True

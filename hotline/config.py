@@ -60,6 +60,10 @@ class Settings:
     # Trusted reverse proxies in front of the app (X-Forwarded-* hops); 0 = none.
     proxy_hops: int = field(default=0, metadata={"env": "HOTLINE_PROXY_HOPS"})
     run_scheduler: bool = field(default=False, metadata={"env": "HOTLINE_RUN_SCHEDULER"})
+    # "single": one scheduler process runs every job (a lease keeps it to one). "shared"
+    # (PostgreSQL only): every scheduler process also handles inbound SMS and drains the
+    # outbox, rows claimed with SKIP LOCKED and the send rate's slots kept in the database.
+    scheduler_mode: str = field(default="single", metadata={"env": "HOTLINE_SCHEDULER_MODE"})
     # Fernet key (``flask backup-key`` makes one) that encrypts every backup; none = no backup.
     backup_key: str = field(default="", metadata={"env": "HOTLINE_BACKUP_KEY"})
     # Backups older than this many days are pruned when a new one is written (newest kept).
@@ -103,6 +107,10 @@ class Settings:
                 raise ValueError(f"{name} must be one of {', '.join(GATEWAYS)}")
         _parse_hours(self.quiet_hours)
         _parse_hours(self.call_hours)
+        if self.scheduler_mode not in ("single", "shared"):
+            raise ValueError("scheduler_mode must be single or shared")
+        if self.scheduler_mode == "shared" and not self.database_url.startswith("postgresql"):
+            raise ValueError("scheduler_mode shared needs PostgreSQL (SQLite: one scheduler)")
         if not 1 <= self.recording_retention_months <= self.retention_months:
             raise ValueError("recording_retention_months must be between 1 and "
                              "retention_months")

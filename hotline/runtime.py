@@ -28,6 +28,13 @@ class Runtime:
         return registry.sms_gateway(self.settings)
 
     @cached_property
+    def pacer(self):
+        """Spaces this process's sends at the gateway's rate, across drain runs."""
+        from hotline.services.outbox import pacer_for
+
+        return pacer_for(self.settings, self.engine)
+
+    @cached_property
     def voice_gateway(self):
         return registry.voice_gateway(self.settings)
 

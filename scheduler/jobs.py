@@ -63,12 +63,10 @@ def drain_outbox(rt: Runtime, now: datetime) -> outbox.DrainReport:
     while True:
         elapsed = timedelta(seconds=_time.monotonic() - started)
         report = outbox.drain(rt.sessions, now + elapsed, rt.sms_gateway, rt.settings,
-                              limit=DRAIN_BATCH)
+                              limit=DRAIN_BATCH, pacer=rt.pacer)
         for name, value in vars(report).items():
             setattr(total, name, getattr(total, name) + value)
-        handled = (report.sent + report.retried + report.failed + report.cancelled
-                   + report.deferred)
-        if handled < DRAIN_BATCH or elapsed >= DRAIN_BUDGET:
+        if report.handled < DRAIN_BATCH or elapsed >= DRAIN_BUDGET:
             return total
 
 

@@ -44,8 +44,14 @@ JOBS = [
 ]
 
 
+# Jobs that claim each row (SKIP LOCKED) and so may run in every scheduler process at
+# once with ``HOTLINE_SCHEDULER_MODE=shared`` (PostgreSQL); the rest keep to the lease.
+SHARED_JOBS = frozenset({"handle_inbound", "drain_outbox"})
+
+
 class Runner:
-    """Holds the lease and runs a job only while it is ours."""
+    """Holds the lease and runs a job only while it is ours (shared jobs in shared mode:
+    always)."""
 
     def __init__(self, rt: Runtime, holder: str | None = None) -> None:
         self.rt = rt
@@ -57,7 +63,8 @@ class Runner:
             return lease.acquire(session, clock.utcnow(), self.holder)
 
     def run(self, job: Job) -> None:
-        if not self.hold():
+        shared = self.rt.settings.scheduler_mode == "shared" and job.name in SHARED_JOBS
+        if not shared and not self.hold():
             log.debug("lease held elsewhere; %s waits", job.name)
             return
         try:

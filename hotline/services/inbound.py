@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -92,15 +92,25 @@ def pending(session: Session, limit: int) -> list[int]:
     ))
 
 
+# A row another transaction is handling right now is skipped, not waited for (PostgreSQL;
+# SQLite has one writer and no row locks): scheduler processes sharing the queue
+# (``scheduler_mode`` shared) each take the next message nobody holds.
+_locked = Message.__table__.alias("locked")
+_UNLOCKED = (select(_locked.c.id).where(_locked.c.id == bindparam("msg_id"))
+             .with_for_update(skip_locked=True))
+
+
 def claim(session: Session, now: datetime, msg_id: int) -> Message | None:
     """Take message ``msg_id`` for handling in this transaction, with its sender's person
-    (found or created); None when it was handled already (by another run, or concurrently:
-    the update waits for the other transaction and then matches nothing)."""
+    (found or created); None when it was handled already, or is being handled by another
+    transaction right now (skipped: that one acts on it, or a later run if it fails)."""
     claimed = session.execute(
         update(Message)
-        .where(Message.id == msg_id, Message.handled_at.is_(None))
+        .where(Message.id == msg_id, Message.handled_at.is_(None),
+               Message.id.in_(_UNLOCKED))
         .values(handled_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
+        {"msg_id": msg_id},
     ).rowcount
     if not claimed:
         return None

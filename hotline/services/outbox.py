@@ -35,6 +35,7 @@ from hotline.models import (
     MessageStatus,
     Person,
     Role,
+    SchedulerState,
 )
 from hotline.phones import mask
 from hotline.text import segments, unaccent
@@ -374,6 +375,13 @@ class DrainReport:
     cancelled: int = 0
     deferred: int = 0
     recovered: int = 0
+    skipped: int = 0  # taken by another drain meanwhile
+
+    @property
+    def handled(self) -> int:
+        """Due rows this run dealt with, or found taken by another drain."""
+        return (self.sent + self.retried + self.failed + self.cancelled + self.deferred
+                + self.skipped)
 
 
 class Pacer:
@@ -399,6 +407,39 @@ class Pacer:
         self._last[key] = _time.monotonic()
 
 
+class SharedPacer(Pacer):
+    """A ``Pacer`` whose slots are kept in the database (a ``scheduler_state`` row per key,
+    its ``lease_until`` the next free slot), so drains in several scheduler processes
+    share one gateway's rate instead of each sending at it."""
+
+    def __init__(self, engine: Engine, sleep: Callable[[float], None] = _time.sleep) -> None:
+        super().__init__(sleep)
+        self.engine = engine
+
+    def wait(self, key: object, rate: float) -> None:
+        if rate <= 0:
+            return
+        name = f"pace:{key}"[:40]
+        step = timedelta(seconds=1.0 / rate)
+        with self.engine.begin() as conn:
+            conn.execute(dialect_insert(conn.dialect.name)(SchedulerState)
+                         .values(name=name, holder="pace").on_conflict_do_nothing())
+            free = conn.execute(select(SchedulerState.lease_until)
+                                .where(SchedulerState.name == name).with_for_update()
+                                ).scalar_one()
+            slot = max(free or clock.utcnow(), clock.utcnow())
+            conn.execute(update(SchedulerState).where(SchedulerState.name == name)
+                         .values(lease_until=slot + step))
+        wait = (slot - clock.utcnow()).total_seconds()
+        if wait > 0:
+            self.sleep(wait)
+
+
+def pacer_for(settings, engine: Engine) -> Pacer:
+    """The pacer a scheduler process keeps across drains (shared slots in shared mode)."""
+    return SharedPacer(engine) if settings.scheduler_mode == "shared" else Pacer()
+
+
 def pace_key(gateway: SmsGateway, msg: Message, settings) -> tuple[object, float]:
     """The pacing key and rate for sending ``msg`` through ``gateway`` (see ``Pacer``)."""
     pace = getattr(gateway, "pace", None)
@@ -420,7 +461,7 @@ def _due_ids(session: Session, now: datetime, limit: int,
             select(Message.lane, Message.id, Message.due_at)
             .where(Message.status == MessageStatus.QUEUED, Message.lane == int(lane),
                    Message.due_at <= now)
-            .order_by(Message.due_at, Message.id)
+            .order_by(Message.due_at)  # the index's own order: no sort, stops at limit
             .limit(limit)
             .subquery()
         )
@@ -431,6 +472,12 @@ def _due_ids(session: Session, now: datetime, limit: int,
         select(rows.c.lane, rows.c.id).order_by(rows.c.lane, rows.c.due_at, rows.c.id)
         .limit(limit)
     )]
+
+
+# How many due messages of the lanes ahead one look before a send brings in at most, and how
+# often the drain looks when no send rate spaces the sends (with one: before every send).
+AHEAD = 20
+AHEAD_EVERY = 0.05
 
 
 def drain(
@@ -448,7 +495,9 @@ def drain(
 
     Before each send of a lower lane the drain looks again for due messages of the lanes
     ahead of it (one indexed query), so a reply queued while a broadcast drains waits at
-    most the one send slot already under way, not the rest of the batch.
+    most the one send slot already under way, not the rest of the batch. Without a send
+    rate it looks every ``AHEAD_EVERY`` seconds instead (the look cost a third of an
+    unthrottled drain's rate on PostgreSQL when made before every send).
 
     Each message is claimed and committed before the gateway is called, and its
     result committed right after, so a crash loses nothing and only a send whose
@@ -465,7 +514,7 @@ def drain(
     report = DrainReport()
     pacer = pacer or Pacer(sleep)
     status_callback = settings.public_url.rstrip("/") + "/sms/status"
-    started = _time.monotonic()
+    started = last_look = _time.monotonic()
     with _one_connection(sessions) as session:
         with session.begin():
             report.recovered = _recover_stale(session, now)
@@ -475,9 +524,15 @@ def drain(
         while batch and taken < limit:
             lane, message_id = batch.popleft()
             taken += 1
+            clock_now = _time.monotonic()
+            look = lane > Lane.EMERGENCY and (
+                settings.send_rate > 0 or clock_now - last_look >= AHEAD_EVERY)
+            if look:
+                last_look = clock_now
             claimed = _store_then_claim(
                 sessions, session, sent, message_id, now, settings, report,
-                ahead=(lane, now + timedelta(seconds=_time.monotonic() - started), limit),
+                ahead=(lane, now + timedelta(seconds=clock_now - started), AHEAD)
+                if look else None,
             )
             sent = None
             if isinstance(claimed, list):  # lanes ahead have due messages: those first
@@ -540,6 +595,7 @@ def _claim_to_send(
     sent now, else None (counted)."""
     msg = _claim(session, message_id, now, settings)
     if msg is None:
+        report.skipped += 1
         return None
     if msg.status == MessageStatus.CANCELLED:
         report.cancelled += 1
@@ -600,10 +656,18 @@ _ERASED_AT = (select(_claimed_for.erased_at).where(_claimed_for.id == Message.pe
               .correlate(Message).scalar_subquery())
 
 
+# A row another drain is claiming right now is skipped, not waited for (PostgreSQL; SQLite
+# renders no FOR UPDATE): drains in several scheduler processes (``scheduler_mode`` shared)
+# walk the same due rows and each sends what the others have not taken.
+_locked = Message.__table__.alias("locked")
+_UNLOCKED = (select(_locked.c.id).where(_locked.c.id == bindparam("message_id"))
+             .with_for_update(skip_locked=True))
+
 # Built once: constructing the statement cost as much as running it on SQLite.
 _CLAIM = (
     update(Message)
-    .where(Message.id == bindparam("message_id"), Message.status == MessageStatus.QUEUED)
+    .where(Message.id == bindparam("message_id"), Message.status == MessageStatus.QUEUED,
+           Message.id.in_(_UNLOCKED))
     .values(
         status=MessageStatus.SENDING,
         attempts=Message.attempts + 1,
