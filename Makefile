@@ -58,7 +58,7 @@ scheduler: install
 ## Every benchmark, SQLite and PostgreSQL, figures as markdown tables (see BENCHMARKS.md).
 ## Runs them all, then fails if any found a correctness problem.
 bench: install
-	status=0; for b in outbox tick webhooks broadcast; do \
+	status=0; for b in outbox tick webhooks broadcast latency; do \
 	  $(PY) -m bench.$$b || status=1; done; exit $$status
 
 clean:

@@ -216,6 +216,8 @@ def percentile(values: Sequence[float], p: float) -> float:
     position = (len(ordered) - 1) * p / 100
     low = math.floor(position)
     high = min(low + 1, len(ordered) - 1)
+    if position == low:  # on a rank: also keeps an infinite neighbour out (inf × 0)
+        return ordered[low]
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 

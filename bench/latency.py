@@ -85,6 +85,7 @@ class Window:
     latencies: list[float] = field(default_factory=list)
     texts: int = 0
     broadcast_sent: int = 0  # broadcast messages the fake received during the window
+    unanswered: int = 0  # texts whose reply had not come when the window gave up waiting
     load: str = ""
 
     @property
@@ -225,17 +226,24 @@ def measure(port: int, arrivals: Arrivals, window: Window, seconds: float,
     sent_before = sum(len(arrivals.by_phone.get(p, [])) for p, _ in batch)
     due = send_texts(port, batch, window.rate)
     window.texts = len(due)
-    # The backlog the send rate allows (replies first), and a margin for the ticks.
-    budget = 30 + (len(due) / window.send_rate if window.send_rate else 0)
-    wait_for(lambda: all(p in arrivals.by_phone for p in due), budget,
-             f"{len(due)} replies ({window.label()})", every=0.1)
+    # The backlog the send rate allows (replies first), and a margin for the ticks and for
+    # handle_inbound (tens of texts/s on a loaded machine). Past it, a text still waiting
+    # counts as answered never (its latency infinite), not as an error.
+    budget = 30 + len(due) / (min(window.send_rate, 20) if window.send_rate else 20)
+    deadline = time.monotonic() + budget
+    while time.monotonic() < deadline and not all(p in arrivals.by_phone for p in due):
+        time.sleep(0.1)
     window.load = load_line()
     if sent_before:
         raise RuntimeError("a reply arrived before its text was sent")
     for phone, at in due.items():
-        got = arrivals.by_phone[phone]
-        window.latencies.append(got[0] - at)
-    window.broadcast_sent = arrivals.count - before - len(due)
+        got = arrivals.by_phone.get(phone)
+        window.latencies.append(got[0] - at if got else float("inf"))
+    window.unanswered = sum(1 for p in due if p not in arrivals.by_phone)
+    window.broadcast_sent = arrivals.count - before - (len(due) - window.unanswered)
+    note(f"  p50 {percentile(window.latencies, 50):.2f} s, p99 "
+         f"{percentile(window.latencies, 99):.2f} s, {window.unanswered} unanswered; "
+         f"{window.load}")
 
 
 def run_backend(db: Database, opts) -> tuple[list[Window], list[str]]:
@@ -284,19 +292,23 @@ def run_backend(db: Database, opts) -> tuple[list[Window], list[str]]:
                            if "Traceback" in line]
                     if bad:
                         problems.append(f"{log.name}: {len(bad)} tracebacks")
-            problems += check_once(sessions, fake, first)
+            problems += check_once(sessions, fake, first,
+                                   sum(w.unanswered for w in windows))
     finally:
         engine.dispose()
     return windows, problems
 
 
-def check_once(sessions, fake, texts_sent: int) -> list[str]:
-    """Every text answered exactly once; no broadcast member texted twice."""
+def check_once(sessions, fake, texts_sent: int, unanswered: int = 0) -> list[str]:
+    """Every text answered exactly once (but those a window gave up waiting for, which may
+    still be queued); no texter answered twice."""
     problems = []
     to = Counter(m["to"] for m in fake.messages)
     replies = sum(1 for phone, n in to.items() if phone.startswith("+8497"))
-    doubled = [phone for phone, n in to.items() if n > 1]
-    if replies != texts_sent:
+    # Broadcast members may get one message per broadcast window (each queues a new one);
+    # bench.broadcast checks a broadcast's exactly-once.
+    doubled = [phone for phone, n in to.items() if n > 1 and phone.startswith("+8497")]
+    if not texts_sent - unanswered <= replies <= texts_sent:
         problems.append(f"{replies} numbers got a reply, {texts_sent} texted")
     if doubled:
         problems.append(f"{len(doubled)} numbers got more than one message, e.g. {doubled[:3]}")
@@ -313,6 +325,7 @@ def figures(windows: list[Window]) -> list[Figure]:
     for w in windows:
         p50, p99 = percentile(w.latencies, 50), percentile(w.latencies, 99)
         detail = (f"p50 {p50:.2f} s, max {max(w.latencies):.2f} s, {w.texts} texts"
+                  + (f", {w.unanswered} not answered in time" if w.unanswered else "")
                   + (f", {w.broadcast_sent} broadcast sends meanwhile" if w.broadcast else "")
                   + f"; {w.load}")
         rows.append(Figure(w.label(), w.backend, p99, "s",
