@@ -4,21 +4,28 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export FLASK_APP := app:create_app
 
-.PHONY: audio run test test-sqlite test-postgresql lint migrate seed scheduler bench clean
+.PHONY: system-deps install audio run test test-sqlite test-postgresql lint migrate seed scheduler bench clean
 
-# Debian packages the Python ones need: WeasyPrint (the brief's PDF) loads Pango and
-# HarfBuzz, and DejaVu has the Vietnamese glyphs. Installed when missing and we are root;
-# otherwise named, so the PDF step's error is not a surprise.
-DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+# Every Debian package `make test` and `make run` need, in one list (.ci/run uses it too):
+# python3-venv for .venv; chromium for the browser tests; espeak-ng, sox and its mp3 format
+# for the voice prompts; nginx and openssl for the deploy checks; postgresql-client for
+# pg_isready; Pango, HarfBuzz and DejaVu (Vietnamese glyphs) for the brief's WeasyPrint PDF.
+SYSTEM_PACKAGES := python3-venv chromium espeak-ng sox libsox-fmt-mp3 nginx openssl \
+  postgresql-client libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+
+## Install the missing SYSTEM_PACKAGES when root; otherwise stop with the one command to run.
+system-deps:
+	@command -v dpkg >/dev/null || { echo "not Debian: make sure these are installed: $(SYSTEM_PACKAGES)"; exit 0; }; \
+	need=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
+	if [ -n "$$need" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
+	  else echo "missing Debian packages; run:"; \
+	    echo "  sudo apt-get update && sudo apt-get install -y$$need"; exit 1; fi; \
+	fi
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
-	@if command -v dpkg >/dev/null; then \
-	  need=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
-	  if [ -n "$$need" ]; then \
-	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$need >/dev/null; \
-	    else echo "missing Debian packages (the brief's PDF needs them):$$need"; fi; \
-	  fi; \
-	fi
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-dev.txt
@@ -37,19 +44,19 @@ audio: install
 	$(VENV)/bin/flask audio build
 
 ## Serve web + scheduler on http://127.0.0.1:5000 (SQLite, simulator gateway).
-run: seed audio
+run: system-deps seed audio
 	$(PY) app.py
 
 ## The whole suite on SQLite, then on PostgreSQL (skipped when none is reachable).
-test: install
+test: system-deps install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/flask audio check
 	$(MAKE) test-sqlite test-postgresql
 
-test-sqlite: install
+test-sqlite: system-deps install
 	HOTLINE_TEST_DB=sqlite $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test-postgresql: install
+test-postgresql: system-deps install
 	HOTLINE_TEST_DB=postgresql $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 scheduler: install

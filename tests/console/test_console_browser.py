@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from pathlib import Path
 
@@ -18,13 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from hotline.models import Case, CaseStatus
-from tests.console.conftest import CALLER, CHROMIUM, HANG, open_case, shot
+from tests.console.conftest import CALLER, HANG, open_case, shot
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-                       reason="Debian's chromium is not installed (apt-get install chromium)"),
-]
+# Debian's chromium comes with `make system-deps`: never skipped for a missing package.
+pytestmark = [pytest.mark.browser]
 
 
 def _wait_for_gather(page) -> str:

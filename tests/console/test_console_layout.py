@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.console.conftest import CHROMIUM, DESKTOP, PHONE, shot
+from tests.console.conftest import DESKTOP, PHONE, shot
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
-                                 reason="Debian's chromium is not installed")]
+# Debian's chromium comes with `make system-deps`: never skipped for a missing package.
+pytestmark = [pytest.mark.browser]
 
 # Every visible element whose box (or text) leaves the window (a 1 px rounding allowed).
 OUTSIDE = """() => {
