@@ -68,6 +68,19 @@ MESSAGE_STATUSES = {
     "received": _l("Received"),
 }
 
+# Why a message did not go when it was queued (``hotline.models.NotSent``).
+NOT_SENT = {
+    "quiet_hours": _l("Held: quiet hours"),
+    "daily_cap": _l("Held: daily cap"),
+    "safe_window": _l("Held: safe-contact hours"),
+    "flood": _l("Not sent: too many automatic replies this hour (text sent to triage)"),
+    "opted_out": _l("Not sent: opted out"),
+    "erased": _l("Not sent: data erased"),
+    "expired": _l("Not sent: too late to matter"),
+    "duplicate": _l("Not sent: already said under the same key"),
+    "changed": _l("Not sent: the meeting changed"),
+}
+
 RESIDENCE = {
     "permanent": _l("Permanent"),
     "temporary": _l("Temporary"),
@@ -123,6 +136,12 @@ EVENTS = {
     "followup_asked": _l("Follow-up asked"),
     "followup_unanswered": _l("Follow-up unanswered"),
     "escalation_exhausted": _l("Nobody took it: escalation stopped"),
+    "danger": _l("Words of danger: emergency path"),
+    "alert_call": _l("Alert call placed"),
+    "accepted_by_call": _l("Accepted on the alert call"),
+    "no_responder": _l("Nobody on call to alert"),
+    "emergency_marked": _l("Marked as an emergency"),
+    "moved_from": _l("Taken from"),
     "reminded": _l("Reminder sent"),
     "recording": _l("Recording"),
     "referral_outcome": _l("Referral outcome"),

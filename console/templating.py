@@ -107,9 +107,22 @@ def init_templating(app: Flask) -> None:
                                  figure=figure, phone=phone, mask=masked_phone)
 
 
+def emergency_banner() -> list:
+    """Emergencies nobody has accepted, with their age, for coordinators and admins: a red
+    banner on every console page until someone accepts."""
+    if not current_user.is_authenticated or current_user.role not in auth.STAFF:
+        return []
+    from console.common import now, unit
+    from hotline.queries import notsent
+
+    with unit() as db:
+        return notsent.unaccepted_emergencies(db, now())
+
+
 @bp.context_processor
 def _console_globals():
     return {
+        "emergency_banner": emergency_banner,
         "L": labels,
         "label": labels.label,
         "series_rule": labels.series_rule,

@@ -78,4 +78,5 @@ def set_language():
 def dashboard():
     with unit() as db:
         data = queries.dashboard.dashboard(db, now(), me(db))
-        return render_template("console/dashboard.html", d=data)
+        return render_template("console/dashboard.html", d=data,
+                               not_sent=queries.notsent.counts(db, now()))

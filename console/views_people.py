@@ -42,6 +42,7 @@ def person_page(person_id: int):
             cases=queries.cases.person_cases(db, person, me(db)),
             activity=queries.people.person_activity(db, person),
             groups=queries.groups.all_groups(db),
+            not_sent=queries.notsent.for_person(db, person),
         )
 
 

@@ -93,6 +93,9 @@ TEMPLATES: dict[str, str] = {
         "STONES: Da nhan tin nhan, nhan vien se doc. Bao van de: KN <noi dung>. Duoc goi lai: "
         "GOI. Huong dan: HD"
     ),
+    "flood_ack": (
+        "STONES: Chung toi da nhan cac tin cua chi, se doc het va tra loi som. Khan cap goi 113."
+    ),
     "not_understood": "STONES: Chua hieu tin nhan. Nhan HD de xem huong dan hoac goi {hotline}.",
     "no_pending": "STONES: Khong co cau hoi nao dang cho tra loi. Nhan HD de xem huong dan.",
     "no_meeting": "STONES: Chua co lich hop sap toi cua nhom. Hoi nhom truong de biet them.",

@@ -31,6 +31,7 @@ from hotline.models.messages import (
     Lane,
     Message,
     MessageStatus,
+    NotSent,
 )
 from hotline.models.people import Consent, Person, PersonPhone, Residence, Role, Sex
 from hotline.models.staff import AuditLog, SchedulerState, StaffRole, StaffUser
@@ -48,6 +49,7 @@ __all__ = [
     "MeetingSeries", "ReminderStatus", "CASE_NUMBER_OFFSET", "Call", "CallStep", "CallbackRequest",
     "CallbackStatus", "Case", "CaseEvent", "CaseStatus", "Consent", "Direction", "Group", "Lane",
     "GroupRole", "Kind", "Meeting", "MeetingStatus", "Membership", "Message", "MessageStatus",
+    "NotSent",
     "OPEN_STATUSES", "Person", "PersonPhone", "Provider", "Recording", "Referral", "Residence",
     "Role", "STATUS_RANK", "SchedulerState", "Sex", "StaffRole", "StaffUser", "TERMINAL",
 ]

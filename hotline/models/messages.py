@@ -80,6 +80,27 @@ class Lane(IntEnum):
         return {Kind.URGENT: cls.EMERGENCY, Kind.REPLY: cls.REPLY}.get(kind, cls.REMINDER)
 
 
+class NotSent(StrEnum):
+    """Why an outbound message did not go when it was queued: held until later, or never sent.
+    Every such decision is kept on the message row (``Message.hold_reason``), so staff see it
+    on the person's and the case's timeline and counted on the dashboard."""
+
+    QUIET_HOURS = "quiet_hours"  # held until the morning
+    DAILY_CAP = "daily_cap"  # held until a day with room under the cap
+    SAFE_WINDOW = "safe_window"  # held until the person's safe-contact hours
+    FLOOD = "flood"  # an automatic reply over the hourly limit; the text went to triage
+    OPTED_OUT = "opted_out"
+    ERASED = "erased"
+    EXPIRED = "expired"  # it could only have arrived after it mattered
+    DUPLICATE = "duplicate"  # other words under a key already used
+    CHANGED = "changed"  # what it announced changed (a meeting moved or cancelled)
+
+
+# Reasons after which the message is never sent (the others only hold it).
+NEVER_SENT = frozenset({NotSent.FLOOD, NotSent.OPTED_OUT, NotSent.ERASED, NotSent.EXPIRED,
+                        NotSent.DUPLICATE, NotSent.CHANGED})
+
+
 UNHANDLED = text("direction = 'in' AND handled_at IS NULL")
 # error_message of an inbound text the line failed to act on (it went to staff, unanswered).
 HANDLING_FAILED = "handler failed"
@@ -95,6 +116,7 @@ class Message(Base):
         Index("ix_messages_person_kind_due", "person_id", "kind", "due_at"),
         Index("ix_messages_phone_created", "phone", "created_at"),
         Index("ix_messages_needs_staff", "needs_staff", "triaged_at"),
+        Index("ix_messages_hold_reason_created", "hold_reason", "created_at"),
         # The ``handle_inbound`` job's queue: only the few inbound rows not yet handled.
         Index("ix_messages_unhandled", "id", sqlite_where=UNHANDLED, postgresql_where=UNHANDLED),
     )
@@ -125,6 +147,8 @@ class Message(Base):
     )
     # Not worth sending after this moment (a reminder once the meeting has begun).
     expires_at: Mapped[datetime | None]
+    # Why it did not go when queued (``NotSent``): held, or cancelled for good.
+    hold_reason: Mapped[str | None] = mapped_column(String(16))
     # Set when a send was started but its outcome is unknown (crash mid-send).
     maybe_duplicate: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]

@@ -10,6 +10,7 @@ from hotline.queries import (  # noqa: F401  (the modules, as ``queries.<domain>
     groups,
     health,
     monitoring,
+    notsent,
     people,
     providers,
     simulator,

@@ -146,7 +146,8 @@ def _category(session, now, outbox, case, actor, form):
     if category not in CATEGORY_WORDS:
         raise ServiceError(N_("Choose a category."))
     emergency = form.get("emergency") == "1"
-    was = case_service.recategorize(session, now, case, actor, category, emergency=emergency)
+    was = case_service.recategorize(session, now, outbox, case, actor, category,
+                                    emergency=emergency)
     return {"category": category, "emergency": emergency, "was": was}
 
 

@@ -222,14 +222,17 @@ def tell_moved(session: Session, now: datetime, outbox: Outbox, case: Case,
     event(session, case, now, "moved_from", person_id=before.id)
 
 
-def _tell_member(outbox: Outbox, now: datetime, case: Case, key: str, **values) -> None:
+def _tell_member(outbox: Outbox, now: datetime, case: Case, key: str, *, what: str = "",
+                 **values) -> None:
+    """Tell the member ``key`` about her case, once per case life; ``what`` names what is
+    said when the same template can say something new (a second referral)."""
     member = case.person
     if member is None or not member.phone or member.erased_at:
         return
     outbox.enqueue(
         now, member.phone, render(key, number=case.number, **values),
         kind=Kind.NORMAL, person=member, case_id=case.id,
-        key=f"case:{case.id}:{key}:{case.reopened_count}",
+        key=f"case:{case.id}:{key}:{case.reopened_count}" + (f":{what}" if what else ""),
     )
 
 
@@ -370,6 +373,7 @@ def refer(session: Session, now: datetime, outbox: Outbox, case: Case, actor: Ac
     referral = Referral(case_id=case.id, provider_id=provider.id, referred_at=now,
                         by_person_id=actor.person_id)
     session.add(referral)
+    session.flush()  # its id names what the member is told
     case.status = CaseStatus.REFERRED
     case.escalation_level = 0
     case.acknowledged_at = case.acknowledged_at or now
@@ -378,10 +382,11 @@ def refer(session: Session, now: datetime, outbox: Outbox, case: Case, actor: Ac
     event(session, case, now, "referred", actor, provider=provider.code)
     if (provider.phone or "").strip():
         _tell_member(outbox, now, case, "case_referred", provider=provider.name[:40],
-                     phone=provider.phone.strip())
+                     phone=provider.phone.strip(), what=f"referral{referral.id}")
     else:
         # Never "so -": the member hears someone will bring her to the service instead.
-        _tell_member(outbox, now, case, "case_referred_no_phone", provider=provider.name[:40])
+        _tell_member(outbox, now, case, "case_referred_no_phone", provider=provider.name[:40],
+                     what=f"referral{referral.id}")
     session.flush()
     return referral
 
@@ -446,14 +451,35 @@ def reopen(session: Session, now: datetime, outbox: Outbox, case: Case,
     session.flush()
 
 
-def recategorize(session: Session, now: datetime, case: Case, actor: Actor, category: int,
-                 *, emergency: bool) -> int:
-    """Staff correct what a case is about; returns the category it had."""
-    was = case.category
-    case.category, case.emergency = category, emergency
+def recategorize(session: Session, now: datetime, outbox: Outbox, case: Case, actor: Actor,
+                 category: int, *, emergency: bool) -> int:
+    """Staff set the category and the emergency flag. Violence (or an emergency) held by
+    someone not trained for it goes to a trained person, and the one who loses it is told;
+    a case newly marked an emergency starts the emergency path. Returns the category it had."""
+    before = (case.category, case.emergency)
+    case.category = category
     event(session, case, now, "recategorized", actor, category=category, emergency=emergency,
-          was=was)
-    return was
+          was=before[0])
+    if emergency and not before[1]:
+        from hotline.services import emergency as emergency_path
+
+        emergency_path.start(session, now, outbox, case, actor)
+        return before[0]
+    case.emergency = emergency
+    holder = case.assignee
+    if (category == VIOLENCE or emergency) and case.is_open and holder is not None \
+            and holder.role == Role.PEER_EDUCATOR and not holder.trained_violence:
+        trained = candidates(session, case)
+        target = trained[0] if trained else next(iter(coordinators(session)), None)
+        if target is not None:
+            assign(session, now, outbox, case, target, actor=actor)
+            case.next_action_at = now + (ACK_DEADLINE_EMERGENCY if case.emergency
+                                         else ACK_DEADLINE)
+            if case.status != CaseStatus.NEW:
+                case.status, case.acknowledged_at = CaseStatus.NEW, None
+            tell_moved(session, now, outbox, case, holder)
+    session.flush()
+    return before[0]
 
 
 def for_member(session: Session, person: Person, number: int) -> Case | None:

@@ -25,6 +25,7 @@ from hotline.models import (
     MeetingSeries,
     MeetingStatus,
     Membership,
+    MessageStatus,
     Person,
     ReminderStatus,
     StaffUser,
@@ -72,14 +73,11 @@ def _cancel_pending(session: Session, now: datetime, meeting: Meeting) -> None:
         .values(status=ReminderStatus.CANCELLED, done_at=now)
     )
     # Reminders already queued but not yet sent are withdrawn too.
-    from hotline.models import Message, MessageStatus
+    from hotline.models import Message, NotSent
+    from hotline.services.outbox import cancel_queued
 
-    session.execute(
-        update(Message)
-        .where(Message.status == MessageStatus.QUEUED,
-               Message.idempotency_key.like(f"meeting:{meeting.id}:v{meeting.version}:%"))
-        .values(status=MessageStatus.CANCELLED, error_message="meeting changed")
-    )
+    cancel_queued(session, NotSent.CHANGED,
+                  Message.idempotency_key.like(f"meeting:{meeting.id}:v{meeting.version}:%"))
 
 
 def move(session: Session, now: datetime, outbox: Outbox, meeting: Meeting,
@@ -152,7 +150,7 @@ def _tell_members(session: Session, now: datetime, outbox: Outbox, meeting: Meet
             key=f"meeting:{meeting.id}:v{meeting.version}:{key}{tag}:{person.id}",
             expires_at=meeting.starts_at,
         )
-        if msg is None:
+        if msg.status == MessageStatus.CANCELLED:  # past its moment: kept with its reason
             continue
         count += 1
         if rsvp:

@@ -33,6 +33,7 @@ from hotline.models import (
     Lane,
     Message,
     MessageStatus,
+    NotSent,
     Person,
     Role,
     SchedulerState,
@@ -101,15 +102,18 @@ class Outbox:
         expires_at: datetime | None = None,
         broadcast_id: int | None = None,
         lane: Lane | None = None,
-    ) -> Message | None:
+    ) -> Message:
         """Queue ``body`` (sent unaccented) to ``to``; with ``key`` at most once ever.
 
         ``lane`` is the message's priority (``Lane``); by default the one its kind implies
         (urgent: emergency, reply: reply, normal: reminder). Alerts to responders pass
         ``Lane.ALERT``; ``enqueue_many`` queues in ``Lane.BROADCAST``.
 
-        Returns None, queueing nothing, when the first allowed moment is already past
-        ``expires_at`` (a reminder that could only arrive after the meeting began).
+        Never drops a message without a word: a message held past now carries why
+        (``hold_reason``: quiet hours, the cap, the safe window); one whose first allowed
+        moment is past ``expires_at`` (a reminder that could only arrive after the meeting
+        began) is stored cancelled with the reason that pushed it there; other words under a
+        key already used are stored cancelled as a duplicate. Always returns the row.
 
         One statement per new message: ``INSERT .. ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING id``, so a key queued before, or by another worker a moment ago, needs no
@@ -118,21 +122,25 @@ class Outbox:
         """
         text, parts = _prepare(body)
         due = max(now, not_before or now)
+        reason = None
         if kind == Kind.NORMAL:
-            due = self.next_allowed(due, person)
+            due, reason = self.hold(due, person)
+        status = MessageStatus.QUEUED
         if expires_at is not None and due >= expires_at:
-            return self._existing(key)
+            status, reason = MessageStatus.CANCELLED, reason or NotSent.EXPIRED
         values = {
             "direction": Direction.OUT,
             "gateway": self.gateway,
             "person_id": person.id if person else None,
             "phone": to,
             "body": text,
-            "status": MessageStatus.QUEUED,
+            "status": status,
             "kind": kind,
             "lane": int(Lane.for_kind(kind) if lane is None else lane),
             "idempotency_key": key,
             "due_at": due,
+            "hold_reason": reason,
+            "error_message": "past its moment" if status == MessageStatus.CANCELLED else None,
             "segments": parts,
             "case_id": case_id,
             "broadcast_id": broadcast_id,
@@ -144,11 +152,18 @@ class Outbox:
             _upsert(self.session), values
         ).scalar_one_or_none()
         if message_id is None:  # the key was queued before: that message, not a second one
-            return self._existing(key)
+            existing = self._existing(key)
+            if existing is not None and existing.body == text:
+                return existing  # the same words again (a job run twice): nothing new to say
+            # Other words under a used key: kept, not sent, so the collision shows.
+            values.update(idempotency_key=None, status=MessageStatus.CANCELLED,
+                          hold_reason=NotSent.DUPLICATE, error_message=f"key {key} used")
+            message_id = self.session.connection().execute(
+                _upsert(self.session), values).scalar_one()
         msg = Message(**{**_column_defaults(), **values}, id=message_id)
         make_transient_to_detached(msg)  # as if loaded: persistent once added, nothing to flush
         self.session.add(msg)
-        if kind == Kind.NORMAL and person is not None:
+        if status == MessageStatus.QUEUED and kind == Kind.NORMAL and person is not None:
             day = clock.local_day_bounds(due)[0]
             self._counts[(person.id, day)] = self._counts.get((person.id, day), 0) + 1
         return msg
@@ -178,7 +193,8 @@ class Outbox:
         """
         text = unaccent(body)
         parts = segments(text)
-        start = clock.next_in_window(max(now, not_before or now), self.quiet[1], self.quiet[0])
+        asked = max(now, not_before or now)
+        start = clock.next_in_window(asked, self.quiet[1], self.quiet[0])
         day = clock.local_day_bounds(start)
         # Queued before (the job ran again): skipped, so they neither count towards the cap
         # twice nor need the insert to report what it did.
@@ -187,13 +203,16 @@ class Outbox:
         self._prefetch_counts([p.id for p in recipients], day)
         rows = []
         for person in recipients:
-            due = self.next_allowed(start, person)
+            due, reason = self.hold(start, person)
+            if reason is None and start > asked:
+                reason = NotSent.QUIET_HOURS
             rows.append({
                 "direction": Direction.OUT, "gateway": self.gateway, "person_id": person.id,
                 "phone": person.phone, "body": text, "status": MessageStatus.QUEUED,
                 "kind": Kind.NORMAL, "lane": int(lane),
                 "idempotency_key": f"{key_prefix}:{person.id}",
                 "due_at": due, "segments": parts, "broadcast_id": broadcast_id,
+                "hold_reason": reason,
                 "created_at": now, "attempts": 0, "maybe_duplicate": False,
                 "needs_staff": False,
             })
@@ -236,26 +255,35 @@ class Outbox:
 
     def next_allowed(self, due: datetime, person: Person | None) -> datetime:
         """The first moment at or after ``due`` outside quiet hours, inside the
-        person's safe-contact window, on a day with room under the daily cap.
+        person's safe-contact window, on a day with room under the daily cap."""
+        return self.hold(due, person)[0]
+
+    def hold(self, due: datetime, person: Person | None) -> tuple[datetime, NotSent | None]:
+        """``next_allowed`` and why it is later than ``due`` (None: it is not): the first
+        rule that held it back (the cap, the safe window, quiet hours).
 
         The cap protects members from being texted too much; peer educators and
         coordinators get every alert about their work (quiet hours still hold)."""
         quiet_start, quiet_end = self.quiet
         capped = person is not None and person.id is not None and person.role == Role.MEMBER
+        asked, reason = due, None
         for _ in range(366):
             due = clock.next_in_window(due, quiet_end, quiet_start)
+            if due != asked and reason is None:
+                reason = NotSent.QUIET_HOURS
             if person is not None and person.safe_contact_start and person.safe_contact_end:
                 safe = clock.next_in_window(
                     due, person.safe_contact_start, person.safe_contact_end
                 )
                 if safe != due:
-                    due = safe
+                    due, reason = safe, reason or NotSent.SAFE_WINDOW
                     continue
             if not capped or self._count(person.id, due) < self.daily_cap:
-                return due
+                return due, reason
+            reason = NotSent.DAILY_CAP
             due = clock.local_day_bounds(due)[1]
             self._load_days_from(person.id, due)
-        return due
+        return due, reason
 
     def _count(self, person_id: int, due: datetime) -> int:
         start, end = clock.local_day_bounds(due)
@@ -688,12 +716,10 @@ def _claim(session: Session, message_id: int, now: datetime, settings) -> Messag
     # What she asked for (a reply) and the emergency path still go to someone who opted out.
     opted_out = opted_out_at is not None and msg.kind not in (Kind.REPLY, Kind.URGENT)
     if opted_out or (erased_at is not None and msg.kind != Kind.REPLY):
-        msg.status = MessageStatus.CANCELLED
-        msg.error_message = "opted out" if opted_out_at is not None else "erased"
+        _cancel(msg, NotSent.OPTED_OUT if opted_out_at is not None else NotSent.ERASED)
         msg.attempts -= 1
     elif msg.expires_at is not None and now >= msg.expires_at:
-        msg.status = MessageStatus.CANCELLED
-        msg.error_message = "expired"
+        _cancel(msg, NotSent.EXPIRED)
         msg.attempts -= 1
     elif msg.kind == Kind.NORMAL:
         # A late drain (scheduler down overnight) must not text inside quiet hours.
@@ -701,6 +727,7 @@ def _claim(session: Session, message_id: int, now: datetime, settings) -> Messag
         if not clock.in_window(now, quiet_end, quiet_start):
             msg.status = MessageStatus.QUEUED
             msg.due_at = clock.next_in_window(now, quiet_end, quiet_start)
+            msg.hold_reason = NotSent.QUIET_HOURS
             msg.attempts -= 1
     session.flush()
     return msg
@@ -751,17 +778,47 @@ def opt_out(session: Session, person: Person, now: datetime) -> int:
     emergency path."""
     if person.opted_out_at is None:
         person.opted_out_at = now
-    result = session.execute(
-        update(Message)
-        .where(
-            Message.person_id == person.id,
-            Message.status == MessageStatus.QUEUED,
-            Message.kind.not_in((Kind.REPLY, Kind.URGENT)),
-        )
-        .values(status=MessageStatus.CANCELLED, error_message="opted out")
-    )
+    count = cancel_queued(session, NotSent.OPTED_OUT, Message.person_id == person.id,
+                          Message.kind.not_in((Kind.REPLY, Kind.URGENT)))
     session.flush()
-    return result.rowcount
+    return count
+
+
+# The one way a message is given up before it is sent: a reason always goes with it.
+# (tests/hotline/services/test_not_sent.py checks that nothing else cancels a message.)
+
+def _cancel(msg: Message, reason: NotSent) -> None:
+    """Give up ``msg`` (claimed or loaded) for ``reason``."""
+    msg.status = MessageStatus.CANCELLED
+    msg.hold_reason = reason
+    msg.error_message = reason.replace("_", " ")
+
+
+def cancel_queued(session: Session, reason: NotSent, *where) -> int:
+    """Give up every queued message matching ``where`` for ``reason``; returns how many."""
+    return session.execute(
+        update(Message)
+        .where(Message.status == MessageStatus.QUEUED, *where)
+        .values(status=MessageStatus.CANCELLED, hold_reason=reason,
+                error_message=reason.replace("_", " "))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def not_sent(session: Session, now: datetime, outbox: Outbox, to: str, body: str,
+             reason: NotSent, *, person: Person | None = None, case_id: int | None = None,
+             kind: Kind = Kind.REPLY, note: str = "") -> Message:
+    """Record a message the line decided not to send at all (the hourly flood guard): a
+    cancelled row with its words and ``reason``, on the person's and case's timeline."""
+    text, parts = _prepare(body)
+    msg = Message(direction=Direction.OUT, gateway=outbox.gateway, phone=to, body=text,
+                  status=MessageStatus.CANCELLED, kind=kind, lane=int(Lane.for_kind(kind)),
+                  person_id=person.id if person else None, case_id=case_id, segments=parts,
+                  due_at=now, created_at=now, hold_reason=reason,
+                  error_message=note or reason.replace("_", " "))
+    session.add(msg)
+    session.flush()
+    return msg
 
 
 # Provider statuses (Twilio's names, the Android gateway's states) mapped to ours.

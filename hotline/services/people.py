@@ -31,7 +31,7 @@ from hotline.models import (
     Direction,
     Membership,
     Message,
-    MessageStatus,
+    NotSent,
     Person,
     PersonPhone,
     Recording,
@@ -43,6 +43,7 @@ from hotline.models import (
 from hotline.phones import mask
 from hotline.services.audit import audit
 from hotline.services.errors import N_, ServiceError
+from hotline.services.outbox import cancel_queued
 
 
 def find_by_phone(session: Session, phone: str) -> Person | None:
@@ -380,11 +381,8 @@ def erase(session: Session, now: datetime, user: StaffUser | None, person: Perso
     mine = Message.person_id == person.id
     if numbers:
         mine = or_(mine, Message.phone.in_(numbers))
-    result.cancelled = session.execute(
-        update(Message).where(mine, Message.direction == Direction.OUT,
-                              Message.status == MessageStatus.QUEUED)
-        .values(status=MessageStatus.CANCELLED, error_message="erased")
-    ).rowcount
+    result.cancelled = cancel_queued(session, NotSent.ERASED, mine,
+                                     Message.direction == Direction.OUT)
     result.messages = session.execute(
         update(Message).where(mine).values(body="", phone="")
     ).rowcount

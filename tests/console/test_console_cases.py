@@ -292,3 +292,34 @@ def test_dashboard_counts(as_user, demo):
     assert tiles["Hồ sơ quá hạn chưa ai nhận"] == 2  # the emergency after 15 min, one after 24 h
     assert tiles["Tin nhắn chờ xử lý"] == 1
     assert tiles["Tin gửi lỗi (7 ngày)"] >= 1
+
+
+def test_changing_a_case_to_violence_moves_it_to_a_trained_person_and_tells_the_other(
+        as_user, demo):
+    case = open_case(demo, HANG, category=1)  # CD01: Mai, not trained for violence
+    mai = person(demo, "+84901000002")
+    assert case.assignee_id == mai.id
+    _act(as_user("dieuphoi"), case, "category", category="3")
+    demo.expire_all()
+    row = demo.get(Case, case.id)
+    holder = row.assignee
+    assert holder.id != mai.id and (holder.trained_violence or holder.role == "coordinator")
+    told = demo.scalars(select(Message).where(Message.phone == mai.phone)
+                        .order_by(Message.id)).all()
+    assert "da chuyen cho nguoi khac" in told[-1].body and str(case.number) in told[-1].body
+
+
+def test_marking_a_case_an_emergency_starts_the_emergency_path(as_user, demo):
+    case = open_case(demo, HANG, category=1)
+    _act(as_user("dieuphoi"), case, "category", category="1", emergency="1")
+    demo.expire_all()
+    row = demo.get(Case, case.id)
+    assert row.emergency and row.status == "new"
+    assert row.next_action_at == NOW + timedelta(minutes=10)
+    urgent = demo.scalars(select(Message).where(Message.case_id == case.id,
+                                                Message.kind == Kind.URGENT)).all()
+    lan = person(demo, "+84901000009")
+    assert lan.phone in {m.phone for m in urgent}  # the coordinator, at once
+    assert row.assignee.trained_violence or row.assignee.role == "coordinator"
+    kinds = demo.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
+    assert "emergency_marked" in kinds

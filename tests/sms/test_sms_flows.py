@@ -175,11 +175,18 @@ class TestMember:
         assert len([m for m in db.scalars(select(Message)) if m.direction == "in"]) == 1
         assert len(outbound(db, MEMBER)) == 1
 
-    def test_reply_flood_is_capped(self, client, db, world):
-        for i in range(12):
-            text(client, MEMBER, f"HD {i}" if i % 2 else "HD")
-        assert len(outbound(db, MEMBER)) == 5
-        assert count(db, Message) == 12 + 5
+    def test_reply_flood_is_capped_with_one_word_and_the_rest_to_triage(self, client, db,
+                                                                         world):
+        for _ in range(12):
+            text(client, MEMBER, "HD")
+        out = outbound(db, MEMBER)
+        going = [m for m in out if m.status != MessageStatus.CANCELLED]
+        held = [m for m in out if m.status == MessageStatus.CANCELLED]
+        assert len(going) == 5 + 1 and "se doc het" in going[-1].body  # said once
+        assert len(held) == 7 and {m.hold_reason for m in held} == {"flood"}
+        inbound = db.scalars(select(Message).where(Message.direction == Direction.IN)
+                             .order_by(Message.id)).all()
+        assert [m.needs_staff for m in inbound[5:]] == [True] * 7  # a person reads them
 
     @pytest.mark.parametrize("sender", ["VIETTEL", "191", "+84240000000"])
     def test_no_reply_to_service_senders_or_ourselves(self, client, db, world, settings, sender):
@@ -216,6 +223,22 @@ class TestPeerEducator:
         assert case.acknowledged_at and case.first_contact_at and case.resolved_at
         text(client, PE_PHONE, "DS")
         assert "khong co ho so" in last_reply(db, PE_PHONE)
+
+    def test_a_second_referral_and_the_same_number_again_each_reach_the_member_once(
+            self, client, db, world):
+        person = create_person(db, at("2026-12-01 09:00"), phone=MEMBER)
+        join(db, at("2026-12-01 09:00"), person, world["group"])
+        db.add(Provider(code="PN", name="Hoi Phu nu phuong", phone="02439330230"))
+        db.commit()
+        n = self.open_case(client, db).number
+        text(client, PE_PHONE, f"NHAN {n}")
+        for code in ("LUAT", "PN", "LUAT", "LUAT"):
+            text(client, PE_PHONE, f"CHUYEN {n} {code}")
+        told = [m.body for m in outbound(db, MEMBER) if "xin lien he" in m.body]
+        assert len(told) == 4
+        assert ["18001233" in b for b in told] == [True, False, True, True]
+        pe = [m.body for m in outbound(db, PE_PHONE) if "Da chuyen ho so" in m.body]
+        assert len(pe) == 4  # each confirmation too
 
     def test_another_groups_peer_educator_is_refused_politely(self, client, db, world):
         person = create_person(db, at("2026-12-01 09:00"), phone=MEMBER)

@@ -46,10 +46,14 @@ class TestEnqueue:
     def test_idempotency_key_queues_once(self, db):
         box = Outbox(db)
         first = box.enqueue(NOON, "+84912000001", "a", key="case-7-alert")
-        again = box.enqueue(NOON, "+84912000001", "b", key="case-7-alert")
+        again = box.enqueue(NOON, "+84912000001", "a", key="case-7-alert")
+        other = box.enqueue(NOON, "+84912000001", "b", key="case-7-alert")
         db.commit()
         assert first.id == again.id
-        assert db.scalars(select(Message)).all() == [first]
+        # Other words under a used key are not sent, and the collision is kept to be seen.
+        assert (other.status, other.hold_reason, other.idempotency_key) == (
+            "cancelled", "duplicate", None)
+        assert db.scalars(select(Message).where(Message.status == "queued")).all() == [first]
 
     def test_normal_message_in_quiet_hours_waits_until_morning(self, db):
         person = create_person(db, NOON)
