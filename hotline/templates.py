@@ -46,9 +46,11 @@ STATUS_WORDS = {
 TEMPLATES: dict[str, str] = {
     # Members
     "help": (
-        "STONES: DK dang ky; KN <noi dung> bao van de; TT <so> hoi ho so; GOI de duoc goi lai; "
-        "HOP lich hop; BHYT BHXH TAMTRU PHAPLY tim hieu; HUY ngung nhan tin"
+        "STONES: DK ten dang ky; KN <so> <loi> bao van de (CG cung vay); TT <so> hoi ho so; "
+        "GOI goi lai; HOP lich hop; BHYT BHXH TAMTRU PHAPLY; HUY ngung; XOA xoa tin"
     ),
+    # The second SMS of HD: the numbers after KN, the same list as the voice menu's.
+    "help_categories": "KN so: {categories}",
     "consent_ask": (
         "STONES: Chi/anh dong y de duong day luu so dien thoai va thong tin gui den de ho tro? "
         "Tra loi DONGY hoac KHONG. Ngung bat ky luc nao: HUY"
@@ -62,10 +64,13 @@ TEMPLATES: dict[str, str] = {
         "HOP xem lich hop, HD xem huong dan."
     ),
     "consent_refused": (
-        "STONES: Da ghi nhan, chung toi khong luu thong tin. Khi can, nhan DK de dang ky "
-        "hoac goi {hotline}."
+        "STONES: Da ghi nhan. Chung toi chi giu so dien thoai nay va cau tra loi KHONG, da xoa "
+        "ten va tin nhan. Khi can: DK hoac goi {hotline}."
     ),
-    "unknown_group": "STONES: Khong tim thay nhom {code}. Da dang ky khong kem nhom. HD xem huong dan.",
+    "unknown_group": (
+        "STONES: Khong tim thay ma nhom {code}. Hoi nhom truong ma dung, roi nhan lai DK ten "
+        "ma nhom."
+    ),
     "case_opened": (
         "STONES: Da nhan, so ho so cua chi/anh la {number}. Nguoi ho tro se lien lac som. "
         "Hoi tinh trang: TT {number}"
@@ -196,6 +201,13 @@ TEMPLATES: dict[str, str] = {
 }
 
 
+def category_list() -> str:
+    """'1 hang hoa, xu phat; 2 ...': the numbers after KN, as HD's second SMS tells them."""
+    return ";".join(f"{code} {words}" for code, words in CATEGORY_WORDS.items())
+
+
 def render(key: str, **values) -> str:
     """The template ``key`` filled with ``values``."""
+    if key == "help_categories":
+        values.setdefault("categories", category_list())
     return TEMPLATES[key].format(**values)

@@ -443,3 +443,25 @@ def erase(session: Session, now: datetime, user: StaffUser | None, person: Perso
           provider_media=result.provider_media)
     session.flush()
     return result
+
+
+def keep_only_the_minimum(session: Session, now: datetime, person: Person) -> int:
+    """She said no to the consent question: keep her number (so the no is honoured) and the
+    consent record the law asks for, nothing else. Her name and profile are cleared, and the
+    words of her texts that are not part of a case (the DK that carried her name) blanked.
+    Returns how many texts were blanked. Cases she opened stay: they were asked for."""
+    person.name = ""
+    person.sex = person.birth_year = person.occupation = person.home_province = None
+    person.ward_old = person.ward_current = None
+    person.residence_status = Residence.UNKNOWN
+    person.bhyt_expires_on = None
+    person.safe_contact_start = person.safe_contact_end = None
+    blanked = session.execute(
+        update(Message)
+        .where(Message.person_id == person.id, Message.direction == Direction.IN,
+               Message.case_id.is_(None), Message.needs_staff.is_(False))
+        .values(body="")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.flush()
+    return blanked

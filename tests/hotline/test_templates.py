@@ -6,7 +6,14 @@ import string
 
 import pytest
 
-from hotline.templates import CATEGORY_WORDS, OUTCOME_WORDS, STATUS_WORDS, TEMPLATES, render
+from hotline.templates import (
+    CATEGORY_WORDS,
+    OUTCOME_WORDS,
+    STATUS_WORDS,
+    TEMPLATES,
+    category_list,
+    render,
+)
 from hotline.text import fold, is_gsm7, unaccent
 
 # The longest realistic value of each placeholder.
@@ -32,6 +39,7 @@ VALUES = {
     "date": "31/12/2026",
     "names": "1 Hoa, 2 Lan, 3 Mai, 4 Nga, 5 Hang, 6 Yen, 7 Thu, 8 Huong, 9 Thao, 10 Linh ...",
     "place": "Nha van hoa to dan pho 12, 45 pho Chuong Duong D",  # meeting_values cuts at 50
+    "categories": category_list(),
 }
 # Words a shared phone must never show (DOMAIN.md: neutral wording).
 FORBIDDEN = ["bao luc", "danh dap", "hiep dam", "xam hai", "bao hanh", "cuong hiep", "buon ban"]

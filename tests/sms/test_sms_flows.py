@@ -104,6 +104,28 @@ class TestMember:
         text(client, MEMBER, f"tt{case.number}")
         assert last_reply(db, MEMBER).startswith(f"STONES: Ho so {case.number}: da nhan")
 
+    def test_an_unknown_group_code_says_so_and_still_asks_consent(self, client, db, world):
+        text(client, MEMBER, "DK Thuy CD9")
+        bodies = [m.body for m in outbound(db, MEMBER)]
+        assert len(bodies) == 2
+        assert "Khong tim thay ma nhom CD9" in bodies[0] and "DONGY" in bodies[1]
+        assert not any("Da dang ky" in b for b in bodies)  # nothing before consent
+        assert member(db).registered_at is None
+
+    def test_no_to_consent_keeps_only_the_number_and_says_exactly_that(self, client, db,
+                                                                        world):
+        text(client, MEMBER, "DK Nguyen Thi Lan CD01")
+        text(client, MEMBER, "KHONG")
+        person = member(db)
+        assert person.name == "" and person.phone == MEMBER and person.registered_at is None
+        texts = db.scalars(select(Message).where(Message.direction == Direction.IN,
+                                                 Message.phone == MEMBER)).all()
+        assert all("Lan" not in m.body for m in texts)
+        reply = last_reply(db, MEMBER)
+        assert "chi giu so dien thoai nay va cau tra loi KHONG" in reply
+        refused = db.scalars(select(Consent).where(Consent.person_id == person.id)).all()
+        assert [c.answer for c in refused] == ["refused"]
+
     def test_status_of_another_persons_case_reveals_nothing(self, client, db, world):
         text(client, "+84912000999", "KN bi no tien cong")
         case = db.scalar(select(Case))

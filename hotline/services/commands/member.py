@@ -71,6 +71,7 @@ def say_no(ctx: Ctx) -> None:
     if kind == "consent":
         people.answer_consent(ctx.session, ctx.now, person, purpose="register", granted=False)
         people.clear_pending(person)
+        people.keep_only_the_minimum(ctx.session, ctx.now, person)
         ctx.reply("consent_refused")
     elif kind == "rsvp":
         groups.rsvp(ctx.session, ctx.now, person, person.pending_ref, attending=False)
@@ -178,7 +179,9 @@ def erase(ctx: Ctx) -> None:
 
 
 def help_(ctx: Ctx) -> None:
+    """HD: the commands, then the numbers after KN (a second SMS: one is too short)."""
     ctx.reply("help")
+    ctx.reply("help_categories")
 
 
 def free_text(ctx: Ctx) -> None:
