@@ -48,6 +48,7 @@ from hotline.words import word_matches as _word_matches
 
 # Argument shapes.
 NONE = "none"  # no argument; only courtesy words (FILLERS) may follow
+INFO = "info"  # an information keyword: courtesy or question words may follow ("bhyt la gi")
 STRICT = "strict"  # no argument; only punctuation and a few particles may follow
 REST = "rest"  # anything may follow; it becomes ``text`` (opt-out)
 NAME = "name"  # DK: optional name (text) and/or group code (code)
@@ -66,18 +67,23 @@ KEYWORDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "DONGY": (NONE, ("đồng ý", "dy", "ok", "oke", "okay", "okie")),
     "KHONG": (NONE, (
         "không", "ko", "k", "kg", "kh", "khg", "hông", "hok", "no", "không đồng ý",
-        "không tham gia",
+        "không tham gia", "không đi được", "không đến được", "không đi", "không đến",
+        "bận không đi được", "bận không đến được", "chưa xong", "chưa được", "chưa giải quyết",
+        "vẫn chưa xong", "chưa",
     )),
-    "CO": (NONE, ("có", "c", "vâng", "dạ", "ừ", "uh", "yes", "có tham gia", "sẽ đến", "sẽ đi")),
+    "CO": (NONE, (
+        "có", "c", "vâng", "dạ", "ừ", "uh", "yes", "có tham gia", "sẽ đến", "sẽ đi", "đi được",
+        "đến được", "có đi", "có đến", "xong rồi", "đã xong", "được rồi", "giải quyết rồi",
+    )),
     "KN": (CATEGORY, ("kn", "khiếu nại", "phản ánh")),
     "CG": (CATEGORY, ("cg", "cần giúp", "cần giúp đỡ", "cần hỗ trợ")),
     "TT": (CASE, ("tt", "trạng thái", "tình trạng")),
     "GOI": (NONE, ("gọi", "gọi lại", "gọi điện", "gọi tôi")),
     "HOP": (NONE, ("họp", "lịch họp", "họp nhóm", "cuộc họp", "buổi họp")),
-    "BHYT": (NONE, ("bhyt", "bảo hiểm y tế", "thẻ bhyt")),
-    "BHXH": (NONE, ("bhxh", "bảo hiểm xã hội", "bhxh tự nguyện", "bảo hiểm xã hội tự nguyện")),
-    "TAMTRU": (NONE, ("tạm trú", "đăng ký tạm trú", "đăng kí tạm trú")),
-    "PHAPLY": (NONE, (
+    "BHYT": (INFO, ("bhyt", "bảo hiểm y tế", "thẻ bhyt")),
+    "BHXH": (INFO, ("bhxh", "bảo hiểm xã hội", "bhxh tự nguyện", "bảo hiểm xã hội tự nguyện")),
+    "TAMTRU": (INFO, ("tạm trú", "đăng ký tạm trú", "đăng kí tạm trú")),
+    "PHAPLY": (INFO, (
         "pháp lý", "luật", "luật sư", "trợ giúp pháp lý", "tư vấn pháp lý", "tư vấn luật",
     )),
     "HD": (STRICT, ("hd", "hướng dẫn", "giúp", "trợ giúp", "help", "menu")),
@@ -100,6 +106,10 @@ OPT_OUT_MESSAGES: tuple[str, ...] = (
     "không nhắn tin nữa", "không muốn nhận tin", "không muốn nhận tin nữa",
     "không muốn nhận tin nhắn nữa", "đừng nhắn tin nữa", "đừng nhắn nữa", "đừng gửi tin nữa",
     "đừng gửi nữa", "đừng gửi tin nhắn nữa", "thôi đừng nhắn nữa", "thôi không nhận nữa",
+    "thôi không nhận tin nữa", "thôi không nhận tin", "thôi đừng nhắn tin nữa",
+    "không muốn nhận nữa", "đừng nhắn tin cho tôi nữa", "đừng nhắn cho em nữa",
+    "đừng nhắn tin cho em nữa", "ngừng gửi tin", "ngừng nhắn tin", "bỏ nhận tin",
+    "thôi không nhận tin nhắn nữa", "không nhận tin nhắn",
 )
 
 # Yes-particles that may open a reply before the real keyword: "dạ không", "vâng đồng ý".
@@ -120,6 +130,16 @@ FILLERS = frozenset({
 STRICT_FILLERS = frozenset({"a", "ah", "nhe", "nha", "oi"})
 # Words that may stand between a keyword and its case number: "TT so 123", "TT mã 123".
 NUMBER_WORDS = frozenset({"so", "ma", "no"})
+# ... and up to three of these before them: "tình trạng hồ sơ 1001", "TT ho so cua em 1001".
+NUMBER_LEAD = NUMBER_WORDS | {"ho", "cua", "em", "toi", "minh", "chi"}
+# Question words after an information keyword: "bhyt là gì", "tạm trú làm sao", "BHXH ?".
+QUESTION_WORDS = frozenset({"la", "gi", "sao", "the", "nao", "lam", "o", "dau", "hoi", "ve",
+                            "muon", "biet", "them", "duoc", "khong", "ko", "nhu", "can"})
+# What may follow the digit of an answer to a follow-up question: "2 chưa xong".
+CHOICE_WORDS = frozenset({"chua", "xong", "roi", "da", "a", "duoc", "giai", "quyet", "van",
+                          "ok", "nhe", "nha", "cam", "on", "co", "khong", "ko"})
+# Before a name after DK: "đăng ký tên Lan", "dk ten la Mai".
+NAME_LEAD = frozenset({"ten", "la", "em", "toi"})
 
 MAX_CHOICE_DIGITS = 6  # a longer bare number is probably a phone number: TEXT
 MAX_NUMBER_DIGITS = 9
@@ -128,6 +148,8 @@ MAX_KEYWORD_CHARS = 40
 _TOKEN = re.compile(r"\S+")
 _CHOICE = re.compile(rf"[#*]?\s*([0-9]{{1,{MAX_CHOICE_DIGITS}}})\s*[.)!,;:#]?")
 _QUESTION = re.compile(r"[?？]+")
+_CHOICE_SAID = re.compile(r"[#*]?\s*([1-3])\s*[.):,;-]?\s+(\S.{0,60})")
+_WORD = re.compile(r"\w+")
 # Bounded repeats keep these linear on a 5,000-character word.
 _GLUED = re.compile(r"(?P<kw>[^0-9]{1,24}?)[#:.\-_/]*[0-9]")
 _NUMBER = re.compile(r"(?P<pre>[^0-9]{0,12}?)(?P<num>[0-9]+)")
@@ -240,9 +262,10 @@ def _text_from(body: str, pos: int) -> str:
 
 def _take_number(body: str, pos: int) -> tuple[int, int] | None:
     """A case number at ``pos`` ('123', '#123', 'so 123', 'số: 123') -> (number, end offset)."""
-    toks = _tokens(body, pos, limit=2)
-    if toks and fold(toks[0].core) in NUMBER_WORDS:
-        toks = toks[1:]
+    toks = _tokens(body, pos, limit=5)
+    skipped = 0
+    while toks and skipped < 4 and fold(toks[0].core) in NUMBER_LEAD and len(toks) > 1:
+        toks, skipped = toks[1:], skipped + 1
     if not toks:
         return None
     tok = toks[0]
@@ -280,6 +303,10 @@ def _name_and_code(body: str, pos: int, spelled: bool) -> Command | None:
     elif words and _group_code(words[0]):
         code = _group_code(words[0])
         text = _text_from(text, len(words[0]))
+    words = text.split()
+    while len(words) > 1 and fold(words[0]) in NAME_LEAD:  # "tên Lan", "tên là Mai"
+        text = _text_from(text, len(words[0]))
+        words = text.split()
     if spelled and text and not _looks_like_name(text):
         return None
     return Command("DK", text=text, code=code)
@@ -291,8 +318,8 @@ def _arguments(phrase: _Phrase, body: str, pos: int) -> Command | None:
     shape = KEYWORDS[canon][0]
     if shape == REST:
         return Command(canon, text=_text_from(body, pos))
-    if shape in (NONE, STRICT):
-        fillers = STRICT_FILLERS if shape == STRICT else FILLERS
+    if shape in (NONE, STRICT, INFO):
+        fillers = {STRICT: STRICT_FILLERS, INFO: FILLERS | QUESTION_WORDS}.get(shape, FILLERS)
         return Command(canon) if _only_fillers(body, pos, fillers) else None
     if shape == NAME:
         return _name_and_code(body, pos, phrase.spelled)
@@ -383,6 +410,9 @@ def parse(body: str) -> Command:
     m = _CHOICE.fullmatch(stripped)
     if m:
         return Command("CHOICE", number=int(m[1]))
+    m = _CHOICE_SAID.fullmatch(stripped)
+    if m and all(fold(w) in CHOICE_WORDS for w in _WORD.findall(m[2])):
+        return Command("CHOICE", number=int(m[1]))  # "2 chưa xong", "1 xong rồi ạ"
     if _QUESTION.fullmatch(stripped):
         return Command("HD")
 
