@@ -132,6 +132,10 @@ TEMPLATES: dict[str, str] = {
         "KN 10 <noi dung> hoac GOI"
     ),
     # Case life, to members
+    "case_waiting": (
+        "STONES: Ho so {number} chua co nguoi nhan, chung toi van dang tim nguoi ho tro. "
+        "Can gap, goi {hotline}."
+    ),
     "case_accepted": "STONES: Ho so {number} da co nguoi nhan ho tro. Ho se lien lac voi chi/anh.",
     "case_referred": "STONES: Ho so {number}: xin lien he {provider}, so {phone}. Can them: GOI",
     "case_referred_no_phone": (

@@ -563,7 +563,12 @@ def escalate(session: Session, now: datetime, outbox: Outbox, case: Case) -> Non
             return
         case.escalation_level += 1
         event(session, case, now, "escalated", level=case.escalation_level)
+        before = case.assignee
         route(session, now, outbox, case)
+        if before is not None and case.assignee is not before:
+            tell_moved(session, now, outbox, case, before)  # she is not left wondering
+        if case.escalation_level == 1:  # past its first deadline: she hears it, once
+            _tell_member(outbox, now, case, "case_waiting", hotline=outbox.hotline or "-")
         return
     if case.escalation_level == 0 and case.assignee is not None:
         case.escalation_level = 1

@@ -75,6 +75,8 @@ class Outbox:
     gateway: str = "simulator"
     quiet: tuple[time, time] = (time(21), time(7))
     daily_cap: int = 3
+    # The line's own number, for messages that tell a member whom to call.
+    hotline: str = ""
     # Counts of capped messages per (person, Hanoi day) seen in this unit of work.
     _counts: dict[tuple[int, datetime], int] = field(default_factory=dict, repr=False)
     # Per Hanoi day: people counted one by one so far, or None once the whole day is known
@@ -86,7 +88,8 @@ class Outbox:
 
     @classmethod
     def for_settings(cls, session: Session, settings) -> "Outbox":
-        return cls(session, settings.sms_gateway, settings.quiet, settings.daily_cap)
+        return cls(session, settings.sms_gateway, settings.quiet, settings.daily_cap,
+                   hotline=settings.hotline_number)
 
     def enqueue(
         self,

@@ -100,7 +100,13 @@ def test_a_whole_case_life_by_sms(rt, world):
     t += ACK_DEADLINE
     run_all_jobs_twice(rt, t)
     assert the_case(rt).assignee.phone == COORD
-    assert len(sent_to(rt, PE1)) == len(sent_to(rt, PE2)) == len(sent_to(rt, PE3)) == 1
+    # Each was alerted once, and told once when it went on to the next.
+    for pe in (PE1, PE2, PE3):
+        alert, moved = sent_to(rt, pe)
+        assert "NHAN" in alert and "da chuyen cho nguoi khac" in moved
+    # The member heard, once, that nobody had it yet, with the number to call.
+    waiting = [b for b in sent_to(rt, MEMBER) if "chua co nguoi nhan" in b]
+    assert len(waiting) == 1 and rt.settings.hotline_number in waiting[0]
 
     # The coordinator hands it back to PE1, who accepts, refers and resolves it by SMS.
     sms(rt, t, PE1, f"NHAN {case.number}")
