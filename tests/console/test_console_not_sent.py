@@ -61,7 +61,7 @@ def test_a_peer_educator_working_10_cases_in_an_hour_gets_every_confirmation(con
 def test_the_flood_guard_answers_once_and_staff_see_every_reason(console, db, as_user):
     client = console.test_client()
     for _ in range(9):
-        text(client, STRANGER, "HD")
+        text(client, STRANGER, "BHYT")
     out = out_to(db, STRANGER)
     held = [m for m in out if m.hold_reason == NotSent.FLOOD]
     assert len(held) == 4 and all(m.status == MessageStatus.CANCELLED for m in held)
