@@ -46,8 +46,8 @@ STATUS_WORDS = {
 TEMPLATES: dict[str, str] = {
     # Members
     "help": (
-        "STONES: DK ten dang ky; KN <so> <loi> bao van de (CG cung vay); TT <so> hoi ho so; "
-        "GOI goi lai; HOP lich hop; BHYT BHXH TAMTRU PHAPLY; HUY ngung; XOA xoa tin"
+        "STONES: DK ten dang ky; KN <so> <noi dung> bao van de, CG cung vay; TT <so> ho so; "
+        "GOI goi lai; HOP lich hop; BHYT BHXH TAMTRU PHAPLY; HUY ngung; XOA xoa"
     ),
     # The second SMS of HD: the numbers after KN, the same list as the voice menu's.
     "help_categories": "KN so: {categories}",

@@ -146,7 +146,7 @@ def test_locked_database_while_handling_keeps_the_message_for_the_next_run(
     """The webhook stored the message; the database is locked when the job comes for it:
     the job fails, nothing is half done, and its next run answers once."""
     client = impatient.test_client()
-    form = inbound_form("SM" + uuid.uuid4().hex, body="HD")
+    form = inbound_form("SM" + uuid.uuid4().hex, body="BHYT")
     assert signed_post(client, "/sms/inbound", form).status_code == 200
     with locked(database_url), pytest.raises(OperationalError):
         handle_sms(impatient)
@@ -154,7 +154,7 @@ def test_locked_database_while_handling_keeps_the_message_for_the_next_run(
     assert msg.handled_at is None and replies(db) == []
     assert handle_sms(impatient) == 1
     [msg] = inbound(db)
-    assert msg.command == "HD" and len(replies(db)) == 1
+    assert msg.command == "BHYT" and len(replies(db)) == 1
 
 
 def test_locked_database_status_callback_gives_503_then_applies(impatient, db, database_url):

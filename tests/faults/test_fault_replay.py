@@ -52,13 +52,13 @@ def test_same_message_sid_five_times_among_others_is_stored_and_answered_once(
     posts = [repeated] * 5 + list(sids)[1:3] * 2 + list(sids)[1:]
     rng.shuffle(posts)
     for sender in posts:
-        form = inbound_form(sids[sender], body="HD", sender=sender)
+        form = inbound_form(sids[sender], body="BHYT", sender=sender)
         assert signed_post(client, "/sms/inbound", form).status_code == 200
     handle_sms(client.application)
 
     stored = messages(db, Direction.IN)
     assert sorted(m.external_id for m in stored) == sorted(sids.values())
-    assert all(m.handled_at is not None and m.command == "HD" for m in stored)
+    assert all(m.handled_at is not None and m.command == "BHYT" for m in stored)
     answered = Counter(m.phone for m in messages(db, Direction.OUT))
     assert answered == Counter(list(sids))  # one help reply per number, not per delivery
 
@@ -131,7 +131,7 @@ def test_callback_for_an_unknown_sid_writes_nothing(client, sessions):
 def test_the_same_webhook_racing_on_many_workers_is_stored_once(app, db):
     """Twilio's retry arriving while the first delivery is still being handled. On SQLite a
     loser may get 503 (the write lock); Twilio's next retry then finds the stored row."""
-    form = inbound_form("SM" + uuid.uuid4().hex, body="HD")
+    form = inbound_form("SM" + uuid.uuid4().hex, body="BHYT")
     workers = 8
     barrier = threading.Barrier(workers)
     codes: list[int] = []
@@ -167,7 +167,7 @@ def test_two_handler_runs_at_once_act_on_each_message_once(app, client, db):
     handle at the same moment: each stored message is claimed by one of them."""
     senders = [f"+8491235{i:04d}" for i in range(12)]
     for sender in senders:
-        form = inbound_form("SM" + uuid.uuid4().hex, body="HD", sender=sender)
+        form = inbound_form("SM" + uuid.uuid4().hex, body="BHYT", sender=sender)
         assert signed_post(client, "/sms/inbound", form).status_code == 200
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
@@ -185,6 +185,6 @@ def test_two_handler_runs_at_once_act_on_each_message_once(app, client, db):
     for t in threads:
         t.join(timeout=60)
     assert not errors
-    assert all(m.handled_at is not None and m.command == "HD"
+    assert all(m.handled_at is not None and m.command == "BHYT"
                for m in messages(db, Direction.IN))
     assert sorted(m.phone for m in messages(db, Direction.OUT)) == senders

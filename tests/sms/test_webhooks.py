@@ -55,12 +55,12 @@ class TestTwilioInbound:
         assert msg.status == MessageStatus.RECEIVED and msg.handled_at is None
 
     def test_stored_message_is_acted_on_by_the_handler_job(self, client, db):
-        assert signed_post(client, "/sms/inbound", inbound(body="HD")).status_code == 200
+        assert signed_post(client, "/sms/inbound", inbound(body="BHYT")).status_code == 200
         assert db.scalar(select(Message)).person_id is None  # the webhook only stored it
         assert handle_sms(client.application) == 1
         db.expire_all()
         msg, reply = db.scalars(select(Message).order_by(Message.id)).all()
-        assert msg.command == "HD" and msg.handled_at is not None
+        assert msg.command == "BHYT" and msg.handled_at is not None
         assert msg.person_id is not None and reply.person_id == msg.person_id
         assert reply.direction == "out" and reply.phone == "+84912345678"
         assert handle_sms(client.application) == 0  # handled once

@@ -49,13 +49,13 @@ def test_a_failing_handler_leaves_the_message_for_staff_and_goes_on(app, db, mon
 
     monkeypatch.setitem(commands.HANDLERS, "BHYT", broken)
     first = store(rt, "BHYT")
-    store(rt, "HD", sender="+84912345679")
+    store(rt, "TAMTRU", sender="+84912345679")
     assert handle_sms(rt, NOW) == 2
     failed, ok = rows(db, Direction.IN)
     assert failed.id == first and failed.body == "BHYT"
     assert failed.handled_at is not None and failed.needs_staff and failed.triaged_at is None
     assert failed.handling_failed and not ok.handling_failed
-    assert ok.command == "HD" and not ok.needs_staff
+    assert ok.command == "TAMTRU" and not ok.needs_staff
     assert [m.phone for m in rows(db, Direction.OUT)] == ["+84912345679"]
     assert "handling failed" in caplog.text
     assert handle_sms(rt, NOW) == 0  # not retried forever
