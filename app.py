@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
+from datetime import timedelta
 
 from flask import Flask, current_app, jsonify, redirect, request, url_for
 from sqlalchemy import text
@@ -28,6 +30,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        # The cookie itself expires with the session's absolute lifetime (console/auth.py
+        # also checks the idle timeout and the lifetime on every request).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
     )
     # The default SQLite database and rendered audio live under instance/.
     INSTANCE.mkdir(exist_ok=True)
@@ -60,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         return redirect(url_for("console.index"))
 
     app.add_url_rule("/healthz", view_func=healthz)
+    app.after_request(no_sniffing)
     app.register_error_handler(OperationalError, database_unavailable)
     return app
 
@@ -69,9 +75,31 @@ def runtime() -> Runtime:
     return current_app.extensions["hotline"]
 
 
+def no_sniffing(response):
+    """Every response is what its Content-Type says: a browser never guesses a script out
+    of an upload or a text reply."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def may_see_health_details(settings: Settings) -> bool:
+    """The health token in ``X-Health-Token``, or a client on this machine (a monitoring
+    agent, ``curl`` on the server) that did not come through the proxy."""
+    token = request.headers.get("X-Health-Token", "")
+    if settings.health_token and hmac.compare_digest(token, settings.health_token):
+        return True
+    return request.remote_addr in LOOPBACK and "X-Forwarded-For" not in request.headers
+
+
 def healthz():
-    """Database reachability, scheduler heartbeat age, outbox and inbound backlogs."""
+    """``{"status": ...}`` for anyone; for the health token or a loopback client also
+    database reachability, scheduler heartbeat age, outbox and inbound backlogs."""
     rt = runtime()
+    if not may_see_health_details(rt.settings):
+        return _health_status(rt)
     now = clock.utcnow()
     body: dict = {"status": "ok"}
     try:
@@ -88,6 +116,17 @@ def healthz():
         logging.getLogger(__name__).error("healthz: database unavailable: %s", exc.orig)
         return jsonify(status="error", database="unavailable"), 503
     return jsonify(body)
+
+
+def _health_status(rt: Runtime):
+    """The public answer: the database answers or it does not, nothing else."""
+    try:
+        with rt.sessions() as session:
+            session.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        logging.getLogger(__name__).error("healthz: database unavailable: %s", exc.orig)
+        return jsonify(status="error"), 503
+    return jsonify(status="ok")
 
 
 # A caller on the line must hear a person's apology, not Twilio's "application error".

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import wave
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -454,3 +455,57 @@ def check(
         where = path.name if path is not None else "<Say> at call time"
         lines.append(f"{key:26} {source:8} {where}")
     return lines, ok
+
+
+# --------------------------------------------------------------------------------------------
+# Staff uploads: decoded and re-encoded before the line plays them
+# --------------------------------------------------------------------------------------------
+
+UPLOAD_TYPES = {".mp3": "mp3", ".wav": "wav"}
+# What the line stores and serves for a staff recording: telephone quality, like espeak's.
+UPLOAD_SUFFIX = ".wav"
+MAX_UPLOAD_SECONDS = 600
+
+
+class NotAudio(ValueError):
+    """An upload sox cannot decode as the sound it says it is (or one too long or empty)."""
+
+
+def transcode_upload(data: bytes, suffix: str, dest: Path, *, sox: str = "sox",
+                     rate: int = 8000, timeout: float = 60.0) -> Path:
+    """Decode ``data`` as ``suffix`` says (mp3 or wav, never guessed from its bytes) with
+    sox and write it re-encoded as 8 kHz mono 16-bit PCM wav to ``dest`` (atomically).
+
+    The uploaded bytes are never kept: what is served is what sox wrote, so a file that
+    starts ``ID3`` or ``RIFF`` and is a web page inside is refused (``NotAudio``), not
+    stored. ``EngineUnavailable`` when sox is not installed."""
+    kind = UPLOAD_TYPES.get(suffix.lower())
+    if kind is None:
+        raise NotAudio(f"unsupported type {suffix!r}")
+    program = shutil.which(sox)
+    if program is None:
+        raise EngineUnavailable("sox is not installed: apt-get install -y sox libsox-fmt-mp3")
+    with tempfile.TemporaryDirectory(prefix="upload-") as work:
+        original = Path(work) / f"original{suffix.lower()}"
+        original.write_bytes(data)
+        decoded = Path(work) / "decoded.wav"
+        try:
+            subprocess.run(  # noqa: S603 - a resolved program path and fixed options
+                [program, "-V1", "-t", kind, str(original), "-r", str(rate), "-c", "1",
+                 "-b", "16", "-e", "signed-integer", "-t", "wav", str(decoded)],
+                capture_output=True, check=True, timeout=timeout)
+        except subprocess.CalledProcessError as e:
+            raise NotAudio(e.stderr.decode("utf-8", "replace").strip()[:300]) from e
+        except subprocess.TimeoutExpired as e:
+            raise NotAudio("decoding took too long") from e
+        try:
+            with wave.open(str(decoded), "rb") as sound:
+                seconds = sound.getnframes() / sound.getframerate()
+        except (wave.Error, EOFError, OSError) as e:
+            raise NotAudio(f"sox wrote no sound: {e}") from e
+        if seconds <= 0.05:
+            raise NotAudio("no sound in the file")
+        if seconds > MAX_UPLOAD_SECONDS:
+            raise NotAudio(f"longer than {MAX_UPLOAD_SECONDS} s")
+        _atomic_write(dest, lambda tmp: shutil.copyfile(decoded, tmp))
+    return dest

@@ -7,21 +7,17 @@ sees reports only. Repeated failed sign-ins lock the login for a while, longer e
 
 from __future__ import annotations
 
-import hashlib
 import hmac
+import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, current_app, redirect, request, session, url_for
 from flask_babel import lazy_gettext
-from flask_login import LoginManager, UserMixin, current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
+from flask_login import LoginManager, UserMixin, current_user, logout_user
 
 from hotline.models import StaffRole, StaffUser
-from hotline.services.audit import audit
+from hotline.services import logins
 
 ADMIN = StaffRole.ADMIN.value
 COORDINATOR = StaffRole.COORDINATOR.value
@@ -30,13 +26,6 @@ VIEWER = StaffRole.VIEWER.value
 STAFF = (ADMIN, COORDINATOR)
 CASEWORK = (ADMIN, COORDINATOR, PEER_EDUCATOR)
 EVERYONE = (ADMIN, COORDINATOR, PEER_EDUCATOR, VIEWER)
-
-# Failed sign-ins allowed before the login is locked; then 30 s, 60 s, 2 min ... up to 15 min.
-FREE_ATTEMPTS = 5
-FIRST_LOCK = timedelta(seconds=30)
-MAX_LOCK = timedelta(minutes=15)
-# Checked against when the user name is unknown, so both cases cost the same time.
-_DUMMY_HASH = generate_password_hash("no such user, no such password")
 
 login_manager = LoginManager()
 
@@ -58,8 +47,8 @@ class ConsoleUser(UserMixin):
                    session_stamp(user))
 
     def get_id(self) -> str:
-        """What the session keeps: the id and the password's stamp, so a session opened
-        before a password reset ends with it."""
+        """What the session keeps: the id and the login's stamp, so a session opened before
+        a password reset or a sign-out anywhere ends with it."""
         return f"{self.id}:{self.stamp}"
 
     @property
@@ -70,9 +59,53 @@ class ConsoleUser(UserMixin):
         return self.role in roles
 
 
-def session_stamp(user: StaffUser) -> str:
-    """Changes whenever the password does (a new salt each time, even for the same one)."""
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+session_stamp = logins.session_stamp
+# Kept in the signed session cookie: when it was opened, and its last request.
+SIGNED_IN_AT, SEEN_AT = "_signed_in_at", "_seen_at"
+# How often a request refreshes SEEN_AT (each refresh rewrites the cookie).
+SEEN_RESOLUTION = 60
+
+
+def wall_clock() -> float:
+    """Seconds since the epoch, for session ages. Real time, not ``clock.utcnow``: tests
+    move the line's clock by hours to run its jobs, and a console session must not end
+    because of that (the session tests move this one)."""
+    return time.time()
+
+
+def start_session() -> None:
+    """Stamp a new session with its start, for the idle timeout and the absolute lifetime."""
+    session.permanent = True  # the cookie expires too (PERMANENT_SESSION_LIFETIME)
+    session[SIGNED_IN_AT] = session[SEEN_AT] = wall_clock()
+
+
+def end_session() -> None:
+    """Sign out in this browser, keeping only the language choice."""
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def _session_expiry():
+    """End a session idle longer than ``session_idle_hours`` or older than
+    ``session_max_hours`` (settings), before anything reads who is signed in."""
+    if "_user_id" not in session:
+        return None
+    settings = current_app.extensions["hotline"].settings
+    now = wall_clock()
+    started, seen = session.get(SIGNED_IN_AT), session.get(SEEN_AT)
+    if (not isinstance(started, float) or not isinstance(seen, float)
+            or now - started > settings.session_max_hours * 3600
+            or now - seen > settings.session_idle_hours * 3600):
+        end_session()
+        if request.path.startswith("/console/") and request.endpoint != "console.login":
+            return login_manager.unauthorized()
+        return None
+    if now - seen >= SEEN_RESOLUTION:
+        session[SEEN_AT] = now
+    return None
 
 
 @login_manager.user_loader
@@ -104,6 +137,7 @@ def init_login(app: Flask) -> None:
     login_manager.login_view = "console.login"
     login_manager.login_message = lazy_gettext("Please sign in.")
     login_manager.session_protection = "basic"
+    app.before_request(_session_expiry)
 
 
 def allow(*roles: str):
@@ -130,51 +164,6 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-# --------------------------------------------------------------------------------------------
-# Sign-in (no Flask here: session, clock value, inputs)
-# --------------------------------------------------------------------------------------------
-
-
-def lock_time(failures: int) -> timedelta:
-    """How long the login stays locked after ``failures`` failed attempts in a row."""
-    if failures < FREE_ATTEMPTS:
-        return timedelta(0)
-    return min(FIRST_LOCK * 2 ** min(failures - FREE_ATTEMPTS, 10), MAX_LOCK)
-
-
-@dataclass(frozen=True)
-class SignIn:
-    user: StaffUser | None
-    # "ok", "bad" (wrong name or password) or "locked" (try again after ``until``).
-    outcome: str
-    until: datetime | None = None
-
-
-def sign_in(session: Session, now: datetime, username: str, password: str,
-            remote: str = "") -> SignIn:
-    """Check a name and password; count failures and lock the login after too many."""
-    username = (username or "").strip()[:80]
-    user = session.scalar(
-        select(StaffUser).where(func.lower(StaffUser.username) == username.lower())
-    )
-    if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, password or "")
-        audit(session, now, None, "login_failed", "staff_user", "", actor=username or "?",
-              remote=remote)
-        return SignIn(None, "bad")
-    if user.locked_until is not None and user.locked_until > now:
-        check_password_hash(_DUMMY_HASH, password or "")
-        audit(session, now, user, "login_locked", "staff_user", user.id, remote=remote)
-        return SignIn(None, "locked", user.locked_until)
-    if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins += 1
-        lock = lock_time(user.failed_logins)
-        user.locked_until = now + lock if lock else None
-        audit(session, now, user, "login_failed", "staff_user", user.id,
-              failures=user.failed_logins, remote=remote)
-        return SignIn(None, "locked" if lock else "bad", user.locked_until)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    audit(session, now, user, "login", "staff_user", user.id, remote=remote)
-    return SignIn(user, "ok")
+# Sign-in itself, throttled by address and login together, is a core service.
+FREE_ATTEMPTS, FIRST_LOCK, MAX_LOCK = logins.FREE_ATTEMPTS, logins.FIRST_LOCK, logins.MAX_LOCK
+lock_time, sign_in = logins.lock_time, logins.sign_in

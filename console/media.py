@@ -61,17 +61,38 @@ def stream_recording(recording: Recording, settings: Settings) -> Response:
         if path is None:
             abort(404)
         return send_private(path)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not from_twilio_api(url, settings):
         abort(404)
     return _proxy(url, settings)
 
 
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError:  # a port that is not a number
+        return None
+
+
+def from_twilio_api(url: str, settings: Settings) -> bool:
+    """Whether ``url`` is on the configured Twilio API origin exactly (scheme, host, port):
+    the only place the account's credentials may be sent. ``eviltwilio.com``,
+    ``api.twilio.com.evil.org``, ``user@`` tricks and plain http all fail; the default
+    origin is https, and only tests point it at a local fake."""
+    origin, api = _origin(url), _origin(settings.twilio_api_base_url)
+    if origin is None or api is None or not origin[1] or "@" in urlsplit(url).netloc:
+        return False
+    default_port = {"https": 443, "http": 80}
+    return (origin[0], origin[1], origin[2] or default_port.get(origin[0])) == (
+        api[0], api[1], api[2] or default_port.get(api[0]))
+
+
 def _proxy(url: str, settings: Settings) -> Response:
-    """Fetch the provider's media (Twilio wants the account's credentials) and pass it on."""
+    """Fetch the recording from Twilio's API with the account's credentials (the caller
+    checked the origin) and pass it on. Twilio may redirect media to its storage;
+    requests drops the Authorization header on any redirect off that origin."""
     auth = None
-    host = urlsplit(url).hostname or ""
-    api_host = urlsplit(settings.twilio_api_base_url).hostname or ""
-    if settings.twilio_account_sid and (host.endswith("twilio.com") or host == api_host):
+    if settings.twilio_account_sid:
         auth = (settings.twilio_account_sid, settings.twilio_auth_token)
     try:
         upstream = requests.get(url, auth=auth, stream=True, timeout=FETCH_TIMEOUT)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 
 from console import auth, bp
-from console.common import me, now, unit
+from console.common import act, me, now, rt, unit
 from console.i18n import LOCALES
 from hotline import queries
+from hotline.services import job_rows
 from hotline.services import users as user_service
 
 
@@ -31,11 +32,10 @@ def login():
         if current_user.is_authenticated:
             return redirect(url_for("console.index"))
         return render_template("console/login.html", next=request.args.get("next", ""))
-    with unit() as db:
-        result = auth.sign_in(db, now(), request.form.get("username", ""),
-                              request.form.get("password", ""), request.remote_addr or "")
-        user = auth.ConsoleUser.of(result.user) if result.user else None
-        locale = result.user.locale if result.user else None
+    result = auth.sign_in(rt().sessions, now(), request.form.get("username", ""),
+                          request.form.get("password", ""), request.remote_addr or "")
+    user = auth.ConsoleUser.of(result.user) if result.user else None
+    locale = result.user.locale if result.user else None
     if user is None:
         flash(_("Sign-in failed. Check the name and password. After several failed attempts "
                 "the login is locked for a few minutes."), "error")
@@ -43,6 +43,7 @@ def login():
     lang = session.get("lang")
     session.clear()
     session["lang"] = lang if lang in LOCALES else (locale if locale in LOCALES else "vi")
+    auth.start_session()
     login_user(user)
     return redirect(auth.safe_next(request.form.get("next")) or url_for("console.index"))
 
@@ -52,11 +53,7 @@ def login():
 def logout():
     with unit() as db:
         user_service.signed_out(db, now(), me(db))
-    lang = session.get("lang")
-    logout_user()
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    auth.end_session()
     return redirect(url_for("console.login"))
 
 
@@ -79,4 +76,13 @@ def dashboard():
     with unit() as db:
         data = queries.dashboard.dashboard(db, now(), me(db))
         return render_template("console/dashboard.html", d=data,
-                               not_sent=queries.notsent.counts(db, now()))
+                               not_sent=queries.notsent.counts(db, now()),
+                               job_failures=queries.dashboard.job_failures(db))
+
+
+@bp.post("/job-failures/<int:failure_id>/retry")
+@auth.allow(*auth.STAFF)
+def job_failure_retry(failure_id: int):
+    """Let the scheduler try a row it gave up on again (audited)."""
+    return act(lambda db: job_rows.retry(db, now(), me(db), failure_id),
+               url_for("console.dashboard"))

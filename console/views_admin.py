@@ -216,6 +216,7 @@ def broadcasts():
     text = (source.get("text") or "").strip()[:1000]
     segment = _segment(source)
     send_at = _send_at(source)
+    status = 200
     with unit() as db:
         if request.method == "POST" and request.form.get("send") == "1":
             try:
@@ -225,9 +226,17 @@ def broadcasts():
                 return redirect(url_for("console.broadcasts"))
             except ServiceError as exc:
                 flash(_(str(exc)), "error")
+                status = 400
         # What one SMS part costs (HOTLINE_SMS_PRICE_VND), for the estimate before sending.
-        preview = broadcast_service.preview(db, now(), text, segment,
-                                            rt().settings.sms_price_vnd)
+        try:
+            preview = broadcast_service.preview(db, now(), text, segment,
+                                                rt().settings.sms_price_vnd)
+        except broadcast_service.SegmentError as exc:
+            if status == 200:
+                flash(_(str(exc)), "error")
+            status, segment = 400, {}
+            preview = broadcast_service.preview(db, now(), text, segment,
+                                                rt().settings.sms_price_vnd)
         return render_template(
             "console/broadcasts.html", text=text, segment=segment, p=preview,
             send_at=source.get("send_at", ""), length=sms_length(preview.text),
@@ -237,7 +246,7 @@ def broadcasts():
             occupations=queries.people.occupations(db),
             age_bands=list(broadcast_service.AGE_BANDS),
             recent=queries.broadcasts.recent_broadcasts(db),
-        )
+        ), status
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/cancel")

@@ -87,3 +87,12 @@ def user_unlock(user_id: int):
         user_service.unlock_user(db, now(), me(db), _user(db, user_id))
     flash(_("Saved."), "ok")
     return _back(user_id)
+
+
+@bp.post("/users/<int:user_id>/sessions")
+@auth.allow(auth.ADMIN)
+def user_end_sessions(user_id: int):
+    with unit() as db:
+        user_service.end_user_sessions(db, now(), me(db), _user(db, user_id))
+    flash(_("Every session of this login has ended."), "ok")
+    return _back(user_id)

@@ -13,6 +13,7 @@ from werkzeug.security import generate_password_hash
 from hotline import clock
 from hotline.db import session_scope
 from hotline.models import StaffRole, StaffUser
+from hotline.services import passwords
 
 
 def _rt():
@@ -56,6 +57,10 @@ def create_user_cmd(username, role, name, password):
     with session_scope(_rt().sessions) as session:
         if session.scalar(select(StaffUser).where(StaffUser.username == username)):
             raise click.ClickException(f"user {username!r} exists")
+        try:
+            passwords.check(password, username)
+        except passwords.PasswordRefused as exc:
+            raise click.ClickException(str(exc)) from None
         session.add(StaffUser(username=username, name=name or username, role=role,
                               password_hash=generate_password_hash(password),
                               created_at=clock.utcnow()))

@@ -59,6 +59,13 @@ class Settings:
     audio_dir: str = field(default=str(INSTANCE / "audio"), metadata={"env": "HOTLINE_AUDIO_DIR"})
     # Trusted reverse proxies in front of the app (X-Forwarded-* hops); 0 = none.
     proxy_hops: int = field(default=0, metadata={"env": "HOTLINE_PROXY_HOPS"})
+    # /healthz shows its details (backlogs, heartbeat) to a request carrying this value in
+    # X-Health-Token, and to loopback clients; everyone else gets only its status.
+    health_token: str = field(default="", metadata={"env": "HOTLINE_HEALTH_TOKEN"})
+    # Console sessions end after this long without a request, and this long after sign-in
+    # whatever happens (hours).
+    session_idle_hours: float = field(default=8.0, metadata={"env": "HOTLINE_SESSION_IDLE_HOURS"})
+    session_max_hours: float = field(default=12.0, metadata={"env": "HOTLINE_SESSION_MAX_HOURS"})
     run_scheduler: bool = field(default=False, metadata={"env": "HOTLINE_RUN_SCHEDULER"})
     # "single": one scheduler process runs every job (a lease keeps it to one). "shared"
     # (PostgreSQL only): every scheduler process also handles inbound SMS and drains the

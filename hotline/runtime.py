@@ -27,6 +27,20 @@ class Runtime:
     def sms_gateway(self):
         return registry.sms_gateway(self.settings)
 
+    def sms_gateway_named(self, name: str):
+        """The SMS gateway called ``name``: the configured one, or one built from the same
+        settings (messages sent before the setting changed still belong to the gateway that
+        sent them); None when it cannot be built."""
+        if name == self.settings.sms_gateway:
+            return self.sms_gateway
+        others = self.__dict__.setdefault("_other_sms_gateways", {})
+        if name not in others:
+            try:
+                others[name] = registry.sms_gateway(self.settings.replace(sms_gateway=name))
+            except (ValueError, TypeError):
+                others[name] = None
+        return others[name]
+
     @cached_property
     def pacer(self):
         """Spaces this process's sends at the gateway's rate, across drain runs."""

@@ -70,9 +70,9 @@ PROVIDERS = [
 LOGINS = [
     ("admin", "admin-demo", StaffRole.ADMIN, None),
     ("dieuphoi", "dieuphoi-demo", StaffRole.COORDINATOR, "+84901000009"),
-    ("hoa", "hoa-demo", StaffRole.PEER_EDUCATOR, "+84901000001"),
-    ("mai", "mai-demo", StaffRole.PEER_EDUCATOR, "+84901000002"),
-    ("xem", "xem-demo", StaffRole.VIEWER, None),
+    ("hoa", "hoa-demo-2026", StaffRole.PEER_EDUCATOR, "+84901000001"),
+    ("mai", "mai-demo-2026", StaffRole.PEER_EDUCATOR, "+84901000002"),
+    ("xem", "xem-demo-2026", StaffRole.VIEWER, None),
 ]
 
 

@@ -1,7 +1,10 @@
 """Scheduler jobs: plain functions ``job(rt, now)`` that find due rows.
 
 Each is safe to run twice, late or after a crash: it only acts on rows that are
-due and not yet done, and marks them done in the same transaction.
+due and not yet done, and marks them done in the same transaction. Each row gets a
+transaction of its own: a row that raises is rolled back, recorded with its reason
+(``hotline.services.job_rows``, shown on the dashboard) and skipped from then on, and the
+job goes on with the next.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from hotline.services import (
     broadcasts,
     cases,
     inbound,
+    job_rows,
     meetings,
     outbox,
     people,
@@ -71,70 +75,77 @@ def drain_outbox(rt: Runtime, now: datetime) -> outbox.DrainReport:
 
 
 def reconcile_statuses(rt: Runtime, now: datetime) -> int:
-    """Ask the SMS provider about messages whose status callback never came."""
-    with session_scope(rt.sessions) as session:
-        return outbox.reconcile(session, now, rt.sms_gateway)
+    """Ask the SMS providers about messages whose status callback never came, each through
+    the gateway that sent it (whatever the gateway setting is now)."""
+    return outbox.reconcile(rt.sessions, now, rt.sms_gateway_named)
 
 
-def _each_due(rt: Runtime, now: datetime, find, act) -> int:
+def _each_due(rt: Runtime, now: datetime, job: str, object_type: str, find, act) -> int:
     """``act(session, now, outbox, row)`` for every row ``find(session, now)`` returns,
-    in one unit of work; returns how many."""
-    with session_scope(rt.sessions) as session:
-        box = Outbox.for_settings(session, rt.settings)
-        due = find(session, now)
-        for row in due:
-            act(session, now, box, row)
-        return len(due)
+    each row in its own transaction, a failing one recorded and skipped; how many acted."""
+    return job_rows.each_row(
+        rt.sessions, now, job, object_type, lambda session: find(session, now),
+        lambda session, row: act(session, now, Outbox.for_settings(session, rt.settings), row))
 
 
 def escalate_cases(rt: Runtime, now: datetime) -> int:
     """Move unaccepted or stalled cases up the escalation ladder."""
-    return _each_due(rt, now, cases.due_for_action, cases.escalate)
+    return _each_due(rt, now, "escalate_cases", "case", cases.due_for_action, cases.escalate)
 
 
 def follow_up_cases(rt: Runtime, now: datetime) -> int:
     """Ask members whether resolved cases were solved; close unanswered questions."""
-    return _each_due(rt, now, cases.due_followups, cases.follow_up)
+    return _each_due(rt, now, "follow_up_cases", "case", cases.due_followups, cases.follow_up)
 
 
 def remind_forum_follow_ups(rt: Runtime, now: datetime) -> int:
     """Remind coordinators to check a forum's commitments on its follow-up day."""
-    return _each_due(rt, now, voice.due_forum_follow_ups, voice.remind_forum_follow_up)
+    return _each_due(rt, now, "remind_forum_follow_ups", "forum", voice.due_forum_follow_ups,
+                     voice.remind_forum_follow_up)
 
 
 def plan_meetings(rt: Runtime, now: datetime) -> int:
     """Create the coming meetings of recurring series (with their reminder moments)."""
-    with session_scope(rt.sessions) as session:
-        return sum(len(meetings.plan_series(session, now, series))
-                   for series in meetings.active_series(session))
+    planned = []
+    job_rows.each_row(
+        rt.sessions, now, "plan_meetings", "meeting_series", meetings.active_series,
+        lambda session, series: planned.extend(meetings.plan_series(session, now, series)))
+    return len(planned)
 
 
 def send_meeting_reminders(rt: Runtime, now: datetime) -> int:
     """Queue due meeting reminders; moments long gone are skipped, not sent late."""
-    return _each_due(rt, now, meetings.due_reminders, meetings.send_reminder)
+    return _each_due(rt, now, "send_meeting_reminders", "meeting_reminder",
+                     meetings.due_reminders, meetings.send_reminder)
 
 
 def queue_broadcasts(rt: Runtime, now: datetime) -> int:
     """Queue the messages of broadcasts whose time has come."""
-    with session_scope(rt.sessions) as session:
+    queued = []
+
+    def queue(session, broadcast):
         box = Outbox.for_settings(session, rt.settings)
-        return sum(broadcasts.queue(session, now, box, b) for b in broadcasts.due(session, now))
+        queued.append(broadcasts.queue(session, now, box, broadcast))
+
+    job_rows.each_row(rt.sessions, now, "queue_broadcasts", "broadcast",
+                      lambda session: broadcasts.due(session, now), queue)
+    return sum(queued)
 
 
 def remind_bhyt_renewals(rt: Runtime, now: datetime) -> int:
     """Remind members 30 and 7 days before their health-insurance card ends."""
     today = clock.local(now).date()
-    queued = 0
-    with session_scope(rt.sessions) as session:
-        box = Outbox.for_settings(session, rt.settings)
-        for person in people.bhyt_due(session, today):
-            left = (person.bhyt_expires_on - today).days
-            window = min(d for d in people.BHYT_REMINDER_DAYS if left <= d)
-            end = person.bhyt_expires_on
-            box.enqueue(now, person.phone, render("bhyt_renewal", date=f"{end:%d/%m/%Y}"),
-                        kind=Kind.NORMAL, person=person, key=f"bhyt:{person.id}:{end}:{window}")
-            queued += 1
-    return queued
+
+    def remind(session, person):
+        left = (person.bhyt_expires_on - today).days
+        window = min(d for d in people.BHYT_REMINDER_DAYS if left <= d)
+        end = person.bhyt_expires_on
+        Outbox.for_settings(session, rt.settings).enqueue(
+            now, person.phone, render("bhyt_renewal", date=f"{end:%d/%m/%Y}"),
+            kind=Kind.NORMAL, person=person, key=f"bhyt:{person.id}:{end}:{window}")
+
+    return job_rows.each_row(rt.sessions, now, "remind_bhyt_renewals", "person",
+                             lambda session: people.bhyt_due(session, today), remind)
 
 
 def place_callbacks(rt: Runtime, now: datetime):

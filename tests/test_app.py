@@ -25,6 +25,31 @@ def test_healthz_reports_database_heartbeat_and_backlog(client, app):
     assert client.get("/healthz").get_json()["inbound_backlog"] == 0
 
 
+def test_healthz_shows_only_its_status_to_the_public(settings, sessions):
+    from app import create_app
+
+    app = create_app(settings.replace(health_token="health-secret"))
+    client = app.test_client()
+    outside = {"REMOTE_ADDR": "203.0.113.9"}
+    assert client.get("/healthz", environ_base=outside).get_json() == {"status": "ok"}
+    # Through the proxy, from loopback: the client is whoever X-Forwarded-For says.
+    proxied = client.get("/healthz", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert proxied.get_json() == {"status": "ok"}
+    wrong = client.get("/healthz", environ_base=outside, headers={"X-Health-Token": "guess"})
+    assert wrong.get_json() == {"status": "ok"}
+    right = client.get("/healthz", environ_base=outside,
+                       headers={"X-Health-Token": "health-secret"}).get_json()
+    assert right["database"] == "ok" and right["outbox_backlog"] == 0
+    assert "inbound_backlog" in right and "scheduler_heartbeat_age_s" in right
+    app.extensions["hotline"].close()
+
+
+def test_every_response_says_nosniff(client):
+    for response in (client.get("/healthz"), client.get("/"), client.get("/no/such/page"),
+                     client.post("/sms/inbound", data={})):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_root_leads_to_the_console(client):
     resp = client.get("/")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/console/")
@@ -56,8 +81,23 @@ def test_seed_demo_is_idempotent_and_prints_logins(runner, db):
 
 
 def test_create_user(runner, db):
-    args = ["create-user", "lan", "--role", "viewer", "--password", "pw-12345"]
+    args = ["create-user", "lan", "--role", "viewer", "--password", "lan-xem-2026"]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     user = db.scalar(select(StaffUser).where(StaffUser.username == "lan"))
-    assert user.role == "viewer" and user.password_hash != "pw-12345"
+    assert user.role == "viewer" and user.password_hash != "lan-xem-2026"
+
+
+def test_create_user_follows_the_password_rule(runner, db):
+    for weak in ("pw-12345", "\x00" * 20, "matkhau123"):
+        result = runner.invoke(args=["create-user", "lan", "--password", weak])
+        assert result.exit_code != 0
+    assert db.scalar(select(func.count()).select_from(StaffUser)) == 0
+
+
+def test_demo_logins_follow_the_password_rule():
+    from hotline.seed import LOGINS
+    from hotline.services import passwords
+
+    for username, password, _role, _phone in LOGINS:
+        passwords.check(password, username)

@@ -34,7 +34,14 @@ from hotline.models.messages import (
     NotSent,
 )
 from hotline.models.people import Consent, Person, PersonPhone, Residence, Role, Sex
-from hotline.models.staff import AuditLog, SchedulerState, StaffRole, StaffUser
+from hotline.models.staff import (
+    AuditLog,
+    JobFailure,
+    LoginThrottle,
+    SchedulerState,
+    StaffRole,
+    StaffUser,
+)
 from hotline.models.voice import (
     AdvocacyStep,
     CollectiveIssue,
@@ -51,5 +58,6 @@ __all__ = [
     "GroupRole", "Kind", "Meeting", "MeetingStatus", "Membership", "Message", "MessageStatus",
     "NotSent",
     "OPEN_STATUSES", "Person", "PersonPhone", "Provider", "Recording", "Referral", "Residence",
-    "Role", "STATUS_RANK", "SchedulerState", "Sex", "StaffRole", "StaffUser", "TERMINAL",
+    "JobFailure", "LoginThrottle", "Role", "STATUS_RANK", "SchedulerState", "Sex", "StaffRole",
+    "StaffUser", "TERMINAL",
 ]

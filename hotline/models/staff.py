@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db import Base
@@ -35,6 +35,9 @@ class StaffUser(Base):
     locale: Mapped[str] = mapped_column(String(5), default="vi")
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # Part of every session cookie: raising it (sign-out, "end all sessions") ends every
+    # copy of every cookie this login holds, wherever it was copied to.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class AuditLog(Base):
@@ -61,3 +64,40 @@ class SchedulerState(Base):
     holder: Mapped[str] = mapped_column(String(80), default="")
     lease_until: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins counted per key, shared by every web worker through the database.
+
+    Keys: ``pair:<address>|<login>`` (one login from one address: a stranger elsewhere
+    cannot lock the real user out) and ``addr:<address>`` (one address trying many logins).
+    The address row also holds the audit row of its current burst of refusals, so a flood
+    writes one audit row with a count instead of one per attempt.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    burst_audit_id: Mapped[int | None]
+    burst_count: Mapped[int] = mapped_column(default=0)
+    burst_last_at: Mapped[datetime | None]
+
+
+class JobFailure(Base):
+    """A row a scheduler job could not act on: the job skips it from then on and goes on
+    with the others; staff see it, with its reason, on the dashboard."""
+
+    __tablename__ = "job_failures"
+    __table_args__ = (UniqueConstraint("job", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str] = mapped_column(String(24))
+    object_id: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    count: Mapped[int] = mapped_column(default=1)

@@ -15,6 +15,7 @@ from hotline.models import (
     Case,
     CaseStatus,
     Direction,
+    JobFailure,
     Message,
     MessageStatus,
     StaffUser,
@@ -114,3 +115,9 @@ def dashboard(session: Session, now: datetime, user: StaffUser) -> Dashboard:
     d.heartbeat_age_s = health.heartbeat_age_s(session, now)
     d.triage_waiting = triage_count(session)
     return d
+
+
+def job_failures(session: Session, limit: int = 50) -> list[JobFailure]:
+    """Rows the scheduler's jobs gave up on (``hotline.services.job_rows``), latest first."""
+    return list(session.scalars(
+        select(JobFailure).order_by(JobFailure.last_at.desc(), JobFailure.id.desc()).limit(limit)))

@@ -18,9 +18,11 @@ from hotline import clock
 from hotline.models import (
     Broadcast,
     BroadcastStatus,
+    Group,
     Membership,
     Message,
     Person,
+    Sex,
     StaffUser,
 )
 from hotline.services.audit import audit
@@ -31,6 +33,27 @@ from hotline.text import segments, unaccent
 AGE_BANDS = {"15-24": (15, 24), "25-34": (25, 34), "35-44": (35, 44), "45-54": (45, 54),
              "55-64": (55, 64), "65+": (65, 200)}
 SEGMENT_KEYS = ("group_id", "ward_old", "ward_current", "occupation", "sex", "age_band")
+
+
+class SegmentError(ServiceError):
+    """A segment no one can be chosen by; ``str(exc)`` is a message id for the console."""
+
+
+def check_segment(session: Session, segment: dict) -> dict:
+    """``segment`` with only known keys and values that can select someone; a group id
+    that is not a group's, an unknown age band or sex raises ``SegmentError`` (before this,
+    ``group_id=abc`` was stored and broke the queue_broadcasts job at every tick)."""
+    clean = {k: str(v).strip() for k, v in segment.items()
+             if k in SEGMENT_KEYS and v not in (None, "") and str(v).strip()}
+    raw = clean.get("group_id")
+    if raw is not None:
+        if not raw.isascii() or not raw.isdigit() or session.get(Group, int(raw)) is None:
+            raise SegmentError(N_("Choose a group from the list."))
+    if "age_band" in clean and clean["age_band"] not in AGE_BANDS:
+        raise SegmentError(N_("Choose an age band from the list."))
+    if "sex" in clean and clean["sex"] not in {s.value for s in Sex}:
+        raise SegmentError(N_("Choose a sex from the list."))
+    return clean
 
 
 def recipients_query(segment: dict, now: datetime) -> Select:
@@ -63,7 +86,9 @@ class Preview:
 
 def preview(session: Session, now: datetime, body: str, segment: dict,
             price_per_sms: float) -> Preview:
-    """What sending would mean: who, how many SMS parts, what it costs."""
+    """What sending would mean: who, how many SMS parts, what it costs (``SegmentError``
+    for a segment ``check_segment`` refuses)."""
+    segment = check_segment(session, segment)
     count = session.scalar(
         select(func.count()).select_from(recipients_query(segment, now).subquery())
     ) or 0
@@ -74,8 +99,9 @@ def preview(session: Session, now: datetime, body: str, segment: dict,
 
 def create(session: Session, now: datetime, body: str, segment: dict, *,
            send_at: datetime | None = None, user: StaffUser | None = None) -> Broadcast:
-    """A broadcast ready to go at ``send_at`` (now when not given)."""
-    clean = {k: v for k, v in segment.items() if k in SEGMENT_KEYS and v not in (None, "")}
+    """A broadcast ready to go at ``send_at`` (now when not given); ``SegmentError`` for a
+    segment ``check_segment`` refuses."""
+    clean = check_segment(session, segment)
     broadcast = Broadcast(body=body, segment=clean, status=BroadcastStatus.SCHEDULED,
                           send_at=send_at or now, created_by_id=user.id if user else None,
                           created_at=now)
@@ -130,8 +156,7 @@ def create_broadcast(session: Session, now: datetime, user: StaffUser, body: str
         raise ServiceError(N_("Write the message first."))
     if send_at is not None and send_at < now:
         send_at = now
-    broadcast = create(session, now, body, dict(segment), send_at=send_at,
-                                         user=user)
+    broadcast = create(session, now, body, dict(segment), send_at=send_at, user=user)
     audit(session, now, user, "broadcast", "broadcast", broadcast.id,
           segment=broadcast.segment, send_at=broadcast.send_at, parts=segments(unaccent(body)))
     return broadcast

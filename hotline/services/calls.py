@@ -43,7 +43,7 @@ from hotline.models import (
     Role,
 )
 from hotline.phones import PhoneError, mask, normalize
-from hotline.services import cases, people
+from hotline.services import cases, job_rows, people
 from hotline.services.outbox import Outbox
 from hotline.templates import render
 from hotline.text import clean
@@ -693,13 +693,23 @@ def place_due(
             .order_by(CallbackRequest.due_at, CallbackRequest.id)
             .limit(limit)
         ).all()
+        skip = job_rows.quarantined(session, "place_callbacks", "callback")
     for callback_id in ids:
-        with session_scope(sessions) as session:
-            callback = _claim(session, callback_id, now, settings, report)
-            if callback is None:
-                continue
-            to = callback.phone
-            path = ALERT_PATH if callback.case_id is not None else "/ivr/incoming"
+        if str(callback_id) in skip:
+            continue
+        try:
+            with session_scope(sessions) as session:
+                callback = _claim(session, callback_id, now, settings, report)
+                if callback is None:
+                    continue
+                to = callback.phone
+                path = ALERT_PATH if callback.case_id is not None else "/ivr/incoming"
+        except job_rows.NOT_A_ROW:
+            raise
+        except Exception as exc:  # one bad row: recorded and skipped, the others go on
+            job_rows.record_failure(sessions, now, "place_callbacks", "callback", callback_id,
+                                    exc)
+            continue
         try:
             result = gateway.place_call(
                 to, url=f"{base}{path}?callback={callback_id}",

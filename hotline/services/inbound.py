@@ -24,7 +24,7 @@ from hotline.db import hand_over_write_lock, insert_once, session_scope, write_n
 from hotline.models import Direction, Message, MessageStatus
 from hotline.models.messages import HANDLING_FAILED
 from hotline.phones import PhoneError, mask, normalize
-from hotline.services import commands, people
+from hotline.services import commands, job_rows, people
 from hotline.text import clean
 
 log = logging.getLogger(__name__)
@@ -167,9 +167,10 @@ def handle_pending(rt, now: datetime, *, limit: int = HANDLE_BATCH) -> int:
                     commands.handle(session, max(now, msg.created_at), msg, rt.settings)
         except OperationalError:
             raise
-        except Exception:
+        except Exception as exc:
             log.exception("sms %s: handling failed; left for staff to read", msg_id)
             with session_scope(rt.sessions) as session:
                 give_up(session, now, msg_id)
+            job_rows.record_failure(rt.sessions, now, "handle_inbound", "message", msg_id, exc)
         hand_over_write_lock(rt.engine)
     return len(ids)

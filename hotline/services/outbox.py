@@ -575,7 +575,8 @@ def drain(
                 continue
             msg, options = claimed
             pacer.wait(*pace_key(gateway, msg, settings))
-            sent = (message_id, msg, _send(gateway, msg.phone, msg.body, status_callback, options))
+            sent = (message_id, msg,
+                    _send(gateway, msg.phone, msg.body, status_callback, options), gateway.name)
         _store_then_claim(sessions, session, sent, None, now, settings, report)
     return report
 
@@ -591,7 +592,7 @@ def _store_then_claim(
     try:
         with session.begin():
             if sent is not None:
-                _apply(session, *sent[1:], now, report)
+                _apply(session, sent[1], sent[2], now, report, sender=sent[3])
             if message_id is None:
                 return None
             if ahead is not None and ahead[0] > Lane.EMERGENCY:
@@ -602,7 +603,8 @@ def _store_then_claim(
     except BaseException:
         if sent is not None:  # keep the result all the same, on a connection of its own
             with session_scope(sessions) as alone:
-                _apply(alone, alone.get(Message, sent[0]), sent[2], now, DrainReport())
+                _apply(alone, alone.get(Message, sent[0]), sent[2], now, DrainReport(),
+                       sender=sent[3])
         raise
 
 
@@ -747,8 +749,12 @@ def _send(gateway: SmsGateway, to: str, body: str, status_callback: str,
         return GatewayError(str(exc) or type(exc).__name__, code="error", transient=True)
 
 
-def _apply(session: Session, msg: Message, outcome, now: datetime, report: DrainReport) -> None:
+def _apply(session: Session, msg: Message, outcome, now: datetime, report: DrainReport,
+           sender: str | None = None) -> None:
     if not isinstance(outcome, GatewayError):
+        # The gateway that really sent it: its callbacks and reconcile look it up by that.
+        if sender:
+            msg.gateway = sender
         msg.external_id = outcome.external_id
         msg.sent_at = now
         msg.error_code = msg.error_message = None
@@ -853,13 +859,15 @@ def record_status(
     error_code: str | None = None,
     error_message: str | None = None,
 ) -> Message | None:
-    """Apply a provider's status callback; late or repeated callbacks change nothing."""
+    """Apply a provider's status callback; late or repeated callbacks change nothing.
+
+    The message is found by the provider's id, first among those sent through ``gateway``,
+    then among any (a row queued under one gateway setting and sent after it changed)."""
     msg = session.scalar(
         select(Message).where(
-            Message.gateway == gateway,
             Message.external_id == external_id,
             Message.direction == Direction.OUT,
-        )
+        ).order_by((Message.gateway == gateway).desc(), Message.id).limit(1)
     )
     new = PROVIDER_STATUS.get((provider_status or "").strip().lower())
     if msg is None or new is None:
@@ -885,31 +893,48 @@ RECONCILE_AFTER = timedelta(minutes=30)
 RECONCILE_WINDOW = timedelta(days=3)
 
 
-def reconcile(session: Session, now: datetime, gateway, *, limit: int = 50) -> int:
-    """Ask ``gateway`` (when it can tell) for messages stuck in 'sent'; returns how many
-    moved. Providers keep their final word a few days, so older rows are left alone."""
-    fetch = getattr(gateway, "fetch_status", None)
-    if fetch is None:
-        return 0
-    stuck = session.scalars(
-        select(Message)
-        .where(
-            Message.status == MessageStatus.SENT,
-            Message.gateway == gateway.name,
-            Message.sent_at <= now - RECONCILE_AFTER,
-            Message.sent_at >= now - RECONCILE_WINDOW,
-        )
-        .order_by(Message.sent_at)
-        .limit(limit)
-    ).all()
+def reconcile(sessions: sessionmaker[Session], now: datetime, gateways, *,
+              limit: int = 50) -> int:
+    """Ask each provider (when it can tell) about its messages stuck in 'sent'; returns how
+    many moved. ``gateways`` maps the name a message was sent through to that gateway (or
+    None), or is one gateway: a message sent before the gateway setting changed is still
+    asked about, through the gateway that sent it. Providers keep their final word a few
+    days, so older rows are left alone. Each message in its own transaction; one that
+    raises is recorded and skipped (``job_rows``)."""
+    from hotline.services import job_rows
+
+    lookup = gateways if callable(gateways) and not hasattr(gateways, "name") else (
+        lambda name: gateways if name == gateways.name else None)
     moved = 0
-    for msg in stuck:
+
+    def stuck(session: Session) -> list[Message]:
+        return session.scalars(
+            select(Message)
+            .where(
+                Message.status == MessageStatus.SENT,
+                Message.direction == Direction.OUT,
+                Message.external_id.is_not(None),
+                Message.sent_at <= now - RECONCILE_AFTER,
+                Message.sent_at >= now - RECONCILE_WINDOW,
+            )
+            .order_by(Message.sent_at)
+            .limit(limit)
+        ).all()
+
+    def ask(session: Session, msg: Message) -> None:
+        nonlocal moved
+        gateway = lookup(msg.gateway)
+        fetch = getattr(gateway, "fetch_status", None)
+        if fetch is None:
+            return
         try:
             status, code = fetch(msg.external_id)
         except GatewayError as exc:
             log.info("reconcile %s: %s", msg.id, exc.code)
-            continue
-        if record_status(session, now, gateway.name, msg.external_id, status, code) is not None \
-                and msg.status != MessageStatus.SENT:
+            return
+        if record_status(session, now, msg.gateway, msg.external_id, status, code) \
+                is not None and msg.status != MessageStatus.SENT:
             moved += 1
+
+    job_rows.each_row(sessions, now, "reconcile_statuses", "message", stuck, ask)
     return moved

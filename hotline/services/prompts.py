@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -24,8 +23,11 @@ RECORDING_TYPES = {".mp3": (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"), ".wa
 def save_prompt_recording(session: Session, now: datetime, user: StaffUser,
                           recordings_dir: str | os.PathLike[str], key: str, filename: str,
                           data: bytes) -> Path:
-    """Store an uploaded human recording as ``<recordings_dir>/<key>.<ext>`` (atomically);
-    the other format's file for the key goes, so the new one is the one played."""
+    """Store an uploaded human recording as ``<recordings_dir>/<key>.wav``: decoded by sox
+    as the type its name says and re-encoded (the upload itself is never kept nor served);
+    the key's other file goes, so the new one is the one played."""
+    from audio import render  # sox, the same tool that renders the synthetic prompts
+
     if not PROMPT_KEY.match(key):
         raise ServiceError(N_("Unknown prompt."))
     suffix = Path(filename or "").suffix.lower()
@@ -35,17 +37,16 @@ def save_prompt_recording(session: Session, now: datetime, user: StaffUser,
         raise ServiceError(N_("This file is not a sound file of that type."))
     folder = Path(recordings_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    dest = folder / f"{key}{suffix}"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=suffix)
+    dest = folder / f"{key}{render.UPLOAD_SUFFIX}"
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        render.transcode_upload(data, suffix, dest)
+    except render.NotAudio:
+        raise ServiceError(N_("This file is not a sound file of that type.")) from None
+    except render.EngineUnavailable:
+        raise ServiceError(N_("Sound files cannot be checked on this server (sox is "
+                              "missing); nothing was saved.")) from None
     for other in RECORDING_TYPES:
-        if other != suffix:
+        if other != render.UPLOAD_SUFFIX:
             (folder / f"{key}{other}").unlink(missing_ok=True)
     audit(session, now, user, "prompt_upload", "prompt", key, file=dest.name, bytes=len(data))
     return dest

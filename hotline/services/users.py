@@ -18,23 +18,20 @@ from hotline.models import (
     StaffRole,
     StaffUser,
 )
+from hotline.services import logins, passwords
 from hotline.services.audit import audit
 from hotline.services.errors import N_, ServiceError
 
 # A console login: letters, digits and . _ - ; passwords at least this long.
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
-MIN_PASSWORD = 10
-MAX_PASSWORD = 200
+MIN_PASSWORD = passwords.MIN_LENGTH
 # Which kind of person each login may stand for (its cases and groups come from that person).
 LINKED_ROLES = {StaffRole.PEER_EDUCATOR.value: (Role.PEER_EDUCATOR.value,),
                 StaffRole.COORDINATOR.value: (Role.COORDINATOR.value,)}
 
 
 def _check_password(password: str, username: str) -> str:
-    if len(password) < MIN_PASSWORD or len(password) > MAX_PASSWORD:
-        raise ServiceError(N_("A password needs at least 10 characters."))
-    if password.strip().lower() == username.lower():
-        raise ServiceError(N_("The password cannot be the user name."))
+    passwords.check(password, username)  # PasswordRefused is a ServiceError
     return generate_password_hash(password)
 
 
@@ -125,6 +122,7 @@ def reset_password(session: Session, now: datetime, admin: StaffUser, user: Staf
     user.password_hash = _check_password(password or "", user.username)
     user.failed_logins = 0
     user.locked_until = None
+    logins.unlock(session, user.username)
     session.flush()
     audit(session, now, admin, "user_password_reset", "staff_user", user.id,
           username=user.username)
@@ -135,13 +133,21 @@ def unlock_user(session: Session, now: datetime, admin: StaffUser, user: StaffUs
     was = (user.failed_logins, user.locked_until)
     user.failed_logins = 0
     user.locked_until = None
+    logins.unlock(session, user.username)
     session.flush()
     audit(session, now, admin, "user_unlock", "staff_user", user.id, username=user.username,
           failures=was[0], locked_until=was[1])
 
 
 def signed_out(session: Session, now: datetime, user: StaffUser) -> None:
-    audit(session, now, user, "logout", "staff_user", user.id)
+    """Signing out ends every session of the login, so a copied cookie dies with it."""
+    logins.end_sessions(session, now, user, action="logout")
+
+
+def end_user_sessions(session: Session, now: datetime, admin: StaffUser, user: StaffUser
+                      ) -> None:
+    """An administrator ends every session ``user`` holds (a lost phone, a shared computer)."""
+    logins.end_sessions(session, now, user, by=admin, action="user_sessions_ended")
 
 
 def set_locale(session: Session, now: datetime, user: StaffUser, locale: str) -> None:

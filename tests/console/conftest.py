@@ -17,8 +17,8 @@ from hotline.services import cases as case_service
 from hotline.services.outbox import Outbox
 
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)  # 10:00 in Hanoi
-PASSWORDS = {"admin": "admin-demo", "dieuphoi": "dieuphoi-demo", "hoa": "hoa-demo",
-             "mai": "mai-demo", "xem": "xem-demo"}
+PASSWORDS = {"admin": "admin-demo", "dieuphoi": "dieuphoi-demo", "hoa": "hoa-demo-2026",
+             "mai": "mai-demo-2026", "xem": "xem-demo-2026"}
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -6,6 +6,7 @@ import io
 import wave
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from console import prompts
@@ -107,7 +108,7 @@ def test_broadcast_preview_and_queue(as_user, demo):
     demo.expire_all()
     assert demo.get(Broadcast, broadcast.id).status == "cancelled"
     response = admin.post("/console/broadcasts", data={"text": " ", "send": "1"})
-    assert response.status_code == 200 and "Xin viết tin nhắn trước" in response.get_data(
+    assert response.status_code == 400 and "Xin viết tin nhắn trước" in response.get_data(
         as_text=True)
 
 
@@ -205,3 +206,20 @@ def test_dashboard_heartbeat(as_user, demo):
     demo.commit()
     page = as_user("admin").get("/console/dashboard").get_data(as_text=True)
     assert "3 s" in page and "đang chạy" in page
+
+
+@pytest.mark.parametrize("segment", [
+    {"group_id": "abc"}, {"group_id": "-1"}, {"group_id": "99999"}, {"group_id": "١"},
+    {"age_band": "1-200"}, {"sex": "Q"}])
+def test_a_broadcast_segment_that_selects_no_one_is_refused(as_user, demo, segment):
+    from sqlalchemy import func
+
+    from hotline.models import Broadcast
+
+    admin = as_user("admin")
+    preview = admin.get("/console/broadcasts", query_string={"text": "Hop nhom", **segment})
+    assert preview.status_code == 400
+    assert "Xin chọn" in preview.get_data(as_text=True)
+    sent = admin.post("/console/broadcasts", data={"text": "Hop nhom", "send": "1", **segment})
+    assert sent.status_code == 400
+    assert demo.scalar(select(func.count(Broadcast.id))) == 0

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from console import auth
-from hotline.models import AuditLog, StaffUser
+from hotline.models import AuditLog, LoginThrottle, StaffUser
 from tests.console.conftest import NOW, sign_in, staff
 
 
@@ -47,6 +47,17 @@ def test_unknown_user_gets_the_same_answer(console, db):
     assert db.scalar(select(AuditLog.actor).where(AuditLog.action == "login_failed")) == "nobody"
 
 
+def _pair(db, login, address="127.0.0.1") -> LoginThrottle:
+    db.expire_all()
+    return db.get(LoginThrottle, f"pair:{address}|{login}")
+
+
+def _expire_lock(db, login):
+    row = _pair(db, login)
+    row.locked_until = NOW - timedelta(seconds=1)
+    db.commit()
+
+
 def test_repeated_failures_lock_the_login_for_longer_each_time(console, db):
     client = console.test_client()
     for _ in range(auth.FREE_ATTEMPTS):
@@ -54,24 +65,22 @@ def test_repeated_failures_lock_the_login_for_longer_each_time(console, db):
     user = staff(db, "mai")
     db.refresh(user)
     assert user.failed_logins == auth.FREE_ATTEMPTS
-    first_lock = user.locked_until
-    assert first_lock is not None and first_lock > NOW
+    first_lock = _pair(db, "mai").locked_until
+    assert first_lock is not None and first_lock > NOW and user.locked_until == first_lock
     # Locked: even the right password is refused, and nothing is learnt from trying.
-    assert _login(client, "mai", "mai-demo").status_code == 401
+    assert _login(client, "mai", "mai-demo-2026").status_code == 401
     db.refresh(user)
     assert user.failed_logins == auth.FREE_ATTEMPTS
     # The lock runs out; another failure locks for twice as long.
-    user.locked_until = NOW - timedelta(seconds=1)
-    db.commit()
+    _expire_lock(db, "mai")
     assert _login(client, "mai", "guess").status_code == 401
-    db.refresh(user)
-    assert user.locked_until - NOW > auth.FIRST_LOCK + timedelta(seconds=20)
+    assert _pair(db, "mai").locked_until - NOW > auth.FIRST_LOCK + timedelta(seconds=20)
     # After the lock, the right password works and the count starts again.
-    user.locked_until = NOW - timedelta(seconds=1)
-    db.commit()
-    assert _login(client, "mai", "mai-demo").status_code == 302
+    _expire_lock(db, "mai")
+    assert _login(client, "mai", "mai-demo-2026").status_code == 302
     db.refresh(user)
     assert user.failed_logins == 0 and user.locked_until is None and user.last_login_at
+    assert _pair(db, "mai") is None
 
 
 def test_lock_time_grows_and_is_capped():

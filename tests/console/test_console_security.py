@@ -6,14 +6,21 @@ touching these tests.
 
 from __future__ import annotations
 
+import io
 import re
+import shutil
+import subprocess
+import time
+import wave
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
 
-from hotline.models import AuditLog, Case, Message, Recording
-from tests.console.conftest import HANG, NAM, NOW, group, open_case, person, sign_in
+from console import auth
+from hotline.models import AuditLog, Case, CaseEvent, Message, Recording
+from tests.console.conftest import HANG, NAM, NOW, group, open_case, person, sign_in, staff
 
 # Reachable without signing in: the webhooks (they check their own signatures), health,
 # the sign-in page, the root redirect, the language switch and static files.
@@ -254,3 +261,299 @@ def test_script_in_member_text_is_shown_as_text(as_user, demo):
     page = as_user("admin").get(f"/console/cases/{case.number}").get_data(as_text=True)
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert" in page
+
+
+# --------------------------------------------------------------------------------------------
+# The recording proxy: the account's credentials go to Twilio's API origin and nowhere else
+# --------------------------------------------------------------------------------------------
+
+FORWARDING_URLS = [
+    "https://eviltwilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+    "https://api.twilio.com.evil.org/2010-04-01/Accounts/AC1/Recordings/RE1",
+    "https://evil.org/api.twilio.com/Recordings/RE1",
+    "https://api.twilio.com@evil.org/Recordings/RE1",
+    "https://api.twilio.com:8443/Recordings/RE1",
+    "http://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+    "ftp://api.twilio.com/Recordings/RE1",
+    "https://api.twilio.com:bad/Recordings/RE1",
+]
+
+
+@pytest.fixture
+def proxied(console, demo, monkeypatch):
+    """A recording with only a media URL, the app holding Twilio credentials, and every
+    outgoing fetch recorded instead of made."""
+    from console import media
+
+    rt = console.extensions["hotline"]
+    rt.settings = rt.settings.replace(twilio_account_sid="AC1", twilio_auth_token="secret")
+    case = open_case(demo, HANG, category=3)
+    rec = Recording(gateway="twilio", external_id="RE9", case_id=case.id, media_url="",
+                    created_at=NOW)
+    demo.add(rec)
+    demo.commit()
+    fetched = []
+
+    class Upstream:
+        status_code = 200
+        headers = {"Content-Type": "audio/mpeg"}
+
+        def iter_content(self, size):
+            yield b"ID3 sound"
+
+        def close(self):
+            pass
+
+    def fake_get(url, **kwargs):
+        fetched.append((url, kwargs.get("auth")))
+        return Upstream()
+
+    monkeypatch.setattr(media.requests, "get", fake_get)
+    return rec, fetched
+
+
+@pytest.mark.parametrize("url", FORWARDING_URLS)
+def test_recording_proxy_never_forwards_credentials_elsewhere(as_user, demo, proxied, url):
+    rec, fetched = proxied
+    rec.media_url = url
+    demo.commit()
+    assert as_user("admin").get(f"/console/recordings/{rec.id}").status_code == 404
+    assert fetched == []
+
+
+def test_recording_proxy_fetches_from_the_twilio_api_with_credentials(as_user, demo, proxied):
+    rec, fetched = proxied
+    rec.media_url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE9"
+    demo.commit()
+    with as_user("admin").get(f"/console/recordings/{rec.id}") as response:
+        assert response.status_code == 200 and response.data == b"ID3 sound"
+    assert fetched == [(rec.media_url, ("AC1", "secret"))]
+
+
+# --------------------------------------------------------------------------------------------
+# Sessions a server can end: a cookie copied before sign-out is worth nothing after it
+# --------------------------------------------------------------------------------------------
+
+
+def _stolen_copy(console, client):
+    """A second browser holding a copy of ``client``'s session cookie."""
+    thief = console.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    return thief
+
+
+def _notes(db, case) -> int:
+    return db.scalar(select(func.count(CaseEvent.id)).where(
+        CaseEvent.case_id == case.id, CaseEvent.kind == "note"))
+
+
+def test_a_cookie_stolen_before_logout_opens_nothing_after_it(console, as_user, demo):
+    case = open_case(demo, HANG)
+    admin = as_user("admin")
+    thief = _stolen_copy(console, admin)
+    assert thief.get("/console/dashboard").status_code == 200  # the copy works, until...
+    admin.post("/console/logout")
+    assert "/console/login" in thief.get("/console/dashboard").headers["Location"]
+    response = thief.post(f"/console/cases/{case.number}/note", data={"note": "ke gian"})
+    assert response.status_code in (302, 401)
+    demo.expire_all()
+    assert _notes(demo, case) == 0
+    # Signing in again opens a new session; the stolen one stays dead.
+    fresh = as_user("admin")
+    assert fresh.get("/console/dashboard").status_code == 200
+    assert thief.get("/console/dashboard").status_code == 302
+
+
+def test_an_admin_ends_every_session_of_a_login(console, as_user, demo):
+    hoa = as_user("hoa")
+    thief = _stolen_copy(console, hoa)
+    admin = as_user("admin")
+    response = admin.post(f"/console/users/{staff(demo, 'hoa').id}/sessions")
+    assert response.status_code == 302
+    for client in (hoa, thief):
+        assert client.get("/console/cases").status_code == 302
+    assert admin.get("/console/users").status_code == 200  # her own session goes on
+    [entry] = demo.scalars(select(AuditLog).where(AuditLog.action == "user_sessions_ended"))
+    assert entry.user_id == staff(demo, "admin").id and entry.detail["username"] == "hoa"
+    # Only admins may.
+    assert as_user("dieuphoi").post(
+        f"/console/users/{staff(demo, 'admin').id}/sessions").status_code == 403
+
+
+def test_deactivation_ends_a_stolen_copy_too(console, as_user, demo):
+    mai = as_user("mai")
+    thief = _stolen_copy(console, mai)
+    as_user("admin").post(f"/console/users/{staff(demo, 'mai').id}/active", data={"active": "0"})
+    assert thief.get("/console/cases").status_code == 302
+
+
+@pytest.mark.parametrize(("pause", "ends"), [
+    (timedelta(hours=7, minutes=59), False), (timedelta(hours=8, minutes=1), True)])
+def test_an_idle_session_ends(console, as_user, monkeypatch, pause, ends):
+    client = as_user("dieuphoi")
+    start = time.time()
+    monkeypatch.setattr(auth, "wall_clock", lambda: start + pause.total_seconds())
+    assert (client.get("/console/dashboard").status_code == 302) == ends
+
+
+def test_a_busy_session_still_ends_after_its_lifetime(console, as_user, monkeypatch):
+    client = as_user("dieuphoi")
+    start = time.time()
+    for hour in range(1, 12):
+        monkeypatch.setattr(auth, "wall_clock", lambda h=hour: start + h * 3600)
+        assert client.get("/console/dashboard").status_code == 200, hour
+    monkeypatch.setattr(auth, "wall_clock", lambda: start + 12 * 3600 + 60)
+    assert client.get("/console/dashboard").status_code == 302
+
+
+def test_session_lifetimes_are_settings(settings, sessions, demo, monkeypatch):
+    from app import create_app
+
+    app = create_app(settings.replace(session_idle_hours=0.5, session_max_hours=1))
+    app.config["WTF_CSRF_ENABLED"] = False
+    assert app.permanent_session_lifetime == timedelta(hours=1)
+    client = sign_in(app.test_client(), "admin")
+    start = time.time()
+    monkeypatch.setattr(auth, "wall_clock", lambda: start + 31 * 60)
+    assert client.get("/console/dashboard").status_code == 302
+    app.extensions["hotline"].close()
+
+
+def test_the_session_cookie_is_secure_behind_https(as_user):
+    cookie = as_user("admin").get_cookie("session")
+    assert cookie.secure and cookie.http_only  # PUBLIC_URL of the tests is https
+
+
+# --------------------------------------------------------------------------------------------
+# Sign-in throttling: by address and login together, shared by every worker
+# --------------------------------------------------------------------------------------------
+
+STRANGER, HOME = "203.0.113.66", "198.51.100.7"
+
+
+def _attempt(console, address, username, password):
+    client = console.test_client()
+    return client.post("/console/login", data={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_a_stranger_cannot_lock_the_admin_out(console, demo):
+    for _ in range(auth.FREE_ATTEMPTS + 10):
+        assert _attempt(console, STRANGER, "admin", "doan-mo-2026").status_code == 401
+    # The stranger is locked out, even with the right password...
+    assert _attempt(console, STRANGER, "admin", "admin-demo").status_code == 401
+    # ...the real admin, from her own address, is not.
+    assert _attempt(console, HOME, "admin", "admin-demo").status_code == 302
+
+
+def test_one_address_trying_many_logins_is_blocked(console, demo):
+    from hotline.services import logins
+
+    for i in range(logins.ADDRESS_ATTEMPTS):
+        _attempt(console, STRANGER, f"user{i}", "doan-mo-2026")
+    assert _attempt(console, STRANGER, "dieuphoi", "dieuphoi-demo").status_code == 401
+    assert _attempt(console, HOME, "dieuphoi", "dieuphoi-demo").status_code == 302
+
+
+def test_a_flood_of_refusals_is_one_audit_row_with_its_count(console, demo):
+    for i in range(60):
+        _attempt(console, STRANGER, "admin" if i % 2 else "nobody", "doan-mo-2026")
+    rows = list(demo.scalars(select(AuditLog).where(AuditLog.action == "login_failed")))
+    assert len(rows) == 1
+    detail = rows[0].detail
+    assert detail["count"] == 60 and detail["remote"] == STRANGER
+    assert set(detail["logins"]) == {"admin", "nobody"}
+    assert detail["bad"] + detail["locked"] == 60 and "doan-mo" not in str(detail)
+    # Another address is another burst.
+    _attempt(console, HOME, "admin", "sai-mat-khau-1")
+    assert demo.scalar(select(func.count(AuditLog.id))
+                       .where(AuditLog.action == "login_failed")) == 2
+
+
+def test_parallel_guesses_get_exactly_the_free_attempts(app, demo, monkeypatch):
+    """41 guesses at once, each on its own database connection as gunicorn's workers would
+    be: the count is taken before each password check, so no more are checked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hotline.services import logins
+
+    checked = []
+    check = logins.check_password_hash
+
+    def counting(password_hash, password):
+        checked.append(1)
+        return check(password_hash, password)
+
+    monkeypatch.setattr(logins, "check_password_hash", counting)
+    sessions = app.extensions["hotline"].sessions
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(
+            lambda _: logins.sign_in(sessions, NOW, "admin", "doan-mo-2026", STRANGER).outcome,
+            range(41)))
+    assert len(checked) == auth.FREE_ATTEMPTS
+    assert outcomes.count("locked") == 41 - auth.FREE_ATTEMPTS + 1  # the 5th locks too
+    assert logins.sign_in(sessions, NOW, "admin", "admin-demo", HOME).outcome == "ok"
+
+
+# --------------------------------------------------------------------------------------------
+# Uploads: only real sound is accepted, re-encoded; the uploaded bytes are never served
+# --------------------------------------------------------------------------------------------
+
+requires_sox = pytest.mark.skipif(shutil.which("sox") is None, reason="sox not installed")
+
+
+def _upload(client, key, name, data):
+    return client.post(f"/console/prompts/{key}/upload", data={"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def _tone(tmp_path, suffix) -> bytes:
+    """Half a second of a real 440 Hz tone, encoded by sox as ``suffix``."""
+    path = tmp_path / f"tone{suffix}"
+    subprocess.run(["sox", "-n", "-r", "22050", "-c", "2", str(path), "synth", "0.5", "sine",
+                    "440"], check=True, capture_output=True)
+    return path.read_bytes()
+
+
+@requires_sox
+@pytest.mark.parametrize(("name", "data"), [
+    ("welcome.mp3", b"ID3\x04\x00\x00\x00\x00\x00\x00<html><script>alert(1)</script></html>"),
+    ("welcome.mp3", b"\xff\xfb<html><script>alert(1)</script></html>" * 20),
+    ("welcome.wav", b"RIFF\x24\x00\x00\x00WAVE<html><script>alert(1)</script></html>"),
+    ("welcome.wav", b"RIFF<html><body onload=alert(1)></html>"),
+])
+def test_a_web_page_with_an_audio_header_is_refused(as_user, settings, name, data):
+    from console import prompts
+
+    admin = as_user("admin")
+    response = _upload(admin, "welcome", name, data)
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "không phải tệp âm thanh" in page
+    _, recorded = prompts.dirs(settings)
+    assert not recorded.exists() or not any(recorded.iterdir())
+    for suffix in (".mp3", ".wav"):
+        served = admin.get(f"/ivr/audio/welcome{suffix}")
+        assert b"<script>" not in served.data and b"<html>" not in served.data
+        served.close()
+
+
+@requires_sox
+@pytest.mark.parametrize("suffix", [".mp3", ".wav"])
+def test_real_sound_is_re_encoded_and_the_upload_never_served(as_user, settings, tmp_path,
+                                                               suffix):
+    from console import prompts
+
+    original = _tone(tmp_path, suffix)
+    admin = as_user("admin")
+    assert _upload(admin, "welcome", f"loi-chao{suffix}", original).status_code == 302
+    _, recorded = prompts.dirs(settings)
+    assert [p.name for p in recorded.iterdir()] == ["welcome.wav"]
+    stored = (recorded / "welcome.wav").read_bytes()
+    assert stored != original
+    with wave.open(io.BytesIO(stored)) as sound:
+        assert (sound.getframerate(), sound.getnchannels(), sound.getsampwidth()) == (8000, 1, 2)
+        assert 0.4 < sound.getnframes() / 8000 < 0.6
+    with admin.get("/ivr/audio/welcome.wav") as served:
+        assert served.status_code == 200 and served.mimetype == "audio/wav"
+        assert served.headers["X-Content-Type-Options"] == "nosniff"
+        assert served.get_data() == stored

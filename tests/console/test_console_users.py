@@ -111,6 +111,26 @@ def test_create_a_peer_educator_login(admin, console, demo):
      "Mật khẩu cần ít nhất 10 ký tự."),
     ({"username": "nguoimoi123", "role": "viewer", "password": "NguoiMoi123"},
      "Mật khẩu không được trùng tên đăng nhập."),
+    ({"username": "nguoimoi", "role": "viewer", "password": "\x00" * 20},
+     "Mật khẩu không được chứa ký tự điều khiển"),
+    ({"username": "nguoimoi", "role": "viewer", "password": "mat-khau\u200bdai-du"},
+     "Mật khẩu không được chứa ký tự điều khiển"),
+    ({"username": "nguoimoi", "role": "viewer", "password": "mat-khau\ndai-du"},
+     "Mật khẩu không được chứa ký tự điều khiển"),
+    ({"username": "nguoimoi", "role": "viewer", "password": "matkhau123"},
+     "Mật khẩu này quá phổ biến."),
+    ({"username": "nguoimoi", "role": "viewer", "password": "Mật Khẩu 123"},
+     "Mật khẩu này quá phổ biến."),
+    ({"username": "nguoimoi", "role": "viewer", "password": "anhyeuem123"},
+     "Mật khẩu này quá phổ biến."),
+    ({"username": "nguoimoi", "role": "viewer", "password": "Password123"},
+     "Mật khẩu này quá phổ biến."),
+    ({"username": "nguoimoi", "role": "viewer", "password": "1234567890"},
+     "Mật khẩu này quá phổ biến."),
+    ({"username": "nguoimoi", "role": "viewer", "password": "ababababab"},
+     "Mật khẩu này quá phổ biến."),
+    ({"username": "nguoimoi", "role": "viewer", "password": "nguoimoi26"},
+     "Mật khẩu không được trùng tên đăng nhập."),
     ({"username": "nguoimoi", "role": "peer_educator"},
      "phải gắn với chính người đó"),
     ({"username": "nguoimoi", "role": "peer_educator", "person": "+84901000001"},
@@ -143,7 +163,7 @@ def test_deactivate_and_reactivate(admin, as_user, console, demo):
     # Her open session ends at once, and she cannot sign in again.
     assert "/console/login" in hoa_client.get("/console/cases").headers["Location"]
     response = console.test_client().post("/console/login", data={"username": "hoa",
-                                                                   "password": "hoa-demo"})
+                                                                   "password": "hoa-demo-2026"})
     assert response.status_code == 401
     # Nobody deactivates herself or the last administrator.
     me = staff(demo, "admin")
@@ -194,11 +214,11 @@ def test_reset_password_ends_old_sessions(admin, as_user, console, demo):
     # The session opened with the old password is over; the old password is refused.
     assert "/console/login" in mai_client.get("/console/cases").headers["Location"]
     assert console.test_client().post("/console/login", data={
-        "username": "mai", "password": "mai-demo"}).status_code == 401
+        "username": "mai", "password": "mai-demo-2026"}).status_code == 401
     sign_in(console.test_client(), "mai", new)
     [entry] = _audit(demo, "user_password_reset")
     assert entry.detail == {"username": "mai"}
-    _no_secret_in_audit(demo, new, "mai-demo")
+    _no_secret_in_audit(demo, new, "mai-demo-2026")
     # Too short: refused, the password stays.
     page = _flash(admin, admin.post(f"/console/users/{mai.id}/password",
                                     data={"password": "short"}))

@@ -117,10 +117,8 @@ def test_reconcile_asks_twilio_about_messages_whose_callback_never_came(
     fake.messages[0]["status"] = "delivered"
     fake.messages[1].update(status="undelivered", error_code=30003)
     # Too early: callbacks may still come.
-    with session_scope(sessions) as s:
-        assert outbox.reconcile(s, NOON + timedelta(minutes=5), gateway) == 0
-    with session_scope(sessions) as s:
-        assert outbox.reconcile(s, NOON + timedelta(hours=1), gateway) == 2
+    assert outbox.reconcile(sessions, NOON + timedelta(minutes=5), gateway) == 0
+    assert outbox.reconcile(sessions, NOON + timedelta(hours=1), gateway) == 2
     with sessions() as s:
         rows = [s.get(Message, i) for i in ids]
         assert [m.status for m in rows] == [
@@ -136,5 +134,40 @@ def test_reconcile_skips_gateways_that_cannot_tell(sessions, settings):
     queue(sessions)
     gw = ScriptedGateway()
     outbox.drain(sessions, NOON, gw, settings)
+    assert outbox.reconcile(sessions, NOON + timedelta(hours=1), gw) == 0
+
+
+def test_a_message_queued_under_another_gateway_setting_gets_its_twilio_status(
+        sessions, settings, fake, gateway):
+    # Queued while the setting said android, sent after it changed to twilio.
     with session_scope(sessions) as s:
-        assert outbox.reconcile(s, NOON + timedelta(hours=1), gw) == 0
+        mid = Outbox(s, gateway="android").enqueue(NOON, "+84912345678", "Da nhan",
+                                                   kind=Kind.REPLY).id
+    assert outbox.drain(sessions, NOON, gateway, settings).sent == 1
+    sid = fake.messages[0]["sid"]
+    with session_scope(sessions) as s:
+        assert outbox.record_status(s, NOON, "twilio", sid, "delivered") is not None
+    with sessions() as s:
+        msg = s.get(Message, mid)
+        assert (msg.gateway, msg.status) == ("twilio", MessageStatus.DELIVERED)
+
+
+def test_reconcile_asks_the_gateway_that_sent_whatever_the_setting_is_now(
+        sessions, settings, fake):
+    from hotline.runtime import Runtime
+    from scheduler import jobs
+
+    [mid] = queue(sessions)
+    twilio = settings.replace(sms_gateway="twilio", twilio_account_sid=SID,
+                              twilio_auth_token=TOKEN, twilio_from=FROM,
+                              twilio_api_base_url=fake.url)
+    before = Runtime(twilio)
+    assert jobs.drain_outbox(before, NOON).sent == 1
+    before.close()
+    fake.messages[0]["status"] = "delivered"
+    # The line moves its SMS to the Android phone; Twilio's messages are still Twilio's.
+    after = Runtime(twilio.replace(sms_gateway="android"))
+    assert jobs.reconcile_statuses(after, NOON + timedelta(hours=1)) == 1
+    after.close()
+    with sessions() as s:
+        assert s.get(Message, mid).status == MessageStatus.DELIVERED

@@ -1,0 +1,80 @@
+"""One bad row never stops a scheduler job.
+
+A job acts on each due row in a transaction of its own (``each_row``); a row whose action
+raises is rolled back, recorded as a ``JobFailure`` with its reason (shown to staff on the
+dashboard: ``hotline.queries.dashboard.job_failures``), skipped by that job from then on,
+and the job goes on with the next row. A database that is down is not a bad row: that
+still stops the run, to be retried whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.db import session_scope
+from hotline.models import JobFailure, StaffUser
+from hotline.services.audit import audit
+from hotline.services.errors import N_, ServiceError
+
+log = logging.getLogger(__name__)
+# Errors of the connection, not of a row: the whole run stops and is retried later.
+NOT_A_ROW = (OperationalError, InterfaceError)
+
+
+def quarantined(session: Session, job: str, object_type: str) -> set[str]:
+    """Ids of the rows ``job`` gave up on."""
+    return set(session.scalars(select(JobFailure.object_id).where(
+        JobFailure.job == job, JobFailure.object_type == object_type)))
+
+
+def record_failure(sessions: sessionmaker[Session], now: datetime, job: str,
+                   object_type: str, object_id: Any, exc: BaseException) -> None:
+    """Note (in a transaction of its own) that ``job`` could not act on a row, and why."""
+    reason = f"{type(exc).__name__}: {exc}"[:1000]
+    log.error("%s: %s %s failed, skipped from now on: %s", job, object_type, object_id, reason)
+    with session_scope(sessions) as session:
+        row = session.scalar(select(JobFailure).where(
+            JobFailure.job == job, JobFailure.object_type == object_type,
+            JobFailure.object_id == str(object_id)))
+        if row is None:
+            session.add(JobFailure(job=job, object_type=object_type, object_id=str(object_id),
+                                   reason=reason, first_at=now, last_at=now, count=1))
+        else:
+            row.reason, row.last_at, row.count = reason, now, row.count + 1
+
+
+def each_row(sessions: sessionmaker[Session], now: datetime, job: str, object_type: str,
+             find: Callable[[Session], Iterable[Any]], act: Callable[[Session, Any], Any],
+             ) -> int:
+    """``act(session, row)`` for every row ``find(session)`` returns that ``job`` has not
+    given up on, each in its own transaction; returns how many succeeded."""
+    with session_scope(sessions) as session:
+        skip = quarantined(session, job, object_type)
+        due = [(type(row), row.id) for row in find(session) if str(row.id) not in skip]
+    done = 0
+    for model, row_id in due:
+        try:
+            with session_scope(sessions) as session:
+                row = session.get(model, row_id)
+                if row is not None:
+                    act(session, row)
+                    done += 1
+        except NOT_A_ROW:
+            raise
+        except Exception as exc:
+            record_failure(sessions, now, job, object_type, row_id, exc)
+    return done
+
+
+def retry(session: Session, now: datetime, user: StaffUser, failure_id: int) -> None:
+    """Let the job try the row again (after its cause was fixed); audited."""
+    if not session.execute(delete(JobFailure).where(JobFailure.id == failure_id)).rowcount:
+        raise ServiceError(N_("This is not possible now."))
+    audit(session, now, user, "job_row_retry", "job_failure", failure_id)
