@@ -272,6 +272,8 @@ AUDIT_ACTIONS = {
     "retention_case": _l("Retention: removed what identified the person on a case"),
     "retention_recording": _l("Retention: removed a recording"),
     "retention_failed": _l("Retention: could not handle a row"),
+    "user_sessions_ended": _l("Ended every session of a login"),
+    "job_row_retry": _l("Let the scheduler retry a row"),
 }
 
 OBJECT_TYPES = {
@@ -280,6 +282,7 @@ OBJECT_TYPES = {
     "broadcast": _l("Broadcast"), "message": _l("Text message"), "call": _l("Call"),
     "phone": _l("Phone ending"), "prompt": _l("Prompt"), "provider": _l("Service"),
     "report": _l("Report"), "callback": _l("Callback"), "recording": _l("Recording"),
+    "job_failure": _l("Scheduler row"),
 }
 
 AUDIT_DETAIL = {
@@ -304,6 +307,8 @@ AUDIT_DETAIL = {
     "external_id": _l("provider id"), "numbers": _l("numbers"), "consents": _l("consents"),
     "memberships": _l("groups"), "attendance": _l("attendance"),
     "callbacks": _l("callbacks"),
+    "count": _l("times"), "logins": _l("logins tried"), "first_at": _l("first"),
+    "last_at": _l("last"), "bad": _l("wrong name or password"), "locked": _l("while locked"),
 }
 
 CONSENT_PURPOSES = {"register": _l("Registration: keep the number and what is sent"),
