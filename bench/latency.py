@@ -12,7 +12,7 @@ of this process (the real twilio client sends to it), and the real scheduler pro
 ``--send-rates``; 0 is no limit). ``--schedulers 2`` runs two scheduler processes
 (PostgreSQL: ``HOTLINE_SCHEDULER_MODE=shared``).
 
-For each send rate, ``HD`` (the help command: one reply each) is texted from a new number
+For each send rate, ``BHYT`` (an information command: one reply each) is texted from a new number
 every time, on a fixed schedule (open loop) at each of ``--rates`` texts/s for ``--seconds``;
 then a broadcast to ``--broadcast`` members is queued and, while it drains, the same at each
 of ``--broadcast-rates``. Latency of a text: from its scheduled send time to the moment the
@@ -122,13 +122,13 @@ class Arrivals:
 
 
 def texts(n: int, first: int) -> list[tuple[str, Req]]:
-    """``n`` signed ``HD`` texts, each from a number of its own."""
+    """``n`` signed ``BHYT`` texts, each from a number of its own."""
     out = []
     for i in range(first, first + n):
         phone = f"+8497{i:07d}"
         sid = f"SM{i:032x}"
         form = {"SmsMessageSid": sid, "SmsSid": sid, "MessageSid": sid, "AccountSid": ACCOUNT,
-                "From": phone, "To": OUR_NUMBER, "Body": "HD", "NumMedia": "0",
+                "From": phone, "To": OUR_NUMBER, "Body": "BHYT", "NumMedia": "0",
                 "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
         out.append((phone, signed("sms", "/sms/inbound", form, index=i)))
     return out
