@@ -5,8 +5,9 @@ Texts are written for listening, by people with little schooling: short sentence
 "1900 969680" as one large number otherwise). Every text stays well under ~25 seconds spoken.
 
 Amounts and rules change (DOMAIN.md). Every figure an information text reads lives in
-``FIGURES`` with the date it is valid from; ``build_catalogue(day)`` formats the texts from the
-figures valid on ``day``. To change an amount, append a new ``Figure`` with its valid-from date;
+``hotline.figures.FIGURES`` (shared with the SMS texts) with the date it is valid from;
+``build_catalogue(day)`` formats the texts from the figures valid on ``day``.
+To change an amount, append a new ``Figure`` with its valid-from date;
 never edit a text to hold a number.
 
 A staff recording (``<key>.mp3`` / ``<key>.wav`` in the recordings directory) reads the same script;
@@ -15,10 +16,12 @@ when a text changes, the recording must be made again (see ``audio.render``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
+
+# The figures live in the core: the SMS texts read the same ones (re-exported here).
+from hotline.figures import FIGURES, Figure, figure  # noqa: F401
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -28,36 +31,6 @@ HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Figure:
-    key: str
-    value: int | Decimal
-    valid_from: date
-    source: str = ""
-
-
-# Verify every figure against the official text before a staff member records it.
-FIGURES: list[Figure] = [
-    # Base salary (lương cơ sở), the basis of the household health-insurance contribution.
-    Figure("base_salary_vnd", 2_340_000, date(2024, 7, 1), "Nghị định 73/2024/NĐ-CP"),
-    # Household health insurance (BHYT hộ gia đình): first member pays 4.5% of the base salary.
-    Figure("bhyt_household_rate_pct", Decimal("4.5"), date(2015, 1, 1), "Nghị định 105/2014"),
-    # Voluntary social insurance (BHXH tự nguyện).
-    Figure("bhxh_rate_pct", 22, date(2018, 1, 1), "Luật BHXH 2014, Luật BHXH 2024"),
-    # Lowest monthly contribution: 22% of the rural poverty line (1,500,000 VND).
-    Figure("bhxh_min_month_vnd", 330_000, date(2022, 1, 1), "22% x chuẩn nghèo nông thôn"),
-    Figure("bhxh_min_age", 15, date(2016, 1, 1), "Luật BHXH 2014, Luật BHXH 2024"),
-    # State support on the contribution, from 1 July 2025, for up to 10 years.
-    Figure("bhxh_support_poor_pct", 50, date(2025, 7, 1), "Luật BHXH 2024"),
-    Figure("bhxh_support_near_poor_pct", 40, date(2025, 7, 1), "Luật BHXH 2024"),
-    Figure("bhxh_support_ethnic_pct", 30, date(2025, 7, 1), "Luật BHXH 2024"),
-    Figure("bhxh_support_other_pct", 20, date(2025, 7, 1), "Luật BHXH 2024"),
-    Figure("bhxh_support_max_years", 10, date(2025, 7, 1), "Luật BHXH 2024"),
-    # Temporary residence (Luật Cư trú 2020).
-    Figure("tam_tru_after_days", 30, date(2021, 7, 1), "Luật Cư trú 2020"),
-    Figure("tam_tru_max_years", 2, date(2021, 7, 1), "Luật Cư trú 2020"),
-]
-
 # Phone numbers read out, grouped as they are spoken. Directory data, not amounts.
 LEGAL_AID_PHONE = "1800 1233"  # legal aid centre, free, office hours
 EMERGENCY_NUMBERS: list[tuple[str, str]] = [
@@ -66,15 +39,6 @@ EMERGENCY_NUMBERS: list[tuple[str, str]] = [
     ("Bảo vệ trẻ em", "111"),
 ]
 WOMENS_LINE = ("Đường dây cho phụ nữ của Ngôi nhà Bình yên", "1900 969 680")
-
-
-def figure(key: str, on: date, figures: list[Figure] | None = None) -> Figure:
-    """The figure ``key`` valid on ``on``: the one with the latest valid_from not after ``on``."""
-    figures = FIGURES if figures is None else figures
-    valid = [f for f in figures if f.key == key and f.valid_from <= on]
-    if not valid:
-        raise LookupError(f"no figure {key!r} valid on {on.isoformat()}")
-    return max(valid, key=lambda f: f.valid_from)
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,7 +154,8 @@ TEXTS: dict[str, str] = {
     "info_menu": (
         "Bảo hiểm y tế, bấm một. Bảo hiểm xã hội tự nguyện, bấm hai. "
         "Đăng ký tạm trú, bấm ba. Trợ giúp pháp lý miễn phí, bấm bốn. "
-        "Khi bị thu giữ hàng, bấm năm. Quay lại, bấm không."
+        "Khi bị phạt hay bị thu giữ hàng, bấm năm. Bình đẳng giới, bấm sáu. "
+        "Giữ an toàn cho mình, bấm bảy. Quay lại, bấm không."
     ),
     "info_end": (
         "Nghe lại, bấm phím sao. Muốn chúng tôi gọi lại để hỏi thêm, bấm bốn. Quay lại, bấm không."
@@ -201,10 +166,22 @@ TEXTS: dict[str, str] = {
         "Gọi miễn phí số {legal_aid_phone}, trong giờ hành chính."
     ),
     "info_goods_seized": (
-        "Khi bị thu giữ hàng: giữ bình tĩnh, đừng giằng co. "
-        "Xin biên bản ghi rõ hàng bị giữ, và giữ một bản. Nhớ giờ, chỗ và tên đội. "
+        "Khi bị phạt hay bị thu giữ hàng: giữ bình tĩnh, đừng giằng co. "
+        "Đội trật tự được phạt và giữ hàng, nhưng phải lập biên bản ghi rõ hàng bị giữ, "
+        "và đưa chị một bản. Họ không được đánh, chửi, hay lấy hàng mà không có biên bản."
+    ),
+    "info_goods_seized_next": (
+        "Khi nộp phạt, chị xin biên lai. Nhớ giờ, chỗ và tên đội. "
         "Mang biên bản ra phường để xin lấy lại hàng. "
         "Rồi gọi lại đường dây này, bấm hai để báo cho chúng tôi."
+    ),
+    "info_gender": (
+        "Vợ và chồng bình đẳng: tiền bạc, việc nhà và các quyết định trong nhà là của cả hai. "
+        "Chị có quyền tự chọn việc làm, tự tham gia bảo hiểm, và được trả công như nam giới."
+    ),
+    "info_safety": (
+        "Nếu ở nhà chị thấy không an toàn: lưu sẵn số cần gọi, để giấy tờ và ít tiền "
+        "ở chỗ người tin cậy, nghĩ trước sẽ đi đâu. {womens_line}, suốt ngày đêm."
     ),
     # Report a problem. Neutral words only: the caller may not be alone.
     "report_menu": (

@@ -86,6 +86,9 @@ KEYWORDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "PHAPLY": (INFO, (
         "pháp lý", "luật", "luật sư", "trợ giúp pháp lý", "tư vấn pháp lý", "tư vấn luật",
     )),
+    "TRATTU": (NONE, ("trật tự", "trật tự đô thị", "quyền khi bị phạt")),
+    "BINHDANG": (NONE, ("bình đẳng", "bình đẳng giới")),
+    "ANTOAN": (NONE, ("an toàn", "kế hoạch an toàn")),
     "HD": (STRICT, ("hd", "hướng dẫn", "giúp", "trợ giúp", "help", "menu")),
     "NHAN": (CASE, ("nhận",)),
     "GHI": (CASE_NOTE, ("ghi", "ghi chú")),

@@ -171,7 +171,7 @@ def seed_quarter(session: Session, now: datetime) -> int:
         ward=NEW_WARD,
         participants={"authority": 4, "agency": 2, "media": 2, "organisation": 3, "member": 21},
         commitments="Phường hướng dẫn đội trật tự lập biên bản khi thu hàng; "
-                    "BHXH quận có buổi tư vấn BHYT hộ gia đình tại phường.",
+                    "BHXH cơ sở có buổi tư vấn BHYT hộ gia đình tại phường.",
         follow_up_at=_at(today + timedelta(days=14), 8), created_at=now, issues=[market, residence])
     session.add(forum)
     session.flush()
@@ -179,7 +179,7 @@ def seed_quarter(session: Session, now: datetime) -> int:
         (market, "letter", 60, "Thư của các nhóm CD01, PT01 gửi UBND phường"),
         (market, "forum", 30, forum.title), (residence, "forum", 30, forum.title),
         (market, "answer", 12, "Phường trả lời: đội trật tự sẽ lập biên bản"),
-        (residence, "letter", 20, "Đề nghị BHXH quận tư vấn tại phường"),
+        (residence, "letter", 20, "Đề nghị BHXH cơ sở tư vấn tại phường"),
     ]
     for issue, kind, days_ago, note in steps:
         session.add(AdvocacyStep(issue_id=issue.id, kind=kind,
@@ -200,4 +200,7 @@ def seed_quarter(session: Session, now: datetime) -> int:
                               headline=headline, url="", summary="", categories=categories,
                               issue_id=issue.id if issue else None, tone=tone, created_at=now))
     session.flush()
+    from hotline.services.awareness import create_drafts
+
+    create_drafts(session, now)
     return added

@@ -115,21 +115,34 @@ TEMPLATES: dict[str, str] = {
     "rsvp_yes": "STONES: Cam on! Da ghi nhan chi/anh se den hop. Neu ban, nhan KHONG.",
     "rsvp_no": "STONES: Da ghi nhan chi/anh khong den duoc. Hen gap lan sau!",
     "next_meeting": "STONES: Hop nhom {group} luc {when} tai {place}. Tra loi CO neu di, KHONG neu ban.",
+    # Information texts: every figure comes from hotline.figures (valid on the day sent).
     "info_bhyt": (
-        "BHYT ho gia dinh: nguoi tam tru cung tham gia duoc. Dang ky tai UBND phuong hoac "
-        "BHXH co so. Can giup: KN 5 <noi dung> hoac GOI"
+        "BHYT ho gia dinh: nguoi tam tru cung tham gia duoc, nguoi thu nhat khoang "
+        "{bhyt_first_year}d/nam. Hoi UBND phuong, BHXH co so. Can giup: KN 5 hoac GOI"
     ),
     "info_bhxh": (
-        "BHXH tu nguyen: tu 15 tuoi, tu chon muc dong, Nha nuoc ho tro 1 phan. Hoi BHXH co so. "
-        "Can giup: KN 6 <noi dung> hoac GOI"
+        "BHXH tu nguyen: tu {bhxh_min_age} tuoi, dong {bhxh_rate} muc tu chon, thap nhat "
+        "{bhxh_min_month}d/thang; Nha nuoc ho tro {support_other}-{support_poor}. Can giup: KN 6"
     ),
     "info_tamtru": (
-        "Tam tru: dang ky sau 30 ngay o, toi da 2 nam, gia han duoc; tai cong an phuong hoac "
-        "online. Can giup: KN 7 <noi dung> hoac GOI"
+        "Tam tru: dang ky sau {tam_tru_days} ngay o, toi da {tam_tru_years} nam, gia han duoc; "
+        "tai cong an phuong hoac online. Can giup: KN 7 <noi dung> hoac GOI"
     ),
     "info_phaply": (
         "Tro giup phap ly mien phi: goi 18001233 (gio hanh chinh). Can giup them: "
         "KN 10 <noi dung> hoac GOI"
+    ),
+    "info_trattu": (
+        "Khi bi phat, thu hang: doi trat tu phai lap bien ban ghi ro hang bi giu, dua chi 1 ban. "
+        "Khong duoc danh, chui. Giu bien ban. Can giup: KN 1"
+    ),
+    "info_binhdang": (
+        "Binh dang gioi: tien bac, viec nha, quyet dinh trong gia dinh la cua ca hai vo chong. "
+        "Chi co quyen tu chon viec lam. Hoi them: GOI"
+    ),
+    "info_antoan": (
+        "An toan: luu so 1900969680 (Ngoi nha Binh yen, 24/7) va 113. De san giay to, tien, "
+        "so nguoi than. Can noi chuyen rieng: GOI"
     ),
     # Case life, to members
     "case_waiting": (

@@ -295,6 +295,8 @@ _NODES = [
             "3": "info_tam_tru",
             "4": "info_legal_aid",
             "5": "info_goods_seized",
+            "6": "info_gender",
+            "7": "info_safety",
         },
         parent="main",
     ),
@@ -302,7 +304,9 @@ _NODES = [
     _info("info_bhxh", "info_bhxh", "info_bhxh_support", category=6),
     _info("info_tam_tru", "info_tam_tru", category=7),
     _info("info_legal_aid", "info_legal_aid", category=10),
-    _info("info_goods_seized", "info_goods_seized", category=1),
+    _info("info_goods_seized", "info_goods_seized", "info_goods_seized_next", category=1),
+    _info("info_gender", "info_gender", category=12),
+    _info("info_safety", "info_safety", category=3),
     # 2 Report a problem: DOMAIN's 12 categories in 9 choices. Legal aid (10) and housing (11)
     # come in under "other" (12); staff set the category when they read the case.
     Node(

@@ -22,6 +22,10 @@ VALUES = {
     "category": max(CATEGORY_WORDS.values(), key=len),
     "status": max(STATUS_WORDS.values(), key=len),
     "outcome": max(OUTCOME_WORDS.values(), key=len),
+    # hotline.figures.sms_values, at their longest plausible.
+    "bhyt_first_year": "12.345.000", "bhxh_min_age": "15", "bhxh_rate": "22,5%",
+    "bhxh_min_month": "1.330.000", "support_poor": "50%", "support_other": "20%",
+    "tam_tru_days": "30", "tam_tru_years": "2",
     "topics": "TTDT BHYT BHXH TAMTRU GIOI ANTOAN PHAP",  # minutes_by_sms cuts at 40
     "hotline": "+84240000000",
     "code": "ABCD123",
@@ -87,3 +91,16 @@ def test_no_word_reads_as_an_error_and_no_district_is_named():
     for name, text in texts.items():
         assert "<loi>" not in text, name
         assert not district.search(fold(text)), (name, text)
+
+
+def test_information_texts_read_the_dated_figures():
+    from datetime import date
+
+    from hotline.figures import FIGURES, Figure, sms_values
+
+    before = render("info_bhxh", **sms_values(date(2026, 1, 1)))
+    assert "330.000d" in before and "20%-50%" in before
+    changed = [*FIGURES, Figure("bhxh_min_month_vnd", 396_000, date(2026, 7, 1))]
+    assert "396.000d" in render("info_bhxh", **sms_values(date(2026, 7, 1), changed))
+    assert "330.000d" in render("info_bhxh", **sms_values(date(2026, 6, 30), changed))
+    assert "1.264.000d" in render("info_bhyt", **sms_values(date(2026, 1, 1)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hotline import clock, figures
 from hotline.services import calls, cases, groups, monitoring, outbox, people
 from hotline.services.commands.context import Ctx
 from hotline.services.outbox import Outbox
@@ -168,7 +169,8 @@ def meeting(ctx: Ctx) -> None:
 
 def info(key: str) -> Callable[[Ctx], None]:
     def answer(ctx: Ctx) -> None:
-        ctx.reply(key)
+        # The figures valid today (hotline.figures), the same the voice menu reads.
+        ctx.reply(key, **figures.sms_values(clock.local(ctx.now).date()))
 
     return answer
 

@@ -192,3 +192,27 @@ def test_press_items_are_checked(rt, world):
         for bad in ({"url": "javascript:alert(1)"}, {"tone": "angry"}, {"outlet": ""}):
             with pytest.raises(voice.VoiceError):
                 voice.save_press(s, T0, None, MultiDict({**form, **bad}))
+
+
+@pytest.mark.parametrize("body, expect", [
+    ("TRATTU", "lap bien ban"), ("trat tu", "lap bien ban"), ("an toan", "1900969680"),
+    ("binh dang gioi", "Binh dang gioi"), ("BHXH", "330.000d/thang"), ("bhyt", "1.264.000d"),
+    ("tam tru", "sau 30 ngay"),
+])
+def test_information_keywords_answer_with_todays_figures(rt, world, body, expect):
+    sms(rt, T0, MEMBER, body)
+    assert expect in sent_to(rt, MEMBER)[-1]
+
+
+def test_awareness_drafts_are_made_once(rt, world):
+    from hotline.models import Broadcast
+    from hotline.services import awareness
+
+    with session_scope(rt.sessions) as s:
+        made = awareness.create_drafts(s, T0)
+        assert len(made) == len(awareness.TOPICS)
+        assert awareness.create_drafts(s, T0) == []
+    with rt.sessions() as s:
+        rows = s.scalars(select(Broadcast)).all()
+    assert any("1900969680" in b.body for b in rows) and all(b.body.isascii() for b in rows)
+    assert {b.status for b in rows} == {"draft"}
