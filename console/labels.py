@@ -174,6 +174,7 @@ DIMENSIONS = {
     "ward_current": _l("Current ward"),
     "home_province": _l("Home province"),
     "channel": _l("Channel"),
+    "group": _l("Self-help group"),
 }
 
 INDICATORS = {
@@ -395,3 +396,26 @@ class _ExportLabels:
 
 
 EXPORT = _ExportLabels()
+
+# The CSV export's own words (console/views_reports.csv_label).
+CSV_HEADERS = {"indicator": _l("Indicator"), "kind": _l("Kind"), "dimension": _l("Dimension"),
+               "group": _l("Group"), "value": _l("Value")}
+CSV_KINDS = {"count": _l("count"), "median_hours": _l("median, hours"), "share": _l("share, %")}
+CSV_INDICATORS = {"cases_by_category": _l("Cases by category"),
+                  "cases_by_urgency": _l("Cases by urgency"),
+                  "cases_by_month": _l("Cases by month")}
+CSV_DIMENSIONS = {"all": _l("All"), "category": _l("Category"), "urgency": _l("Urgency"),
+                  "month": _l("Month")}
+CSV_GROUPS = {"all": _l("All"), "emergency": _l("Emergency"), "normal": _l("Normal")}
+
+
+def csv_label(kind: str, code: str) -> str:
+    """A report CSV code in the reader's language."""
+    table = {
+        "header": CSV_HEADERS, "kind": CSV_KINDS,
+        "indicator": {**INDICATORS, **CSV_INDICATORS},
+        "dimension": {**DIMENSIONS, **CSV_DIMENSIONS},
+        "group": {**GROUP_VALUES, **CSV_GROUPS},
+        "category": {str(k): v for k, v in CATEGORIES.items()},
+    }.get(kind, {})
+    return str(table.get(code, code))

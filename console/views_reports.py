@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -71,7 +72,10 @@ def reports_page():
 def reports_export():
     q = _query()
     with unit() as db:
-        body = reports.export_csv(db, q)
+        # Labels in the console's language; Vietnamese number formats in Vietnamese.
+        vietnamese = str(get_locale() or "vi") == "vi"
+        body = reports.export_csv(db, q, labels.csv_label,
+                                  reports.vn_number if vietnamese else str)
         audit(db, now(), me(db), "report_export", "report", q.by or "", ward=q.ward or "",
               first=q.first_day, last=q.last_day)
     name = f"stones-report-{q.first_day.isoformat()}-{q.last_day.isoformat()}.csv"

@@ -119,6 +119,8 @@ class Report:
     by_category: list[tuple[int, Cell]]
     by_urgency: list[tuple[str, Cell]]
     by_month: list[tuple[str, Cell]]
+    # Cases by category x the breakdown's dimension (sex, ward ...), when one is chosen.
+    by_category_group: list[tuple[int, dict[str, Cell]]] = field(default_factory=list)
 
     def indicator(self, key: str) -> Indicator:
         return next(i for i in self.indicators if i.key == key)
@@ -376,7 +378,26 @@ def build(session: Session, q: ReportQuery) -> Report:
             for g in groups:
                 ind.groups.setdefault(g, Cell(0 if ind.kind == "count" else None, 0))
             ind.groups = {g: ind.groups[g] for g in groups}
-    return Report(q, indicators, groups, *_case_charts(session, q))
+    report = Report(q, indicators, groups, *_case_charts(session, q))
+    if q.by is not None:
+        report.by_category_group = _category_by(session, q)
+    return report
+
+
+def _category_by(session: Session, q: ReportQuery) -> list[tuple[int, dict[str, Cell]]]:
+    """Cases per category and value of the breakdown's dimension, zeros included."""
+    sel, channel = _cases(q)
+    dim = _dimension(q.by, q, channel)
+    base = sel.add_columns(Case.category.label("category"), dim.label("g")).subquery()
+    counts: dict[int, dict[str, int]] = {}
+    for cat, g, n in session.execute(
+            select(base.c.category, base.c.g, func.count()).group_by(base.c.category, base.c.g)):
+        key = UNKNOWN if g in (None, "") else str(g)
+        row = counts.setdefault(cat, {})
+        row[key] = row.get(key, 0) + n
+    values = sorted({g for row in counts.values() for g in row}, key=_group_order)
+    return [(cat, {g: Cell(row.get(g, 0), row.get(g, 0)) for g in values})
+            for cat, row in sorted(counts.items())]
 
 
 def _group_order(label: str) -> tuple:
@@ -444,29 +465,70 @@ def suppress(report: Report) -> Report:
                 shown[0].withheld = True
     for _label, cell in (*report.by_category, *report.by_urgency, *report.by_month):
         _hide(cell)
+    # Category x dimension: each row adds up to its category's total, which is shown.
+    totals = dict(report.by_category)
+    for cat, row in report.by_category_group:
+        for cell in row.values():
+            if cell.n:  # a zero describes nobody
+                _hide(cell)
+        hidden = [c for c in row.values() if c.suppressed or c.withheld]
+        shown = sorted((c for c in row.values() if not c.suppressed and c.n), key=lambda c: c.n)
+        total = totals.get(cat)
+        if len(hidden) == 1 and total is not None and not total.suppressed and shown:
+            shown[0].withheld = True
     return report
 
 
-def csv_rows(report: Report) -> Iterable[list[str]]:
+def _same(_kind: str, code: str) -> str:
+    return code
+
+
+def vn_number(text: str) -> str:
+    """Vietnamese number format: "1234.5" -> "1.234,5"; anything else as it is."""
+    body = text.lstrip("-")
+    whole, _, frac = body.partition(".")
+    if not whole.isdigit() or (frac and not frac.isdigit()):
+        return text
+    whole = f"{int(whole):,}".replace(",", ".")
+    return ("-" if text.startswith("-") else "") + whole + ("," + frac if frac else "")
+
+
+def csv_rows(report: Report, label: Callable[[str, str], str] = _same,
+             number: Callable[[str], str] = str) -> Iterable[list[str]]:
+    """The report's rows; ``label(kind, code)`` names codes (kinds: header, indicator, kind,
+    dimension, group, category) and ``number`` formats figures, for a reader's language."""
     q = report.query
     yield ["# period", q.first_day.isoformat(), q.last_day.isoformat()]
     yield ["# ward", q.ward or "all"]
     yield ["# breakdown", q.by or "none"]
     yield ["# counts under 5 are shown as <5; * hides a cell that would reveal one"]
-    yield ["indicator", "kind", "dimension", "group", "value"]
+    yield [label("header", h) for h in ("indicator", "kind", "dimension", "group", "value")]
+    everyone = label("group", "all")
     for ind in report.indicators:
-        yield [ind.key, ind.kind, "all", "all", ind.total.shown()]
+        name, kind = label("indicator", ind.key), label("kind", ind.kind)
+        yield [name, kind, label("dimension", "all"), everyone, number(ind.total.shown())]
         if q.by and ind.by_person:
             for g in report.groups:
                 cell = ind.groups.get(g)
                 if cell is not None:
-                    yield [ind.key, ind.kind, q.by, g, cell.shown()]
+                    yield [name, kind, label("dimension", q.by), label("group", g),
+                           number(cell.shown())]
+    count = label("kind", "count")
     for cat, cell in report.by_category:
-        yield ["cases_by_category", "count", "category", str(cat), cell.shown()]
-    for label, cell in report.by_urgency:
-        yield ["cases_by_urgency", "count", "urgency", label, cell.shown()]
-    for label, cell in report.by_month:
-        yield ["cases_by_month", "count", "month", label, cell.shown()]
+        yield [label("indicator", "cases_by_category"), count, label("dimension", "category"),
+               label("category", str(cat)), number(cell.shown())]
+    for key, cell in report.by_urgency:
+        yield [label("indicator", "cases_by_urgency"), count, label("dimension", "urgency"),
+               label("group", key), number(cell.shown())]
+    for month, cell in report.by_month:
+        yield [label("indicator", "cases_by_month"), count, label("dimension", "month"), month,
+               number(cell.shown())]
+    for cat, row in report.by_category_group:
+        for g, cell in row.items():
+            # The group's own value first: a spreadsheet must see a formula-like one quoted.
+            yield [label("indicator", "cases_by_category"), count,
+                   f"{label('dimension', q.by)} × {label('dimension', 'category')}",
+                   f"{label('group', g)} · {label('category', str(cat))}", number(cell.shown())]
 
 
 def _cell_text(value: str) -> str:
@@ -476,12 +538,14 @@ def _cell_text(value: str) -> str:
     return value
 
 
-def export_csv(session: Session, q: ReportQuery) -> str:
-    """The report as CSV: aggregates only, small counts suppressed."""
+def export_csv(session: Session, q: ReportQuery, label: Callable[[str, str], str] = _same,
+               number: Callable[[str], str] = str) -> str:
+    """The report as CSV: aggregates only, small counts suppressed; codes and figures as
+    ``label`` and ``number`` write them (codes and plain numbers by default)."""
     report = suppress(build(session, q))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    for row in csv_rows(report):
+    for row in csv_rows(report, label, number):
         writer.writerow([_cell_text(v) for v in row])
     return out.getvalue()
 

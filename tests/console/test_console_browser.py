@@ -189,9 +189,10 @@ def test_export_a_report(page_for, server, demo):
     download = info.value
     text = Path(download.path()).read_text(encoding="utf-8")
     rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
-    assert rows[0] == ["indicator", "kind", "dimension", "group", "value"]
+    # The console's CSV speaks Vietnamese (the core's export keeps codes).
+    assert rows[0] == ["Chỉ số", "Loại", "Chiều", "Nhóm", "Giá trị"]
     values = {(r[0], r[3]): r[4] for r in rows[1:]}
-    assert values[("cases", "all")] == "<5"  # three cases: too few to show
+    assert values[("Hồ sơ mới mở", "Tất cả")] == "<5"  # three cases: too few to show
 
 
 def test_main_pages_render_and_fit_a_phone(page_for, server, demo):
