@@ -85,6 +85,7 @@ def nav_items():
         ("console.cases", _l("Cases"), auth.CASEWORK),
         ("console.triage", _l("Triage"), auth.STAFF),
         ("console.people", _l("People"), auth.STAFF),
+        ("console.callbacks", _l("Callbacks"), auth.STAFF),
         ("console.groups", _l("Groups"), auth.STAFF),
         ("console.broadcasts", _l("Broadcasts"), auth.STAFF),
         ("console.providers", _l("Services"), auth.CASEWORK),

@@ -43,7 +43,19 @@ def person_page(person_id: int):
             activity=queries.people.person_activity(db, person),
             groups=queries.groups.all_groups(db),
             not_sent=queries.notsent.for_person(db, person),
+            callbacks=queries.callbacks.callbacks(db, person_id=person.id, limit=20),
         )
+
+
+@bp.get("/callbacks")
+@auth.allow(*auth.STAFF)
+def callbacks():
+    """Every callback the line promised, and where it stands."""
+    status = request.args.get("status", "")
+    with unit() as db:
+        return render_template("console/callbacks.html", status=status,
+                               rows=queries.callbacks.callbacks(db, status=status),
+                               counts=queries.callbacks.counts(db))
 
 
 @bp.post("/people/<int:person_id>/edit")

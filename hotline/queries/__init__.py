@@ -5,6 +5,7 @@ from hotline.queries import (  # noqa: F401  (the modules, as ``queries.<domain>
     audit,
     brief,
     broadcasts,
+    callbacks,
     cases,
     dashboard,
     groups,

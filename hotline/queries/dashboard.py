@@ -21,6 +21,7 @@ from hotline.models import (
     StaffUser,
 )
 from hotline.queries import health
+from hotline.queries.callbacks import failed_count as failed_callbacks
 from hotline.queries.triage import triage_count
 from hotline.services import cases
 from hotline.services.cases import ACK_DEADLINE, ACK_DEADLINE_EMERGENCY, Actor
@@ -43,6 +44,7 @@ class Dashboard:
     failed: list[Message] = field(default_factory=list)
     heartbeat_age_s: float | None = None
     triage_waiting: int = 0
+    callbacks_failed: int = 0
 
     @property
     def heartbeat_ok(self) -> bool:
@@ -114,6 +116,7 @@ def dashboard(session: Session, now: datetime, user: StaffUser) -> Dashboard:
     )
     d.heartbeat_age_s = health.heartbeat_age_s(session, now)
     d.triage_waiting = triage_count(session)
+    d.callbacks_failed = failed_callbacks(session, now)
     return d
 
 

@@ -215,6 +215,7 @@ def busy_day(app, demo):
         "case-sensitive": f"/console/cases/{violence.number}",
         "triage": "/console/triage",
         "people": "/console/people",
+        "callbacks": "/console/callbacks",
         "people-search": "/console/people?q=" + CALLER,
         "person": f"/console/people/{newcomer.id}",
         "merge": f"/console/people/{newcomer.id}/merge?other={person(demo, YEN).id}",
