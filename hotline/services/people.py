@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, or_, select, update
@@ -191,7 +191,8 @@ def bhyt_due(session: Session, today) -> list[Person]:
 FILLABLE = ("name", "sex", "birth_year", "occupation", "home_province", "ward_old",
             "ward_current", "safe_contact_start", "safe_contact_end", "bhyt_expires_on")
 EDITABLE = ("name", "sex", "birth_year", "occupation", "home_province", "ward_old",
-            "ward_current", "residence_status", "role", "trained_violence", "on_duty")
+            "ward_current", "residence_status", "role", "trained_violence", "on_duty",
+            "bhyt_expires_on", "safe_contact_start", "safe_contact_end")
 
 
 class PeopleError(ServiceError):
@@ -212,6 +213,16 @@ def _clean_field(name: str, raw: str | None):
         if not 1900 <= year <= 2100:
             raise PeopleError(N_("Birth year must be a year."))
         return year
+    if name == "bhyt_expires_on":
+        try:
+            return date.fromisoformat(raw) if raw else None
+        except ValueError:
+            raise PeopleError(N_("The BHYT card's end must be a date.")) from None
+    if name in ("safe_contact_start", "safe_contact_end"):
+        try:
+            return time.fromisoformat(raw).replace(second=0, microsecond=0) if raw else None
+        except ValueError:
+            raise PeopleError(N_("Safe-contact hours must be times, such as 18:00.")) from None
     if name == "sex":
         return raw if raw in {s.value for s in Sex} else None
     if name == "residence_status":
@@ -227,11 +238,15 @@ def update_person(session: Session, now: datetime, user: StaffUser | None, perso
     """Change the editable fields given in ``form``; returns the names of those changed."""
     if person.erased_at is not None:
         raise PeopleError(N_("This person's data was erased."))
+    values = {name: _clean_field(name, form.get(name)) for name in EDITABLE
+              if name in form or name in ("trained_violence", "on_duty")}
+    window = (values.get("safe_contact_start", person.safe_contact_start),
+              values.get("safe_contact_end", person.safe_contact_end))
+    if (window[0] is None) != (window[1] is None) or (window[0] and window[0] == window[1]):
+        # One end alone, or an empty window, would silently mean "never" or "always".
+        raise PeopleError(N_("Give both ends of the safe-contact hours, or neither."))
     changed = []
-    for name in EDITABLE:
-        if name not in form and name not in ("trained_violence", "on_duty"):
-            continue
-        value = _clean_field(name, form.get(name))
+    for name, value in values.items():
         if getattr(person, name) != value:
             setattr(person, name, value)
             changed.append(name)

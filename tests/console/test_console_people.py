@@ -179,3 +179,48 @@ def test_erase_blanks_the_person_and_keeps_counts(as_user, demo, settings):
         pass
     else:
         raise AssertionError("erased twice")
+
+
+def test_coordinator_sets_bhyt_end_and_safe_contact_hours_and_the_line_keeps_them(as_user, demo):
+    """The BHYT card's end and the hours it is safe to reach her, from the person's page:
+    audited, shown, and respected by the next text and the next callback to her."""
+    from datetime import date, time
+
+    from hotline.clock import local
+    from hotline.config import Settings
+    from hotline.models import AuditLog
+    from hotline.services import calls
+    from hotline.services.outbox import Outbox
+
+    hang = person(demo, HANG)
+    coordinator = as_user("dieuphoi")
+    form = {"name": hang.name, "bhyt_expires_on": "2026-04-30", "safe_contact_start": "18:00",
+            "safe_contact_end": "20:30"}
+    assert coordinator.post(f"/console/people/{hang.id}/edit", data=form).status_code == 302
+    demo.expire_all()
+    assert hang.bhyt_expires_on == date(2026, 4, 30)
+    assert (hang.safe_contact_start, hang.safe_contact_end) == (time(18), time(20, 30))
+    row = demo.scalars(select(AuditLog).where(AuditLog.action == "person_edit")).all()[-1]
+    assert set(row.detail["fields"]) == {"bhyt_expires_on", "safe_contact_start",
+                                         "safe_contact_end"}
+    page = coordinator.get(f"/console/people/{hang.id}").get_data(as_text=True)
+    assert "30/04/2026" in page and "18:00–20:30" in page
+    assert 'value="2026-04-30"' in page and 'value="18:00"' in page  # the form, prefilled
+
+    # It is 10:00 in Hanoi: a text and a callback to her wait until 18:00.
+    message = Outbox(demo).enqueue(NOW, HANG, "STONES: Nhac hop nhom", person=hang)
+    assert local(message.due_at).time() == time(18)
+    callback = calls.queue_callback(demo, NOW, HANG, hang, reason="sms")
+    assert local(calls.next_allowed(NOW, callback, hang, Settings.from_env({}))).time() \
+        == time(18)
+    demo.rollback()
+
+    # Bad input: a clear message, nothing changed.
+    for bad in ({"bhyt_expires_on": "31/04"}, {"safe_contact_start": "late"},
+                {"safe_contact_start": "18:00", "safe_contact_end": ""}):
+        response = coordinator.post(f"/console/people/{hang.id}/edit", data=bad,
+                                    follow_redirects=True)
+        assert response.status_code == 200 and 'class="flash error"' in response.get_data(
+            as_text=True)
+    demo.expire_all()
+    assert hang.bhyt_expires_on == date(2026, 4, 30) and hang.safe_contact_end == time(20, 30)
