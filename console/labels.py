@@ -355,8 +355,9 @@ def audit_detail(detail: dict | None) -> str:
             value = gettext("yes") if value else gettext("no")
         elif isinstance(value, list | tuple):
             value = ", ".join(str(v) for v in value)
-        elif isinstance(value, dict):
-            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, dict):  # a broadcast's segment: {"group_id": "3", "sex": "F"}
+            names = {**AUDIT_DETAIL, **DIMENSIONS, "group_id": AUDIT_DETAIL["group"]}
+            value = ", ".join(f"{label(names, k)} {v}" for k, v in value.items())
         parts.append(f"{label(AUDIT_DETAIL, key)}: {value}")
     return " · ".join(parts)
 FOLLOWUP_ANSWERS = {"solved": _l("Solved"), "not_solved": _l("Not solved"),

@@ -217,8 +217,17 @@ def broadcasts():
     segment = _segment(source)
     send_at = _send_at(source)
     status = 200
+    step = request.form.get("send") if request.method == "POST" else None
     with unit() as db:
-        if request.method == "POST" and request.form.get("send") == "1":
+        # What one SMS part costs (HOTLINE_SMS_PRICE_VND), for the estimate before sending.
+        preview = broadcast_service.preview(db, now(), text, segment,
+                                            rt().settings.sms_price_vnd)
+        # "Send" first shows what will happen and to how many; only "Confirm" with the count
+        # the coordinator saw sends (if the recipients changed meanwhile, she confirms again).
+        confirming = step == "1" and bool(text)
+        if step == "confirm" and request.form.get("recipients") != str(preview.recipients):
+            confirming = True
+        elif step == "confirm":
             try:
                 broadcast_service.create_broadcast(db, now(), me(db), text, segment, send_at)
                 flash(_("The broadcast is queued; the messages go out within a minute, "
@@ -237,8 +246,11 @@ def broadcasts():
             status, segment = 400, {}
             preview = broadcast_service.preview(db, now(), text, segment,
                                                 rt().settings.sms_price_vnd)
+        elif step == "1" and not text:
+            flash(_("Write the message first."), "error")
         return render_template(
             "console/broadcasts.html", text=text, segment=segment, p=preview,
+            confirming=confirming and preview.recipients > 0, send_at_value=send_at,
             send_at=source.get("send_at", ""), length=sms_length(preview.text),
             gsm7=is_gsm7(preview.text),
             sample=queries.broadcasts.recipients_sample(db, segment, now()),

@@ -97,8 +97,16 @@ def test_broadcast_preview_and_queue(as_user, demo):
     assert "Hop nhom chu nhat nay, mang theo the BHYT nhe" in page
     assert 'id="recipients">3<' in page  # Mai, Hằng and Nga in CD01
     assert 'id="parts">1<' in page
-    admin.post("/console/broadcasts", data={"text": text, "group_id": str(cd01.id),
-                                            "send": "1"})
+    form = {"text": text, "group_id": str(cd01.id), "send": "1"}
+    # "Send" shows what will happen and to how many, and sends nothing yet.
+    page = admin.post("/console/broadcasts", data=form).get_data(as_text=True)
+    assert 'id="confirm"' in page and 'id="confirm-recipients">3 người<' in page
+    assert demo.scalar(select(Broadcast)) is None
+    # Confirming with a count that is no longer true asks again.
+    page = admin.post("/console/broadcasts", data={**form, "send": "confirm",
+                                                   "recipients": "6"}).get_data(as_text=True)
+    assert 'id="confirm"' in page and demo.scalar(select(Broadcast)) is None
+    admin.post("/console/broadcasts", data={**form, "send": "confirm", "recipients": "3"})
     broadcast = demo.scalar(select(Broadcast))
     assert broadcast.segment == {"group_id": str(cd01.id)} and broadcast.status == "scheduled"
     assert _audit(demo, "broadcast")

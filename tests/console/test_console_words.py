@@ -120,7 +120,10 @@ def morning(console, busy_day, as_user):
     admin.get(busy_day["case-sensitive"])
     admin.post(busy_day["meeting"] + "/move", data={"date": "2026-03-14", "time": "16:00",
                                                     "place": "Nhà văn hóa tổ 5"})
-    admin.post("/console/broadcasts", data={"text": "Hop nhom thu bay", "send": "1"})
+    everyone = admin.get("/console/broadcasts", query_string={"text": "Hop nhom thu bay"})
+    count = re.search(r'id="recipients">([\d.]+)<', everyone.get_data(as_text=True)).group(1)
+    admin.post("/console/broadcasts", data={"text": "Hop nhom thu bay", "send": "confirm",
+                                            "recipients": count.replace(".", "")})
     return busy_day
 
 
