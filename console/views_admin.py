@@ -87,8 +87,10 @@ def group_add_member(group_id: int):
 def group_remove_member(group_id: int, membership_id: int):
     with unit() as db:
         membership = _get(db, Membership, membership_id)
-        if membership.group_id != group_id:
+        if membership.group_id != group_id or membership.left_at is not None:
             abort(404)
+        if request.form.get("confirm") != "1":  # first say what leaving means, then act
+            return render_template("console/leave.html", m=membership)
         group_service.remove_member(db, now(), me(db), membership)
     flash(_("Saved."), "ok")
     return redirect(url_for("console.group_page", group_id=group_id))

@@ -231,3 +231,17 @@ def test_a_broadcast_segment_that_selects_no_one_is_refused(as_user, demo, segme
     sent = admin.post("/console/broadcasts", data={"text": "Hop nhom", "send": "1", **segment})
     assert sent.status_code == 400
     assert demo.scalar(select(func.count(Broadcast.id))) == 0
+def test_leaving_a_group_asks_first(as_user, demo):
+    admin = as_user("dieuphoi")
+    cd01 = group(demo, "CD01")
+    hang = person(demo, "+84912000001")
+    membership = demo.scalar(select(Membership).where(Membership.person_id == hang.id))
+    url = f"/console/groups/{cd01.id}/members/{membership.id}/leave"
+    page = admin.post(url).get_data(as_text=True)
+    assert 'id="confirm"' in page and "Đỗ Thị Hằng" in page and "không nhận nhắc lịch họp" in page
+    demo.expire_all()
+    assert membership.left_at is None and not _audit(demo, "member_leave")
+    assert admin.post(url, data={"confirm": "1"}).status_code == 302
+    demo.expire_all()
+    assert membership.left_at is not None and _audit(demo, "member_leave")
+    assert admin.post(url, data={"confirm": "1"}).status_code == 404  # already left
