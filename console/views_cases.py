@@ -40,6 +40,8 @@ def cases():
         group_id=arg_int("group"),
         channel=request.args.get("channel", "")[:12],
         number=arg_int("number"),
+        q=request.args.get("q", "")[:80],
+        ward=request.args.get("ward", "")[:60],
     )
     page = page_number()
     with unit() as db:
@@ -48,6 +50,7 @@ def cases():
         return render_template(
             "console/cases.html", cases=rows, total=total, page=page, f=filters,
             choices=queries.cases.case_filter_choices(db, user), page_size=50,
+            wards=queries.people.wards(db),
         )
 
 

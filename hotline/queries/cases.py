@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from hotline.models import (
@@ -17,12 +17,14 @@ from hotline.models import (
     Membership,
     Message,
     Person,
+    PersonPhone,
     Provider,
     Recording,
     Referral,
     Role,
     StaffUser,
 )
+from hotline.phones import PhoneError, normalize
 from hotline.services import cases
 from hotline.services.cases import Actor
 
@@ -36,6 +38,27 @@ class CaseFilters:
     group_id: int | None = None
     channel: str = ""
     number: int | None = None
+    q: str = ""  # a case number, a phone number in any format, a name or words of the story
+    ward: str = ""  # the member's ward, old or current
+
+
+def _search(q: str):
+    """The condition for ``q``: a phone number (current or earlier, any format), a case
+    number, or words found in the member's name or in the case's summary."""
+    try:
+        phone = normalize(q)
+    except PhoneError:
+        phone = None
+    if phone is not None:
+        earlier = select(PersonPhone.person_id).where(PersonPhone.phone == phone)
+        return Case.person_id.in_(select(Person.id).where(
+            or_(Person.phone == phone, Person.id.in_(earlier))))
+    if q.isdigit():
+        return Case.number == int(q)
+    words = q.split()[:6]
+    named = select(Person.id).where(*[Person.name.ilike(f"%{w}%") for w in words])
+    return or_(Case.person_id.in_(named),
+               and_(*[Case.summary.ilike(f"%{w}%") for w in words]))
 
 
 def case_inbox(session: Session, user: StaffUser, f: CaseFilters, page: int = 1,
@@ -62,6 +85,11 @@ def case_inbox(session: Session, user: StaffUser, f: CaseFilters, page: int = 1,
         where.append(Case.channel == f.channel)
     if f.number is not None:
         where.append(Case.number == f.number)
+    if f.q.strip():
+        where.append(_search(f.q.strip()[:80]))
+    if f.ward:
+        where.append(Case.person_id.in_(select(Person.id).where(
+            or_(Person.ward_current == f.ward, Person.ward_old == f.ward))))
     total = session.scalar(select(func.count(Case.id)).where(*where)) or 0
     rows = session.scalars(
         select(Case)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -323,3 +324,31 @@ def test_marking_a_case_an_emergency_starts_the_emergency_path(as_user, demo):
     assert row.assignee.trained_violence or row.assignee.role == "coordinator"
     kinds = demo.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
     assert "emergency_marked" in kinds
+
+
+def test_find_cases_by_phone_in_any_format_name_number_words_and_ward(as_user, demo):
+    from tests.factories import create_person
+
+    lan = create_person(demo, NOW, phone="+84381234567", name="Lò Thị Lan",
+                        ward_old="Chương Dương", ward_current="Hồng Hà")
+    demo.commit()
+    theirs = open_case(demo, lan.phone, summary="Bị thu xe đẩy ở chợ Long Biên")
+    other = open_case(demo, HANG, summary="Chủ trọ đòi tăng tiền")
+    violence = open_case(demo, HANG, category=3, summary="Chồng đánh")
+    coordinator = as_user("dieuphoi")
+
+    def found(**query) -> set[int]:
+        page = coordinator.get("/console/cases", query_string={"status": "all", **query})
+        return {int(n) for n in re.findall(r'/console/cases/(\d+)"', page.get_data(
+            as_text=True))}
+
+    for q in ("01681234567", "0168 123 4567", "+84 38 123 4567", "038.123.4567"):
+        assert found(q=q) == {theirs.number}, q  # the number she had before 2018 too
+    assert found(q="Lò Thị") == {theirs.number}
+    assert found(q="xe đẩy") == {theirs.number} and found(q="tăng tiền") == {other.number}
+    assert found(q=str(other.number)) == {other.number}
+    assert found(ward="Chương Dương") >= {theirs.number}
+    page = coordinator.get("/console/cases?status=all").get_data(as_text=True)
+    assert "Lò Thị Lan" in page and "0*** *** 567" in page and "Bị thu xe đẩy" in page
+    assert "Chồng đánh" not in page  # a sensitive story is read on its page, audited
+    assert violence.number in found()
