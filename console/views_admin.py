@@ -222,8 +222,14 @@ def broadcasts():
     step = request.form.get("send") if request.method == "POST" else None
     with unit() as db:
         # What one SMS part costs (HOTLINE_SMS_PRICE_VND), for the estimate before sending.
-        preview = broadcast_service.preview(db, now(), text, segment,
-                                            rt().settings.sms_price_vnd)
+        try:
+            preview = broadcast_service.preview(db, now(), text, segment,
+                                                rt().settings.sms_price_vnd)
+        except broadcast_service.SegmentError as exc:
+            flash(_(str(exc)), "error")
+            status, segment, step = 400, {}, None
+            preview = broadcast_service.preview(db, now(), text, segment,
+                                                rt().settings.sms_price_vnd)
         # "Send" first shows what will happen and to how many; only "Confirm" with the count
         # the coordinator saw sends (if the recipients changed meanwhile, she confirms again).
         confirming = step == "1" and bool(text)
@@ -238,18 +244,9 @@ def broadcasts():
             except ServiceError as exc:
                 flash(_(str(exc)), "error")
                 status = 400
-        # What one SMS part costs (HOTLINE_SMS_PRICE_VND), for the estimate before sending.
-        try:
-            preview = broadcast_service.preview(db, now(), text, segment,
-                                                rt().settings.sms_price_vnd)
-        except broadcast_service.SegmentError as exc:
-            if status == 200:
-                flash(_(str(exc)), "error")
-            status, segment = 400, {}
-            preview = broadcast_service.preview(db, now(), text, segment,
-                                                rt().settings.sms_price_vnd)
         elif step == "1" and not text:
             flash(_("Write the message first."), "error")
+            status = 400
         return render_template(
             "console/broadcasts.html", text=text, segment=segment, p=preview,
             confirming=confirming and preview.recipients > 0, send_at_value=send_at,
