@@ -15,6 +15,7 @@ from hotline import clock
 from hotline.config import INSTANCE, Settings
 from hotline.queries import health
 from hotline.runtime import Runtime
+from web import runtime
 
 WEBHOOK_PREFIXES = ("/sms/", "/ivr/")
 
@@ -46,9 +47,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from console import bp as console_bp
     from console import init_app as init_console
+    from console.prompts import MENU_PROMPT_KEYS
     from ivr import bp as ivr_bp
+    from ivr.menu import reachable_prompt_keys
     from sms import bp as sms_bp
 
+    app.extensions[MENU_PROMPT_KEYS] = reachable_prompt_keys
     csrf = init_console(app)
     csrf.exempt(sms_bp)
     csrf.exempt(ivr_bp)
@@ -56,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(ivr_bp)
     app.register_blueprint(console_bp)
 
-    from hotline.cli import register_cli
+    from cli import register_cli
 
     register_cli(app)
 
@@ -68,11 +72,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(no_sniffing)
     app.register_error_handler(OperationalError, database_unavailable)
     return app
-
-
-def runtime() -> Runtime:
-    """The Runtime of the current app."""
-    return current_app.extensions["hotline"]
 
 
 def no_sniffing(response):

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
-from flask import abort, current_app, flash, redirect, request
+from flask import abort, flash, redirect, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
@@ -14,16 +14,12 @@ from sqlalchemy.orm import Session
 from hotline import clock
 from hotline.db import session_scope
 from hotline.models import Person, StaffUser
-from hotline.runtime import Runtime
 from hotline.services.cases import Actor
 from hotline.services.errors import ServiceError
 from hotline.services.outbox import Outbox
+from web import runtime as rt
 
 PAGE_SIZE = 50
-
-
-def rt() -> Runtime:
-    return current_app.extensions["hotline"]
 
 
 def now() -> datetime:

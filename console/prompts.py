@@ -1,7 +1,7 @@
 """The voice prompts as staff see them: every key the menu can play, its text today, and
 where its sound comes from (a staff recording, gTTS, espeak-ng, or spoken at call time).
 
-The folders are the voice line's own (``ivr.prompts.sound_dirs``), so a recording uploaded
+The folders are the voice line's own (``audio.prompts.sound_dirs``), so a recording uploaded
 here is the one the line plays.
 """
 
@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from flask import current_app
+
 from audio import render
+from audio.prompts import catalogue_at, sound_dirs
 from hotline import clock
 from hotline.config import Settings
 
+# The app.extensions key of a callable giving the prompt keys the voice menu reaches.
+MENU_PROMPT_KEYS = "hotline.menu_prompt_keys"
 _FILE = re.compile(r"^(?P<key>[a-z0-9_]+)(?:-[0-9a-f]{12})?\.(?:mp3|wav)$")
 
 
@@ -34,30 +39,18 @@ class Prompt:
 
 def dirs(settings: Settings) -> tuple[Path, Path]:
     """(rendered files, staff recordings), as the voice line uses them."""
-    try:
-        from ivr.prompts import sound_dirs
-    except ImportError:
-        base = Path(settings.audio_dir)
-        return base, base / "recorded"
     return sound_dirs(settings)
 
 
 def texts(now: datetime | None = None) -> dict[str, str]:
     """Every prompt's text on the Hanoi day of ``now``."""
-    now = now or clock.utcnow()
-    try:
-        from ivr.prompts import catalogue_at
-    except ImportError:
-        from audio.catalogue import build_catalogue
-
-        return build_catalogue(clock.local(now).date())
-    return catalogue_at(now)
+    return catalogue_at(now or clock.utcnow())
 
 
 def menu_keys() -> set[str]:
-    from ivr.menu import reachable_prompt_keys
-
-    return reachable_prompt_keys()
+    """The prompts the voice menu can play. The menu is the voice door's; app.py hands its
+    keys over (``MENU_PROMPT_KEYS``), so the console imports no other door."""
+    return set(current_app.extensions[MENU_PROMPT_KEYS]())
 
 
 def all_prompts(settings: Settings, now: datetime | None = None) -> list[Prompt]:

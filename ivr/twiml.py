@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from audio.prompts import catalogue_on, sound_dirs
 from audio.render import SAY_LANGUAGE, SAY_VOICE, resolve
 from ivr.flow import Dial, Gather, Hangup, Record, Screen
 from ivr.menu import Menu, digit_prompt_keys
-from ivr.prompts import catalogue_on, sound_dirs
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, abort, current_app, request, send_file
+from flask import Response, abort, request, send_file
 
+from audio.prompts import catalogue_at, sound_dirs
 from audio.render import content_type, etag_for
 from hotline import clock
 from hotline.db import session_scope, write_now
@@ -19,9 +20,9 @@ from hotline.services.outbox import Outbox
 from hotline.text import clean
 from ivr import bp, flow
 from ivr.menu import MENU
-from ivr.prompts import catalogue_at, sound_dirs
 from ivr.twiml import reject, render_alert, render_screen
-from sms.signatures import twilio_signed
+from web import runtime
+from web.signatures import twilio_signed
 
 GATEWAY = "twilio"
 _RENDERED = re.compile(r"^[a-z0-9_]+-[0-9a-f]{12}\.(?:mp3|wav)$")
@@ -31,10 +32,6 @@ _RECORDED = re.compile(r"^[a-z0-9_]+\.(?:mp3|wav)$")
 RENDERED_MAX_AGE = 365 * 24 * 3600
 RECORDED_MAX_AGE = 300
 MAX_INT_DIGITS = 9  # Twilio's numbers are small; anything longer is not from Twilio
-
-
-def _rt():
-    return current_app.extensions["hotline"]
 
 
 def _twiml(body: str) -> Response:
@@ -79,7 +76,7 @@ def _act_ref() -> flow.ActRef:
 
 
 def _render(screen: flow.Screen, now) -> Response:
-    return _twiml(render_screen(_rt().settings, clock.local(now).date(), screen, MENU))
+    return _twiml(render_screen(runtime().settings, clock.local(now).date(), screen, MENU))
 
 
 @bp.post("/incoming")
@@ -88,7 +85,7 @@ def incoming():
     """A call comes in (or a callback we placed is answered): welcome, consent or menu."""
     ref = _call_ref()
     now = clock.utcnow()
-    with session_scope(_rt().sessions) as session:
+    with session_scope(runtime().sessions) as session:
         start = calls.start_call(
             session, now, ref, question=catalogue_at(now)["consent_ask"],
             callback_id=_int(request.args, "callback"),
@@ -110,10 +107,10 @@ def menu():
     action = flow.action_request(MENU, move.act, digits) if isinstance(move, flow.Run) else None
     stored = False
     if action is None:  # only a move through the menu: one statement
-        stored = write_now(_rt().engine, lambda conn: calls.store_move(
+        stored = write_now(runtime().engine, lambda conn: calls.store_move(
             conn, now, ref, step=step, node=node or "?", digits=digits))
     if not stored:
-        rt = _rt()
+        rt = runtime()
         with session_scope(rt.sessions) as session:
             result = calls.menu_step(
                 session, now, ref, step=step, node=node or "?", digits=digits, action=action,
@@ -147,7 +144,7 @@ def recorded():
     call_ref, step, retries, ref = _call_ref(), _step(), _retries(), _act_ref()
     args = _complaint_args(ref)
     now = clock.utcnow()
-    rt = _rt()
+    rt = runtime()
     with session_scope(rt.sessions) as session:
         case = calls.complaint_recorded(
             session, now, Outbox.for_settings(session, rt.settings), call_ref, step=step,
@@ -169,7 +166,7 @@ def recording():
     if not recording_sid:
         return "", 400
     args = _complaint_args(ref)
-    rt = _rt()
+    rt = runtime()
     with session_scope(rt.sessions) as session:
         calls.recording_status(
             session, clock.utcnow(), Outbox.for_settings(session, rt.settings), call_ref,
@@ -187,7 +184,7 @@ def dialed():
     """The <Dial> of the duty roster ended: goodbye if answered, else voicemail."""
     call_ref, step, ref = _call_ref(), _step(), _act_ref()
     now = clock.utcnow()
-    with session_scope(_rt().sessions) as session:
+    with session_scope(runtime().sessions) as session:
         answered = calls.dial_finished(
             session, now, call_ref, step=step, node="dial_duty",
             dial_status=_text(request.form, "DialCallStatus", 16).lower(),
@@ -200,7 +197,7 @@ def dialed():
 def status():
     """Twilio's call status callback: status, outcome and duration; settles callbacks."""
     ref = _call_ref()
-    with session_scope(_rt().sessions) as session:
+    with session_scope(runtime().sessions) as session:
         calls.call_status(
             session, clock.utcnow(), ref, status=_text(request.form, "CallStatus", 16).lower(),
             duration=_int(request.form, "CallDuration"),
@@ -213,7 +210,7 @@ def status():
 def missed():
     """The missed-call number: reject unanswered and queue one callback."""
     ref = _call_ref()
-    with session_scope(_rt().sessions) as session:
+    with session_scope(runtime().sessions) as session:
         calls.missed_call(session, clock.utcnow(), ref)
     return _twiml(reject())
 
@@ -225,7 +222,7 @@ def alert():
     ref, callback_id = _call_ref(), _int(request.args, "callback")
     digits = _text(request.form, "Digits", 8) or None
     now = clock.utcnow()
-    rt = _rt()
+    rt = runtime()
     with session_scope(rt.sessions) as session:
         answer = calls.alert_answered(session, now, Outbox.for_settings(session, rt.settings),
                                       ref, callback_id, digits)
@@ -237,7 +234,7 @@ def alert():
 @bp.get("/audio/<name>")
 def audio(name: str):
     """A prompt's sound file, for Twilio's <Play>: content type, ETag, caching, 304."""
-    rendered_dir, recorded_dir = sound_dirs(_rt().settings)
+    rendered_dir, recorded_dir = sound_dirs(runtime().settings)
     if _RENDERED.match(name):
         path, max_age = rendered_dir / name, RENDERED_MAX_AGE
     elif _RECORDED.match(name):

@@ -5,21 +5,18 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Response, abort, current_app, request
+from flask import Response, abort, request
 
 from hotline import clock
 from hotline.db import session_scope
 from hotline.gateways import android
 from hotline.services import inbound, outbox
 from sms import bp
-from sms.signatures import twilio_signed
+from web import runtime
+from web.signatures import twilio_signed
 
 log = logging.getLogger(__name__)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-
-
-def _rt():
-    return current_app.extensions["hotline"]
 
 
 def _twiml(body: str = EMPTY_TWIML) -> Response:
@@ -42,7 +39,7 @@ def twilio_inbound():
     sender = request.form.get("From", "")
     if not sid or not sender:
         return _twiml(), 400
-    inbound.receive_text(_rt(), "twilio", sid, sender, request.form.get("Body", ""))
+    inbound.receive_text(runtime(), "twilio", sid, sender, request.form.get("Body", ""))
     return _twiml()
 
 
@@ -54,7 +51,7 @@ def twilio_status():
     status = request.form.get("MessageStatus") or request.form.get("SmsStatus")
     if not sid or not status:
         return "", 400
-    with session_scope(_rt().sessions) as session:
+    with session_scope(runtime().sessions) as session:
         outbox.record_status(
             session, clock.utcnow(), "twilio", sid, status,
             _token(request.form.get("ErrorCode"), 20),
@@ -65,7 +62,7 @@ def twilio_status():
 @bp.post("/android")
 def android_webhook():
     """Events from the Android SMS gateway phone, HMAC-signed with our shared secret."""
-    settings = _rt().settings
+    settings = runtime().settings
     raw = request.get_data(cache=True)
     # Unsigned events are never trusted: no secret configured means no Android door.
     if not settings.android_webhook_secret or not android.verify_webhook(
@@ -85,7 +82,7 @@ def android_webhook():
     if report is not None:
         if not _token(report.message_id):
             return {"error": "invalid message id"}, 400
-        with session_scope(_rt().sessions) as session:
+        with session_scope(runtime().sessions) as session:
             outbox.record_status(session, clock.utcnow(), "android", report.message_id,
                                  report.status, error_message=report.reason)
         return "", 204
@@ -97,5 +94,6 @@ def android_webhook():
         return "", 204
     if not _token(event.external_id):
         return {"error": "invalid event id"}, 400
-    inbound.receive_text(_rt(), "android", event.external_id, event.phone, event.body, resends=True)
+    inbound.receive_text(runtime(), "android", event.external_id, event.phone, event.body,
+                         resends=True)
     return "", 204

@@ -101,3 +101,18 @@ def test_demo_logins_follow_the_password_rule():
 
     for username, password, _role, _phone in LOGINS:
         passwords.check(password, username)
+
+
+def test_create_user_has_the_consoles_checks(runner, db):
+    """The CLI creates logins through the console's service: same rules, nothing saved."""
+    for args, why in ((["create-user", "lan!", "--password", "mai-xem-2026"], "user name"),
+                      (["create-user", "pe1", "--role", "peer_educator",
+                        "--password", "mai-xem-2026"], "peer educator")):
+        result = runner.invoke(args=args)
+        assert result.exit_code != 0 and why in result.output, result.output
+    assert runner.invoke(args=["create-user", "mai", "--password", "mai-xem-2026"]
+                         ).exit_code == 0, "a valid login is created"
+    again = runner.invoke(args=["create-user", "MAI", "--password", "mai-xem-2026"])
+    assert again.exit_code != 0 and "taken" in again.output
+    assert db.scalar(select(func.count()).select_from(StaffUser)
+                     .where(StaffUser.username.in_(["mai", "lan!", "pe1"]))) == 1

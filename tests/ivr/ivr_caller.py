@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from audio.prompts import catalogue_at
 from audio.render import SAY_LANGUAGE, SAY_VOICE
 from hotline import clock
-from ivr.prompts import catalogue_at
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL
 
 _sids = itertools.count(1)

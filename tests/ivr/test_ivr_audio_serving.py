@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import audio.cli
+import cli
 from audio.render import etag_for, file_name
 from ivr.menu import reachable_prompt_keys
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL
@@ -77,7 +77,7 @@ def write_rendered(audio_dir: Path, key: str, text: str, data: bytes = TINY_MP3)
 
 
 def test_etag_gives_304_and_a_changed_file_a_new_etag(client, audio_dir):
-    text = audio.cli.current_catalogue()["main_menu"]
+    text = cli.current_catalogue()["main_menu"]
     path = write_rendered(audio_dir, "main_menu", text)
     url = f"/ivr/audio/{path.name}"
     first = fetch(client, url)
@@ -97,7 +97,7 @@ def test_etag_gives_304_and_a_changed_file_a_new_etag(client, audio_dir):
 
 
 def test_staff_recording_wins_and_is_cached_briefly(client, audio_dir):
-    text = audio.cli.current_catalogue()["main_menu"]
+    text = cli.current_catalogue()["main_menu"]
     write_rendered(audio_dir, "main_menu", text)
     (audio_dir / "recorded" / "main_menu.mp3").write_bytes(TINY_MP3)
     caller = Caller(client).call().press("1")
@@ -127,7 +127,7 @@ def test_a_rendered_name_is_only_looked_up_among_rendered_files(client, audio_di
 
 
 def test_audio_check_lists_every_reachable_prompt_and_its_source(runner, audio_dir):
-    text = audio.cli.current_catalogue()["goodbye"]
+    text = cli.current_catalogue()["goodbye"]
     write_rendered(audio_dir, "goodbye", text)
     (audio_dir / "recorded" / "welcome.wav").write_bytes(b"RIFF")
     result = runner.invoke(args=["audio", "check"])
@@ -140,8 +140,8 @@ def test_audio_check_lists_every_reachable_prompt_and_its_source(runner, audio_d
 
 
 def test_audio_check_fails_when_a_prompt_is_missing_from_the_catalogue(runner, monkeypatch):
-    catalogue = {k: v for k, v in audio.cli.current_catalogue().items() if k != "case_created"}
-    monkeypatch.setattr(audio.cli, "current_catalogue", lambda: catalogue)
+    catalogue = {k: v for k, v in cli.current_catalogue().items() if k != "case_created"}
+    monkeypatch.setattr(cli, "current_catalogue", lambda: catalogue)
     result = runner.invoke(args=["audio", "check"])
     assert result.exit_code != 0
     assert "case_created" in result.output and "MISSING" in result.output

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select
 
+from audio.prompts import catalogue_at
 from hotline import clock
 from hotline.models import (
     Call,
@@ -23,7 +24,6 @@ from hotline.models import (
 from hotline.services import cases
 from hotline.services.outbox import Outbox
 from ivr.menu import ALERT_PROMPTS, MENU, choose, reachable_prompt_keys
-from ivr.prompts import catalogue_at
 from tests.conftest import AUTH_TOKEN
 from tests.factories import create_person
 from tests.ivr.ivr_caller import Caller, fresh_phone, query, sign

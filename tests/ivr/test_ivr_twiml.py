@@ -6,11 +6,11 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from audio.prompts import catalogue_at
 from audio.render import SAY_LANGUAGE, SAY_VOICE, file_name
 from hotline import clock
 from ivr import flow
 from ivr.menu import MENU
-from ivr.prompts import catalogue_at
 from ivr.twiml import Renderer, reject, render_screen
 from tests.conftest import PUBLIC_URL
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from functools import wraps
 
-from flask import abort, current_app, request
+from flask import abort, request
 from twilio.request_validator import RequestValidator
+
+from web import runtime
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +22,7 @@ def twilio_signed(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        settings = current_app.extensions["hotline"].settings
+        settings = runtime().settings
         if settings.signatures_required:
             url = settings.public_url.rstrip("/") + request.full_path.rstrip("?")
             signature = request.headers.get("X-Twilio-Signature", "")

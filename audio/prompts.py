@@ -1,4 +1,4 @@
-"""Where the IVR finds its prompt texts and sound files.
+"""Where the voice line finds its prompt texts and sound files.
 
 Rendered prompts live in ``settings.audio_dir``; staff recordings (``<key>.mp3`` / ``<key>.wav``)
 in its ``recorded`` subdirectory, where they beat any synthesis. The texts are the catalogue of
