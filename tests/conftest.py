@@ -17,12 +17,17 @@ from sqlalchemy import create_engine, text
 from hotline.config import Settings
 from hotline.db import Base, make_engine, make_sessionmaker, session_scope
 from hotline.migrate import upgrade
+from tests.fakes.android_server import FakeAndroid
+from tests.fakes.twilio_server import FakeTwilio
 
 PG_ADMIN_URL = os.environ.get(
     "HOTLINE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 BACKEND = os.environ.get("HOTLINE_TEST_DB", "sqlite")
 AUTH_TOKEN = "test-auth-token"
+# The local fakes of the gateways' APIs (tests/fakes/): one account each for every test.
+TWILIO_SID, TWILIO_FROM = "AC" + "1" * 32, "+15005550006"
+ANDROID_LOGIN, ANDROID_PASSWORD = "hotline", "s3cret"
 PUBLIC_URL = "https://hotline.example.org"
 
 
@@ -156,3 +161,17 @@ def at(value: str) -> datetime:
 
 
 __all__ = ["AUTH_TOKEN", "PUBLIC_URL", "at", "create_database", "drop_database", "session_scope"]
+
+
+@pytest.fixture
+def fake_twilio():
+    """The fake Twilio REST API on a local port, for the real twilio client."""
+    with FakeTwilio(account_sid=TWILIO_SID, auth_token=AUTH_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def fake_android():
+    """The fake SMS Gateway for Android API on a local port, for the real client."""
+    with FakeAndroid(login=ANDROID_LOGIN, password=ANDROID_PASSWORD) as server:
+        yield server

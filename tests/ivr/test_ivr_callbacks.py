@@ -16,27 +16,20 @@ from hotline.models import Call, CallbackRequest, CallStep, Person
 from hotline.services import calls
 from scheduler import jobs
 from scheduler.runner import JOBS
-from tests.conftest import AUTH_TOKEN, PUBLIC_URL, at
+from tests.conftest import AUTH_TOKEN, PUBLIC_URL, TWILIO_FROM, TWILIO_SID, at
 from tests.factories import create_person
-from tests.fakes.twilio_server import FakeTwilio
 from tests.ivr.ivr_caller import Caller, fresh_phone, fresh_sid, sign
 
-SID, FROM = "AC" + "1" * 32, "+15005550006"
+SID, FROM = TWILIO_SID, TWILIO_FROM
 NIGHT = at("2026-12-01 22:30")
 MORNING = at("2026-12-02 08:00")
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(account_sid=SID, auth_token=AUTH_TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-def settings(settings, fake):
+def settings(settings, fake_twilio):
     return settings.replace(voice_gateway="twilio", twilio_account_sid=SID,
                             twilio_auth_token=AUTH_TOKEN, twilio_from=FROM,
-                            twilio_api_base_url=fake.url, gateway_timeout=2.0)
+                            twilio_api_base_url=fake_twilio.url, gateway_timeout=2.0)
 
 
 @pytest.fixture
@@ -104,20 +97,20 @@ def test_withheld_number_is_rejected_but_cannot_be_called_back(client, db, clock
     assert count(db, CallbackRequest) == 0
 
 
-def test_called_back_inside_call_hours_answered_and_done(client, db, rt, fake, clock_at):
+def test_called_back_inside_call_hours_answered_and_done(client, db, rt, fake_twilio, clock_at):
     phone = "+84912345002"
     ring(client, phone)
     jobs.place_callbacks(rt, NIGHT + timedelta(minutes=1))
-    assert fake.calls == []
+    assert fake_twilio.calls == []
     cb = callback(db)
     assert cb.due_at == MORNING and cb.status == "queued" and cb.attempts == 0
 
     jobs.place_callbacks(rt, MORNING - timedelta(minutes=1))
-    assert fake.calls == []
+    assert fake_twilio.calls == []
     jobs.place_callbacks(rt, MORNING)
     jobs.place_callbacks(rt, MORNING + timedelta(seconds=15))  # runs again: no second call
-    assert len(fake.calls) == 1
-    req = fake.last
+    assert len(fake_twilio.calls) == 1
+    req = fake_twilio.last
     assert req.path == f"/2010-04-01/Accounts/{SID}/Calls.json"
     assert req.form["To"] == phone and req.form["From"] == FROM
     assert req.form["Url"] == f"{PUBLIC_URL}/ivr/incoming?callback={cb.id}"
@@ -125,7 +118,8 @@ def test_called_back_inside_call_hours_answered_and_done(client, db, rt, fake, c
     cb = callback(db)
     call = db.get(Call, cb.call_id)
     assert (cb.status, cb.attempts) == ("calling", 1)
-    assert (call.external_id, call.direction, call.phone) == (fake.calls[0]["sid"], "out", phone)
+    assert (call.external_id, call.direction, call.phone) == (
+        fake_twilio.calls[0]["sid"], "out", phone)
 
     # She answers: the callback goes into the menu, consent first.
     clock_at(MORNING + timedelta(seconds=20))
@@ -143,7 +137,7 @@ def test_called_back_inside_call_hours_answered_and_done(client, db, rt, fake, c
     assert count(db, Call) == 2
 
 
-def test_no_answer_retries_after_15_30_60_minutes_then_gives_up(client, db, rt, fake,
+def test_no_answer_retries_after_15_30_60_minutes_then_gives_up(client, db, rt, fake_twilio,
                                                                 clock_at):
     phone = "+84912345003"
     clock_at(at("2026-12-02 09:00"))
@@ -151,9 +145,9 @@ def test_no_answer_retries_after_15_30_60_minutes_then_gives_up(client, db, rt, 
     now = at("2026-12-02 09:00")
     for attempt, wait in enumerate([15, 30, 60, None], start=1):
         jobs.place_callbacks(rt, now)
-        assert len(fake.calls) == attempt
+        assert len(fake_twilio.calls) == attempt
         clock_at(now + timedelta(seconds=40))
-        status(client, fake.calls[-1]["sid"], phone, "no-answer")
+        status(client, fake_twilio.calls[-1]["sid"], phone, "no-answer")
         cb = callback(db)
         assert cb.attempts == attempt
         if wait is None:
@@ -162,54 +156,54 @@ def test_no_answer_retries_after_15_30_60_minutes_then_gives_up(client, db, rt, 
         assert cb.status == "queued"
         assert cb.due_at == now + timedelta(seconds=40) + timedelta(minutes=wait)
         jobs.place_callbacks(rt, cb.due_at - timedelta(seconds=1))
-        assert len(fake.calls) == attempt  # not before its time
+        assert len(fake_twilio.calls) == attempt  # not before its time
         now = cb.due_at
     jobs.place_callbacks(rt, now + timedelta(hours=3))
-    assert len(fake.calls) == 4
+    assert len(fake_twilio.calls) == 4
     outcomes = db.scalars(select(Call.outcome).where(Call.direction == "out")).all()
     assert outcomes == ["no-answer"] * 4
 
 
 @pytest.mark.parametrize("outcome", ["busy", "failed", "canceled"])
-def test_busy_or_failed_calls_are_retried_too(client, db, rt, fake, clock_at, outcome):
+def test_busy_or_failed_calls_are_retried_too(client, db, rt, fake_twilio, clock_at, outcome):
     phone = fresh_phone()
     clock_at(at("2026-12-02 10:00"))
     ring(client, phone)
     jobs.place_callbacks(rt, at("2026-12-02 10:00"))
-    status(client, fake.calls[-1]["sid"], phone, outcome)
+    status(client, fake_twilio.calls[-1]["sid"], phone, outcome)
     cb = callback(db)
     assert cb.status == "queued" and cb.due_at == at("2026-12-02 10:15")
 
 
-def test_urgent_callbacks_go_out_at_night(db, rt, fake):
+def test_urgent_callbacks_go_out_at_night(db, rt, fake_twilio):
     with session_scope(rt.sessions) as session:
         calls.queue_callback(session, NIGHT, "+84912345004", None, reason="staff", urgent=True)
     jobs.place_callbacks(rt, NIGHT)
-    assert len(fake.calls) == 1
+    assert len(fake_twilio.calls) == 1
 
 
-def test_a_safe_contact_window_is_kept(db, rt, fake):
+def test_a_safe_contact_window_is_kept(db, rt, fake_twilio):
     now = at("2026-12-02 09:00")
     with session_scope(rt.sessions) as session:
         person = create_person(session, now, safe_contact_start=time(18),
                                safe_contact_end=time(20))
         calls.queue_callback(session, now, person.phone, person, reason="ivr")
     jobs.place_callbacks(rt, now)
-    assert fake.calls == [] and callback(db).due_at == at("2026-12-02 18:00")
+    assert fake_twilio.calls == [] and callback(db).due_at == at("2026-12-02 18:00")
     jobs.place_callbacks(rt, at("2026-12-02 18:00"))
-    assert len(fake.calls) == 1
+    assert len(fake_twilio.calls) == 1
 
 
-def test_gateway_errors_count_as_attempts_and_bad_numbers_give_up(db, rt, fake):
+def test_gateway_errors_count_as_attempts_and_bad_numbers_give_up(db, rt, fake_twilio):
     now = at("2026-12-02 11:00")
     with session_scope(rt.sessions) as session:
         calls.queue_callback(session, now, "+84912345005", None, reason="ivr")
-    fake.fail_next(status=503)
+    fake_twilio.fail_next(status=503)
     jobs.place_callbacks(rt, now)
     cb = callback(db)
     assert (cb.status, cb.attempts, cb.call_id) == ("queued", 1, None)
     assert cb.due_at == now + timedelta(minutes=15) and "503" in cb.note
-    fake.fail_next(status=400, code=21211)
+    fake_twilio.fail_next(status=400, code=21211)
     jobs.place_callbacks(rt, cb.due_at)
     cb = callback(db)
     assert (cb.status, cb.attempts) == ("given_up", 2) and "21211" in cb.note
@@ -269,7 +263,7 @@ def test_a_callback_answered_before_the_job_recorded_it_is_done_once(client, db,
     assert count(db, Call) == 1
 
 
-def test_a_callback_whose_call_never_reported_is_looked_at_again(db, rt, fake):
+def test_a_callback_whose_call_never_reported_is_looked_at_again(db, rt, fake_twilio):
     now = at("2026-12-02 13:00")
     with session_scope(rt.sessions) as session:
         calls.queue_callback(session, now, "+84912345007", None, reason="ivr")
@@ -283,14 +277,14 @@ def test_a_callback_whose_call_never_reported_is_looked_at_again(db, rt, fake):
     assert cb.due_at == later + timedelta(minutes=15) and "no final status" in cb.note
 
 
-def test_erased_people_are_not_called(db, rt, fake):
+def test_erased_people_are_not_called(db, rt, fake_twilio):
     now = at("2026-12-02 14:00")
     with session_scope(rt.sessions) as session:
         person = create_person(session, now)
         calls.queue_callback(session, now, person.phone, person, reason="ivr")
         person.erased_at = now
     jobs.place_callbacks(rt, now)
-    assert fake.calls == [] and callback(db).status == "given_up"
+    assert fake_twilio.calls == [] and callback(db).status == "given_up"
 
 
 def test_inbound_call_status_keeps_duration_and_outcome(client, db, clock_at):

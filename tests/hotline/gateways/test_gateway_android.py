@@ -16,97 +16,93 @@ from hotline.gateways.android import (
     verify_webhook,
 )
 from hotline.gateways.base import GatewayError, SendOptions
+from tests.conftest import ANDROID_LOGIN, ANDROID_PASSWORD
 from tests.fakes.android_server import FakeAndroid
 
-LOGIN, PASSWORD = "hotline", "s3cret"
+LOGIN, PASSWORD = ANDROID_LOGIN, ANDROID_PASSWORD
 TO = "+84912345678"
 
 
 @pytest.fixture
-def fake():
-    with FakeAndroid(login=LOGIN, password=PASSWORD) as server:
-        yield server
+def gateway(fake_android):
+    return AndroidGateway(fake_android.base_url, LOGIN, PASSWORD, timeout=0.5)
 
 
-@pytest.fixture
-def gateway(fake):
-    return AndroidGateway(fake.base_url, LOGIN, PASSWORD, timeout=0.5)
-
-
-def test_send_sms_posts_the_message(fake, gateway):
+def test_send_sms_posts_the_message(fake_android, gateway):
     result = gateway.send_sms(TO, "Chào chị", status_callback="ignored")
 
-    req = fake.last
+    req = fake_android.last
     assert (req.method, req.path) == ("POST", "/3rdparty/v1/messages")
     assert req.auth == (LOGIN, PASSWORD)
     assert req.json["phoneNumbers"] == [TO]
     assert req.json["textMessage"] == {"text": "Chào chị"}
     assert req.json["withDeliveryReport"] is True
-    assert result.external_id == fake.sent[0]["id"]
+    assert result.external_id == fake_android.sent[0]["id"]
     assert result.status == "pending"
 
 
-def test_send_carries_our_id_expiry_device_and_sim(fake, gateway):
+def test_send_carries_our_id_expiry_device_and_sim(fake_android, gateway):
     until = datetime(2026, 12, 2, 14, 0, 30, 123456, tzinfo=UTC)
-    options = SendOptions(message_id="hl-abc", valid_until=until, device_id=fake.device_id,
+    options = SendOptions(message_id="hl-abc", valid_until=until, device_id=fake_android.device_id,
                           sim_number=2)
 
     result = gateway.send_sms(TO, "hi", options=options)
 
-    sent = fake.last.json
-    assert (sent["id"], sent["deviceId"], sent["simNumber"]) == ("hl-abc", fake.device_id, 2)
+    sent = fake_android.last.json
+    assert (sent["id"], sent["deviceId"], sent["simNumber"]) == (
+        "hl-abc", fake_android.device_id, 2)
     assert datetime.fromisoformat(sent["validUntil"]) == until.replace(microsecond=0)
     assert "ttl" not in sent  # the API refuses both at once
     assert result.external_id == "hl-abc"
 
 
-def test_repeated_id_answered_409_is_accepted_not_failed(fake, gateway):
+def test_repeated_id_answered_409_is_accepted_not_failed(fake_android, gateway):
     options = SendOptions(message_id="hl-once")
     first = gateway.send_sms(TO, "hi", options=options)
 
     again = gateway.send_sms(TO, "hi", options=options)  # the first answer was "lost"
 
-    assert fake.requests[-1].json["id"] == "hl-once"
-    assert len(fake.sent) == 1  # the phone holds one message, not two
+    assert fake_android.requests[-1].json["id"] == "hl-once"
+    assert len(fake_android.sent) == 1  # the phone holds one message, not two
     assert again.external_id == first.external_id == "hl-once"
     assert again.status == "pending"
 
 
-def test_409_without_our_id_is_an_error(fake, gateway):
-    fake.fail_next(status=409, message="conflict")
+def test_409_without_our_id_is_an_error(fake_android, gateway):
+    fake_android.fail_next(status=409, message="conflict")
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert caught.value.code == "409" and not caught.value.transient
 
 
-def test_cancel_a_pending_message(fake, gateway):
+def test_cancel_a_pending_message(fake_android, gateway):
     sent = gateway.send_sms(TO, "hi", options=SendOptions(message_id="hl-stop"))
 
     assert gateway.cancel(sent.external_id) is True
 
-    assert fake.last.method == "DELETE"
-    assert fake.state_of("hl-stop") == "Cancelled"
+    assert fake_android.last.method == "DELETE"
+    assert fake_android.state_of("hl-stop") == "Cancelled"
 
 
-def test_cancel_after_sending_or_unknown_is_false(fake, gateway):
+def test_cancel_after_sending_or_unknown_is_false(fake_android, gateway):
     gateway.send_sms(TO, "hi", options=SendOptions(message_id="hl-gone"))
-    fake.set_state("hl-gone", "Sent")
+    fake_android.set_state("hl-gone", "Sent")
 
     assert gateway.cancel("hl-gone") is False
     assert gateway.cancel("never-had-it") is False
-    assert fake.state_of("hl-gone") == "Sent"
+    assert fake_android.state_of("hl-gone") == "Sent"
 
 
-def test_cancel_when_the_server_fails_is_transient(fake, gateway):
-    fake.fail_next(status=503)
+def test_cancel_when_the_server_fails_is_transient(fake_android, gateway):
+    fake_android.fail_next(status=503)
     with pytest.raises(GatewayError) as caught:
         gateway.cancel("hl-x")
     assert caught.value.transient
 
 
-def test_failed_state_is_permanent(fake, gateway):
-    fake.reply_state = "Failed"
-    fake.recipient_error = "RESULT_ERROR_GENERIC_FAILURE"
+def test_failed_state_is_permanent(fake_android, gateway):
+    fake_android.reply_state = "Failed"
+    fake_android.recipient_error = "RESULT_ERROR_GENERIC_FAILURE"
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert not caught.value.transient
@@ -114,8 +110,8 @@ def test_failed_state_is_permanent(fake, gateway):
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
-def test_server_errors_and_rate_limits_are_transient(fake, gateway, status):
-    fake.fail_next(status=status)
+def test_server_errors_and_rate_limits_are_transient(fake_android, gateway, status):
+    fake_android.fail_next(status=status)
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert caught.value.transient and caught.value.code == str(status)
@@ -123,23 +119,23 @@ def test_server_errors_and_rate_limits_are_transient(fake, gateway, status):
 
 
 @pytest.mark.parametrize("status", [400, 403, 404])
-def test_client_errors_are_permanent(fake, gateway, status):
-    fake.fail_next(status=status, message="nope")
+def test_client_errors_are_permanent(fake_android, gateway, status):
+    fake_android.fail_next(status=status, message="nope")
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert not caught.value.transient and caught.value.code == str(status)
     assert "nope" in str(caught.value)
 
 
-def test_wrong_password_is_permanent(fake):
-    gateway = AndroidGateway(fake.base_url, LOGIN, "wrong", timeout=0.5)
+def test_wrong_password_is_permanent(fake_android):
+    gateway = AndroidGateway(fake_android.base_url, LOGIN, "wrong", timeout=0.5)
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert not caught.value.transient and caught.value.code == "401"
 
 
-def test_slow_response_times_out_quickly_as_transient(fake, gateway):
-    fake.delay_next(seconds=3)
+def test_slow_response_times_out_quickly_as_transient(fake_android, gateway):
+    fake_android.delay_next(seconds=3)
     started = time.monotonic()
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
@@ -147,24 +143,24 @@ def test_slow_response_times_out_quickly_as_transient(fake, gateway):
     assert caught.value.transient and caught.value.code == "timeout"
 
 
-def test_dropped_connection_is_transient(fake, gateway):
-    fake.drop_next()
+def test_dropped_connection_is_transient(fake_android, gateway):
+    fake_android.drop_next()
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert caught.value.transient and caught.value.code == "connection"
 
 
-def test_unreadable_success_is_transient(fake, gateway):
-    fake.fail_next(status=202, raw=b"<html>captive portal</html>")
+def test_unreadable_success_is_transient(fake_android, gateway):
+    fake_android.fail_next(status=202, raw=b"<html>captive portal</html>")
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert caught.value.transient and caught.value.code == "bad_response"
 
 
 def test_bearer_token_without_login():
-    with FakeAndroid(password="jwt-token") as fake:
-        result = AndroidGateway(fake.base_url, "", "jwt-token", timeout=0.5).send_sms(TO, "hi")
-        assert fake.last.headers["authorization"] == "Bearer jwt-token"
+    with FakeAndroid(password="jwt-token") as server:
+        result = AndroidGateway(server.base_url, "", "jwt-token", timeout=0.5).send_sms(TO, "hi")
+        assert server.last.headers["authorization"] == "Bearer jwt-token"
     assert result.status == "pending"
 
 
@@ -270,10 +266,10 @@ def test_parse_webhook_rejects_a_broken_sms_event():
         parse_webhook({**EVENT, "payload": {"messageId": "x"}})
 
 
-def test_fetch_status_reads_the_held_state(fake, gateway):
+def test_fetch_status_reads_the_held_state(fake_android, gateway):
     gateway.send_sms(TO, "hi", options=SendOptions(message_id="hl-late"))
     assert gateway.fetch_status("hl-late") == ("pending", None)
-    fake.set_state("hl-late", "Delivered")
+    fake_android.set_state("hl-late", "Delivered")
     assert gateway.fetch_status("hl-late") == ("delivered", None)
     with pytest.raises(GatewayError) as caught:
         gateway.fetch_status("unknown")

@@ -6,10 +6,10 @@ import pytest
 
 from hotline.gateways.base import GatewayError
 from hotline.gateways.twilio import BaseUrlHttpClient, TwilioGateway
+from tests.conftest import AUTH_TOKEN, TWILIO_SID
 from tests.fakes.twilio_server import FakeTwilio
 
-SID = "AC" + "0" * 32
-TOKEN = "test-auth-token"
+SID, TOKEN = TWILIO_SID, AUTH_TOKEN
 FROM = "+15005550006"
 TO = "+84912345678"
 MESSAGES = f"/2010-04-01/Accounts/{SID}/Messages.json"
@@ -17,22 +17,16 @@ CALLS = f"/2010-04-01/Accounts/{SID}/Calls.json"
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(account_sid=SID, auth_token=TOKEN) as server:
-        yield server
+def gateway(fake_twilio):
+    return TwilioGateway(SID, TOKEN, FROM, api_base_url=fake_twilio.url, timeout=0.5)
 
 
-@pytest.fixture
-def gateway(fake):
-    return TwilioGateway(SID, TOKEN, FROM, api_base_url=fake.url, timeout=0.5)
-
-
-def test_send_sms_posts_the_message(fake, gateway):
+def test_send_sms_posts_the_message(fake_twilio, gateway):
     result = gateway.send_sms(
         TO, "Chào chị, họp nhóm 9 giờ", status_callback="https://h/sms/status"
     )
 
-    req = fake.last
+    req = fake_twilio.last
     assert (req.method, req.path) == ("POST", MESSAGES)
     assert req.auth == (SID, TOKEN)
     assert req.form == {
@@ -41,22 +35,22 @@ def test_send_sms_posts_the_message(fake, gateway):
         "Body": "Chào chị, họp nhóm 9 giờ",
         "StatusCallback": "https://h/sms/status",
     }
-    assert result.external_id == fake.messages[0]["sid"]
+    assert result.external_id == fake_twilio.messages[0]["sid"]
     assert result.external_id.startswith("SM") and len(result.external_id) == 34
     assert result.status == "queued"
 
 
-def test_send_sms_without_callback_sends_no_callback_field(fake, gateway):
+def test_send_sms_without_callback_sends_no_callback_field(fake_twilio, gateway):
     gateway.send_sms(TO, "hi")
-    assert "StatusCallback" not in fake.last.form
+    assert "StatusCallback" not in fake_twilio.last.form
 
 
-def test_place_call_posts_url_and_status_events(fake, gateway):
+def test_place_call_posts_url_and_status_events(fake_twilio, gateway):
     result = gateway.place_call(
         TO, url="https://h/ivr/outbound", status_callback="https://h/ivr/status"
     )
 
-    req = fake.last
+    req = fake_twilio.last
     assert (req.method, req.path) == ("POST", CALLS)
     assert req.auth == (SID, TOKEN)
     assert req.form["To"] == TO
@@ -66,14 +60,14 @@ def test_place_call_posts_url_and_status_events(fake, gateway):
     assert req.form["Timeout"] == "30"
     events = req.form_lists["StatusCallbackEvent"]
     assert events == ["initiated", "ringing", "answered", "completed"]
-    assert result.external_id == fake.calls[0]["sid"]
+    assert result.external_id == fake_twilio.calls[0]["sid"]
     assert result.external_id.startswith("CA")
     assert result.status == "queued"
 
 
 @pytest.mark.parametrize(("status", "code"), [(500, "20500"), (503, "20503"), (429, "20429")])
-def test_server_errors_and_rate_limits_are_transient(fake, gateway, status, code):
-    fake.fail_next(status=status)
+def test_server_errors_and_rate_limits_are_transient(fake_twilio, gateway, status, code):
+    fake_twilio.fail_next(status=status)
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert caught.value.transient
@@ -82,23 +76,23 @@ def test_server_errors_and_rate_limits_are_transient(fake, gateway, status, code
     assert gateway.send_sms(TO, "hi").status == "queued"
 
 
-def test_error_code_20429_is_transient_whatever_the_status(fake, gateway):
-    fake.fail_next(status=400, code=20429)
+def test_error_code_20429_is_transient_whatever_the_status(fake_twilio, gateway):
+    fake_twilio.fail_next(status=400, code=20429)
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert caught.value.transient and caught.value.code == "20429"
 
 
-def test_non_json_5xx_is_transient(fake, gateway):
-    fake.fail_next(status=502, raw=b"<html>Bad Gateway</html>")
+def test_non_json_5xx_is_transient(fake_twilio, gateway):
+    fake_twilio.fail_next(status=502, raw=b"<html>Bad Gateway</html>")
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert caught.value.transient and caught.value.code == "502"
 
 
 @pytest.mark.parametrize("code", [21211, 21614, 21610])
-def test_recipient_errors_are_permanent_with_the_code(fake, gateway, code):
-    fake.fail_next(status=400, code=code)
+def test_recipient_errors_are_permanent_with_the_code(fake_twilio, gateway, code):
+    fake_twilio.fail_next(status=400, code=code)
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert not caught.value.transient
@@ -107,30 +101,30 @@ def test_recipient_errors_are_permanent_with_the_code(fake, gateway, code):
 
 
 def test_other_client_errors_are_permanent():
-    with FakeTwilio(account_sid=SID, auth_token=TOKEN) as fake:
-        wrong = TwilioGateway(SID, "wrong-token", FROM, api_base_url=fake.url, timeout=0.5)
+    with FakeTwilio(account_sid=SID, auth_token=TOKEN) as fake_twilio:
+        wrong = TwilioGateway(SID, "wrong-token", FROM, api_base_url=fake_twilio.url, timeout=0.5)
         with pytest.raises(GatewayError) as caught:
             wrong.send_sms(TO, "hi")
     assert not caught.value.transient
     assert caught.value.code == "20003"
 
 
-def test_unreadable_success_is_transient(fake, gateway):
-    fake.fail_next(status=201, raw=b"<html>captive portal</html>")
+def test_unreadable_success_is_transient(fake_twilio, gateway):
+    fake_twilio.fail_next(status=201, raw=b"<html>captive portal</html>")
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert caught.value.transient and caught.value.code == "bad_response"
 
 
-def test_call_errors_are_mapped_too(fake, gateway):
-    fake.fail_next(status=500)
+def test_call_errors_are_mapped_too(fake_twilio, gateway):
+    fake_twilio.fail_next(status=500)
     with pytest.raises(GatewayError) as caught:
         gateway.place_call(TO, url="https://h/ivr/outbound")
     assert caught.value.transient
 
 
-def test_slow_response_times_out_quickly_as_transient(fake, gateway):
-    fake.delay_next(seconds=3)
+def test_slow_response_times_out_quickly_as_transient(fake_twilio, gateway):
+    fake_twilio.delay_next(seconds=3)
     started = time.monotonic()
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
@@ -138,17 +132,17 @@ def test_slow_response_times_out_quickly_as_transient(fake, gateway):
     assert caught.value.transient and caught.value.code == "timeout"
 
 
-def test_dropped_connection_is_transient(fake, gateway):
-    fake.drop_next()
+def test_dropped_connection_is_transient(fake_twilio, gateway):
+    fake_twilio.drop_next()
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")
     assert caught.value.transient and caught.value.code == "connection"
-    assert len(fake.requests) == 1  # not retried behind our back
+    assert len(fake_twilio.requests) == 1  # not retried behind our back
 
 
 def test_refused_connection_is_transient():
-    with FakeTwilio() as fake:
-        url = fake.url
+    with FakeTwilio() as fake_twilio:
+        url = fake_twilio.url
     gateway = TwilioGateway(SID, TOKEN, FROM, api_base_url=url, timeout=0.5)
     with pytest.raises(GatewayError) as caught:
         gateway.send_sms(TO, "hi")

@@ -12,23 +12,16 @@ from hotline.gateways.twilio import TwilioGateway
 from hotline.models import Kind, Message, MessageStatus, Person
 from hotline.services import outbox
 from hotline.services.outbox import Outbox
-from tests.conftest import at
+from tests.conftest import AUTH_TOKEN, TWILIO_FROM, TWILIO_SID, at
 from tests.factories import create_person
-from tests.fakes.twilio_server import FakeTwilio
 
-SID, TOKEN, FROM = "AC" + "1" * 32, "tok", "+15005550006"
+SID, TOKEN, FROM = TWILIO_SID, AUTH_TOKEN, TWILIO_FROM
 NOON = at("2026-12-01 12:00")
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(account_sid=SID, auth_token=TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(fake):
-    gw = TwilioGateway(SID, TOKEN, FROM, api_base_url=fake.url, timeout=0.5)
+def gateway(fake_twilio):
+    gw = TwilioGateway(SID, TOKEN, FROM, api_base_url=fake_twilio.url, timeout=0.5)
     yield gw
     gw.close()
 
@@ -41,10 +34,10 @@ def queue(sessions, n=1, body="Ho so {i}: da nhan"):
                             kind=Kind.REPLY).id for i in range(n)]
 
 
-def test_exact_request_sent(sessions, settings, fake, gateway):
+def test_exact_request_sent(sessions, settings, fake_twilio, gateway):
     [mid] = queue(sessions, body="Đã nhận hồ sơ 1024")
     assert outbox.drain(sessions, NOON, gateway, settings).sent == 1
-    req = fake.last
+    req = fake_twilio.last
     assert req.method == "POST"
     assert req.path == f"/2010-04-01/Accounts/{SID}/Messages.json"
     assert req.auth == (SID, TOKEN)
@@ -56,16 +49,17 @@ def test_exact_request_sent(sessions, settings, fake, gateway):
     }
     with sessions() as s:
         msg = s.get(Message, mid)
-        assert msg.external_id == fake.messages[0]["sid"]
+        assert msg.external_id == fake_twilio.messages[0]["sid"]
         assert msg.status == MessageStatus.SENT
 
 
-def test_retry_after_500_429_timeout_and_drop_then_success(sessions, settings, fake, gateway):
+def test_retry_after_500_429_timeout_and_drop_then_success(sessions, settings, fake_twilio,
+                                                           gateway):
     [mid] = queue(sessions)
-    fake.fail_next(1, status=500)
-    fake.fail_next(1, status=429)
-    fake.delay_next(1, seconds=2)
-    fake.drop_next(1)
+    fake_twilio.fail_next(1, status=500)
+    fake_twilio.fail_next(1, status=429)
+    fake_twilio.delay_next(1, seconds=2)
+    fake_twilio.drop_next(1)
     now = NOON
     codes = []
     for _ in range(4):
@@ -76,33 +70,34 @@ def test_retry_after_500_429_timeout_and_drop_then_success(sessions, settings, f
             now = msg.due_at
     assert codes == ["20500", "20429", "timeout", "connection"]
     assert outbox.drain(sessions, now, gateway, settings).sent == 1
-    assert len(fake.messages) == 1
+    assert len(fake_twilio.messages) == 1
     with sessions() as s:
         msg = s.get(Message, mid)
         assert (msg.status, msg.attempts, msg.external_id) == (
-            MessageStatus.SENT, 5, fake.messages[0]["sid"])
+            MessageStatus.SENT, 5, fake_twilio.messages[0]["sid"])
 
 
-def test_21610_opts_out_and_stops_sending(sessions, settings, fake, gateway):
+def test_21610_opts_out_and_stops_sending(sessions, settings, fake_twilio, gateway):
     queue(sessions, n=1)
     with session_scope(sessions) as s:
         person = s.scalar(select(Person))
         box = Outbox(s, gateway="twilio")
         later = box.enqueue(NOON, person.phone, "nhac hop", person=person).id
-    fake.fail_next(1, status=400, code=21610)
+    fake_twilio.fail_next(1, status=400, code=21610)
     outbox.drain(sessions, NOON, gateway, settings)
     outbox.drain(sessions, NOON + timedelta(hours=1), gateway, settings)
-    assert fake.messages == []  # nothing accepted after the STOP
+    assert fake_twilio.messages == []  # nothing accepted after the STOP
     with sessions() as s:
         assert s.scalar(select(Person)).opted_out_at == NOON
         assert s.get(Message, later).status == MessageStatus.CANCELLED
-    assert len(fake.requests) == 1
+    assert len(fake_twilio.requests) == 1
 
 
 @pytest.mark.parametrize("code", [21211, 21614])
-def test_invalid_and_landline_numbers_fail_permanently(sessions, settings, fake, gateway, code):
+def test_invalid_and_landline_numbers_fail_permanently(sessions, settings, fake_twilio, gateway,
+                                                       code):
     [mid] = queue(sessions)
-    fake.fail_next(1, status=400, code=code)
+    fake_twilio.fail_next(1, status=400, code=code)
     assert outbox.drain(sessions, NOON, gateway, settings).failed == 1
     with sessions() as s:
         msg = s.get(Message, mid)
@@ -111,11 +106,11 @@ def test_invalid_and_landline_numbers_fail_permanently(sessions, settings, fake,
 
 
 def test_reconcile_asks_twilio_about_messages_whose_callback_never_came(
-        sessions, settings, fake, gateway):
+        sessions, settings, fake_twilio, gateway):
     ids = queue(sessions, n=3)
     outbox.drain(sessions, NOON, gateway, settings)
-    fake.messages[0]["status"] = "delivered"
-    fake.messages[1].update(status="undelivered", error_code=30003)
+    fake_twilio.messages[0]["status"] = "delivered"
+    fake_twilio.messages[1].update(status="undelivered", error_code=30003)
     # Too early: callbacks may still come.
     assert outbox.reconcile(sessions, NOON + timedelta(minutes=5), gateway) == 0
     assert outbox.reconcile(sessions, NOON + timedelta(hours=1), gateway) == 2
@@ -124,7 +119,7 @@ def test_reconcile_asks_twilio_about_messages_whose_callback_never_came(
         assert [m.status for m in rows] == [
             MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.SENT]
         assert rows[1].error_code == "30003"
-    gets = [r for r in fake.requests if r.method == "GET"]
+    gets = [r for r in fake_twilio.requests if r.method == "GET"]
     assert len(gets) == 3  # one look-up per stuck message
 
 
