@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import islice
 
+from hotline.categories import Category
 from hotline.text import fold
 from hotline.words import Word, variants
 from hotline.words import core_span as _core_span
@@ -53,6 +54,7 @@ STRICT = "strict"  # no argument; only punctuation and a few particles may follo
 REST = "rest"  # anything may follow; it becomes ``text`` (opt-out)
 NAME = "name"  # DK: optional name (text) and/or group code (code)
 CATEGORY = "category"  # KN, CG: optional category 1-12, then free text
+CATEGORY_NUMBERS = frozenset(int(c) for c in Category)
 CASE = "case"  # optional case number; only courtesy words after it
 CASE_NOTE = "case_note"  # case number, then a free-text note
 CASE_CODE = "case_code"  # case number, provider code, optional note
@@ -328,7 +330,7 @@ def _arguments(phrase: _Phrase, body: str, pos: int) -> Command | None:
         return _name_and_code(body, pos, phrase.spelled)
     number = _take_number(body, pos)
     if shape == CATEGORY:
-        if number and 1 <= number[0] <= 12:
+        if number and number[0] in CATEGORY_NUMBERS:
             return Command(canon, category=number[0], text=_text_from(body, number[1]))
         return Command(canon, text=_text_from(body, pos))
     if number is None:

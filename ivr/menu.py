@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from hotline.categories import Category
+
 # --------------------------------------------------------------------------------------------
 # Types
 # --------------------------------------------------------------------------------------------
@@ -119,8 +121,7 @@ class Menu:
 # Constants shared with the IVR and the services
 # --------------------------------------------------------------------------------------------
 
-CATEGORIES = range(1, 13)  # DOMAIN.md case categories 1..12
-SENSITIVE_CATEGORY = 3  # violence: safety protocol, trained peer educators only
+CATEGORIES = frozenset(Category)  # DOMAIN.md case categories
 DIGIT_PROMPTS = tuple(f"digit_{d}" for d in range(10))
 CASE_STATUSES = ("new", "acknowledged", "in_progress", "referred", "resolved", "closed")
 # Model statuses that are told as one of the above.
@@ -236,14 +237,14 @@ def voicemail(category: int) -> Act:
     return Act("record_complaint", {"category": category, "voicemail": True})
 
 
-def dial_duty(category: int = 12) -> Act:
+def dial_duty(category: int = Category.OTHER) -> Act:
     return Act("dial_duty", {"category": category}, fallback=voicemail(category))
 
 
 # Danger, from the main menu and the safety menu alike; a message left when nobody answers
 # goes on the same emergency case.
 EMERGENCY = Act("emergency", fallback=Act(
-    "record_complaint", {"category": 12, "voicemail": True, "emergency": True}))
+    "record_complaint", {"category": Category.OTHER, "voicemail": True, "emergency": True}))
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,14 +322,14 @@ _NODES = [
             "6": record(7),  # residence papers
             "7": record(8),  # children
             "8": record(9),  # health
-            "9": record(12),  # other
+            "9": record(Category.OTHER),
         },
         parent="main",
     ),
     Node(
         "report_safety",
         ("report_safety",),
-        {"1": dial_duty(SENSITIVE_CATEGORY), "2": record(SENSITIVE_CATEGORY), "9": EMERGENCY},
+        {"1": dial_duty(Category.VIOLENCE), "2": record(Category.VIOLENCE), "9": EMERGENCY},
         parent="report",
     ),
     Node(
@@ -438,7 +439,8 @@ def _check_act(menu: Menu, act: Act, where: str) -> list[str]:
         if arg not in spec.args and arg not in spec.optional:
             errors.append(f"{where}: action {act.name!r} takes no argument {arg!r}")
     if "category" in act.args and act.args["category"] not in CATEGORIES:
-        errors.append(f"{where}: category {act.args['category']!r} is not 1..12")
+        errors.append(f"{where}: category {act.args['category']!r} is not "
+                      f"{min(CATEGORIES):d}..{max(CATEGORIES):d}")
     if act.then is not None and act.then not in menu.nodes:
         errors.append(f"{where}: then {act.then!r} is not a node")
     if isinstance(act.fallback, Act):

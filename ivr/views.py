@@ -14,6 +14,7 @@ from flask import Response, abort, request, send_file
 from audio.prompts import catalogue_at, sound_dirs
 from audio.render import content_type, etag_for
 from hotline import clock
+from hotline.categories import Category
 from hotline.db import session_scope, write_now
 from hotline.services import calls
 from hotline.services.outbox import Outbox
@@ -131,8 +132,8 @@ def _complaint_args(ref: flow.ActRef) -> dict:
     (the menu changed during the call) still keeps the complaint, as "other"."""
     act = ref.resolve(MENU)
     if act is None or act.name != "record_complaint":
-        return {"category": 12, "voicemail": False, "emergency": False}
-    return {"category": int(act.args.get("category", 12)),
+        return {"category": Category.OTHER, "voicemail": False, "emergency": False}
+    return {"category": int(act.args.get("category", Category.OTHER)),
             "voicemail": bool(act.args.get("voicemail", False)),
             "emergency": bool(act.args.get("emergency", False))}
 

@@ -1,5 +1,6 @@
 """All models, imported here so ``Base.metadata`` knows every table."""
 
+from hotline.categories import Category
 from hotline.models.calls import Call, CallbackRequest, CallbackStatus, CallStep, Recording
 from hotline.models.cases import (
     CASE_NUMBER_OFFSET,
@@ -51,6 +52,7 @@ from hotline.models.voice import (
 )
 
 __all__ = [
+    "Category",
     "AdvocacyStep", "CollectiveIssue", "Forum", "MeetingMinutes", "PressItem",
     "Attendance", "AuditLog", "Broadcast", "BroadcastStatus", "MeetingReminder",
     "MeetingSeries", "ReminderStatus", "CASE_NUMBER_OFFSET", "Call", "CallStep", "CallbackRequest",

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hotline.categories import Category
 from hotline.db import Base
 
 
@@ -55,7 +56,7 @@ class Case(Base):
     number: Mapped[int | None] = mapped_column(unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
-    category: Mapped[int] = mapped_column(default=12)
+    category: Mapped[int] = mapped_column(default=Category.OTHER)
     emergency: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(20), default=CaseStatus.NEW)
     channel: Mapped[str] = mapped_column(String(12))

@@ -28,10 +28,10 @@ from hotline.models import (
 from hotline.services.audit import audit
 from hotline.services.errors import N_, ServiceError
 from hotline.services.outbox import Outbox
+from hotline.services.people import AGE_BANDS as PEOPLE_AGE_BANDS
 from hotline.text import segments, unaccent
 
-AGE_BANDS = {"15-24": (15, 24), "25-34": (25, 34), "35-44": (35, 44), "45-54": (45, 54),
-             "55-64": (55, 64), "65+": (65, 200)}
+AGE_BANDS = {label: (low, high) for label, low, high in PEOPLE_AGE_BANDS}
 SEGMENT_KEYS = ("group_id", "ward_old", "ward_current", "occupation", "sex", "age_band")
 
 

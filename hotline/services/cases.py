@@ -20,6 +20,7 @@ from hotline.models import (
     Case,
     CaseEvent,
     CaseStatus,
+    Category,
     Group,
     GroupRole,
     Kind,
@@ -35,7 +36,6 @@ from hotline.models import (
 from hotline.services.outbox import Outbox
 from hotline.templates import CATEGORY_WORDS, STATUS_WORDS, render
 
-VIOLENCE = 3
 ACK_DEADLINE = timedelta(hours=24)
 # An emergency nobody accepted within this long: the next responder is called (see
 # ``hotline.services.emergency``).
@@ -103,7 +103,7 @@ def open_case(
     case = Case(
         person_id=person.id,
         group_id=group.id if group else None,
-        category=category or 12,
+        category=category or Category.OTHER,
         emergency=emergency,
         status=CaseStatus.NEW,
         channel=channel,
@@ -177,7 +177,7 @@ def route(session: Session, now: datetime, outbox: Outbox, case: Case) -> Person
         from hotline.services import emergency
 
         emergency.alert_everyone(session, now, outbox, case, except_=target)
-    elif level == 0 and case.category == VIOLENCE:
+    elif level == 0 and case.category == Category.VIOLENCE:
         for coord in coords:
             if coord is not target:
                 _alert(outbox, now, case, coord, "alert")
@@ -267,7 +267,7 @@ def _acting_person(session: Session, actor: Actor) -> Person | None | bool:
 def needs_training(category: int | None, emergency: bool = False) -> bool:
     """The training rule: violence and emergency cases are worked only by people trained
     for them (coordinators always may)."""
-    return category == VIOLENCE or bool(emergency)
+    return category == Category.VIOLENCE or bool(emergency)
 
 
 def trained_for(category: int | None, emergency: bool = False) -> ColumnElement[bool]:
@@ -281,7 +281,7 @@ def cases_trained_for(person: Person) -> ColumnElement[bool]:
     """The same rule on cases: those ``person`` may work."""
     if person.role == Role.COORDINATOR or person.trained_violence:
         return true()
-    return and_(Case.category != VIOLENCE, Case.emergency.is_(False))
+    return and_(Case.category != Category.VIOLENCE, Case.emergency.is_(False))
 
 
 def visible(session: Session, actor: Actor) -> ColumnElement[bool]:
@@ -467,7 +467,7 @@ def recategorize(session: Session, now: datetime, outbox: Outbox, case: Case, ac
         return before[0]
     case.emergency = emergency
     holder = case.assignee
-    if (category == VIOLENCE or emergency) and case.is_open and holder is not None \
+    if needs_training(category, emergency) and case.is_open and holder is not None \
             and holder.role == Role.PEER_EDUCATOR and not holder.trained_violence:
         trained = candidates(session, case)
         target = trained[0] if trained else next(iter(coordinators(session)), None)

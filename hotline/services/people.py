@@ -45,6 +45,11 @@ from hotline.services.audit import audit
 from hotline.services.errors import N_, ServiceError
 from hotline.services.outbox import cancel_queued
 
+# Age bands, for reports and broadcast segments alike: (label, lowest age, highest age), the
+# age being the calendar year minus the birth year.
+AGE_BANDS = (("<18", 0, 17), ("18-29", 18, 29), ("30-39", 30, 39), ("40-49", 40, 49),
+             ("50-59", 50, 59), ("60+", 60, 200))
+
 
 def find_by_phone(session: Session, phone: str) -> Person | None:
     """The person whose current or any earlier number is ``phone`` (E.164)."""

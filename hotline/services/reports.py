@@ -39,6 +39,7 @@ from hotline.models import (
     Referral,
     Role,
 )
+from hotline.services.people import AGE_BANDS
 
 SUPPRESS_BELOW = 5
 SUPPRESSED = "<5"
@@ -49,9 +50,6 @@ NOT_APPLICABLE = "n/a"
 
 DIMENSIONS = ("sex", "age_band", "occupation", "ward_old", "ward_current", "home_province",
               "channel")
-# (label, lowest age, highest age) on the last day of the period.
-AGE_BANDS = (("<18", 0, 17), ("18-29", 18, 29), ("30-39", 30, 39), ("40-49", 40, 49),
-             ("50-59", 50, 59), ("60+", 60, 200))
 SATISFIED = ("solved",)
 ANSWERED = ("solved", "not_solved")
 

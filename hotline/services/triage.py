@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from hotline.categories import Category
 from hotline.models import (
     Case,
     Kind,
@@ -37,9 +38,9 @@ def triage(session: Session, now: datetime, outbox: Outbox, msg: Message, user: 
         if msg.person is None:
             raise ServiceError(N_("The sender is not a phone number; no case can be opened."))
         try:
-            category = int(form.get("category", "12"))
+            category = int(form.get("category", Category.OTHER))
         except ValueError:
-            category = 12
+            category = Category.OTHER
         _mark_triaged(msg, now, user)
         case = case_service.open_case(
             session, now, outbox, person=msg.person, channel="sms", summary=msg.body,
