@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from audio import recordings as prompt_service
 from console import auth, bp, prompts
 from console.common import act, arg_int, me, now, outbox, page_number, rt, unit
 from hotline import clock, queries
@@ -15,7 +16,6 @@ from hotline.models import Broadcast, Group, Meeting, MeetingSeries, Membership,
 from hotline.services import broadcasts as broadcast_service
 from hotline.services import groups as group_service
 from hotline.services import meetings as meeting_service
-from hotline.services import prompts as prompt_service
 from hotline.services import providers as provider_service
 from hotline.services.errors import ServiceError
 from hotline.text import is_gsm7, sms_length

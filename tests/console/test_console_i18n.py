@@ -19,7 +19,8 @@ METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 def _msgids() -> set[str]:
     found = set()
     # The core's services say why they refuse with N_() message ids the console shows.
-    for folder in (ROOT / "console", ROOT / "hotline" / "services", ROOT / "hotline" / "queries"):
+    for folder in (ROOT / "console", ROOT / "hotline" / "services", ROOT / "hotline" / "queries",
+                   ROOT / "audio"):
         for _filename, _line, message, _comments, _context in extract_from_dir(
                 folder, METHODS, keywords=KEYWORDS):
             found.add(message[0] if isinstance(message, tuple) else message)

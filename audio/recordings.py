@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from audio import render  # sox, the same tool that renders the synthetic prompts
 from hotline.models import (
     StaffUser,
 )
@@ -26,8 +27,6 @@ def save_prompt_recording(session: Session, now: datetime, user: StaffUser,
     """Store an uploaded human recording as ``<recordings_dir>/<key>.wav``: decoded by sox
     as the type its name says and re-encoded (the upload itself is never kept nor served);
     the key's other file goes, so the new one is the one played."""
-    from audio import render  # sox, the same tool that renders the synthetic prompts
-
     if not PROMPT_KEY.match(key):
         raise ServiceError(N_("Unknown prompt."))
     suffix = Path(filename or "").suffix.lower()
