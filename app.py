@@ -10,6 +10,7 @@ from flask import Flask, current_app, jsonify, redirect, request, url_for
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from hotline import clock
 from hotline.config import INSTANCE, Settings
@@ -20,10 +21,21 @@ from web import runtime
 WEBHOOK_PREFIXES = ("/sms/", "/ivr/")
 
 
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` that fits the database's 32-bit ids: a larger number is a 404, not a 500
+    (SQLite and PostgreSQL both refuse to compare an INTEGER with 2**63)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app. Migrations are a separate step (``flask migrate``)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(INSTANCE))
+    # Registered before any blueprint, so every <int:...> in every door is bounded.
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,

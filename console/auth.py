@@ -158,8 +158,11 @@ def allow(*roles: str):
 
 
 def safe_next(target: str | None) -> str | None:
-    """A redirect target after sign-in, only ever a path inside the console."""
+    """A redirect target after sign-in, only ever a path inside the console: off-site URLs
+    and control characters (CR/LF would split the Location header) are ignored."""
     if not target or not target.startswith("/console/") or "//" in target or "\\" in target:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
         return None
     return target
 

@@ -56,15 +56,27 @@ def arg_int(name: str, default: int | None = None, source=None) -> int | None:
     """An integer query or form argument; anything else is ``default``."""
     raw = (source if source is not None else request.args).get(name, "")
     try:
-        return int(str(raw).strip())
+        number = int(str(raw).strip())
     except ValueError:
         return default
+    return number if number in INT_RANGE else default
+
+
+# Dates the console accepts: the line's years, not year 1 or 9999 (whose UTC instant or
+# next period would overflow). Integers: what the database's 32-bit columns hold.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+INT_RANGE = range(-(2**31), 2**31)
+
+
+def sane_day(value: date | None) -> date | None:
+    """``value`` when it lies between FIRST_DAY and LAST_DAY, else None."""
+    return value if value is not None and FIRST_DAY <= value <= LAST_DAY else None
 
 
 def arg_date(name: str, default: date | None = None, source=None) -> date | None:
     raw = (source if source is not None else request.args).get(name, "").strip()
     try:
-        return date.fromisoformat(raw) if raw else default
+        return (sane_day(date.fromisoformat(raw)) or default) if raw else default
     except ValueError:
         return default
 

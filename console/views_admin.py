@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from audio import recordings as prompt_service
 from console import auth, bp, prompts
-from console.common import act, arg_int, me, now, outbox, page_number, rt, unit
+from console.common import act, arg_int, me, now, outbox, page_number, rt, sane_day, unit
 from hotline import clock, queries
 from hotline.models import Broadcast, Group, Meeting, MeetingSeries, Membership, Provider
 from hotline.services import broadcasts as broadcast_service
@@ -100,9 +100,10 @@ def _meeting_time() -> datetime | None:
     day = request.form.get("date", "")
     at = request.form.get("time", "") or "15:00"
     try:
-        return clock.at_local(datetime.fromisoformat(day).date(), time.fromisoformat(at))
+        when = datetime.fromisoformat(day).date(), time.fromisoformat(at)
     except ValueError:
         return None
+    return clock.at_local(*when) if sane_day(when[0]) else None
 
 
 @bp.post("/groups/<int:group_id>/meetings")
@@ -207,7 +208,7 @@ def _send_at(source) -> datetime | None:
         local = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    return clock.at_local(local.date(), local.time())
+    return clock.at_local(local.date(), local.time()) if sane_day(local.date()) else None
 
 
 @bp.route("/broadcasts", methods=["GET", "POST"])

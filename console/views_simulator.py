@@ -29,10 +29,23 @@ def _phone(raw: str | None) -> str:
 
 
 def _int(value) -> int | None:
+    """A database-sized integer, or None (so 2**63 is a 400, not an overflow)."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if -(2**31) <= number < 2**31 else None
+
+
+def _data() -> dict[str, str]:
+    """The posted fields: a flat JSON object (the page's fetch) or a form. JSON that is not
+    an object of strings, numbers, booleans or nulls (a list, a string, nesting) is a 400."""
+    if not request.is_json:
+        return request.form.to_dict()
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or any(isinstance(v, dict | list) for v in data.values()):
+        abort(400)
+    return {k: str(v) for k, v in data.items() if v is not None}
 
 
 def _inbox(phone: str) -> dict:
@@ -72,7 +85,7 @@ def simulator_inbox():
 def simulator_sms():
     """Text the line from the simulated phone; the line's answers are delivered at once."""
     _enabled()
-    data = request.get_json(silent=True) or request.form
+    data = _data()
     body = str(data.get("body", ""))[:1600]
     phone = _phone(str(data.get("phone", "")))
     with unit() as db:
@@ -86,7 +99,7 @@ def simulator_sms():
 def simulator_deliver():
     """Deliver what the outbox holds now (the scheduler does it every few seconds too)."""
     _enabled()
-    phone = _phone((request.get_json(silent=True) or request.form).get("phone"))
+    phone = _phone(_data().get("phone"))
     simulator.deliver(rt(), now())
     return jsonify(_inbox(phone))
 
@@ -109,7 +122,7 @@ def _answer(path: str, form: dict[str, str]) -> dict:
 def simulator_call():
     """Ring the line: Twilio's first webhook for an inbound call."""
     _enabled()
-    phone = _phone((request.get_json(silent=True) or request.form).get("phone"))
+    phone = _phone(_data().get("phone"))
     sid = simulator.new_call_sid()
     with unit() as db:
         audit(db, now(), me(db), "simulator_call", "call", sid)
@@ -123,7 +136,7 @@ def simulator_step():
     """The next webhook of a call: keys for a <Gather>, a recording for a <Record>, the
     <Redirect> after silence, the end of a <Dial>, or the hang-up's status callback."""
     _enabled()
-    data = request.get_json(silent=True) or request.form
+    data = _data()
     settings = rt().settings
     kind = str(data.get("kind", ""))
     sid = str(data.get("call_sid", ""))[:64]
@@ -197,7 +210,7 @@ def simulator_missed():
     """Ring the missed-call number once and hang up, as a member short of credit does: the
     line rejects the call (free for her) and queues a callback."""
     _calls_back()
-    phone = _phone((request.get_json(silent=True) or request.form).get("phone"))
+    phone = _phone(_data().get("phone"))
     sid = simulator.new_call_sid()
     with unit() as db:
         audit(db, now(), me(db), "simulator_missed_call", "call", sid)
@@ -242,7 +255,7 @@ def simulator_answer():
     """Pick up the line's callback: Twilio's first webhook for an answered outbound call,
     with the CallSid the voice gateway returned; then the menu as usual."""
     _calls_back()
-    phone, ringing = _ringing(request.get_json(silent=True) or request.form)
+    phone, ringing = _ringing(_data())
     with unit() as db:
         audit(db, now(), me(db), "simulator_answer", "call", ringing.call_sid,
               callback=ringing.callback_id)
@@ -259,7 +272,7 @@ def simulator_decline():
     """Let the callback ring out: Twilio's ``no-answer`` status, so the line tries again
     later (15 min, 30 min, 1 h, then gives up)."""
     _calls_back()
-    phone, ringing = _ringing(request.get_json(silent=True) or request.form)
+    phone, ringing = _ringing(_data())
     with unit() as db:
         audit(db, now(), me(db), "simulator_decline", "call", ringing.call_sid,
               callback=ringing.callback_id)
