@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from werkzeug.routing import IntegerConverter
 
 from tests.console.conftest import sign_in
 from tests.faults.support import examples
@@ -85,7 +86,7 @@ def fill(rule, values: dict[str, str | int]) -> str:
 @st.composite
 def requests(draw, rules):
     rule = draw(st.sampled_from(rules))
-    args = {name: draw(NUMBER if conv.__class__.__name__ in {"BoundedInt", "IntegerConverter"}
+    args = {name: draw(NUMBER if isinstance(conv, IntegerConverter)
                        else SEGMENT)
             for name, conv in rule._converters.items()}
     method = draw(st.sampled_from(sorted(rule.methods - {"HEAD", "OPTIONS"})))

@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.routing import IntegerConverter
 
 from console import auth
 from hotline.models import AuditLog, Case, CaseEvent, Message, Recording
@@ -38,7 +39,7 @@ def _url(rule) -> str:
     values = {}
     for arg in rule.arguments:
         converter = rule._converters[arg]
-        values[arg] = 1 if converter.__class__.__name__ == "IntegerConverter" else "x"
+        values[arg] = 1 if isinstance(converter, IntegerConverter) else "x"
     return rule.build(values)[1]
 
 
