@@ -16,6 +16,7 @@ from hotline import clock
 from hotline.config import INSTANCE, Settings
 from hotline.queries import health
 from hotline.runtime import Runtime
+from hotline.services import devices
 from web import runtime
 
 WEBHOOK_PREFIXES = ("/sms/", "/ivr/")
@@ -119,10 +120,14 @@ def healthz():
             beat_age = health.heartbeat_age_s(session, now)
             backlog = health.outbox_backlog(session, now)
             unhandled = health.inbound_backlog(session)
+            sims = devices.health(session, now)
         body["database"] = "ok"
         body["scheduler_heartbeat_age_s"] = beat_age
         body["outbox_backlog"] = backlog
         body["inbound_backlog"] = unhandled
+        if sims:  # the Android phones: each SIM's last event, pace and queue
+            body["gateway_devices"] = sims
+            body["gateway_devices_silent"] = sum(d["active"] and not d["healthy"] for d in sims)
     except OperationalError as exc:
         logging.getLogger(__name__).error("healthz: database unavailable: %s", exc.orig)
         return jsonify(status="error", database="unavailable"), 503

@@ -49,6 +49,16 @@ class Runtime:
         return pacer_for(self.settings, self.engine)
 
     @cached_property
+    def other_sms_gateways(self) -> dict:
+        """Gateways a message may name besides the main one: Twilio, when it is set up and
+        the line's SMS go through Android phones (an alert that the phones are down)."""
+        s = self.settings
+        if s.sms_gateway != "twilio" and s.twilio_account_sid and s.twilio_auth_token \
+                and s.twilio_from:
+            return {"twilio": registry.build("twilio", s)}
+        return {}
+
+    @cached_property
     def voice_gateway(self):
         return registry.voice_gateway(self.settings)
 

@@ -215,6 +215,11 @@ TEMPLATES: dict[str, str] = {
     "pe_need_number": "STONES: Thieu so ho so. Vi du: {example}",
     "case_moved": "STONES: Ho so {number} da chuyen cho nguoi khac ho tro. Cam on ban.",
     "reopened_alert": "STONES: Ho so {number} duoc mo lai (nguoi bao chua hai long). Nhan NHAN {number}.",
+    # Coordinators
+    "device_silent": (
+        "STONES: May nhan tin {name} mat lien lac {minutes} phut. Tin cho gui da chuyen sang "
+        "may khac. Kiem tra pin, song, tien SIM va ung dung."
+    ),
 }
 
 

@@ -20,6 +20,7 @@ from hotline.runtime import Runtime
 from hotline.services import (
     broadcasts,
     cases,
+    devices,
     inbound,
     job_rows,
     meetings,
@@ -67,7 +68,8 @@ def drain_outbox(rt: Runtime, now: datetime) -> outbox.DrainReport:
     while True:
         elapsed = timedelta(seconds=_time.monotonic() - started)
         report = outbox.drain(rt.sessions, now + elapsed, rt.sms_gateway, rt.settings,
-                              limit=DRAIN_BATCH, pacer=rt.pacer)
+                              limit=DRAIN_BATCH, pacer=rt.pacer,
+                              others=rt.other_sms_gateways)
         for name, value in vars(report).items():
             setattr(total, name, getattr(total, name) + value)
         if report.handled < DRAIN_BATCH or elapsed >= DRAIN_BUDGET:
@@ -78,6 +80,19 @@ def reconcile_statuses(rt: Runtime, now: datetime) -> int:
     """Ask the SMS providers about messages whose status callback never came, each through
     the gateway that sent it (whatever the gateway setting is now)."""
     return outbox.reconcile(rt.sessions, now, rt.sms_gateway_named)
+
+
+def cancel_at_gateway(rt: Runtime, now: datetime) -> int:
+    """Cancel at the gateway what a member's HUY stopped after the gateway took it."""
+    with session_scope(rt.sessions) as session:
+        return outbox.cancel_held(session, now, rt.sms_gateway)
+
+
+def watch_devices(rt: Runtime, now: datetime) -> devices.WatchReport:
+    """Android SIMs silent for 15 minutes: tell the coordinators (daytime), move the queue."""
+    with session_scope(rt.sessions) as session:
+        return devices.watch(session, now, Outbox.for_settings(session, rt.settings),
+                             rt.settings)
 
 
 def _each_due(rt: Runtime, now: datetime, job: str, object_type: str, find, act) -> int:

@@ -32,6 +32,8 @@ JOBS = [
     Job("handle_inbound", jobs.handle_inbound, 1),
     Job("drain_outbox", jobs.drain_outbox, 2),
     Job("reconcile_statuses", jobs.reconcile_statuses, 300),
+    Job("cancel_at_gateway", jobs.cancel_at_gateway, 10),
+    Job("watch_devices", jobs.watch_devices, 60),
     Job("escalate_cases", jobs.escalate_cases, 30),
     Job("follow_up_cases", jobs.follow_up_cases, 300),
     Job("plan_meetings", jobs.plan_meetings, 3600),

@@ -10,7 +10,7 @@ from flask import Response, abort, request
 from hotline import clock
 from hotline.db import session_scope
 from hotline.gateways import android
-from hotline.services import inbound, outbox
+from hotline.services import devices, inbound, outbox
 from sms import bp
 from web import runtime
 from web.signatures import twilio_signed
@@ -61,39 +61,59 @@ def twilio_status():
 
 @bp.post("/android")
 def android_webhook():
-    """Events from the Android SMS gateway phone, HMAC-signed with our shared secret."""
-    settings = runtime().settings
+    """Events from the Android gateway phones, HMAC-signed with the phone's own key (or the
+    line-wide one in settings). Every event marks its phone seen; delivery reports move
+    outbound messages (part by part), received texts are stored for ``handle_inbound``."""
     raw = request.get_data(cache=True)
-    # Unsigned events are never trusted: no secret configured means no Android door.
-    if not settings.android_webhook_secret or not android.verify_webhook(
-        settings.android_webhook_secret,
-        raw,
-        request.headers.get("X-Timestamp", ""),
-        request.headers.get("X-Signature", ""),
-    ):
-        abort(403)
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: nested ten thousand deep
+        payload = _UNREADABLE
+    phone_id = android.event_device(payload)
+    if not _android_signed(raw, phone_id):
+        abort(403)
+    if payload is _UNREADABLE:
         return {"error": "invalid JSON"}, 400
     if not isinstance(payload, dict):
         return {"error": "invalid event"}, 400
     report = android.parse_status(payload)
     if report is not None:
-        if not _token(report.message_id):
+        if not _token(report.message_id) or (report.event_id and not _token(report.event_id)):
             return {"error": "invalid message id"}, 400
+        now = clock.utcnow()
         with session_scope(runtime().sessions) as session:
-            outbox.record_status(session, clock.utcnow(), "android", report.message_id,
-                                 report.status, error_message=report.reason)
+            if phone_id is not None:
+                devices.seen(session, now, phone_id, payload["event"])
+            outbox.record_report(session, now, "android",
+                                 report.event_id or f"{report.message_id}:{report.status}",
+                                 report.message_id, report.status, reason=report.reason,
+                                 parts=report.parts)
         return "", 204
     try:
         event = android.parse_webhook(payload)
     except ValueError as exc:
         return {"error": str(exc)}, 400
-    if event is None:
+    if event is None:  # system:ping and the rest: the phone is alive
+        if phone_id is not None and isinstance(payload.get("event"), str):
+            devices.mark_seen(runtime().engine, clock.utcnow(), phone_id, payload["event"])
         return "", 204
     if not _token(event.external_id):
         return {"error": "invalid event id"}, 400
     inbound.receive_text(runtime(), "android", event.external_id, event.phone, event.body,
-                         resends=True)
+                         resends=True, phone_id=phone_id, sim_number=event.sim_number)
     return "", 204
+
+
+_UNREADABLE = object()
+
+
+def _android_signed(raw: bytes, phone_id: str | None) -> bool:
+    """Signed with the line's key or with a key set for the phone the event names. Unsigned
+    events are never trusted: no key anywhere means no Android door."""
+    rt = runtime()
+    keys = [rt.settings.android_webhook_secret] if rt.settings.android_webhook_secret else []
+    if phone_id is not None:
+        keys += devices.webhook_keys(rt.sessions, phone_id)
+    timestamp = request.headers.get("X-Timestamp", "")
+    signature = request.headers.get("X-Signature", "")
+    return any(android.verify_webhook(key, raw, timestamp, signature) for key in keys)

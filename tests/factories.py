@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from itertools import count
 
-from hotline.models import Group, GroupRole, Membership, Person, PersonPhone, Role
+from hotline.models import GatewayDevice, Group, GroupRole, Membership, Person, PersonPhone, Role
+from hotline.phones import carrier
 
 _phones = count(1)
 
@@ -19,6 +20,18 @@ def create_person(session, now: datetime, *, phone: str | None = None, role: str
     session.add(PersonPhone(person_id=person.id, phone=phone, added_at=now))
     session.flush()
     return person
+
+
+def create_device(session, now: datetime, *, app_device_id: str = "phone-1",
+                  phone: str | None = None, seen: datetime | None = None,
+                  **fields) -> GatewayDevice:
+    """An Android SIM of the pool, seen at ``seen`` (default ``now``: healthy)."""
+    fields.setdefault("name", f"SIM {app_device_id}/{fields.get('sim_number') or 1}")
+    device = GatewayDevice(app_device_id=app_device_id, phone=phone, carrier=carrier(phone),
+                           last_seen_at=seen or now, created_at=now, **fields)
+    session.add(device)
+    session.flush()
+    return device
 
 
 def create_group(session, now: datetime, code: str = "CD01", **fields) -> Group:

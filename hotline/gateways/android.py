@@ -236,11 +236,15 @@ STATUS_EVENTS = {
 
 @dataclass(frozen=True)
 class StatusEvent:
-    """A delivery report: ``message_id`` is the id ``send_sms`` returned."""
+    """A delivery report: ``message_id`` is the id ``send_sms`` returned, ``event_id`` the
+    event's own (repeated on the app's retries). The app reports each part of a multipart
+    SMS: ``sms:sent`` once with ``parts`` (``partsCount``), delivered or failed per part."""
 
     message_id: str
     status: str
     reason: str | None = None
+    event_id: str | None = None
+    parts: int | None = None
 
 
 def parse_status(payload: dict[str, Any]) -> StatusEvent | None:
@@ -250,4 +254,16 @@ def parse_status(payload: dict[str, Any]) -> StatusEvent | None:
     if not isinstance(data, dict) or not isinstance(data.get("messageId"), str):
         return None
     reason = data.get("reason")
-    return StatusEvent(data["messageId"], status, reason if isinstance(reason, str) else None)
+    parts = data.get("partsCount")
+    event_id = payload.get("id")
+    return StatusEvent(
+        data["messageId"], status, reason if isinstance(reason, str) else None,
+        event_id=event_id if isinstance(event_id, str) else None,
+        parts=parts if isinstance(parts, int) and not isinstance(parts, bool) else None,
+    )
+
+
+def event_device(payload: Any) -> str | None:
+    """The ``deviceId`` of the phone that sent an event (any event), if it names one."""
+    device = payload.get("deviceId") if isinstance(payload, dict) else None
+    return device if isinstance(device, str) and 0 < len(device) <= 64 else None

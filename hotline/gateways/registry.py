@@ -48,6 +48,11 @@ GATEWAYS: dict[str, Callable[[Settings], object]] = {
 }
 
 
+def build(name: str, settings: Settings) -> object:
+    """The gateway ``name`` built from ``settings``."""
+    return _build(name, settings)
+
+
 def _build(name: str, settings: Settings) -> object:
     try:
         factory = GATEWAYS[name]

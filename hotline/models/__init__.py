@@ -11,6 +11,7 @@ from hotline.models.cases import (
     Provider,
     Referral,
 )
+from hotline.models.devices import DeliveryReport, GatewayDevice
 from hotline.models.groups import (
     Attendance,
     Broadcast,
@@ -56,7 +57,8 @@ __all__ = [
     "AdvocacyStep", "CollectiveIssue", "Forum", "MeetingMinutes", "PressItem",
     "Attendance", "AuditLog", "Broadcast", "BroadcastStatus", "MeetingReminder",
     "MeetingSeries", "ReminderStatus", "CASE_NUMBER_OFFSET", "Call", "CallStep", "CallbackRequest",
-    "CallbackStatus", "Case", "CaseEvent", "CaseStatus", "Consent", "Direction", "Group", "Lane",
+    "CallbackStatus", "Case", "CaseEvent", "CaseStatus", "Consent", "DeliveryReport",
+    "Direction", "GatewayDevice", "Group", "Lane",
     "GroupRole", "Kind", "Meeting", "MeetingStatus", "Membership", "Message", "MessageStatus",
     "NotSent",
     "OPEN_STATUSES", "Person", "PersonPhone", "Provider", "Recording", "Referral", "Residence",

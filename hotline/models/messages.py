@@ -102,6 +102,7 @@ NEVER_SENT = frozenset({NotSent.FLOOD, NotSent.OPTED_OUT, NotSent.ERASED, NotSen
 
 
 UNHANDLED = text("direction = 'in' AND handled_at IS NULL")
+CANCEL_REQUESTED = text("cancel_requested_at IS NOT NULL")
 # error_message of an inbound text the line failed to act on (it went to staff, unanswered).
 HANDLING_FAILED = "handler failed"
 
@@ -119,6 +120,10 @@ class Message(Base):
         Index("ix_messages_hold_reason_created", "hold_reason", "created_at"),
         # The ``handle_inbound`` job's queue: only the few inbound rows not yet handled.
         Index("ix_messages_unhandled", "id", sqlite_where=UNHANDLED, postgresql_where=UNHANDLED),
+        # Each SIM's sends today (rate and daily limit) and its queue (moved when it is silent).
+        Index("ix_messages_device_sent", "device_id", "sent_at"),
+        Index("ix_messages_cancel_requested", "id", sqlite_where=CANCEL_REQUESTED,
+              postgresql_where=CANCEL_REQUESTED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,6 +168,12 @@ class Message(Base):
     triaged_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )
+
+    # Android: the SIM it came in on, or the one it is to leave from (see GatewayDevice).
+    device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gateway_devices.id", ondelete="SET NULL"))
+    # Set when a message the gateway still holds is to be cancelled there (HUY).
+    cancel_requested_at: Mapped[datetime | None]
 
     person: Mapped["Person | None"] = relationship()  # noqa: F821
 

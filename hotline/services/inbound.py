@@ -24,7 +24,7 @@ from hotline.db import hand_over_write_lock, insert_once, session_scope, write_n
 from hotline.models import Direction, Message, MessageStatus
 from hotline.models.messages import HANDLING_FAILED
 from hotline.phones import PhoneError, mask, normalize
-from hotline.services import commands, job_rows, people
+from hotline.services import commands, devices, job_rows, people
 from hotline.text import clean
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def store(
     sender: str,
     body: str,
     dedupe_window: timedelta | None = None,
+    device_id: int | None = None,
 ) -> tuple[int, bool]:
     """Store an inbound SMS, not yet handled; returns (message id, created). A repeat
     (same gateway and id, or with ``dedupe_window`` the same text from the same number
@@ -52,6 +53,7 @@ def store(
     The body is stored NFC exactly as received (see ``hotline.text.clean``); a sender that
     is no phone number keeps its raw value. The person is found when it is handled.
     Works on a session or on a connection (``hotline.db.autocommit``: the webhooks).
+    ``device_id`` is the Android SIM it came in on (``hotline.services.devices``).
     """
     body = clean(body)
     try:
@@ -72,7 +74,7 @@ def store(
             return twin, False
     values = {"direction": Direction.IN, "gateway": gateway, "external_id": external_id or None,
               "phone": phone, "body": body, "status": MessageStatus.RECEIVED, "kind": "in",
-              "created_at": now}
+              "created_at": now, "device_id": device_id}
     msg_id = insert_once(session, Message, values, ("gateway", "external_id"))
     if msg_id is not None:
         return msg_id, True
@@ -136,13 +138,16 @@ def give_up(session: Session, now: datetime, msg_id: int) -> None:
 
 
 def receive_text(rt, gateway: str, external_id: str | None, sender: str, body: str,
-                 *, resends: bool = False) -> tuple[int, bool]:
+                 *, resends: bool = False, phone_id: str | None = None,
+                 sim_number: int | None = None) -> tuple[int, bool]:
     """Store an inbound SMS once; every door (gateways, simulator) comes here. Returns
-    (message id, created). Acting on it is ``handle_pending``'s work."""
+    (message id, created). Acting on it is ``handle_pending``'s work. ``phone_id`` and
+    ``sim_number`` name the Android phone and SIM it came in on (the reply leaves there)."""
     now = clock.utcnow()
     msg_id, created = write_now(rt.engine, lambda conn: store(  # one INSERT
         conn, now, gateway=gateway, external_id=external_id, sender=sender, body=body,
         dedupe_window=RESEND_WINDOW if resends else None,
+        device_id=devices.came_in_on(conn, now, phone_id, sim_number) if phone_id else None,
     ))
     if created:
         log.info("sms in %s from %s", msg_id, mask(sender))

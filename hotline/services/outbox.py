@@ -18,17 +18,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, select, union_all, update
+from sqlalchemy import bindparam, func, or_, select, union_all, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached, sessionmaker
 
 from hotline import clock
-from hotline.db import dialect_insert, session_scope
+from hotline.db import dialect_insert, insert_once, session_scope
 from hotline.gateways.base import GatewayError, SendOptions, SmsGateway
 from hotline.models import (
     STATUS_RANK,
+    DeliveryReport,
     Direction,
+    GatewayDevice,
     Kind,
     Lane,
     Message,
@@ -39,6 +41,7 @@ from hotline.models import (
     SchedulerState,
 )
 from hotline.phones import mask
+from hotline.services import devices
 from hotline.text import segments, unaccent
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,8 @@ class Outbox:
     # Per person: the Hanoi day from which all their capped messages are in ``_counts`` (a day
     # missing there has none), loaded in one query once a day of theirs was found full.
     _known_from: dict[int, datetime] = field(default_factory=dict, repr=False)
+    # The Android SIM pool, loaded on first use (False: not loaded yet; None: no pool).
+    _sims: object = field(default=False, repr=False)
 
     @classmethod
     def for_settings(cls, session: Session, settings) -> "Outbox":
@@ -105,6 +110,8 @@ class Outbox:
         expires_at: datetime | None = None,
         broadcast_id: int | None = None,
         lane: Lane | None = None,
+        device_id: int | None = None,
+        gateway: str | None = None,
     ) -> Message:
         """Queue ``body`` (sent unaccented) to ``to``; with ``key`` at most once ever.
 
@@ -117,6 +124,11 @@ class Outbox:
         moment is past ``expires_at`` (a reminder that could only arrive after the meeting
         began) is stored cancelled with the reason that pushed it there; other words under a
         key already used are stored cancelled as a duplicate. Always returns the row.
+
+        On the Android gateway the message is given a SIM of the pool
+        (``hotline.services.devices``): ``device_id``, the SIM the person texted, when it is
+        healthy. ``gateway`` sends this one message through another gateway than the
+        outbox's (an alert that a SIM is down, through Twilio).
 
         One statement per new message: ``INSERT .. ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING id``, so a key queued before, or by another worker a moment ago, needs no
@@ -131,9 +143,11 @@ class Outbox:
         status = MessageStatus.QUEUED
         if expires_at is not None and due >= expires_at:
             status, reason = MessageStatus.CANCELLED, reason or NotSent.EXPIRED
+        gateway = gateway or self.gateway
         values = {
             "direction": Direction.OUT,
-            "gateway": self.gateway,
+            "gateway": gateway,
+            "device_id": self.choose_sim(now, to, device_id) if gateway == "android" else None,
             "person_id": person.id if person else None,
             "phone": to,
             "body": text,
@@ -171,6 +185,27 @@ class Outbox:
             self._counts[(person.id, day)] = self._counts.get((person.id, day), 0) + 1
         return msg
 
+    def sims(self, now: datetime):
+        """The Android SIM pool for this unit of work (None when none is set up)."""
+        if self._sims is False:
+            from hotline.services import devices
+
+            self._sims = devices.pool(self.session, now)
+        return self._sims
+
+    def choose_sim(self, now: datetime, to: str, texted: int | None = None,
+                   *, conversation: bool = True) -> int | None:
+        """The SIM a message to ``to`` leaves from: ``texted`` (the SIM the reply answers),
+        else with ``conversation`` the SIM ``to`` last texted, else by network and room."""
+        sims = self.sims(now)
+        if sims is None:
+            return None
+        if texted is None and conversation:
+            from hotline.services import devices
+
+            texted = devices.last_texted(self.session, to)
+        return sims.choose(to, texted=texted)
+
     def _existing(self, key: str | None) -> Message | None:
         if key is None:
             return None
@@ -205,12 +240,17 @@ class Outbox:
         recipients = [p for p in recipients if f"{key_prefix}:{p.id}" not in queued]
         self._prefetch_counts([p.id for p in recipients], day)
         rows = []
+        android = self.gateway == "android"
         for person in recipients:
             due, reason = self.hold(start, person)
             if reason is None and start > asked:
                 reason = NotSent.QUIET_HOURS
+            # By network and room only: a query per recipient for her last SIM would cost
+            # more than the whole broadcast's insert.
+            sim = self.choose_sim(now, person.phone, conversation=False) if android else None
             rows.append({
-                "direction": Direction.OUT, "gateway": self.gateway, "person_id": person.id,
+                "direction": Direction.OUT, "gateway": self.gateway, "device_id": sim,
+                "person_id": person.id,
                 "phone": person.phone, "body": text, "status": MessageStatus.QUEUED,
                 "kind": Kind.NORMAL, "lane": int(lane),
                 "idempotency_key": f"{key_prefix}:{person.id}",
@@ -479,28 +519,33 @@ def pace_key(gateway: SmsGateway, msg: Message, settings) -> tuple[object, float
     return gateway.name, settings.send_rate
 
 
-def _due_ids(session: Session, now: datetime, limit: int,
-             before: int | None = None) -> list[tuple[int, int]]:
-    """(lane, id) of queued messages due at ``now``, lane by lane, oldest first in each;
-    with ``before`` only lanes ahead of it. One ``(status, lane, due_at)`` index range per
+def _due_ids(session: Session, now: datetime, limit: int, before: int | None = None,
+             skip: list[int] | None = None) -> list[tuple[int, int, int | None]]:
+    """(lane, id, SIM) of queued messages due at ``now``, lane by lane, oldest first in
+    each; with ``before`` only lanes ahead of it; none given to a SIM in ``skip`` (at its
+    daily limit, or not due in this run). One ``(status, lane, due_at)`` index range per
     lane, so the cost is that of the rows returned, whatever is queued for later."""
     parts = []
     for lane in Lane:
         if before is not None and lane >= before:
             break
-        parts.append(
-            select(Message.lane, Message.id, Message.due_at)
+        query = (
+            select(Message.lane, Message.id, Message.due_at, Message.device_id)
             .where(Message.status == MessageStatus.QUEUED, Message.lane == int(lane),
                    Message.due_at <= now)
-            .order_by(Message.due_at)  # the index's own order: no sort, stops at limit
-            .limit(limit)
-            .subquery()
         )
+        if skip:
+            query = query.where(or_(Message.device_id.is_(None),
+                                    Message.device_id.not_in(skip)))
+        # The index's own order: no sort, stops at limit.
+        parts.append(query.order_by(Message.due_at).limit(limit).subquery())
     if not parts:
         return []
-    rows = union_all(*(select(p.c.lane, p.c.id, p.c.due_at) for p in parts)).subquery()
-    return [(lane, id_) for lane, id_ in session.execute(
-        select(rows.c.lane, rows.c.id).order_by(rows.c.lane, rows.c.due_at, rows.c.id)
+    rows = union_all(*(select(p.c.lane, p.c.id, p.c.due_at, p.c.device_id)
+                       for p in parts)).subquery()
+    return [(lane, id_, sim) for lane, id_, sim in session.execute(
+        select(rows.c.lane, rows.c.id, rows.c.device_id)
+        .order_by(rows.c.lane, rows.c.due_at, rows.c.id)
         .limit(limit)
     )]
 
@@ -509,6 +554,10 @@ def _due_ids(session: Session, now: datetime, limit: int,
 # often the drain looks when no send rate spaces the sends (with one: before every send).
 AHEAD = 20
 AHEAD_EVERY = 0.05
+
+
+def _blocked(sims, now: datetime) -> list[int]:
+    return sims.blocked(now) if sims is not None else []
 
 
 def drain(
@@ -520,6 +569,7 @@ def drain(
     limit: int = 500,
     sleep: Callable[[float], None] = _time.sleep,
     pacer: Pacer | None = None,
+    others: dict[str, SmsGateway] | None = None,
 ) -> DrainReport:
     """Send due outbound messages through ``gateway``, lane by lane (``Lane``): safe to run
     twice or after a crash.
@@ -529,6 +579,11 @@ def drain(
     most the one send slot already under way, not the rest of the batch. Without a send
     rate it looks every ``AHEAD_EVERY`` seconds instead (the look cost a third of an
     unthrottled drain's rate on PostgreSQL when made before every send).
+
+    A message queued for a gateway in ``others`` (an alert through Twilio while the line
+    runs on Android phones) goes through that one. A message given an Android SIM waits
+    for the SIM's own rate and daily limit (``devices.SimPace``): one not due in this run is
+    left queued, so a slow SIM never holds up the others.
 
     Each message is claimed and committed before the gateway is called, and its
     result committed right after, so a crash loses nothing and only a send whose
@@ -549,46 +604,55 @@ def drain(
     with _one_connection(sessions) as session:
         with session.begin():
             report.recovered = _recover_stale(session, now)
-            batch = deque(_due_ids(session, now, limit))
+            sims = devices.sim_pace(session, now)
+            batch = deque(_due_ids(session, now, limit, skip=_blocked(sims, now)))
         sent = None  # (id, message, outcome) of the last send, its result not stored yet
         taken = 0
         while batch and taken < limit:
-            lane, message_id = batch.popleft()
+            lane, message_id, device_id = batch.popleft()
             taken += 1
             clock_now = _time.monotonic()
+            current = now + timedelta(seconds=clock_now - started)
+            wait = sims.wait(device_id, current) if sims is not None else 0.0
+            if wait is None:
+                continue  # its SIM sends no more in this run; left queued for the next
             look = lane > Lane.EMERGENCY and (
                 settings.send_rate > 0 or clock_now - last_look >= AHEAD_EVERY)
             if look:
                 last_look = clock_now
             claimed = _store_then_claim(
                 sessions, session, sent, message_id, now, settings, report,
-                ahead=(lane, now + timedelta(seconds=clock_now - started), AHEAD)
-                if look else None,
+                ahead=(lane, current, AHEAD, _blocked(sims, current)) if look else None,
             )
             sent = None
             if isinstance(claimed, list):  # lanes ahead have due messages: those first
-                batch.appendleft((lane, message_id))
+                batch.appendleft((lane, message_id, device_id))
                 batch.extendleft(reversed(claimed))
                 taken -= 1
                 continue
             if claimed is None:
                 continue
             msg, options = claimed
+            if wait:
+                sleep(wait)
             pacer.wait(*pace_key(gateway, msg, settings))
+            if sims is not None:
+                sims.took(msg.device_id, now + timedelta(seconds=_time.monotonic() - started))
+            through = others.get(msg.gateway, gateway) if others else gateway
             sent = (message_id, msg,
-                    _send(gateway, msg.phone, msg.body, status_callback, options), gateway.name)
+                    _send(through, msg.phone, msg.body, status_callback, options), through.name)
         _store_then_claim(sessions, session, sent, None, now, settings, report)
     return report
 
 
 def _store_then_claim(
     sessions, session: Session, sent, message_id: int | None, now: datetime, settings,
-    report: DrainReport, ahead: tuple[int, datetime, int] | None = None,
-) -> tuple[Message, SendOptions] | list[tuple[int, int]] | None:
+    report: DrainReport, ahead: tuple[int, datetime, int, list[int]] | None = None,
+) -> tuple[Message, SendOptions] | list[tuple[int, int, int | None]] | None:
     """One transaction: store the last send's result, claim ``message_id`` (if any).
 
-    With ``ahead`` = (lane, now, limit), messages of the lanes ahead of ``lane`` due at
-    that moment are returned instead, ``message_id`` left unclaimed."""
+    With ``ahead`` = (lane, now, limit, SIMs to skip), messages of the lanes ahead of
+    ``lane`` due at that moment are returned instead, ``message_id`` left unclaimed."""
     try:
         with session.begin():
             if sent is not None:
@@ -596,7 +660,7 @@ def _store_then_claim(
             if message_id is None:
                 return None
             if ahead is not None and ahead[0] > Lane.EMERGENCY:
-                first = _due_ids(session, ahead[1], ahead[2], before=ahead[0])
+                first = _due_ids(session, ahead[1], ahead[2], before=ahead[0], skip=ahead[3])
                 if first:
                     return first
             return _claim_to_send(session, message_id, now, settings, report)
@@ -663,9 +727,13 @@ def valid_until(session: Session, msg: Message, now: datetime, settings) -> date
 
 
 def send_options(session: Session, msg: Message, now: datetime, settings) -> SendOptions:
-    """What the gateway may use of ``msg`` beyond number and text (see ``SendOptions``)."""
+    """What the gateway may use of ``msg`` beyond number and text (see ``SendOptions``):
+    our id, the expiry, and the phone and SIM slot of the SIM it was given."""
+    sim = session.get(GatewayDevice, msg.device_id) if msg.device_id is not None else None
     return SendOptions(message_id=gateway_message_id(msg),
-                       valid_until=valid_until(session, msg, now, settings))
+                       valid_until=valid_until(session, msg, now, settings),
+                       device_id=sim.app_device_id if sim is not None else None,
+                       sim_number=sim.sim_number if sim is not None else None)
 
 
 def _recover_stale(session: Session, now: datetime) -> int:
@@ -784,11 +852,23 @@ def _apply(session: Session, msg: Message, outcome, now: datetime, report: Drain
 
 def opt_out(session: Session, person: Person, now: datetime) -> int:
     """Mark ``person`` opted out and cancel what is queued for them but replies and the
-    emergency path."""
+    emergency path; what a gateway already holds unsent is marked to be cancelled there
+    (``cancel_held``)."""
     if person.opted_out_at is None:
         person.opted_out_at = now
     count = cancel_queued(session, NotSent.OPTED_OUT, Message.person_id == person.id,
                           Message.kind.not_in((Kind.REPLY, Kind.URGENT)))
+    session.execute(
+        update(Message)
+        .where(
+            Message.person_id == person.id,
+            Message.status == MessageStatus.SENT,
+            Message.kind.not_in((Kind.REPLY, Kind.URGENT)),
+            Message.external_id.is_not(None),
+            Message.sent_at >= now - HELD_AT_MOST,
+        )
+        .values(cancel_requested_at=now)
+    )
     session.flush()
     return count
 
@@ -830,6 +910,41 @@ def not_sent(session: Session, now: datetime, outbox: Outbox, to: str, body: str
     return msg
 
 
+# How long a gateway may hold a message before sending it (an Android phone offline);
+# older ones are not asked about.
+HELD_AT_MOST = timedelta(days=3)
+
+
+def cancel_held(session: Session, now: datetime, gateway, *, limit: int = 50) -> int:
+    """Ask ``gateway`` to cancel the messages marked for it (HUY) that it still holds
+    unsent; returns how many it cancelled. A gateway that cannot cancel (Twilio sends at
+    once) or a message already sent just clears the mark; an unreachable gateway is asked
+    again on the next run, until the message is too old to be held."""
+    marked = session.scalars(
+        select(Message).where(Message.cancel_requested_at.is_not(None))
+        .order_by(Message.id).limit(limit)
+    ).all()
+    cancel = getattr(gateway, "cancel", None)
+    done = 0
+    for msg in marked:
+        if cancel is None or msg.gateway != gateway.name or msg.status != MessageStatus.SENT:
+            msg.cancel_requested_at = None
+            continue
+        try:
+            cancelled = cancel(msg.external_id)
+        except GatewayError as exc:
+            log.info("cancel %s at %s: %s", msg.id, gateway.name, exc.code)
+            if not exc.transient or now - msg.cancel_requested_at > HELD_AT_MOST:
+                msg.cancel_requested_at = None
+            continue
+        msg.cancel_requested_at = None
+        if cancelled and msg.status == MessageStatus.SENT:
+            _cancel(msg, NotSent.OPTED_OUT)
+            done += 1
+    session.flush()
+    return done
+
+
 # Provider statuses (Twilio's names, the Android gateway's states) mapped to ours.
 PROVIDER_STATUS = {
     "accepted": MessageStatus.SENT,
@@ -842,6 +957,8 @@ PROVIDER_STATUS = {
     "delivered": MessageStatus.DELIVERED,
     "read": MessageStatus.DELIVERED,
     "undelivered": MessageStatus.UNDELIVERED,
+    # Twilio: some segments of a multipart message arrived, not all. Not delivered.
+    "partially_delivered": MessageStatus.UNDELIVERED,
     "failed": MessageStatus.FAILED,
     "canceled": MessageStatus.FAILED,
     # The Android gateway's: a cancel asked for and not yet done, and one done (never sent).
@@ -869,9 +986,12 @@ def record_status(
             Message.direction == Direction.OUT,
         ).order_by((Message.gateway == gateway).desc(), Message.id).limit(1)
     )
-    new = PROVIDER_STATUS.get((provider_status or "").strip().lower())
+    provider_status = (provider_status or "").strip().lower()
+    new = PROVIDER_STATUS.get(provider_status)
     if msg is None or new is None:
         return msg
+    if provider_status == "partially_delivered" and not error_message:
+        error_message = "partially delivered: not every part arrived"
     if STATUS_RANK[new] <= STATUS_RANK.get(msg.status, 0):
         return msg
     msg.status = new
@@ -885,6 +1005,42 @@ def record_status(
             opt_out(session, msg.person, now)
     session.flush()
     return msg
+
+
+def record_report(
+    session: Session,
+    now: datetime,
+    gateway: str,
+    event_id: str,
+    external_id: str,
+    provider_status: str,
+    *,
+    reason: str | None = None,
+    parts: int | None = None,
+) -> Message | None:
+    """Apply one delivery event of a gateway that reports each part of a multipart SMS
+    (Android: ``sms:sent`` once with ``partsCount``, ``sms:delivered`` or ``sms:failed``
+    per part). The message is delivered when every part is, failed as soon as one part
+    fails; an event seen before (``event_id``, the gateway retries) changes nothing."""
+    msg = session.scalar(
+        select(Message).where(Message.gateway == gateway, Message.external_id == external_id,
+                              Message.direction == Direction.OUT))
+    if msg is None:
+        return None
+    if provider_status in ("delivered", "failed"):
+        report = {"gateway": gateway, "event_id": event_id[:64], "message_id": msg.id,
+                  "status": provider_status, "created_at": now}
+        if insert_once(session, DeliveryReport, report, ("gateway", "event_id")) is None:
+            return msg
+    if provider_status == "sent" and parts is not None and 0 < parts <= 255:
+        msg.segments = parts  # the phone's count of the parts it sent is the true one
+    if provider_status in ("sent", "delivered"):
+        arrived = session.scalar(
+            select(func.count(DeliveryReport.id)).where(
+                DeliveryReport.message_id == msg.id, DeliveryReport.status == "delivered"))
+        provider_status = "delivered" if arrived >= max(msg.segments, 1) else "sent"
+    return record_status(session, now, gateway, external_id, provider_status,
+                         error_message=reason)
 
 
 # A message still 'sent' this long after sending lost its status callback (or it

@@ -44,14 +44,16 @@ def reply(session: Session, now: datetime, outbox: Outbox, msg: Message, person:
         msg.needs_staff = True
         hour = clock.local(now).strftime("%Y-%m-%dT%H")
         outbox.enqueue(now, msg.phone, render("flood_ack"), kind=Kind.REPLY, person=person,
-                       key=f"flood_ack:{person.id}:{hour}")
+                       key=f"flood_ack:{person.id}:{hour}", device_id=msg.device_id)
         return outbox_mod.not_sent(session, now, outbox, msg.phone, body, NotSent.FLOOD,
                                    person=person, case_id=msg.case_id,
                                    note=f"answer to message {msg.id}")
     dedupe = f"reply:{msg.id}:{key}"
     if once_per_day:
         dedupe = f"{key}:{person.id}:{clock.local(now).date().isoformat()}"
-    return outbox.enqueue(now, msg.phone, body, kind=Kind.REPLY, person=person, key=dedupe)
+    # From the SIM she texted (Android pool): the number she knows, on her network.
+    return outbox.enqueue(now, msg.phone, body, kind=Kind.REPLY, person=person, key=dedupe,
+                          device_id=msg.device_id)
 
 
 def _flooded(session: Session, now: datetime, phone: str) -> bool:

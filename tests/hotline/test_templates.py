@@ -44,6 +44,8 @@ VALUES = {
     "names": "1 Hoa, 2 Lan, 3 Mai, 4 Nga, 5 Hang, 6 Yen, 7 Thu, 8 Huong, 9 Thao, 10 Linh ...",
     "place": "Nha van hoa to dan pho 12, 45 pho Chuong Duong D",  # meeting_values cuts at 50
     "categories": category_list(),
+    "name": "Viettel 2 Long Bien",  # devices._alert cuts SIM names at 20
+    "minutes": "1440",
 }
 # Words a shared phone must never show (DOMAIN.md: neutral wording).
 FORBIDDEN = ["bao luc", "danh dap", "hiep dam", "xam hai", "bao hanh", "cuong hiep", "buon ban"]
