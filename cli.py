@@ -183,8 +183,54 @@ def check_cmd():
         raise click.ClickException("prompts missing from the catalogue or menu errors")
 
 
+@click.group("devices")
+def devices_group():
+    """The Android gateway phones: one row per SIM."""
+
+
+@devices_group.command("add")
+@click.argument("name")
+@click.argument("app_device_id")
+@click.option("--sim", "sim_number", type=int, help="SIM slot 1-3 (default: the phone's own)")
+@click.option("--phone", help="the SIM's own number (its network is found from it)")
+@click.option("--rate", "send_rate", type=int, default=6, show_default=True,
+              help="messages a minute")
+@click.option("--daily-limit", type=int, default=400, show_default=True)
+@click.option("--key", "webhook_secret", help="the signing key shown in that phone's app")
+@with_appcontext
+def devices_add_cmd(name, app_device_id, sim_number, phone, send_rate, daily_limit,
+                    webhook_secret):
+    """Add a SIM of the pool (``deviceId`` from the app or GET /devices)."""
+    from hotline.services import devices
+
+    try:
+        with session_scope(runtime().sessions) as session:
+            device = devices.save(session, clock.utcnow(), name=name, app_device_id=app_device_id,
+                                  sim_number=sim_number, phone=phone, send_rate=send_rate,
+                                  daily_limit=daily_limit, webhook_secret=webhook_secret)
+            click.echo(f"added SIM {device.id}: {device.name} ({device.carrier or 'network ?'})")
+    except devices.DeviceError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@devices_group.command("list")
+@with_appcontext
+def devices_list_cmd():
+    """Each SIM's health: last event, pace, sent today, queue."""
+    from hotline.services import devices
+
+    with runtime().sessions() as session:
+        for d in devices.health(session, clock.utcnow()):
+            age = "never" if d["last_seen_age_s"] is None else f"{d['last_seen_age_s']}s ago"
+            state = "ok" if d["healthy"] else ("off" if not d["active"] else "SILENT")
+            click.echo(f"{d['id']:>3} {d['name']:<24} sim {d['sim'] or '-'} "
+                       f"{d['carrier'] or '?':<12} {state:<6} seen {age:<12} "
+                       f"{d['sent_today']}/{d['daily_limit']} today, {d['queued']} queued, "
+                       f"{d['send_rate_per_min']}/min")
+
+
 def register_cli(app: Flask) -> None:
     for command in (migrate_cmd, seed_demo_cmd, create_user_cmd, scheduler_group, backup_cmd,
-                    restore_cmd, backup_key_cmd):
+                    restore_cmd, backup_key_cmd, devices_group):
         app.cli.add_command(command)
     app.cli.add_command(audio_group)  # flask audio build / check

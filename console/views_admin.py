@@ -248,16 +248,20 @@ def broadcasts():
         elif step == "1" and not text:
             flash(_("Write the message first."), "error")
             status = 400
+        recent = queries.broadcasts.recent_broadcasts(db)
         return render_template(
             "console/broadcasts.html", text=text, segment=segment, p=preview,
             confirming=confirming and preview.recipients > 0, send_at_value=send_at,
+            finish=broadcast_service.expected_finish(db, now(), preview.recipients,
+                                                     rt().settings, start=send_at),
+            finishes=broadcast_service.finish_times(db, now(), recent, rt().settings),
             send_at=source.get("send_at", ""), length=sms_length(preview.text),
             gsm7=is_gsm7(preview.text),
             sample=queries.broadcasts.recipients_sample(db, segment, now()),
             groups=queries.groups.all_groups(db), wards=queries.people.wards(db),
             occupations=queries.people.occupations(db),
             age_bands=list(broadcast_service.AGE_BANDS),
-            recent=queries.broadcasts.recent_broadcasts(db),
+            recent=recent,
         ), status
 
 

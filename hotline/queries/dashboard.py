@@ -45,6 +45,8 @@ class Dashboard:
     heartbeat_age_s: float | None = None
     triage_waiting: int = 0
     callbacks_failed: int = 0
+    # The Android gateway SIMs (``hotline.services.devices.health``); empty without a pool.
+    devices: list[dict] = field(default_factory=list)
 
     @property
     def heartbeat_ok(self) -> bool:
@@ -98,6 +100,9 @@ def dashboard(session: Session, now: datetime, user: StaffUser) -> Dashboard:
             .limit(20)
         )
     )
+    from hotline.services import devices
+
+    d.devices = devices.health(session, now)
     outbound = Message.direction == Direction.OUT
     d.backlog = health.outbox_backlog(session, now)
     d.deferred = session.scalar(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -18,13 +18,16 @@ from hotline import clock
 from hotline.models import (
     Broadcast,
     BroadcastStatus,
+    Direction,
     Group,
     Membership,
     Message,
+    MessageStatus,
     Person,
     Sex,
     StaffUser,
 )
+from hotline.services import devices
 from hotline.services.audit import audit
 from hotline.services.errors import N_, ServiceError
 from hotline.services.outbox import Outbox
@@ -95,6 +98,56 @@ def preview(session: Session, now: datetime, body: str, segment: dict,
     text = unaccent(body)
     parts = segments(text)
     return Preview(count, text, parts, count * parts, count * parts * price_per_sms)
+
+
+def expected_finish(session: Session, now: datetime, messages: int, settings, *,
+                    start: datetime | None = None, ahead: int | None = None
+                    ) -> datetime | None:
+    """When ``messages`` more messages from ``start`` (default now) should all have gone,
+    behind ``ahead`` others (default: everything queued and due now), at the line's real
+    send rate (``devices.throughput``), only in the hours outside quiet hours and within
+    each day's limits. None when nothing can send now (every Android SIM is silent)."""
+    rate = devices.throughput(session, now, settings)
+    if rate is None:
+        return None
+    if ahead is None:
+        ahead = session.scalar(select(func.count(Message.id)).where(
+            Message.direction == Direction.OUT, Message.status == MessageStatus.QUEUED,
+            Message.due_at <= now)) or 0
+    quiet_start, quiet_end = settings.quiet
+    left = messages + ahead
+    moment = clock.next_in_window(max(now, start or now), quiet_end, quiet_start)
+    if rate.per_minute is None or left <= 0:
+        return moment
+    room = rate.left_today if moment < clock.local_day_bounds(now)[1] else rate.per_day
+    for _ in range(366):
+        closes = clock.next_in_window(moment, quiet_start, quiet_end)  # quiet hours begin
+        can = (closes - moment).total_seconds() / 60 * rate.per_minute
+        if room is not None:
+            can = min(can, room)
+        if left <= can:
+            return moment + timedelta(minutes=left / rate.per_minute)
+        left -= can
+        moment = clock.next_in_window(closes, quiet_end, quiet_start)
+        room = rate.per_day
+    return None
+
+
+def finish_times(session: Session, now: datetime, recent: list[tuple[Broadcast, dict]],
+                 settings) -> dict[int, datetime | None]:
+    """``expected_finish`` of each listed broadcast still sending, behind what is queued
+    before its messages (replies, alerts, reminders and older broadcasts)."""
+    out = {}
+    for broadcast, counts in recent:
+        queued = counts.get(MessageStatus.QUEUED, 0)
+        if not queued:
+            continue
+        ahead = session.scalar(select(func.count(Message.id)).where(
+            Message.direction == Direction.OUT, Message.status == MessageStatus.QUEUED,
+            Message.due_at <= now,
+            (Message.broadcast_id.is_(None)) | (Message.broadcast_id < broadcast.id))) or 0
+        out[broadcast.id] = expected_finish(session, now, queued, settings, ahead=ahead)
+    return out
 
 
 def create(session: Session, now: datetime, body: str, segment: dict, *,

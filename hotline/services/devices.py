@@ -251,6 +251,48 @@ def _alert(session: Session, now: datetime, outbox, sims: Pool, device: GatewayD
         log.error("SIM %s is silent and no coordinator has a phone to tell", device.name)
 
 
+# --- setting up ---------------------------------------------------------------------------
+
+class DeviceError(ValueError):
+    """A SIM that cannot be saved as given; the message says why (English, for staff)."""
+
+
+def save(session: Session, now: datetime, *, name: str, app_device_id: str,
+         sim_number: int | None = None, phone: str | None = None, send_rate: int = 6,
+         daily_limit: int = 400, webhook_secret: str | None = None, active: bool = True,
+         device: GatewayDevice | None = None) -> GatewayDevice:
+    """Add a SIM of the pool (or change ``device``); the network comes from ``phone``."""
+    from hotline.phones import PhoneError, normalize
+
+    name, app_device_id = (name or "").strip()[:60], (app_device_id or "").strip()
+    if not name or not app_device_id or len(app_device_id) > 64:
+        raise DeviceError("a SIM needs a name and the app's device id (at most 64 characters)")
+    if sim_number is not None and not 1 <= sim_number <= 3:
+        raise DeviceError("the SIM slot is 1, 2 or 3")
+    if not 1 <= send_rate <= 600 or not 1 <= daily_limit <= 100_000:
+        raise DeviceError("send rate is 1-600 a minute and the daily limit 1-100000")
+    try:
+        phone = normalize(phone) if phone else None
+    except PhoneError as exc:
+        raise DeviceError(str(exc)) from None
+    twin = session.scalar(select(GatewayDevice).where(
+        GatewayDevice.app_device_id == app_device_id,
+        GatewayDevice.sim_number.is_(None) if sim_number is None
+        else GatewayDevice.sim_number == sim_number))
+    if twin is not None and twin is not device:
+        raise DeviceError("that phone's SIM slot is set up already")
+    if device is None:
+        device = GatewayDevice(created_at=now)
+        session.add(device)
+    device.name, device.app_device_id, device.sim_number = name, app_device_id, sim_number
+    device.phone, device.carrier = phone, carrier(phone)
+    device.send_rate, device.daily_limit, device.active = send_rate, daily_limit, active
+    if webhook_secret:
+        device.webhook_secret = webhook_secret.strip()[:128]
+    session.flush()
+    return device
+
+
 # --- what staff see -------------------------------------------------------------------------
 
 def health(session: Session, now: datetime) -> list[dict]:
@@ -338,3 +380,39 @@ def sim_pace(session: Session, now: datetime) -> SimPace | None:
         if last is not None:
             next_at[device_id] = last + _interval(devices[device_id])
     return SimPace(devices, sent, next_at)
+
+
+# --- how fast the line can send -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Throughput:
+    """What the line can send: ``per_minute`` (None: no limit), and per Hanoi day (None: no
+    limit) with ``left_today`` of it still open today."""
+
+    per_minute: float | None
+    per_day: int | None = None
+    left_today: int | None = None
+
+
+def throughput(session: Session, now: datetime, settings) -> Throughput | None:
+    """The real send rate: on Android phones the healthy SIMs' own rates and daily limits
+    (None when no SIM is healthy: nothing goes out until one is); otherwise the gateway's
+    ``HOTLINE_SEND_RATE``."""
+    gateway_rate = settings.send_rate * 60 if settings.send_rate > 0 else None
+    sims = pool(session, now) if settings.sms_gateway == "android" else None
+    if sims is None:
+        return Throughput(gateway_rate)
+    live = [d for d in sims.devices if healthy(d, now)]
+    if not live:
+        return None
+    start = clock.local_day_bounds(now)[0]
+    sent = dict(session.execute(
+        select(Message.device_id, func.count(Message.id))
+        .where(Message.device_id.in_([d.id for d in live]), Message.sent_at >= start)
+        .group_by(Message.device_id)).all())
+    per_minute = float(sum(d.send_rate for d in live))
+    if gateway_rate is not None:
+        per_minute = min(per_minute, gateway_rate)
+    per_day = sum(d.daily_limit for d in live)
+    left = sum(max(d.daily_limit - sent.get(d.id, 0), 0) for d in live)
+    return Throughput(per_minute, per_day, left)

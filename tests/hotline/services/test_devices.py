@@ -223,3 +223,61 @@ class TestSilentSim:
         assert got[viettel.id]["healthy"] is False and got[vina.id]["healthy"] is True
         assert got[viettel.id]["last_seen_age_s"] == 1200
         assert got[vina.id]["carrier"] == "vinaphone"
+
+
+def test_cli_adds_and_lists_sims(runner, sessions):
+    added = runner.invoke(args=["devices", "add", "Viettel Long Bien", "dev-1", "--sim", "2",
+                                "--phone", "0981 111 111", "--rate", "4", "--key", "k1"])
+    assert added.exit_code == 0, added.output
+    with sessions() as s:
+        sim = s.scalar(select(GatewayDevice))
+    assert (sim.sim_number, sim.phone, sim.carrier, sim.send_rate, sim.webhook_secret) == (
+        2, "+84981111111", "viettel", 4, "k1")
+    twice = runner.invoke(args=["devices", "add", "again", "dev-1", "--sim", "2"])
+    assert twice.exit_code != 0 and "set up already" in twice.output
+    bad = runner.invoke(args=["devices", "add", "x", "dev-2", "--phone", "12345"])
+    assert bad.exit_code != 0 and "not a Vietnamese phone number" in bad.output
+    listed = runner.invoke(args=["devices", "list"])
+    assert "Viettel Long Bien" in listed.output and "0/400 today" in listed.output
+
+
+class TestExpectedFinish:
+    """A broadcast's finish time from the real send rates, hours and daily limits."""
+
+    def finish(self, db, settings, n, **kw):
+        from hotline.services.broadcasts import expected_finish
+
+        return expected_finish(db, DAY, n, settings.replace(sms_gateway="android"), **kw)
+
+    def test_from_the_healthy_sims_rates(self, db, settings):
+        sims(db)  # two SIMs at the default 6 a minute: 12 a minute
+        assert self.finish(db, settings, 120) == DAY + timedelta(minutes=10)
+
+    def test_a_silent_sim_does_not_count(self, db, settings):
+        sims(db, viettel=DAY - timedelta(hours=1))
+        assert self.finish(db, settings, 120) == DAY + timedelta(minutes=20)
+
+    def test_no_sim_sending_means_unknown(self, db, settings):
+        sims(db, viettel=DAY - timedelta(hours=1), vina=DAY - timedelta(hours=1))
+        assert self.finish(db, settings, 10) is None
+
+    def test_quiet_hours_and_daily_limits_carry_it_over(self, db, settings):
+        for device in sims(db):
+            device.daily_limit = 100
+        db.flush()
+        # 12/min from 10:00 would take 25 min, but 200 a day is the limit: 200 today by
+        # 10:16:40, the other 100 from 07:00 tomorrow at 12 a minute.
+        assert self.finish(db, settings, 300) == at("2026-12-02 07:00") + timedelta(
+            minutes=100 / 12)
+
+    def test_messages_queued_ahead_go_first(self, db, settings):
+        sims(db)
+        assert self.finish(db, settings, 60, ahead=60) == DAY + timedelta(minutes=10)
+
+    def test_without_a_pool_the_gateways_rate(self, db, settings):
+        from hotline.services.broadcasts import expected_finish
+
+        twilio = settings.replace(sms_gateway="twilio", send_rate=2)  # 120 a minute
+        assert expected_finish(db, DAY, 1200, twilio) == DAY + timedelta(minutes=10)
+        late = at("2026-12-01 20:55")  # 600 of them before 21:00, the rest from 07:00
+        assert expected_finish(db, late, 1200, twilio) == at("2026-12-02 07:05")
