@@ -230,7 +230,7 @@ STATUS_EVENTS = {
     WebhookEvent.SMS_SENT.value: "sent",
     WebhookEvent.SMS_DELIVERED.value: "delivered",
     WebhookEvent.SMS_FAILED.value: "failed",
-    WebhookEvent.SMS_CANCELLED.value: "canceled",
+    WebhookEvent.SMS_CANCELLED.value: "cancelled",  # never sent: cancelled, not failed
 }
 
 
@@ -266,4 +266,6 @@ def parse_status(payload: dict[str, Any]) -> StatusEvent | None:
 def event_device(payload: Any) -> str | None:
     """The ``deviceId`` of the phone that sent an event (any event), if it names one."""
     device = payload.get("deviceId") if isinstance(payload, dict) else None
-    return device if isinstance(device, str) and 0 < len(device) <= 64 else None
+    if not isinstance(device, str) or not 0 < len(device) <= 64 or not device.isprintable():
+        return None  # a lone surrogate or a control character is no id (and no query)
+    return device

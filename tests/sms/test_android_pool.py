@@ -210,3 +210,18 @@ def test_healthz_shows_each_sim_and_counts_the_silent(client, sessions, sims):
     by_id = {d["id"]: d for d in body["gateway_devices"]}
     assert by_id[first]["healthy"] is False and by_id[first]["last_seen_age_s"] >= 1800
     assert "webhook_secret" not in by_id[first]  # never the phone's key
+
+
+def test_a_cancelled_report_is_cancelled_not_failed(client, sessions, sims, fake):
+    mid = sent_on_the_phone(sessions, fake)
+    body = event("sms:cancelled", device_id=fake.device_id, messageId="hl-1",
+                 phoneNumber=MEMBER, recipient=MEMBER, simNumber=1)
+    assert android_post(client, body, secret=PHONE_KEY).status_code == 204
+    assert status_of(sessions, mid) == MessageStatus.CANCELLED
+
+
+@pytest.mark.parametrize("device_id", ["\ud800", "a\x00b", "x" * 65, 42, None])
+def test_an_unusable_device_id_is_refused_without_a_500(client, sims, device_id):
+    resp = android_post(client, {"event": "system:ping", "deviceId": device_id,
+                                 "payload": {}}, secret=PHONE_KEY)
+    assert resp.status_code == 403  # not a phone whose key we have
