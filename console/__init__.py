@@ -32,6 +32,7 @@ from console import (  # noqa: E402,F401
     views,
     views_admin,
     views_cases,
+    views_devices,
     views_exports,
     views_people,
     views_reports,

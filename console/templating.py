@@ -100,6 +100,7 @@ def nav_items():
         ("console.reports", _l("Reports"), auth.EVERYONE),
         ("console.audit_log", _l("Audit log"), auth.STAFF),
         ("console.users", _l("Users"), (auth.ADMIN,)),
+        ("console.devices", _l("Gateway phones"), (auth.ADMIN,)),
     ]
 
 

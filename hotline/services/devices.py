@@ -14,6 +14,7 @@ room left today.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -254,7 +255,7 @@ def _alert(session: Session, now: datetime, outbox, sims: Pool, device: GatewayD
 # --- setting up ---------------------------------------------------------------------------
 
 class DeviceError(ValueError):
-    """A SIM that cannot be saved as given; the message says why (English, for staff)."""
+    """A SIM that cannot be saved as given; ``str(exc)`` is a message id for staff."""
 
 
 def save(session: Session, now: datetime, *, name: str, app_device_id: str,
@@ -265,22 +266,23 @@ def save(session: Session, now: datetime, *, name: str, app_device_id: str,
     from hotline.phones import PhoneError, normalize
 
     name, app_device_id = (name or "").strip()[:60], (app_device_id or "").strip()
-    if not name or not app_device_id or len(app_device_id) > 64:
-        raise DeviceError("a SIM needs a name and the app's device id (at most 64 characters)")
+    if not name or not app_device_id or len(app_device_id) > 64 \
+            or not app_device_id.isprintable():
+        raise DeviceError("A SIM needs a name and the app's device id (at most 64 characters).")
     if sim_number is not None and not 1 <= sim_number <= 3:
-        raise DeviceError("the SIM slot is 1, 2 or 3")
+        raise DeviceError("The SIM slot is 1, 2 or 3.")
     if not 1 <= send_rate <= 600 or not 1 <= daily_limit <= 100_000:
-        raise DeviceError("send rate is 1-600 a minute and the daily limit 1-100000")
+        raise DeviceError("The send rate is 1 to 600 a minute, the daily limit 1 to 100000.")
     try:
         phone = normalize(phone) if phone else None
-    except PhoneError as exc:
-        raise DeviceError(str(exc)) from None
+    except PhoneError:
+        raise DeviceError("The SIM's number is not a Vietnamese phone number.") from None
     twin = session.scalar(select(GatewayDevice).where(
         GatewayDevice.app_device_id == app_device_id,
         GatewayDevice.sim_number.is_(None) if sim_number is None
         else GatewayDevice.sim_number == sim_number))
     if twin is not None and twin is not device:
-        raise DeviceError("that phone's SIM slot is set up already")
+        raise DeviceError("That phone's SIM slot is set up already.")
     if device is None:
         device = GatewayDevice(created_at=now)
         session.add(device)
@@ -293,7 +295,42 @@ def save(session: Session, now: datetime, *, name: str, app_device_id: str,
     return device
 
 
+def save_from_form(session: Session, now: datetime, admin, form: Mapping[str, str],
+                   device: GatewayDevice | None = None) -> GatewayDevice:
+    """``save`` from the console's form, audited (the signing key never is: only whether
+    it changed). An empty key field keeps the key set before."""
+    from hotline.services.audit import audit
+
+    def number(name: str, default: int | None) -> int | None:
+        raw = (form.get(name) or "").strip()
+        if not raw:
+            return default
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
+            raise DeviceError("Rates, limits and slots are whole numbers.")
+        return int(raw)
+
+    key = (form.get("webhook_secret") or "").strip()
+    saved = save(session, now, name=form.get("name") or "",
+                 app_device_id=form.get("app_device_id") or "",
+                 sim_number=number("sim_number", None),
+                 phone=(form.get("phone") or "").strip() or None,
+                 send_rate=number("send_rate", 6), daily_limit=number("daily_limit", 400),
+                 webhook_secret=key or None, active=form.get("active", "1") == "1",
+                 device=device)
+    audit(session, now, admin, "device_edit" if device is not None else "device_add",
+          "gateway_device", saved.id, name=saved.name, sim=saved.sim_number,
+          rate=saved.send_rate, limit=saved.daily_limit, active=saved.active,
+          key_changed=bool(key))
+    return saved
+
+
 # --- what staff see -------------------------------------------------------------------------
+
+def listing(session: Session, now: datetime) -> list[tuple[GatewayDevice, dict]]:
+    """Each SIM with its ``health``, for the console's page of SIMs."""
+    rows = {d.id: d for d in session.scalars(select(GatewayDevice))}
+    return [(rows[h["id"]], h) for h in health(session, now)]
+
 
 def health(session: Session, now: datetime) -> list[dict]:
     """Each SIM's health for ``/healthz`` details and the dashboard."""

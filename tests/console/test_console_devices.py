@@ -59,3 +59,51 @@ def test_a_sending_broadcast_shows_its_finish_behind_the_queue(as_user, demo, si
     assert demo.scalar(select(Broadcast)).id == broadcast.id
     page = as_user("admin").get("/console/broadcasts").get_data(as_text=True)
     assert "Dự kiến gửi xong: 10/03/2026 10:03" in page  # 6 ahead + 3 of it, at 3 a minute
+
+
+def test_admin_adds_and_changes_a_sim_audited_without_the_key(as_user, demo):
+    from hotline.models import AuditLog, GatewayDevice
+
+    admin = as_user("admin")
+    added = admin.post("/console/devices", data={
+        "name": "Viettel 2", "app_device_id": "yVULogr4Y1ksRfnos1Dsw", "sim_number": "2",
+        "phone": "0981 111 111", "send_rate": "4", "daily_limit": "300",
+        "webhook_secret": "phone-key"})
+    assert added.status_code == 302
+    sim = demo.scalar(select(GatewayDevice))
+    assert (sim.sim_number, sim.phone, sim.carrier, sim.send_rate, sim.webhook_secret) == (
+        2, "+84981111111", "viettel", 4, "phone-key")
+    admin.post(f"/console/devices/{sim.id}", data={
+        "name": "Viettel 2", "app_device_id": sim.app_device_id, "sim_number": "2",
+        "send_rate": "8", "daily_limit": "300", "active": "0", "webhook_secret": ""})
+    demo.expire_all()
+    sim = demo.get(GatewayDevice, sim.id)
+    assert (sim.send_rate, sim.active, sim.webhook_secret) == (8, False, "phone-key")
+    logged = demo.scalars(select(AuditLog).where(AuditLog.object_type == "gateway_device")).all()
+    assert [a.action for a in logged] == ["device_add", "device_edit"]
+    assert all("phone-key" not in str(a.detail) for a in logged)
+    page = admin.get("/console/devices").get_data(as_text=True)
+    assert "Viettel 2" in page and "phone-key" not in page
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"name": "", "app_device_id": "x"}, "SIM cần có tên"),
+    ({"name": "a", "app_device_id": "x", "sim_number": "7"}, "Khe SIM là 1, 2 hoặc 3"),
+    ({"name": "a", "app_device_id": "x", "send_rate": "lots"}, "phải là số nguyên"),
+    ({"name": "a", "app_device_id": "x", "send_rate": "0"}, "Tốc độ gửi"),
+    ({"name": "a", "app_device_id": "x", "phone": "+33612345678"}, "không phải số điện thoại"),
+])
+def test_bad_sim_input_is_a_clear_message_not_a_500(as_user, demo, form, message):
+    from hotline.models import GatewayDevice
+
+    response = as_user("admin").post("/console/devices", data=form, follow_redirects=True)
+    assert response.status_code == 200 and message in response.get_data(as_text=True)
+    assert demo.scalar(select(GatewayDevice)) is None
+
+
+def test_only_admins_set_up_sims(as_user, demo):
+    coordinator = as_user("dieuphoi")
+    assert coordinator.get("/console/devices").status_code == 403
+    assert coordinator.post("/console/devices", data={"name": "a", "app_device_id": "x"}
+                            ).status_code == 403
+    assert as_user("admin").post("/console/devices/999", data={}).status_code == 404

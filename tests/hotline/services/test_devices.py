@@ -237,6 +237,7 @@ def test_cli_adds_and_lists_sims(runner, sessions):
     assert twice.exit_code != 0 and "set up already" in twice.output
     bad = runner.invoke(args=["devices", "add", "x", "dev-2", "--phone", "12345"])
     assert bad.exit_code != 0 and "not a Vietnamese phone number" in bad.output
+    assert "12345" not in bad.output.replace("dev-2", "")
     listed = runner.invoke(args=["devices", "list"])
     assert "Viettel Long Bien" in listed.output and "0/400 today" in listed.output
 
