@@ -1,7 +1,7 @@
 """gateway devices: the Android SIM pool, delivery reports per part, cancels at the gateway
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 14:00:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import hotline.db
 
-revision = '0005'
-down_revision = '0004'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
