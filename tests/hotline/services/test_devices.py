@@ -282,3 +282,28 @@ class TestExpectedFinish:
         assert expected_finish(db, DAY, 1200, twilio) == DAY + timedelta(minutes=10)
         late = at("2026-12-01 20:55")  # 600 of them before 21:00, the rest from 07:00
         assert expected_finish(db, late, 1200, twilio) == at("2026-12-02 07:05")
+
+
+def test_a_reply_waiting_for_its_sim_does_not_hold_up_other_sims_broadcast(
+        sessions, settings, fake, android):
+    from hotline.models import Lane
+
+    with session_scope(sessions) as s:
+        slow = create_device(s, DAY, app_device_id="slow", phone="+84981111111", send_rate=1)
+        fast = create_device(s, DAY, app_device_id="fast", phone="+84941111111", send_rate=600)
+        s.add(Message(direction="out", gateway="android", phone=VIETTEL, body="just sent",
+                      status=MessageStatus.SENT, created_at=DAY, sent_at=DAY,
+                      device_id=slow.id))  # its next slot is a minute away
+        box = Outbox(s, gateway="android")
+        reply = box.enqueue(DAY, VIETTEL, "reply", kind=Kind.REPLY, device_id=slow.id)
+        for i in range(3):
+            box.enqueue(DAY, VINAPHONE, f"b{i}", lane=Lane.BROADCAST, device_id=fast.id)
+        assert reply.device_id == slow.id
+
+    report = outbox.drain(sessions, DAY + timedelta(seconds=5), android, settings)
+
+    assert report.sent == 3 and [r.json["deviceId"] for r in fake.requests] == ["fast"] * 3
+    with sessions() as s:
+        assert s.get(Message, reply.id).status == MessageStatus.QUEUED
+    later = outbox.drain(sessions, DAY + timedelta(seconds=61), android, settings)
+    assert later.sent == 1 and fake.last.json["deviceId"] == "slow"
