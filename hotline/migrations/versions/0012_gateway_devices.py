@@ -1,7 +1,7 @@
 """gateway devices: the Android SIM pool, delivery reports per part, cancels at the gateway
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 14:00:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import hotline.db
 
-revision = '0010'
-down_revision = '0009'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
