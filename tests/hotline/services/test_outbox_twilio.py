@@ -133,13 +133,13 @@ def test_reconcile_skips_gateways_that_cannot_tell(sessions, settings):
 
 
 def test_a_message_queued_under_another_gateway_setting_gets_its_twilio_status(
-        sessions, settings, fake, gateway):
+        sessions, settings, fake_twilio, gateway):
     # Queued while the setting said android, sent after it changed to twilio.
     with session_scope(sessions) as s:
         mid = Outbox(s, gateway="android").enqueue(NOON, "+84912345678", "Da nhan",
                                                    kind=Kind.REPLY).id
     assert outbox.drain(sessions, NOON, gateway, settings).sent == 1
-    sid = fake.messages[0]["sid"]
+    sid = fake_twilio.messages[0]["sid"]
     with session_scope(sessions) as s:
         assert outbox.record_status(s, NOON, "twilio", sid, "delivered") is not None
     with sessions() as s:
@@ -148,18 +148,18 @@ def test_a_message_queued_under_another_gateway_setting_gets_its_twilio_status(
 
 
 def test_reconcile_asks_the_gateway_that_sent_whatever_the_setting_is_now(
-        sessions, settings, fake):
+        sessions, settings, fake_twilio):
     from hotline.runtime import Runtime
     from scheduler import jobs
 
     [mid] = queue(sessions)
     twilio = settings.replace(sms_gateway="twilio", twilio_account_sid=SID,
                               twilio_auth_token=TOKEN, twilio_from=FROM,
-                              twilio_api_base_url=fake.url)
+                              twilio_api_base_url=fake_twilio.url)
     before = Runtime(twilio)
     assert jobs.drain_outbox(before, NOON).sent == 1
     before.close()
-    fake.messages[0]["status"] = "delivered"
+    fake_twilio.messages[0]["status"] = "delivered"
     # The line moves its SMS to the Android phone; Twilio's messages are still Twilio's.
     after = Runtime(twilio.replace(sms_gateway="android"))
     assert jobs.reconcile_statuses(after, NOON + timedelta(hours=1)) == 1
