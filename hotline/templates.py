@@ -20,7 +20,7 @@ CATEGORY_WORDS = {
     9: "suc khoe",
     10: "giay to",
     11: "nha o",
-    12: "viec khac",
+    12: "khac",
 }
 
 # How a member hears the state of their case (SMS TT and the voice menu agree).
@@ -46,11 +46,11 @@ STATUS_WORDS = {
 TEMPLATES: dict[str, str] = {
     # Members
     "help": (
-        "STONES: DK ten dang ky; KN <so> <noi dung> bao van de, CG cung vay; TT <so> ho so; "
-        "GOI goi lai; HOP lich hop; BHYT BHXH TAMTRU PHAPLY; HUY ngung; XOA xoa"
+        "STONES: DK dang ky; KN <so> <noi dung> bao van de; TT <so> ho so; GOI goi lai; "
+        "HOP lich hop; BHYT BHXH TAMTRU PHAPLY TRATTU BINHDANG ANTOAN; HUY ngung; XOA xoa"
     ),
     # The second SMS of HD: the numbers after KN, the same list as the voice menu's.
-    "help_categories": "KN so: {categories}",
+    "help_categories": "KN/CG so: {categories}",
     "consent_ask": (
         "STONES: Chi/anh dong y de duong day luu so dien thoai va thong tin gui den de ho tro? "
         "Tra loi DONGY hoac KHONG. Ngung bat ky luc nao: HUY"

@@ -157,7 +157,7 @@ class TestMember:
         assert "Da dang ky" in last_reply(db, MEMBER)
 
     @pytest.mark.parametrize("body, expect", [
-        ("HD", "KN so: 1 "), ("giup", "KN so: 1 "), ("BHYT", "BHYT"),
+        ("HD", "KN/CG so: 1 "), ("giup", "KN/CG so: 1 "), ("BHYT", "BHYT"),
         ("tam tru", "Tam tru"),
         ("BHXH", "BHXH"), ("phap ly", "18001233"), ("HOP", "Chua co lich hop"),
         ("KN", "Xin nhan KN"), ("TT", "Xin nhan TT"), ("1", "Khong co cau hoi"),
