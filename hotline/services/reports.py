@@ -4,7 +4,7 @@ The indicators of DOMAIN.md ("What donors and the project want to see"): members
 meetings held and attendance; calls and texts; cases by category and urgency; time to first
 response and to resolution; referrals completed; peer-educator response time; satisfaction
 at follow-up. Each can be broken down by one dimension (sex, age band, occupation, old or
-current ward, home province, channel) and filtered by period and ward.
+current ward, home province, channel, self-help group) and filtered by period and ward.
 
 Nothing here returns a row about a person: every number is a count or a median over a group.
 ``suppress`` hides every count under ``SUPPRESS_BELOW`` (and a median or share resting on
@@ -34,6 +34,7 @@ from hotline.models import (
     Group,
     Meeting,
     MeetingStatus,
+    Membership,
     Message,
     Person,
     Referral,
@@ -49,7 +50,7 @@ UNKNOWN = "unknown"
 NOT_APPLICABLE = "n/a"
 
 DIMENSIONS = ("sex", "age_band", "occupation", "ward_old", "ward_current", "home_province",
-              "channel")
+              "channel", "group")
 SATISFIED = ("solved",)
 ANSWERED = ("solved", "not_solved")
 
@@ -137,15 +138,38 @@ def _age_band(year: int) -> ColumnElement:
     return case(*whens, else_=literal(UNKNOWN))
 
 
-def _dimension(by: str | None, q: ReportQuery, channel: ColumnElement | None
-               ) -> ColumnElement | None:
+def _dimension(by: str | None, q: ReportQuery, channel: ColumnElement | None,
+               group: Callable[[], ColumnElement] | None = None) -> ColumnElement | None:
     if by is None:
         return None
+    if by == "group":
+        return group() if group is not None else literal(NOT_APPLICABLE)
     if by == "age_band":
         return _age_band(q.last_day.year)
     if by == "channel":
         return channel if channel is not None else literal(NOT_APPLICABLE)
     return getattr(Person, by)
+
+
+def _group_code(group_id: ColumnElement) -> ColumnElement:
+    """The code of the group ``group_id`` names (a case's or a meeting's own group)."""
+    return (select(Group.code).where(Group.id == group_id)
+            .correlate_except(Group).scalar_subquery())
+
+
+def _person_group() -> ColumnElement:
+    """A member's group: the one she joined last and has not left, as her new cases are
+    (``cases.current_group``), so that she counts once."""
+    return (select(Group.code).join(Membership, Membership.group_id == Group.id)
+            .where(Membership.person_id == Person.id, Membership.left_at.is_(None))
+            .order_by(Membership.joined_at.desc(), Membership.id.desc()).limit(1)
+            .correlate_except(Group, Membership).scalar_subquery())
+
+
+def _case_group() -> ColumnElement:
+    # The group the case was opened in, not the member's group today: a case keeps its
+    # group when she moves on, and when retention hands the case to an anonymous record.
+    return _group_code(Case.group_id)
 
 
 def _ward(q: ReportQuery, old, current) -> ColumnElement[bool]:
@@ -168,6 +192,9 @@ class _Spec:
     kind: str
     build: Callable[[ReportQuery], tuple[Select, ColumnElement | None]]
     by_person: bool = True
+    # Which self-help group a row belongs to, for the "group" breakdown; texts and calls
+    # belong to none (n/a).
+    group: Callable[[], ColumnElement] | None = None
 
 
 def _in(col, q: ReportQuery) -> ColumnElement[bool]:
@@ -288,22 +315,22 @@ def _satisfied(q):
 
 
 SPECS = (
-    _Spec("members", "count", _members),
-    _Spec("new_members", "count", _new_members),
+    _Spec("members", "count", _members, group=_person_group),
+    _Spec("new_members", "count", _new_members, group=_person_group),
     _Spec("groups", "count", _groups, by_person=False),
     _Spec("meetings_held", "count", _meetings, by_person=False),
-    _Spec("attendances", "count", _attendance),
+    _Spec("attendances", "count", _attendance, group=lambda: _group_code(Meeting.group_id)),
     _Spec("calls", "count", _calls),
     _Spec("texts", "count", _texts),
-    _Spec("cases", "count", _cases),
-    _Spec("emergencies", "count", _emergencies),
-    _Spec("hours_to_first_response", "median_hours", _first_response),
-    _Spec("hours_to_resolution", "median_hours", _resolution),
-    _Spec("pe_response_hours", "median_hours", _pe_response),
-    _Spec("referrals", "count", _referrals),
-    _Spec("referrals_completed", "count", _referrals_completed),
-    _Spec("followups_answered", "count", _followups_answered),
-    _Spec("satisfied", "count", _satisfied),
+    _Spec("cases", "count", _cases, group=_case_group),
+    _Spec("emergencies", "count", _emergencies, group=_case_group),
+    _Spec("hours_to_first_response", "median_hours", _first_response, group=_case_group),
+    _Spec("hours_to_resolution", "median_hours", _resolution, group=_case_group),
+    _Spec("pe_response_hours", "median_hours", _pe_response, group=_case_group),
+    _Spec("referrals", "count", _referrals, group=_case_group),
+    _Spec("referrals_completed", "count", _referrals_completed, group=_case_group),
+    _Spec("followups_answered", "count", _followups_answered, group=_case_group),
+    _Spec("satisfied", "count", _satisfied, group=_case_group),
 )
 INDICATORS = tuple(s.key for s in SPECS) + ("satisfaction_share",)
 
@@ -312,7 +339,7 @@ def _count(session: Session, spec: _Spec, q: ReportQuery) -> Indicator:
     sel, channel = spec.build(q)
     total = session.scalar(select(func.count()).select_from(sel.subquery())) or 0
     ind = Indicator(spec.key, "count", Cell(total, total), by_person=spec.by_person)
-    dim = _dimension(q.by, q, channel) if spec.by_person else None
+    dim = _dimension(q.by, q, channel, spec.group) if spec.by_person else None
     if dim is not None:
         labelled = sel.add_columns(dim.label("g")).subquery()
         for g, n in session.execute(
@@ -327,7 +354,7 @@ def _count(session: Session, spec: _Spec, q: ReportQuery) -> Indicator:
 
 def _median(session: Session, spec: _Spec, q: ReportQuery) -> Indicator:
     sel, channel = spec.build(q)
-    dim = _dimension(q.by, q, channel)
+    dim = _dimension(q.by, q, channel, spec.group)
     if dim is not None:
         sel = sel.add_columns(dim.label("g"))
     values: dict[str | None, list[float]] = {}
@@ -385,7 +412,7 @@ def build(session: Session, q: ReportQuery) -> Report:
 def _category_by(session: Session, q: ReportQuery) -> list[tuple[int, dict[str, Cell]]]:
     """Cases per category and value of the breakdown's dimension, zeros included."""
     sel, channel = _cases(q)
-    dim = _dimension(q.by, q, channel)
+    dim = _dimension(q.by, q, channel, _case_group)
     base = sel.add_columns(Case.category.label("category"), dim.label("g")).subquery()
     counts: dict[int, dict[str, int]] = {}
     for cat, g, n in session.execute(

@@ -62,3 +62,11 @@ def test_console_csv_speaks_the_consoles_language(as_user, demo, data):  # noqa:
     assert values[("Median hours to resolution", "All")] == "10.0"
     # The core export stays machine-readable.
     assert "indicator,kind,dimension,group,value" in reports.export_csv(demo, Q)
+
+
+def test_reports_page_breaks_down_by_self_help_group(as_user, demo, data):  # noqa: F811
+    client = as_user("dieuphoi")
+    page = client.get(f"/console/reports?from={Q.first_day}&to={Q.last_day}&by=group")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Nhóm tự lực" in html and "CD01" in html
