@@ -41,7 +41,7 @@ def store_texts(sessions, now) -> None:
     with session_scope(sessions) as s:
         for i in range(INBOUND):
             inbound.store(s, now, gateway="twilio", external_id=f"SMin{i}",
-                          sender=f"+8497{i:07d}", body="HD")
+                          sender=f"+8497{i:07d}", body="BHYT")  # one reply each (HD is two)
 
 
 def wait_while_progress(count, target: int, procs, stall: float = 60.0) -> None:
