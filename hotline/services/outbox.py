@@ -621,7 +621,7 @@ def drain(
             if look:
                 last_look = clock_now
             claimed = _store_then_claim(
-                sessions, session, sent, message_id, now, settings, report,
+                sessions, session, sent, message_id, now, settings, report, claimed_at=current,
                 ahead=(lane, current, AHEAD, _blocked(sims, current)) if look else None,
             )
             sent = None
@@ -648,8 +648,10 @@ def drain(
 def _store_then_claim(
     sessions, session: Session, sent, message_id: int | None, now: datetime, settings,
     report: DrainReport, ahead: tuple[int, datetime, int, list[int]] | None = None,
+    claimed_at: datetime | None = None,
 ) -> tuple[Message, SendOptions] | list[tuple[int, int, int | None]] | None:
-    """One transaction: store the last send's result, claim ``message_id`` (if any).
+    """One transaction: store the last send's result, claim ``message_id`` (if any) at
+    ``claimed_at`` (the run's clock now, by default its start ``now``).
 
     With ``ahead`` = (lane, now, limit, SIMs to skip), messages of the lanes ahead of
     ``lane`` due at that moment are returned instead, ``message_id`` left unclaimed."""
@@ -663,7 +665,8 @@ def _store_then_claim(
                 first = _due_ids(session, ahead[1], ahead[2], before=ahead[0], skip=ahead[3])
                 if first:
                     return first
-            return _claim_to_send(session, message_id, now, settings, report)
+            return _claim_to_send(session, message_id, now, settings, report,
+                                  claimed_at=claimed_at)
     except BaseException:
         if sent is not None:  # keep the result all the same, on a connection of its own
             with session_scope(sessions) as alone:
@@ -686,11 +689,12 @@ def _one_connection(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def _claim_to_send(
-    session: Session, message_id: int, now: datetime, settings, report: DrainReport
+    session: Session, message_id: int, now: datetime, settings, report: DrainReport,
+    claimed_at: datetime | None = None,
 ) -> tuple[Message, SendOptions] | None:
     """Claim ``message_id``; the message and what the gateway may use of it if it is to be
     sent now, else None (counted)."""
-    msg = _claim(session, message_id, now, settings)
+    msg = _claim(session, message_id, now, settings, claimed_at=claimed_at)
     if msg is None:
         report.skipped += 1
         return None
@@ -778,9 +782,14 @@ _CLAIM = (
 )
 
 
-def _claim(session: Session, message_id: int, now: datetime, settings) -> Message | None:
+def _claim(session: Session, message_id: int, now: datetime, settings,
+           claimed_at: datetime | None = None) -> Message | None:
+    # The lease runs from the moment of the claim, not from the run's start: a run longer
+    # than CLAIM_TIMEOUT would otherwise claim rows already expired, which another
+    # process's _recover_stale then requeues and sends a second time (shared mode).
+    lease = (claimed_at or now) + CLAIM_TIMEOUT
     row = session.execute(
-        _CLAIM, {"message_id": message_id, "lease": now + CLAIM_TIMEOUT},
+        _CLAIM, {"message_id": message_id, "lease": lease},
         execution_options={"populate_existing": True},
     ).one_or_none()
     if row is None:

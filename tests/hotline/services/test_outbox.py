@@ -215,12 +215,41 @@ class TestCrashSafety:
         assert statuses[2:] == [MessageStatus.SENDING, MessageStatus.QUEUED]
 
         gw = ScriptedGateway()
-        later = NOON + outbox.CLAIM_TIMEOUT
+        # The claim's lease runs from the claim moment, a little after the run's start.
+        later = NOON + outbox.CLAIM_TIMEOUT + timedelta(seconds=1)
         report = outbox.drain(sessions, later, gw, settings)
         assert report.recovered == 1 and report.sent == 2
         assert sorted(body for _, body, _ in gw.sent) == ["tin 2", "tin 3"]
         third = get(sessions, ids[2])
         assert third.status == MessageStatus.SENT and third.maybe_duplicate
+
+    def test_a_long_run_claims_with_a_live_lease(self, sessions, settings, monkeypatch):
+        """A drain run longer than CLAIM_TIMEOUT (slow gateway, shared mode): a row it claims
+        late must not look stale to another process's drain, which would send it again."""
+        ids = queue(sessions, NOON, n=3)
+        clock = {"now": 0.0}
+        monkeypatch.setattr(outbox, "_time", type("FakeTime", (), {
+            "monotonic": staticmethod(lambda: clock["now"]), "sleep": staticmethod(
+                lambda s: clock.update(now=clock["now"] + s))}))
+        send = timedelta(seconds=90)  # each send takes 90 s: three outlast the 2 min lease
+        other = ScriptedGateway()
+        seen = []
+
+        class SlowGateway(ScriptedGateway):
+            def send_sms(self, to, body, *, status_callback=None, options=None):
+                clock["now"] += send.total_seconds()
+                if body == "tin 2":  # claimed 180 s into the run: another process drains
+                    elapsed = timedelta(seconds=clock["now"])
+                    seen.append(get(sessions, ids[2]).due_at)
+                    outbox.drain(sessions, NOON + elapsed, other, settings)
+                return super().send_sms(to, body, status_callback=status_callback)
+
+        slow = SlowGateway()
+        report = outbox.drain(sessions, NOON, slow, settings)
+        assert seen == [NOON + 2 * send + outbox.CLAIM_TIMEOUT]  # the lease from the claim
+        assert report.sent == 3 and other.sent == []
+        assert [get(sessions, i).status for i in ids] == [MessageStatus.SENT] * 3
+        assert not any(get(sessions, i).maybe_duplicate for i in ids)
 
 
 class TestStatusCallbacks:
