@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hotline.services.calls import FAILED, NEEDS_CONSENT, NO_PERSON, ActionRequest, StepResult
-from ivr.menu import Act, Menu, Target, case_status_prompt, choose, digit_prompt_keys
+from hotline.categories import Category
+from hotline.services.voice_actions import NEEDS_CONSENT, NO_PERSON, ActionRequest, StepResult
+from ivr.menu import Act, Menu, Target, choose, digit_prompt_keys
 
 GOODBYE = ("goodbye",)
 
@@ -59,6 +60,9 @@ class Gather:
 class Record:
     ref: ActRef
     retries: int = 0
+    max_length: int = 180  # seconds
+    finish_on_key: str = "#"
+    play_beep: bool = True
 
 
 @dataclass(frozen=True)
@@ -122,10 +126,9 @@ def press(menu: Menu, node: str, digits: str | None) -> Move:
 
 
 def action_request(menu: Menu, act: Act, value: str | None = None) -> ActionRequest:
-    """The service's view of ``act``: its name, fixed arguments, consent need and input."""
+    """The service's view of ``act``: its name, fixed arguments and keyed input."""
     spec = menu.actions[act.name]
-    return ActionRequest(act.name, dict(act.args), spec.needs_consent,
-                         value if spec.input == "digits" else None)
+    return ActionRequest(act.name, dict(act.args), value if spec.input == "digits" else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,35 +161,14 @@ def after_move(menu: Menu, node: str, move: Move, retries: int, resume: str | No
 
 def after_action(menu: Menu, run: Run, result: StepResult, resume: str | None,
                  step: int) -> Screen:
-    """What the caller hears once the service ran ``run.act``."""
+    """What the caller hears once the service ran ``run.act`` (the action's own screen,
+    unless she must first answer the consent question)."""
     act, here = run.act, run.ref.node
     if result.outcome == NEEDS_CONSENT:
         return Screen((), Gather(menu.first_call, 0, here), step + 1)
     if result.outcome == NO_PERSON:
         return Screen(("consent_refused",), Gather(here), step + 1)
-    ok = result.outcome != FAILED
-    name = act.name
-    if name == "consent":
-        if result.granted:
-            return _then(menu, ("consent_thanks",), resume or act.then, run.ref, step)
-        return _then(menu, ("consent_refused",), act.then, run.ref, step)
-    if name == "callback":
-        return _then(menu, ("callback_queued",), act.then, run.ref, step)
-    if name == "case_status":
-        if ok and result.case_status:
-            return _then(menu, (case_status_prompt(result.case_status),), act.then, run.ref, step)
-        return _then(menu, ("case_not_found",), act.fallback, run.ref, step)
-    if name in ("dial_duty", "emergency"):
-        said: tuple[str, ...] = ()
-        if name == "emergency":  # the numbers first, whatever else happens
-            said = ("emergency_opened", *digit_prompt_keys(result.case_number),
-                    "emergency_numbers") if result.case_number else ("emergency_numbers",)
-        if ok and result.numbers:
-            timeout = int(menu.actions[name].options.get("dial_timeout", 20))
-            dial = Dial(run.ref, tuple(result.numbers), timeout)
-            return Screen(said + ("dial_duty_connecting",), dial, step + 1)
-        return _then(menu, said + ("dial_duty_failed",), act.fallback, run.ref, step)
-    return _start(menu, (), act, run.ref, step)
+    return menu.actions[act.name].screen(menu, run, result, resume, step)
 
 
 def after_dial(menu: Menu, ref: ActRef, answered: bool, step: int) -> Screen:
@@ -195,7 +177,7 @@ def after_dial(menu: Menu, ref: ActRef, answered: bool, step: int) -> Screen:
     act = ref.resolve(menu)
     if answered or act is None:
         return Screen(GOODBYE, Hangup(), step + 1)
-    return _then(menu, ("dial_duty_failed",), act.fallback, ref, step)
+    return then(menu, ("dial_duty_failed",), act.fallback, ref, step)
 
 
 def after_recording(menu: Menu, ref: ActRef, case_number: int | None, retries: int,
@@ -205,14 +187,15 @@ def after_recording(menu: Menu, ref: ActRef, case_number: int | None, retries: i
     if case_number is None:
         if act is None or retries >= menu.nodes[ref.node].max_retries:
             return Screen(GOODBYE, Hangup(), step + 1)
-        return Screen(("record_empty",), Record(ref, retries + 1), step + 1)
+        return Screen(("record_empty",), menu.actions[act.name].record(ref, retries + 1),
+                      step + 1)
     said = ("case_created", *digit_prompt_keys(case_number), "case_created_end")
     # A reference the menu no longer knows (changed during the call): back to the main menu.
-    return _then(menu, said, act.then if act is not None else menu.root, ref, step)
+    return then(menu, said, act.then if act is not None else menu.root, ref, step)
 
 
-def _then(menu: Menu, prompts: tuple[str, ...], target: Target | None, ref: ActRef,
-          step: int) -> Screen:
+def then(menu: Menu, prompts: tuple[str, ...], target: Target | None, ref: ActRef,
+         step: int) -> Screen:
     """``prompts``, then ``target``: a node, a follow-up action, or (None) goodbye."""
     if target is None:
         return Screen(prompts + GOODBYE, Hangup(), step + 1)
@@ -222,9 +205,14 @@ def _then(menu: Menu, prompts: tuple[str, ...], target: Target | None, ref: ActR
 
 
 def _start(menu: Menu, prompts: tuple[str, ...], act: Act, ref: ActRef, step: int) -> Screen:
-    """Start an action that needs no service call up front: recording, or hanging up."""
-    if act.name == "record_complaint":
-        return Screen(prompts + ("record_instructions",), Record(ref), step + 1)
-    if act.name == "hangup":
-        return Screen(prompts + GOODBYE, Hangup(), step + 1)
-    raise ValueError(f"action {act.name!r} cannot follow another action")
+    """Start an action that needs no service call up front (recording, hanging up)."""
+    return menu.actions[act.name].start(menu, prompts, act, ref, step)
+
+
+def recording_args(menu: Menu, ref: ActRef) -> dict:
+    """Category, voicemail and emergency flags of the recording action at ``ref``; an
+    unknown reference (the menu changed during the call) still keeps the complaint, as
+    "other"."""
+    act = ref.resolve(menu)
+    args = menu.actions[act.name].recording(act) if act is not None else None
+    return args or {"category": Category.OTHER, "voicemail": False, "emergency": False}

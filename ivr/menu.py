@@ -31,9 +31,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hotline.categories import Category
+from hotline.services import voice_actions
+
+if TYPE_CHECKING:
+    from hotline.services.voice_actions import StepResult
+    from ivr.flow import ActRef, Run, Screen
 
 # --------------------------------------------------------------------------------------------
 # Types
@@ -78,27 +83,55 @@ class Node:
         return self.prompts[0]
 
 
-@dataclass(frozen=True)
 class ActionSpec:
-    """What an action needs and may say.
+    """One action a keypress can make the line do, door half: what the menu data must give it
+    and what the caller hears. One subclass per action in ``ivr.actions``, registered with
+    ``@register`` under the name its core half (``hotline.services.voice_actions``) has.
 
     ``args``: required fixed arguments in the menu data; ``optional``: allowed fixed arguments;
     ``input``: what the caller supplies at run time ("digits" for a keyed number, "recording"
-    for a recorded message), passed as ``input_arg``.
+    for a recorded message), passed as ``input_arg``; ``options``: how its TwiML is set.
     """
 
-    name: str
-    description: str
-    prompts: tuple[str, ...]
-    args: tuple[str, ...] = ()
-    optional: tuple[str, ...] = ()
-    input: str | None = None
-    input_arg: str | None = None
-    needs_consent: bool = True
-    options: Mapping[str, Any] = field(default_factory=dict)
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    prompts: ClassVar[tuple[str, ...]] = ()
+    args: ClassVar[tuple[str, ...]] = ()
+    optional: ClassVar[tuple[str, ...]] = ()
+    input: ClassVar[str | None] = None
+    input_arg: ClassVar[str | None] = None
+    options: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+    @property
+    def needs_consent(self) -> bool:
+        """The core decides: an action that stores something about her needs her consent."""
+        return voice_actions.get(self.name).needs_consent
+
+    def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
+               step: int) -> Screen:
+        """What the caller hears once the core ran the action."""
+        return self.start(menu, (), run.act, run.ref, step)
+
+    def start(self, menu: Menu, prompts: tuple[str, ...], act: Act, ref: ActRef,
+              step: int) -> Screen:
+        """Start the action without a core call first (after ``prompts``, e.g. as the
+        fallback of another action): only actions whose work comes later can."""
+        raise ValueError(f"action {self.name!r} cannot follow another action")
+
+    def recording(self, act: Act) -> dict[str, Any] | None:
+        """For an action that records: how the recording's case is opened."""
+        return None
+
+
+ACTIONS: dict[str, ActionSpec] = {}
+
+
+def register(cls: type[ActionSpec]) -> type[ActionSpec]:
+    """Class decorator: the one instance of ``cls`` answers for ``cls.name`` in the menu."""
+    if cls.name in ACTIONS:
+        raise ValueError(f"IVR action {cls.name!r} registered twice")
+    ACTIONS[cls.name] = cls()
+    return cls
 
 
 @dataclass(frozen=True)
@@ -150,83 +183,8 @@ def digit_prompt_keys(number: str | int) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
-# Actions
+# Acts the menu uses often (the actions themselves: ``ivr.actions``)
 # --------------------------------------------------------------------------------------------
-
-ACTIONS: dict[str, ActionSpec] = {
-    a.name: a
-    for a in [
-        ActionSpec(
-            "consent",
-            "Store the answer to the consent question (the text of 'consent_ask' is what was "
-            "asked). answer: 'granted' or 'refused'.",
-            prompts=("consent_thanks", "consent_refused"),
-            args=("answer",),
-            needs_consent=False,
-        ),
-        ActionSpec(
-            "record_complaint",
-            "Play 'record_instructions', <Record> until '#', open a case in `category` with the "
-            "recording, then say 'case_created', the case number digit by digit, "
-            "'case_created_end'. An empty recording plays 'record_empty' and records again. "
-            "voicemail=True when it follows an unanswered dial_duty.",
-            prompts=(
-                "record_instructions",
-                "record_empty",
-                "case_created",
-                *DIGIT_PROMPTS,
-                "case_created_end",
-            ),
-            args=("category",),
-            optional=("voicemail", "emergency"),
-            input="recording",
-            input_arg="recording_url",
-            options={"finish_on_key": "#", "max_length": 180, "play_beep": True},
-        ),
-        ActionSpec(
-            "case_status",
-            "Look up the keyed case number (only the caller's own cases) and say its status "
-            "with case_status_prompt(status); unknown number: 'case_not_found', then fallback.",
-            prompts=(*(f"case_status_{s}" for s in CASE_STATUSES), "case_not_found"),
-            input="digits",
-            input_arg="case_number",
-        ),
-        ActionSpec(
-            "callback",
-            "Queue a call back to the caller's number (an outbox row), optional topic "
-            "category; say 'callback_queued'.",
-            prompts=("callback_queued",),
-            optional=("category",),
-        ),
-        ActionSpec(
-            "dial_duty",
-            "Say 'dial_duty_connecting' and <Dial> the peer educator on duty (for category 3 "
-            "only one trained for it). No answer: 'dial_duty_failed', then fallback "
-            "(voicemail).",
-            prompts=("dial_duty_connecting", "dial_duty_failed"),
-            optional=("category",),
-            options={"dial_timeout": 20},
-        ),
-        ActionSpec(
-            "emergency",
-            "Key 9, for anyone (no consent needed): open an emergency case for the caller (or "
-            "join her open one) through the emergency path, say 'emergency_opened', the case "
-            "number, 'emergency_numbers', then 'dial_duty_connecting' and <Dial> the trained "
-            "responders on call and the coordinators. Nobody to dial, or no answer: "
-            "'dial_duty_failed', then fallback (a recorded message on the same case).",
-            prompts=("emergency_opened", *DIGIT_PROMPTS, "emergency_numbers",
-                     "dial_duty_connecting", "dial_duty_failed"),
-            needs_consent=False,
-            options={"dial_timeout": 25},
-        ),
-        ActionSpec(
-            "hangup",
-            "Say 'goodbye' and hang up.",
-            prompts=("goodbye",),
-            needs_consent=False,
-        ),
-    ]
-}
 
 
 def record(category: int) -> Act:
@@ -493,6 +451,8 @@ def validate(menu: Menu, catalogue: Mapping[str, str]) -> list[str]:
         if node.on_digits is not None:
             errors += _check_act(menu, node.on_digits, f"{where} on_digits")
     for name, spec in menu.actions.items():
+        if name not in voice_actions.ACTIONS:
+            errors.append(f"action {name!r}: no core half in hotline.services")
         for prompt in spec.prompts:
             if prompt not in catalogue:
                 errors.append(f"action {name!r}: prompt {prompt!r} missing from the catalogue")

@@ -95,14 +95,13 @@ class Renderer:
         response.redirect(action, method="POST")
 
     def _record(self, response: VoiceResponse, record: Record, step: int) -> None:
-        options = self.menu.actions["record_complaint"].options
         action = self.url(RECORDED_PATH, **record.ref.params(), n=step, r=record.retries)
         response.record(
             action=action,
             method="POST",
-            max_length=options.get("max_length", 180),
-            finish_on_key=options.get("finish_on_key", "#"),
-            play_beep=options.get("play_beep", True),
+            max_length=record.max_length,
+            finish_on_key=record.finish_on_key,
+            play_beep=record.play_beep,
             recording_status_callback=self.url(RECORDING_STATUS_PATH, **record.ref.params()),
             recording_status_callback_event="completed absent",
             recording_status_callback_method="POST",

@@ -14,12 +14,11 @@ from flask import Response, abort, request, send_file
 from audio.prompts import catalogue_at, sound_dirs
 from audio.render import content_type, etag_for
 from hotline import clock
-from hotline.categories import Category
 from hotline.db import session_scope, write_now
 from hotline.services import calls
 from hotline.services.outbox import Outbox
 from hotline.text import clean
-from ivr import bp, flow
+from ivr import actions, bp, flow  # noqa: F401 (actions: the menu's actions register)
 from ivr.menu import MENU
 from ivr.twiml import reject, render_alert, render_screen
 from web import runtime
@@ -127,23 +126,12 @@ def menu():
     return _render(screen, now)
 
 
-def _complaint_args(ref: flow.ActRef) -> dict:
-    """Category, voicemail and emergency flags of the recording action; an unknown reference
-    (the menu changed during the call) still keeps the complaint, as "other"."""
-    act = ref.resolve(MENU)
-    if act is None or act.name != "record_complaint":
-        return {"category": Category.OTHER, "voicemail": False, "emergency": False}
-    return {"category": int(act.args.get("category", Category.OTHER)),
-            "voicemail": bool(act.args.get("voicemail", False)),
-            "emergency": bool(act.args.get("emergency", False))}
-
-
 @bp.post("/recorded")
 @twilio_signed
 def recorded():
     """The <Record> action (or the Redirect after it when nothing was recorded)."""
     call_ref, step, retries, ref = _call_ref(), _step(), _retries(), _act_ref()
-    args = _complaint_args(ref)
+    args = flow.recording_args(MENU, ref)
     now = clock.utcnow()
     rt = runtime()
     with session_scope(rt.sessions) as session:
@@ -166,7 +154,7 @@ def recording():
     recording_sid = _text(request.form, "RecordingSid")
     if not recording_sid:
         return "", 400
-    args = _complaint_args(ref)
+    args = flow.recording_args(MENU, ref)
     rt = runtime()
     with session_scope(rt.sessions) as session:
         calls.recording_status(

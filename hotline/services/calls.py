@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import bindparam, cast, select, update
 from sqlalchemy.engine import Connection
@@ -43,8 +41,18 @@ from hotline.models import (
     Role,
 )
 from hotline.phones import PhoneError, mask, normalize
-from hotline.services import cases, job_rows, people
+from hotline.services import cases, job_rows, people, voice_actions
 from hotline.services.outbox import Outbox
+from hotline.services.voice_actions import (
+    FAILED,
+    NEEDS_CONSENT,
+    NO_PERSON,
+    ActionContext,
+    ActionRequest,
+    StepResult,
+    VoiceAction,
+    register,
+)
 from hotline.templates import render
 from hotline.text import clean
 
@@ -68,13 +76,6 @@ MENU_CALLBACK_DELAY = timedelta(minutes=1)
 MAX_DIAL_NUMBERS = 10  # Twilio rings at most ten <Number>s at once
 MIN_RECORDING_S = 1
 
-# What a menu step's action came to (``StepResult.outcome``).
-OK = "ok"
-FAILED = "failed"
-NEEDS_CONSENT = "needs_consent"
-NO_PERSON = "no_person"  # a withheld or foreign number: nothing can be stored for it
-
-
 @dataclass(frozen=True)
 class CallRef:
     """Who is on the line, as the webhook told it. ``caller`` is the member's side: ``From`` of
@@ -84,29 +85,6 @@ class CallRef:
     sid: str
     caller: str
     direction: str = "in"
-
-
-@dataclass(frozen=True)
-class ActionRequest:
-    """A menu action to run: its name and fixed arguments from the menu data, whether it
-    needs the caller's consent, and what the caller keyed (``value``)."""
-
-    name: str
-    args: Mapping[str, Any] = field(default_factory=dict)
-    needs_consent: bool = True
-    value: str | None = None
-
-
-@dataclass
-class StepResult:
-    call: Call
-    created: bool  # False: a retried request; nothing was written again
-    outcome: str = OK
-    granted: bool | None = None  # consent
-    case_status: str | None = None  # case_status
-    numbers: list[str] = field(default_factory=list)  # dial_duty, emergency
-    case_number: int | None = None  # emergency
-    callback: CallbackRequest | None = None  # callback
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,8 +273,9 @@ def menu_step(
     result = StepResult(call, created)
     if action is None:
         return result
+    handler = voice_actions.get(action.name)
     person = _person(session, call)
-    if action.needs_consent:
+    if handler.needs_consent:
         if person is None:
             result.outcome = NO_PERSON
             return result
@@ -305,82 +284,120 @@ def menu_step(
             if created:
                 _ask_once(session, now, person, question)
             return result
-    handler = _ACTIONS.get(action.name)
-    if handler is None:
-        raise ValueError(f"unknown IVR action {action.name!r}")
-    handler(session, now, call, person, action, result, question, outbox)
+    handler.run(ActionContext(session, now, call, person, action, result, question, outbox))
     session.flush()
     return result
 
 
-def _consent(session, now, call, person, action, result, question, outbox) -> None:
-    result.granted = action.args.get("answer") == "granted"
-    if person is None:
-        result.outcome = NO_PERSON
-        return
-    if result.created:
-        _ask_once(session, now, person, question)
-        people.answer_consent(session, now, person, purpose=CONSENT_PURPOSE,
-                              granted=result.granted)
+# --------------------------------------------------------------------------------------------
+# The menu's actions (core half; ``ivr.actions`` has what each one says)
+# --------------------------------------------------------------------------------------------
 
 
-def _callback(session, now, call, person, action, result, question, outbox) -> None:
-    category = action.args.get("category")
-    result.callback = queue_callback(
-        session, now, call.phone, person, reason="ivr",
-        note=f"category {category}" if category else "", statuses=(CallbackStatus.QUEUED,),
-        due_at=now + MENU_CALLBACK_DELAY,
-    )
-    if result.callback is None:
-        result.outcome = FAILED
+@register
+class GiveConsent(VoiceAction):
+    """The answer to the consent question, stored like an SMS consent."""
+
+    name = "consent"
+    needs_consent = False
+
+    def run(self, ctx: ActionContext) -> None:
+        result = ctx.result
+        result.granted = ctx.args.get("answer") == "granted"
+        if ctx.person is None:
+            result.outcome = NO_PERSON
+            return
+        if result.created:
+            _ask_once(ctx.session, ctx.now, ctx.person, ctx.question)
+            people.answer_consent(ctx.session, ctx.now, ctx.person, purpose=CONSENT_PURPOSE,
+                                  granted=result.granted)
 
 
-def _case_status(session, now, call, person, action, result, question, outbox) -> None:
-    value = (action.value or "").strip()
-    case = None
-    if person is not None and value.isdigit() and len(value) <= 12:
-        case = cases.for_member(session, person, int(value))
-    if case is None:
-        result.outcome = FAILED
-        return
-    result.case_status = case.status
+@register
+class Callback(VoiceAction):
+    """Queue a call back to the caller (an outbox row), on a topic when given."""
+
+    name = "callback"
+
+    def run(self, ctx: ActionContext) -> None:
+        category = ctx.args.get("category")
+        ctx.result.callback = queue_callback(
+            ctx.session, ctx.now, ctx.call.phone, ctx.person, reason="ivr",
+            note=f"category {category}" if category else "",
+            statuses=(CallbackStatus.QUEUED,), due_at=ctx.now + MENU_CALLBACK_DELAY,
+        )
+        if ctx.result.callback is None:
+            ctx.result.outcome = FAILED
 
 
-def _dial_duty(session, now, call, person, action, result, question, outbox) -> None:
-    result.numbers = duty_numbers(session, action.args.get("category"), exclude=person)
-    if not result.numbers:
-        result.outcome = FAILED
+@register
+class CaseStatus(VoiceAction):
+    """The status of the keyed case number, among the caller's own cases only."""
+
+    name = "case_status"
+
+    def run(self, ctx: ActionContext) -> None:
+        value = (ctx.request.value or "").strip()
+        case = None
+        if ctx.person is not None and value.isdigit() and len(value) <= 12:
+            case = cases.for_member(ctx.session, ctx.person, int(value))
+        if case is None:
+            ctx.result.outcome = FAILED
+            return
+        ctx.result.case_status = case.status
 
 
-def _emergency(session, now, call, person, action, result, question, outbox) -> None:
+@register
+class DialDuty(VoiceAction):
+    """The numbers of the peer educators on duty to connect the caller to."""
+
+    name = "dial_duty"
+
+    def run(self, ctx: ActionContext) -> None:
+        ctx.result.numbers = duty_numbers(ctx.session, ctx.args.get("category"),
+                                          exclude=ctx.person)
+        if not ctx.result.numbers:
+            ctx.result.outcome = FAILED
+
+
+@register
+class Emergency(VoiceAction):
     """Key 9: the emergency path for the caller (a case, the safety SMS, alerts), and the
-    people to connect her to now."""
-    from hotline.services import emergency
+    people to connect her to now. Anyone may press it."""
 
-    if person is not None:
-        case = (emergency.raise_for(session, now, outbox, person, channel=CHANNEL,
-                                    source=f"call{call.id}")
-                if result.created else emergency.open_emergency_of(session, person, now))
-        result.case_number = case.number if case is not None else None
-    result.numbers = [p.phone for p in emergency.ladder(session)
-                      if person is None or p.id != person.id][:MAX_DIAL_NUMBERS]
-    if not result.numbers:
-        result.outcome = FAILED
+    name = "emergency"
+    needs_consent = False
+
+    def run(self, ctx: ActionContext) -> None:
+        from hotline.services import emergency
+
+        person, result = ctx.person, ctx.result
+        if person is not None:
+            case = (emergency.raise_for(ctx.session, ctx.now, ctx.outbox, person,
+                                        channel=CHANNEL, source=f"call{ctx.call.id}")
+                    if result.created else emergency.open_emergency_of(ctx.session, person,
+                                                                        ctx.now))
+            result.case_number = case.number if case is not None else None
+        result.numbers = [p.phone for p in emergency.ladder(ctx.session)
+                          if person is None or p.id != person.id][:MAX_DIAL_NUMBERS]
+        if not result.numbers:
+            result.outcome = FAILED
 
 
-def _nothing(session, now, call, person, action, result, question, outbox) -> None:
-    """Actions whose work comes later (record_complaint) or is only said (hangup)."""
+@register
+class RecordComplaint(VoiceAction):
+    """A spoken complaint: its case is opened when the recording comes
+    (``complaint_recorded`` / ``recording_status``), not at the keypress."""
+
+    name = "record_complaint"
 
 
-_ACTIONS = {
-    "consent": _consent,
-    "callback": _callback,
-    "case_status": _case_status,
-    "dial_duty": _dial_duty,
-    "emergency": _emergency,
-    "record_complaint": _nothing,
-    "hangup": _nothing,
-}
+@register
+class Hangup(VoiceAction):
+    """Only said: goodbye."""
+
+    name = "hangup"
+    needs_consent = False
 
 
 def duty_numbers(session: Session, category: int | None, *, exclude: Person | None = None

@@ -1,0 +1,165 @@
+"""The voice menu's actions, door half: one registered class per action, with what the menu
+data must give it (its spec) and the screen the caller hears once the core has run it.
+
+The core half of each action (what it does) is registered under the same name in
+``hotline.services`` (``voice_actions.register``); ``ivr.menu.validate`` reports an action
+that lacks either half. To add an action: a ``VoiceAction`` subclass in the core, an
+``ActionSpec`` subclass here, its prompts in ``audio.catalogue``, and an ``Act`` in the menu.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from hotline.categories import Category
+from hotline.services import calls  # noqa: F401 (registers the core halves used below)
+from hotline.services.voice_actions import FAILED, StepResult
+from ivr.flow import GOODBYE, ActRef, Dial, Record, Run, Screen, then
+from ivr.flow import Hangup as HangUp
+from ivr.menu import (
+    CASE_STATUSES,
+    DIGIT_PROMPTS,
+    Act,
+    ActionSpec,
+    Menu,
+    case_status_prompt,
+    digit_prompt_keys,
+    register,
+)
+
+
+@register
+class GiveConsent(ActionSpec):
+    name = "consent"
+    description = ("Store the answer to the consent question (the text of 'consent_ask' is "
+                   "what was asked). answer: 'granted' or 'refused'.")
+    prompts = ("consent_thanks", "consent_refused")
+    args = ("answer",)
+
+    def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
+               step: int) -> Screen:
+        act = run.act
+        if result.granted:  # she goes on where she was going before being asked
+            return then(menu, ("consent_thanks",), resume or act.then, run.ref, step)
+        return then(menu, ("consent_refused",), act.then, run.ref, step)
+
+
+@register
+class RecordComplaint(ActionSpec):
+    name = "record_complaint"
+    description = (
+        "Play 'record_instructions', <Record> until '#', open a case in `category` with the "
+        "recording, then say 'case_created', the case number digit by digit, "
+        "'case_created_end'. An empty recording plays 'record_empty' and records again. "
+        "voicemail=True when it follows an unanswered dial_duty."
+    )
+    prompts = ("record_instructions", "record_empty", "case_created", *DIGIT_PROMPTS,
+               "case_created_end")
+    args = ("category",)
+    optional = ("voicemail", "emergency")
+    input = "recording"
+    input_arg = "recording_url"
+    options = MappingProxyType({"finish_on_key": "#", "max_length": 180, "play_beep": True})
+
+    def start(self, menu: Menu, prompts: tuple[str, ...], act: Act, ref: ActRef,
+              step: int) -> Screen:
+        return Screen(prompts + ("record_instructions",), self.record(ref), step + 1)
+
+    def record(self, ref: ActRef, retries: int = 0) -> Record:
+        return Record(ref, retries, max_length=int(self.options["max_length"]),
+                      finish_on_key=str(self.options["finish_on_key"]),
+                      play_beep=bool(self.options["play_beep"]))
+
+    def recording(self, act: Act) -> dict[str, Any]:
+        return {"category": int(act.args.get("category", Category.OTHER)),
+                "voicemail": bool(act.args.get("voicemail", False)),
+                "emergency": bool(act.args.get("emergency", False))}
+
+
+@register
+class CaseStatus(ActionSpec):
+    name = "case_status"
+    description = ("Look up the keyed case number (only the caller's own cases) and say its "
+                   "status with case_status_prompt(status); unknown number: 'case_not_found', "
+                   "then fallback.")
+    prompts = (*(f"case_status_{s}" for s in CASE_STATUSES), "case_not_found")
+    input = "digits"
+    input_arg = "case_number"
+
+    def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
+               step: int) -> Screen:
+        if result.outcome != FAILED and result.case_status:
+            said = (case_status_prompt(result.case_status),)
+            return then(menu, said, run.act.then, run.ref, step)
+        return then(menu, ("case_not_found",), run.act.fallback, run.ref, step)
+
+
+@register
+class Callback(ActionSpec):
+    name = "callback"
+    description = ("Queue a call back to the caller's number (an outbox row), optional topic "
+                   "category; say 'callback_queued'.")
+    prompts = ("callback_queued",)
+    optional = ("category",)
+
+    def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
+               step: int) -> Screen:
+        return then(menu, ("callback_queued",), run.act.then, run.ref, step)
+
+
+@register
+class DialDuty(ActionSpec):
+    name = "dial_duty"
+    description = ("Say 'dial_duty_connecting' and <Dial> the peer educator on duty (for "
+                   "category 3 only one trained for it). No answer: 'dial_duty_failed', then "
+                   "fallback (voicemail).")
+    prompts = ("dial_duty_connecting", "dial_duty_failed")
+    optional = ("category",)
+    options = MappingProxyType({"dial_timeout": 20})
+
+    def said_first(self, result: StepResult) -> tuple[str, ...]:
+        """What she hears before being connected (or told nobody answers)."""
+        return ()
+
+    def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
+               step: int) -> Screen:
+        said = self.said_first(result)
+        if result.outcome != FAILED and result.numbers:
+            dial = Dial(run.ref, tuple(result.numbers), int(self.options["dial_timeout"]))
+            return Screen(said + ("dial_duty_connecting",), dial, step + 1)
+        return then(menu, said + ("dial_duty_failed",), run.act.fallback, run.ref, step)
+
+
+@register
+class Emergency(DialDuty):
+    name = "emergency"
+    description = (
+        "Key 9, for anyone (no consent needed): open an emergency case for the caller (or "
+        "join her open one) through the emergency path, say 'emergency_opened', the case "
+        "number, 'emergency_numbers', then 'dial_duty_connecting' and <Dial> the trained "
+        "responders on call and the coordinators. Nobody to dial, or no answer: "
+        "'dial_duty_failed', then fallback (a recorded message on the same case)."
+    )
+    prompts = ("emergency_opened", *DIGIT_PROMPTS, "emergency_numbers", "dial_duty_connecting",
+               "dial_duty_failed")
+    optional = ()
+    options = MappingProxyType({"dial_timeout": 25})
+
+    def said_first(self, result: StepResult) -> tuple[str, ...]:
+        # The numbers first, whatever else happens.
+        if result.case_number:
+            return ("emergency_opened", *digit_prompt_keys(result.case_number),
+                    "emergency_numbers")
+        return ("emergency_numbers",)
+
+
+@register
+class Hangup(ActionSpec):
+    name = "hangup"
+    description = "Say 'goodbye' and hang up."
+    prompts = ("goodbye",)
+
+    def start(self, menu: Menu, prompts: tuple[str, ...], act: Act, ref: ActRef,
+              step: int) -> Screen:
+        return Screen(prompts + GOODBYE, HangUp(), step + 1)
