@@ -61,10 +61,10 @@ def seed_demo_cmd():
 @with_appcontext
 def create_user_cmd(username, role, name, password):
     """Create a console login, with the console's checks (user name, password, role)."""
-    form = {"username": username, "role": role, "name": name, "password": password}
     try:
         with session_scope(runtime().sessions) as session:
-            users.create_user(session, clock.utcnow(), None, form)
+            users.create_user(session, clock.utcnow(), None, username=username, role=role,
+                              name=name, password=password)
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {role} {username.strip().lower()}")

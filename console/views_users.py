@@ -4,12 +4,13 @@ again nor written to the audit log."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from console import auth, bp
 from console.common import me, now, unit
+from console.forms import ActiveForm, PasswordForm, UserForm, parse
 from hotline import queries
 from hotline.models import StaffUser
 from hotline.services import users as user_service
@@ -40,8 +41,11 @@ def users():
 @auth.allow(auth.ADMIN)
 def user_create():
     try:
+        form = parse(UserForm)
         with unit() as db:
-            user = user_service.create_user(db, now(), me(db), request.form)
+            user = user_service.create_user(
+                db, now(), me(db), username=form.username.data, role=form.role.data,
+                password=form.password.data, name=form.name.data, person_id=form.person_id.data)
             user_id, username = user.id, user.username
         flash(_("Login %(name)s created. Give her the password in person; it is not shown "
                 "again.", name=username), "ok")
@@ -55,9 +59,9 @@ def user_create():
 @auth.allow(auth.ADMIN)
 def user_active(user_id: int):
     try:
+        active = parse(ActiveForm).active.data
         with unit() as db:
-            user_service.set_user_active(db, now(), me(db), _user(db, user_id),
-                                     request.form.get("active") == "1")
+            user_service.set_user_active(db, now(), me(db), _user(db, user_id), active)
         flash(_("Saved."), "ok")
     except ServiceError as exc:
         flash(_(str(exc)), "error")
@@ -68,16 +72,20 @@ def user_active(user_id: int):
 @auth.allow(auth.ADMIN)
 def user_password(user_id: int):
     try:
-        with unit() as db:
-            user = _user(db, user_id)
-            user_service.reset_password(db, now(), me(db), user, request.form.get("password") or "")
-            renewed = auth.ConsoleUser.of(user)
-        if user_id == current_user.id:
-            login_user(renewed)  # her own: this session goes on with the new password
+        _reset_password(user_id, parse(PasswordForm).password.data)
         flash(_("Password changed; sessions opened with the old one have ended."), "ok")
     except ServiceError as exc:
         flash(_(str(exc)), "error")
     return _back(user_id)
+
+
+def _reset_password(user_id: int, password: str) -> None:
+    with unit() as db:
+        user = _user(db, user_id)
+        user_service.reset_password(db, now(), me(db), user, password)
+        renewed = auth.ConsoleUser.of(user)
+    if user_id == current_user.id:
+        login_user(renewed)  # her own: this session goes on with the new password
 
 
 @bp.post("/users/<int:user_id>/unlock")

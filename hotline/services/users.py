@@ -5,7 +5,6 @@ change audited. Passwords are hashed here and never stored or logged as typed.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -35,22 +34,18 @@ def _check_password(password: str, username: str) -> str:
     return generate_password_hash(password)
 
 
-def _linked_person(session: Session, role: str, raw: str | None,
+def _linked_person(session: Session, role: str, person_id: int | None,
                    user: StaffUser | None = None) -> Person | None:
     """The person a login stands for: needed by peer educators (their groups decide which
     cases they see), optional for coordinators, none for administrators and viewers."""
     allowed = LINKED_ROLES.get(role)
-    raw = (raw or "").strip()
     if allowed is None:
         return None
-    if not raw:
+    if not person_id:
         if role == StaffRole.PEER_EDUCATOR:
             raise ServiceError(N_("A peer educator's login needs the person she is."))
         return None
-    try:
-        person = session.get(Person, int(raw))
-    except ValueError:
-        person = None
+    person = session.get(Person, person_id)
     if person is None or person.erased_at is not None or person.role not in allowed:
         raise ServiceError(N_("This person cannot have this kind of login."))
     other = session.scalar(
@@ -62,21 +57,22 @@ def _linked_person(session: Session, role: str, raw: str | None,
     return person
 
 
-def create_user(session: Session, now: datetime, admin: StaffUser, form: Mapping[str, str]
+def create_user(session: Session, now: datetime, admin: StaffUser | None, *, username: str,
+                role: str, password: str, name: str = "", person_id: int | None = None
                 ) -> StaffUser:
     """A new console login with its initial password (hashed; never stored or logged as
-    typed, never shown again)."""
-    username = (form.get("username") or "").strip().lower()
+    typed, never shown again). ``person_id`` is the person she stands for, if any."""
+    username = username.strip().lower()
     if not USERNAME.match(username):
         raise ServiceError(N_("A user name is 3 to 40 letters, digits, dots or dashes."))
     if session.scalar(select(StaffUser.id).where(func.lower(StaffUser.username) == username)):
         raise ServiceError(N_("This user name is taken."))
-    role = (form.get("role") or "").strip()
+    role = role.strip()
     if role not in {r.value for r in StaffRole}:
         raise ServiceError(N_("Choose a role."))
-    person = _linked_person(session, role, form.get("person_id"))
-    password_hash = _check_password(form.get("password") or "", username)
-    name = (form.get("name") or "").strip()[:120] or (person.name if person else "") or username
+    person = _linked_person(session, role, person_id)
+    password_hash = _check_password(password, username)
+    name = name.strip()[:120] or (person.name if person else "") or username
     user = StaffUser(username=username, name=name, role=role, password_hash=password_hash,
                      person_id=person.id if person else None, active=True, created_at=now)
     session.add(user)
@@ -108,7 +104,7 @@ def set_user_active(session: Session, now: datetime, admin: StaffUser, user: Sta
         if _last_active_admin(session, user):
             raise ServiceError(N_("The last administrator cannot be deactivated."))
     else:
-        _linked_person(session, user.role, str(user.person_id or ""), user)
+        _linked_person(session, user.role, user.person_id, user)
     user.active = active
     session.flush()
     audit(session, now, admin, "user_reactivate" if active else "user_deactivate",

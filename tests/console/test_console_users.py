@@ -140,7 +140,11 @@ def test_create_a_peer_educator_login(admin, console, demo):
     ({"username": "nguoimoi", "role": "coordinator", "person": THU},
      "Người này không thể có loại tài khoản này."),
     ({"username": "nguoimoi", "role": "peer_educator", "person_id": "abc"},
-     "Người này không thể có loại tài khoản này."),
+     "Gắn với người: ghi số nguyên từ 1 đến"),
+    ({"username": "nguoimoi", "role": "peer_educator", "person_id": str(2**31)},
+     "Gắn với người: ghi số nguyên từ 1 đến"),
+    ({"username": "nguoi\x00moi", "role": "viewer"}, "Tên đăng nhập: hãy bỏ các ký tự điều khiển."),
+    ({"username": "nguoimoi", "role": "chief"}, "Xin chọn vai trò."),
 ])
 def test_a_login_that_cannot_be_is_refused(admin, demo, form, message):
     data = {"password": "mat-khau-dai-du", **form}

@@ -1,0 +1,227 @@
+"""Console input: one form class per thing a page posts (microblog's forms.py is the model).
+
+A form only parses and bounds what a browser sent: whole numbers the database's 32-bit columns
+hold, dates in the line's years, text without NUL or control characters, choices from a closed
+list. The rules (who may, what is allowed) stay in the services, which take the parsed values
+as plain typed arguments. ``parse`` raises ``FormInvalid`` (a ``ServiceError``) with the first
+bad field's message, already translated: the views flash it and go back to the page.
+
+The templates write their own inputs; the field names here are the names they post.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, time
+
+from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field
+from wtforms.validators import StopValidation, ValidationError
+
+from hotline.models import StaffRole
+from hotline.services.errors import ServiceError
+
+# Dates the console accepts: the line's years, not year 1 or 9999 (whose UTC instant or
+# next period would overflow). Integers: what the database's 32-bit columns hold.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+_ASCII_INT = re.compile(r"[+-]?[0-9]{1,10}")
+# Bidirectional overrides and isolates: they make a name or a note display as something else.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+class FormInvalid(ServiceError):
+    """A value the form refuses; ``str(exc)`` is the translated message for the user."""
+
+
+class Form(FlaskForm):
+    """A console form. CSRF is checked for every console POST by CSRFProtect already."""
+
+    class Meta:
+        csrf = False
+
+
+def parse(form_class: type[Form], source=None) -> Form:
+    """``form_class`` filled from ``source`` (the request's form on POST, else its query
+    string) and validated; the first bad value raises ``FormInvalid``."""
+    if source is None:
+        source = request.form if request.method == "POST" else request.args
+    form = form_class(formdata=source)
+    if not form.validate():
+        raise FormInvalid(first_error(form))
+    return form
+
+
+def first_error(form: Form) -> str:
+    for field in form:
+        if field.errors:
+            return str(field.errors[0])
+    return _("Check the form.")
+
+
+def _label(field: Field) -> str:
+    return str(field.label.text)
+
+
+def _first(valuelist: list) -> str:
+    return valuelist[0] if valuelist and isinstance(valuelist[0], str) else ""
+
+
+def has_controls(text: str, multiline: bool = False) -> bool:
+    """NUL, escape and other control characters, or bidirectional overrides (a line break
+    and a tab are fine in a multi-line note)."""
+    allowed = "\n\r\t" if multiline else ""
+    return any((unicodedata.category(c) == "Cc" and c not in allowed) or c in _BIDI
+               for c in text)
+
+
+class Text(Field):
+    """Text stripped and cut to ``limit`` characters (as the columns hold); control
+    characters are refused."""
+
+    def __init__(self, label=None, validators=None, *, limit: int = 2000,
+                 multiline: bool = False, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.limit, self.multiline = limit, multiline
+
+    def process_data(self, value):
+        self.data = value or ""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = _first(valuelist).strip()[:self.limit]
+
+    def pre_validate(self, form):
+        if has_controls(self.data, self.multiline):
+            raise StopValidation(_("%(label)s: remove the control characters.",
+                                   label=_label(self)))
+
+
+class Password(Field):
+    """A password exactly as typed (not stripped, not cut: the password rule judges it)."""
+
+    def process_data(self, value):
+        self.data = value or ""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = _first(valuelist)
+
+
+class Int(Field):
+    """A whole number in ASCII digits between ``low`` and ``high``; empty is None."""
+
+    def __init__(self, label=None, validators=None, *, low: int = INT_MIN, high: int = INT_MAX,
+                 **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.low, self.high = low, high
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        raw = _first(valuelist).strip()
+        self.data = None
+        if not raw:
+            return
+        if not _ASCII_INT.fullmatch(raw) or not self.low <= int(raw) <= self.high:
+            raise ValueError(_("%(label)s: a whole number from %(low)s to %(high)s.",
+                               label=_label(self), low=self.low, high=self.high))
+        self.data = int(raw)
+
+
+class Day(Field):
+    """A date (YYYY-MM-DD) between FIRST_DAY and LAST_DAY; empty is None."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        raw = _first(valuelist).strip()
+        self.data = None
+        if not raw:
+            return
+        try:
+            day = date.fromisoformat(raw) if raw.isascii() else None
+        except ValueError:
+            day = None
+        if day is None or not FIRST_DAY <= day <= LAST_DAY:
+            raise ValueError(_("%(label)s: a date from %(first)s to %(last)s.",
+                               label=_label(self), first=FIRST_DAY.isoformat(),
+                               last=LAST_DAY.isoformat()))
+        self.data = day
+
+
+class Clock(Field):
+    """A time of day (HH:MM); empty is the field's default."""
+
+    def process_formdata(self, valuelist):
+        raw = _first(valuelist).strip()
+        if not raw:
+            return
+        try:
+            self.data = time.fromisoformat(raw) if raw.isascii() and len(raw) <= 8 else None
+        except ValueError:
+            self.data = None
+        if self.data is None:
+            raise ValueError(_("%(label)s: a time of day such as 15:00.", label=_label(self)))
+
+
+class Flag(Field):
+    """A yes/no the pages post as "1"; missing keeps the default, anything else is no."""
+
+    def process_data(self, value):
+        self.data = bool(value)
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = _first(valuelist) == "1"
+
+
+class Choice(Text):
+    """One value of a closed list (empty is allowed unless the field is required)."""
+
+    def __init__(self, label=None, validators=None, *, choices=(), message: str | None = None,
+                 **kwargs):
+        super().__init__(label, validators, limit=60, **kwargs)
+        self.choices, self.message = choices, message
+
+    def pre_validate(self, form):
+        choices = self.choices() if callable(self.choices) else self.choices
+        if self.data and self.data not in {str(c) for c in choices}:
+            raise StopValidation(_(self.message) if self.message else
+                                 _("%(label)s: choose one of the options.", label=_label(self)))
+
+
+class Required:
+    """The field must have a value (a refused value already has its own message)."""
+
+    def __init__(self, message: str | None = None):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.errors:
+            raise StopValidation()
+        if field.data is None or field.data == "":
+            raise ValidationError(_(self.message) if self.message else
+                                  _("%(label)s: required.", label=_label(field)))
+
+
+# ---- users -------------------------------------------------------------------------------
+
+class UserForm(Form):
+    username = Text(_l("User name"), limit=80)
+    name = Text(_l("Name"), limit=120)
+    role = Choice(_l("Role"), choices=[r.value for r in StaffRole], message="Choose a role.")
+    person_id = Int(_l("Linked person"), low=1)
+    password = Password(_l("Password"))
+
+
+class ActiveForm(Form):
+    active = Flag(_l("Active"), default=False)
+
+
+class PasswordForm(Form):
+    password = Password(_l("New password"))
