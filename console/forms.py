@@ -113,7 +113,8 @@ class Password(Field):
 
 
 class Int(Field):
-    """A whole number in ASCII digits between ``low`` and ``high``; empty is None."""
+    """A whole number in ASCII digits between ``low`` and ``high``; empty is the default
+    (None unless given)."""
 
     def __init__(self, label=None, validators=None, *, low: int = INT_MIN, high: int = INT_MAX,
                  **kwargs):
@@ -124,9 +125,9 @@ class Int(Field):
         if not valuelist:
             return
         raw = _first(valuelist).strip()
-        self.data = None
         if not raw:
-            return
+            return  # empty keeps the default
+        self.data = None
         if not _ASCII_INT.fullmatch(raw) or not self.low <= int(raw) <= self.high:
             raise ValueError(_("%(label)s: a whole number from %(low)s to %(high)s.",
                                label=_label(self), low=self.low, high=self.high))
@@ -225,3 +226,39 @@ class ActiveForm(Form):
 
 class PasswordForm(Form):
     password = Password(_l("New password"))
+
+
+# ---- groups, the service directory, gateway SIMs -----------------------------------------
+
+class GroupForm(Form):
+    code = Text(_l("Code"), limit=10)
+    name = Text(_l("Name"), limit=120)
+    ward_old = Text(_l("Old ward"), limit=60)
+    ward_current = Text(_l("Current ward"), limit=60)
+    active = Flag(_l("Active"), default=True)
+
+
+class MemberForm(Form):
+    phone = Text(_l("Phone"), limit=40)
+    role = Text(_l("Role"), limit=30)
+
+
+class ProviderForm(Form):
+    code = Text(_l("Code"), limit=12)
+    name = Text(_l("Name"), limit=160)
+    phone = Text(_l("Phone"), limit=40)
+    handles = Text(_l("What they handle"), limit=2000, multiline=True)
+    hours = Text(_l("Hours"), limit=120)
+    address = Text(_l("Address"), limit=200)
+    active = Flag(_l("Active"), default=True)
+
+
+class DeviceForm(Form):
+    name = Text(_l("Name"), limit=60)
+    app_device_id = Text(_l("Device id (from the app)"), limit=200)
+    sim_number = Int(_l("SIM slot"))  # the service says which slots exist
+    phone = Text(_l("Phone"), limit=40)
+    send_rate = Int(_l("Per minute"), default=6)
+    daily_limit = Int(_l("Daily limit"), default=400)
+    webhook_secret = Password(_l("Signing key (empty: keep)"))
+    active = Flag(_l("Active"), default=True)

@@ -11,6 +11,7 @@ from flask_login import current_user
 from audio import recordings as prompt_service
 from console import auth, bp, prompts
 from console.common import act, arg_int, me, now, outbox, page_number, rt, sane_day, unit
+from console.forms import GroupForm, MemberForm, ProviderForm, parse
 from hotline import clock, queries
 from hotline.models import Broadcast, Group, Meeting, MeetingSeries, Membership, Provider
 from hotline.services import broadcasts as broadcast_service
@@ -44,8 +45,9 @@ def groups():
 @auth.allow(*auth.STAFF)
 def group_create():
     try:
+        fields = parse(GroupForm).data
         with unit() as db:
-            group = group_service.save_group(db, now(), me(db), None, request.form)
+            group = group_service.save_group(db, now(), me(db), None, **fields)
             group_id = group.id
         flash(_("Saved."), "ok")
         return redirect(url_for("console.group_page", group_id=group_id))
@@ -70,7 +72,7 @@ def group_page(group_id: int):
 @auth.allow(*auth.STAFF)
 def group_edit(group_id: int):
     return act(lambda db: group_service.save_group(db, now(), me(db), _get(db, Group, group_id),
-                                              request.form),
+                                                   **parse(GroupForm).data),
                url_for("console.group_page", group_id=group_id))
 
 
@@ -78,8 +80,8 @@ def group_edit(group_id: int):
 @auth.allow(*auth.STAFF)
 def group_add_member(group_id: int):
     return act(lambda db: group_service.add_member(
-        db, now(), me(db), _get(db, Group, group_id), request.form.get("phone", ""),
-        request.form.get("role", "")), url_for("console.group_page", group_id=group_id))
+        db, now(), me(db), _get(db, Group, group_id), **parse(MemberForm).data),
+        url_for("console.group_page", group_id=group_id))
 
 
 @bp.post("/groups/<int:group_id>/members/<int:membership_id>/leave")
@@ -343,15 +345,16 @@ def providers():
 @bp.post("/providers")
 @auth.allow(*auth.STAFF)
 def provider_create():
-    return act(lambda db: provider_service.save_provider(db, now(), me(db), None, request.form),
+    return act(lambda db: provider_service.save_provider(db, now(), me(db), None,
+                                                         **parse(ProviderForm).data),
                url_for("console.providers"))
 
 
 @bp.post("/providers/<int:provider_id>")
 @auth.allow(*auth.STAFF)
 def provider_edit(provider_id: int):
-    return act(lambda db: provider_service.save_provider(db, now(), me(db),
-                                                 _get(db, Provider, provider_id), request.form),
+    return act(lambda db: provider_service.save_provider(
+        db, now(), me(db), _get(db, Provider, provider_id), **parse(ProviderForm).data),
                url_for("console.providers"))
 
 

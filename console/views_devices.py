@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from console import auth, bp
 from console.common import me, now, unit
+from console.forms import DeviceForm, parse
 from hotline.models import GatewayDevice
 from hotline.services import devices
+from hotline.services.errors import ServiceError
 
 
 def _save(device_id: int | None):
     try:
+        fields = parse(DeviceForm).data
         with unit() as db:
             device = db.get(GatewayDevice, device_id) if device_id is not None else None
             if device_id is not None and device is None:
                 abort(404)
-            saved = devices.save_from_form(db, now(), me(db), request.form, device).id
+            saved = devices.save_audited(db, now(), me(db), device, **fields).id
         flash(_("Saved."), "ok")
         return redirect(url_for("console.devices") + f"#d-{saved}")
-    except devices.DeviceError as exc:
+    except ServiceError as exc:
         flash(_(str(exc)), "error")
         return redirect(url_for("console.devices"))
 

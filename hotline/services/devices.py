@@ -14,7 +14,6 @@ room left today.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -36,6 +35,8 @@ from hotline.models import (
 )
 from hotline.models.devices import SILENT_AFTER_MINUTES
 from hotline.phones import carrier
+from hotline.services.audit import audit
+from hotline.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,7 @@ def _alert(session: Session, now: datetime, outbox, sims: Pool, device: GatewayD
 
 # --- setting up ---------------------------------------------------------------------------
 
-class DeviceError(ValueError):
+class DeviceError(ServiceError, ValueError):
     """A SIM that cannot be saved as given; ``str(exc)`` is a message id for staff."""
 
 
@@ -295,28 +296,12 @@ def save(session: Session, now: datetime, *, name: str, app_device_id: str,
     return device
 
 
-def save_from_form(session: Session, now: datetime, admin, form: Mapping[str, str],
-                   device: GatewayDevice | None = None) -> GatewayDevice:
-    """``save`` from the console's form, audited (the signing key never is: only whether
-    it changed). An empty key field keeps the key set before."""
-    from hotline.services.audit import audit
-
-    def number(name: str, default: int | None) -> int | None:
-        raw = (form.get(name) or "").strip()
-        if not raw:
-            return default
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
-            raise DeviceError("Rates, limits and slots are whole numbers.")
-        return int(raw)
-
-    key = (form.get("webhook_secret") or "").strip()
-    saved = save(session, now, name=form.get("name") or "",
-                 app_device_id=form.get("app_device_id") or "",
-                 sim_number=number("sim_number", None),
-                 phone=(form.get("phone") or "").strip() or None,
-                 send_rate=number("send_rate", 6), daily_limit=number("daily_limit", 400),
-                 webhook_secret=key or None, active=form.get("active", "1") == "1",
-                 device=device)
+def save_audited(session: Session, now: datetime, admin, device: GatewayDevice | None = None,
+                 **fields) -> GatewayDevice:
+    """``save`` (``fields`` are its keywords) by a console admin, audited (the signing key
+    never is: only whether it changed). An empty key keeps the key set before."""
+    key = (fields.pop("webhook_secret", None) or "").strip()
+    saved = save(session, now, webhook_secret=key or None, device=device, **fields)
     audit(session, now, admin, "device_edit" if device is not None else "device_add",
           "gateway_device", saved.id, name=saved.name, sim=saved.sim_number,
           rate=saved.send_rate, limit=saved.daily_limit, active=saved.active,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
@@ -93,10 +92,11 @@ def rsvp(session: Session, now: datetime, person: Person, meeting_id: int | None
 
 # --- staff: groups and their members ------------------------------------------------------
 
-def save_group(session: Session, now: datetime, user: StaffUser, group: Group | None,
-               form: Mapping[str, str]) -> Group:
-    code = (form.get("code") or "").strip().upper()[:10]
-    name = (form.get("name") or "").strip()[:120]
+def save_group(session: Session, now: datetime, user: StaffUser, group: Group | None, *,
+               code: str, name: str, ward_old: str = "", ward_current: str = "",
+               active: bool = True) -> Group:
+    """Add a self-help group (``group`` None) or change one; codes are unique."""
+    code, name = code.strip().upper()[:10], name.strip()[:120]
     if not code or not name:
         raise ServiceError(N_("A group needs a code and a name."))
     clash = session.scalar(select(Group).where(Group.code == code))
@@ -106,9 +106,9 @@ def save_group(session: Session, now: datetime, user: StaffUser, group: Group | 
         group = Group(code=code, name=name, created_at=now)
         session.add(group)
     group.code, group.name = code, name
-    group.ward_old = (form.get("ward_old") or "").strip()[:60] or None
-    group.ward_current = (form.get("ward_current") or "").strip()[:60] or None
-    group.active = form.get("active", "1") == "1"
+    group.ward_old = ward_old.strip()[:60] or None
+    group.ward_current = ward_current.strip()[:60] or None
+    group.active = active
     session.flush()
     audit(session, now, user, "group_save", "group", group.id, code=code)
     return group

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,9 +17,10 @@ from hotline.services.errors import N_, ServiceError
 
 
 def save_provider(session: Session, now: datetime, user: StaffUser, provider: Provider | None,
-                  form: Mapping[str, str]) -> Provider:
-    code = (form.get("code") or "").strip().upper()[:12]
-    name = (form.get("name") or "").strip()[:160]
+                  *, code: str, name: str, phone: str = "", handles: str = "", hours: str = "",
+                  address: str = "", active: bool = True) -> Provider:
+    """Add a service of the directory (``provider`` None) or change one; codes are unique."""
+    code, name = code.strip().upper()[:12], name.strip()[:160]
     if not code or not name or not code.replace("_", "").isalnum():
         raise ServiceError(N_("A service needs a code (letters and digits) and a name."))
     clash = session.scalar(select(Provider).where(Provider.code == code))
@@ -31,11 +31,11 @@ def save_provider(session: Session, now: datetime, user: StaffUser, provider: Pr
         provider = Provider(code=code, name=name)
         session.add(provider)
     provider.code, provider.name = code, name
-    provider.phone = (form.get("phone") or "").strip()[:40]
-    provider.handles = (form.get("handles") or "").strip()[:2000]
-    provider.hours = (form.get("hours") or "").strip()[:120]
-    provider.address = (form.get("address") or "").strip()[:200]
-    provider.active = form.get("active", "1") == "1"
+    provider.phone = phone.strip()[:40]
+    provider.handles = handles.strip()[:2000]
+    provider.hours = hours.strip()[:120]
+    provider.address = address.strip()[:200]
+    provider.active = active
     session.flush()
     audit(session, now, user, "provider_add" if created else "provider_edit", "provider",
           provider.id, code=code, active=provider.active)
