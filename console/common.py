@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hotline import clock
 from hotline.db import session_scope
 from hotline.models import Person, StaffUser
-from hotline.services.cases import Actor
+from hotline.services.cases import Actor, CaseError
 from hotline.services.errors import ServiceError
 from hotline.services.outbox import Outbox
 from web import runtime as rt
@@ -92,7 +92,8 @@ def page_number() -> int:
 def act(change, back: str, done: str | None = None):
     """Run ``change(db)`` in one unit of work, flash how it went, and go ``back``.
 
-    A ``ServiceError`` is the user's mistake, shown to them; nothing is saved then.
+    A ``ServiceError`` (a form's refusal too) is the user's mistake, shown to them; a
+    ``CaseError`` is an action the case does not allow now. Nothing is saved then.
     """
     try:
         with unit() as db:
@@ -100,4 +101,6 @@ def act(change, back: str, done: str | None = None):
         flash(done or _("Saved."), "ok")
     except ServiceError as exc:
         flash(_(str(exc)), "error")
+    except CaseError:
+        flash(_("This is not possible for this case now."), "error")
     return redirect(back)

@@ -22,7 +22,10 @@ from flask_wtf import FlaskForm
 from wtforms import Field
 from wtforms.validators import StopValidation, ValidationError
 
-from hotline.models import StaffRole
+from hotline.categories import Category
+from hotline.models import CaseStatus, StaffRole
+from hotline.services import monitoring
+from hotline.services.case_actions import CLOSE_STATUSES
 from hotline.services.errors import ServiceError
 
 # Dates the console accepts: the line's years, not year 1 or 9999 (whose UTC instant or
@@ -114,12 +117,13 @@ class Password(Field):
 
 class Int(Field):
     """A whole number in ASCII digits between ``low`` and ``high``; empty is the default
-    (None unless given)."""
+    (None unless given). ``message`` (a message id) replaces the generic refusal, as for
+    the id of a row chosen from a list."""
 
     def __init__(self, label=None, validators=None, *, low: int = INT_MIN, high: int = INT_MAX,
-                 **kwargs):
+                 message: str | None = None, **kwargs):
         super().__init__(label, validators, **kwargs)
-        self.low, self.high = low, high
+        self.low, self.high, self.message = low, high, message
 
     def process_formdata(self, valuelist):
         if not valuelist:
@@ -129,7 +133,8 @@ class Int(Field):
             return  # empty keeps the default
         self.data = None
         if not _ASCII_INT.fullmatch(raw) or not self.low <= int(raw) <= self.high:
-            raise ValueError(_("%(label)s: a whole number from %(low)s to %(high)s.",
+            raise ValueError(_(self.message) if self.message else
+                             _("%(label)s: a whole number from %(low)s to %(high)s.",
                                label=_label(self), low=self.low, high=self.high))
         self.data = int(raw)
 
@@ -182,18 +187,25 @@ class Flag(Field):
 
 
 class Choice(Text):
-    """One value of a closed list (empty is allowed unless the field is required)."""
+    """One value of a closed list, made a ``coerce`` (empty is the default unless the field
+    is required). ``message`` is the message id shown for any other value."""
 
-    def __init__(self, label=None, validators=None, *, choices=(), message: str | None = None,
-                 **kwargs):
+    def __init__(self, label=None, validators=None, *, choices=(), coerce=str,
+                 message: str | None = None, **kwargs):
         super().__init__(label, validators, limit=60, **kwargs)
-        self.choices, self.message = choices, message
+        self.choices, self.coerce, self.message = choices, coerce, message
+
+    def process_data(self, value):
+        self.data = value
 
     def pre_validate(self, form):
-        choices = self.choices() if callable(self.choices) else self.choices
-        if self.data and self.data not in {str(c) for c in choices}:
+        if self.data is None or self.data == "":
+            self.data = self.default
+            return
+        if str(self.data) not in {str(c) for c in self.choices}:
             raise StopValidation(_(self.message) if self.message else
                                  _("%(label)s: choose one of the options.", label=_label(self)))
+        self.data = self.coerce(self.data)
 
 
 class Required:
@@ -215,8 +227,10 @@ class Required:
 class UserForm(Form):
     username = Text(_l("User name"), limit=80)
     name = Text(_l("Name"), limit=120)
-    role = Choice(_l("Role"), choices=[r.value for r in StaffRole], message="Choose a role.")
-    person_id = Int(_l("Linked person"), low=1)
+    role = Choice(_l("Role"), choices=[r.value for r in StaffRole], default="",
+                  message="Choose a role.")
+    person_id = Int(_l("Linked person"), low=1,
+                    message="This person cannot have this kind of login.")
     password = Password(_l("Password"))
 
 
@@ -262,3 +276,32 @@ class DeviceForm(Form):
     daily_limit = Int(_l("Daily limit"), default=400)
     webhook_secret = Password(_l("Signing key (empty: keep)"))
     active = Flag(_l("Active"), default=True)
+
+
+# ---- cases and the triage inbox ----------------------------------------------------------
+
+CATEGORIES = [c.value for c in Category]
+
+
+class CaseActionForm(Form):
+    """Every field a case page button posts; each action reads the ones it needs."""
+
+    note = Text(_l("Note"), limit=4000, multiline=True)
+    contacted = Flag(_l("I spoke with the member"), default=False)
+    person_id = Int(_l("Person"), low=1, message="Choose a person.")
+    provider_id = Int(_l("Service"), low=1, message="Choose a service.")
+    referral_id = Int(_l("Referral"), low=1, message="Choose a referral.")
+    outcome = Choice(_l("Outcome"), choices=monitoring.OUTCOMES, default="",
+                     message="Choose an outcome.")
+    status = Choice(_l("How it ends"), choices=[s.value for s in CLOSE_STATUSES],
+                    coerce=CaseStatus, default=None, message="Choose how the case ends.")
+    category = Choice(_l("Category"), choices=CATEGORIES, coerce=int, default=None,
+                      message="Choose a category.")
+    emergency = Flag(_l("Emergency"), default=False)
+
+
+class TriageForm(Form):
+    category = Choice(_l("Category"), choices=CATEGORIES, coerce=int, default=Category.OTHER,
+                      message="Choose a category.")
+    emergency = Flag(_l("Emergency"), default=False)
+    text = Text(_l("Answer"), limit=612, multiline=True)

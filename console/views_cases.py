@@ -7,14 +7,15 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from console import auth, bp, media
-from console.common import actor, arg_int, me, now, outbox, page_number, rt, unit
+from console.common import act, actor, arg_int, me, now, outbox, page_number, rt, unit
+from console.forms import CaseActionForm, TriageForm, parse
 from console.labels import STATUSES
 from hotline import queries
 from hotline.models import Case, Message, Recording
 from hotline.services import case_actions
 from hotline.services import cases as case_service
 from hotline.services import triage as triage_service
-from hotline.services.cases import CaseError
+from hotline.services.case_actions import CaseInput
 from hotline.services.errors import ServiceError
 
 
@@ -66,20 +67,14 @@ def case_page(number: int):
 @bp.post("/cases/<int:number>/<action>")
 @auth.allow(*auth.CASEWORK)
 def case_action(number: int, action: str):
-    try:
-        with unit() as db:
-            case = _case_for(db, number)
-            done = case_actions.case_action(db, now(), outbox(db), case, actor(db), action,
-                                            request.form)
-        flash(_("Saved."), "ok")
+    def change(db):
+        given = CaseInput(**parse(CaseActionForm).data)
+        done = case_actions.case_action(db, now(), outbox(db), _case_for(db, number), actor(db),
+                                        action, given)
         if done.get("no_phone"):
             flash(_("This service has no phone number: the member got no number to call. "
                     "Add one in the service directory, or bring her there."), "warn")
-    except ServiceError as exc:
-        flash(_(str(exc)), "error")
-    except CaseError:
-        flash(_("This is not possible for this case now."), "error")
-    return redirect(url_for("console.case_page", number=number))
+    return act(change, url_for("console.case_page", number=number))
 
 
 @bp.get("/recordings/<int:recording_id>")
@@ -111,16 +106,23 @@ def triage():
 @auth.allow(*auth.STAFF)
 def triage_action(message_id: int, action: str):
     try:
-        with unit() as db:
-            msg = db.get(Message, message_id)
-            if msg is None:
-                abort(404)
-            case = triage_service.triage(db, now(), outbox(db), msg, me(db), action, request.form)
-            number = case.number if case else None
-        if number:
-            flash(_("Case %(number)s opened.", number=number), "ok")
-            return redirect(url_for("console.case_page", number=number))
-        flash(_("Saved."), "ok")
+        number = _triage(message_id, action)
     except ServiceError as exc:
         flash(_(str(exc)), "error")
-    return redirect(url_for("console.triage"))
+        return redirect(url_for("console.triage"))
+    if number is None:
+        flash(_("Saved."), "ok")
+        return redirect(url_for("console.triage"))
+    flash(_("Case %(number)s opened.", number=number), "ok")
+    return redirect(url_for("console.case_page", number=number))
+
+
+def _triage(message_id: int, action: str) -> int | None:
+    """Deal with the message; the number of the case it became, if it became one."""
+    fields = parse(TriageForm).data
+    with unit() as db:
+        msg = db.get(Message, message_id)
+        if msg is None:
+            abort(404)
+        case = triage_service.triage(db, now(), outbox(db), msg, me(db), action, **fields)
+        return case.number if case else None

@@ -41,18 +41,13 @@ def users():
 @auth.allow(auth.ADMIN)
 def user_create():
     try:
-        form = parse(UserForm)
-        with unit() as db:
-            user = user_service.create_user(
-                db, now(), me(db), username=form.username.data, role=form.role.data,
-                password=form.password.data, name=form.name.data, person_id=form.person_id.data)
-            user_id, username = user.id, user.username
-        flash(_("Login %(name)s created. Give her the password in person; it is not shown "
-                "again.", name=username), "ok")
-        return _back(user_id)
+        user_id, username = _create_user(parse(UserForm).data)
     except ServiceError as exc:
         flash(_(str(exc)), "error")
         return _back()
+    flash(_("Login %(name)s created. Give her the password in person; it is not shown "
+            "again.", name=username), "ok")
+    return _back(user_id)
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -77,6 +72,12 @@ def user_password(user_id: int):
     except ServiceError as exc:
         flash(_(str(exc)), "error")
     return _back(user_id)
+
+
+def _create_user(fields: dict) -> tuple[int, str]:
+    with unit() as db:
+        user = user_service.create_user(db, now(), me(db), **fields)
+        return user.id, user.username
 
 
 def _reset_password(user_id: int, password: str) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -30,28 +29,26 @@ def _mark_triaged(msg: Message, now: datetime, user: StaffUser) -> None:
 
 
 def triage(session: Session, now: datetime, outbox: Outbox, msg: Message, user: StaffUser,
-           action: str, form: Mapping[str, str]) -> Case | None:
-    """Deal with a message waiting for staff: make it a case, answer it, or just file it."""
+           action: str, *, category: int = Category.OTHER, emergency: bool = False,
+           text: str = "") -> Case | None:
+    """Deal with a message waiting for staff: make it a case (of ``category``), answer it
+    (with ``text``), or just file it."""
     if not msg.needs_staff:
         raise ServiceError(N_("This message is not waiting for staff."))
     if action == "case":
         if msg.person is None:
             raise ServiceError(N_("The sender is not a phone number; no case can be opened."))
-        try:
-            category = int(form.get("category", Category.OTHER))
-        except ValueError:
-            category = Category.OTHER
         _mark_triaged(msg, now, user)
         case = case_service.open_case(
             session, now, outbox, person=msg.person, channel="sms", summary=msg.body,
-            category=category, emergency=form.get("emergency") == "1",
+            category=category, emergency=emergency,
         )
         msg.case_id = case.id
         audit(session, now, user, "triage_case", "message", msg.id, case=case.number)
         session.flush()
         return case
     if action == "answer":
-        text = (form.get("text") or "").strip()
+        text = text.strip()
         if not text:
             raise ServiceError(N_("Write an answer first."))
         if msg.person is None:

@@ -140,9 +140,9 @@ def test_create_a_peer_educator_login(admin, console, demo):
     ({"username": "nguoimoi", "role": "coordinator", "person": THU},
      "Người này không thể có loại tài khoản này."),
     ({"username": "nguoimoi", "role": "peer_educator", "person_id": "abc"},
-     "Gắn với người: phải là số nguyên từ 1 đến"),
+     "Người này không thể có loại tài khoản này."),
     ({"username": "nguoimoi", "role": "peer_educator", "person_id": str(2**31)},
-     "Gắn với người: phải là số nguyên từ 1 đến"),
+     "Người này không thể có loại tài khoản này."),
     ({"username": "nguoi\x00moi", "role": "viewer"}, "Tên đăng nhập: hãy bỏ các ký tự điều khiển."),
     ({"username": "nguoimoi", "role": "chief"}, "Xin chọn vai trò."),
 ])
