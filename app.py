@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from flask import Flask, current_app, jsonify, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -31,10 +32,21 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's cookie sessions, without building the signing serializer for a request that
+    carries no session cookie (every webhook): it cost 3 % of an SMS webhook's time."""
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app. Migrations are a separate step (``flask migrate``)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(INSTANCE))
+    app.session_interface = CookieSessions()
     # Registered before any blueprint, so every <int:...> in every door is bounded.
     app.url_map.converters["int"] = BoundedInt
     app.config.update(

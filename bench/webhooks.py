@@ -904,7 +904,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-bare", action="store_true", help="skip the bare app")
     parser.add_argument("--quick", action="store_true",
                         help="4 s open loop, 3 s closed loop: a check that it all works")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="only the ratio to the bare app: N alternating closed-loop "
+                             "rounds of each (bench/webhook_rounds.py)")
+    parser.add_argument("--database", metavar="URL",
+                        help="with --rounds: serve this database as it is (e.g. the one "
+                             "`make run` seeded) instead of a throwaway one")
     args = parser.parse_args(argv)
+    if args.database and not args.rounds:
+        parser.error("--database needs --rounds")
     opts = Options(seconds=args.seconds, closed_seconds=args.closed_seconds,
                    connections=args.connections, sms_rate=args.sms_rate,
                    ivr_rate=args.ivr_rate, worker_class=args.worker_class,
@@ -920,11 +928,20 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     try:
         with _bare_server(args.no_bare, opts) as bare:
-            if bare is not None:
+            if bare is not None and not args.rounds:
                 rows += _bare_open_loops(bare, opts)
-            for db in databases(args.backend):
-                run = run_webhooks(db, bare.port if bare else None, opts)
-                rows += figures(run, opts)
+            if args.rounds and bare is None:
+                parser.error("--rounds needs the bare app")
+            for db in _served(args):
+                if args.rounds:
+                    from bench.webhook_rounds import round_figures, run_rounds
+
+                    run = run_rounds(db, bare, opts, args.rounds,
+                                     given=bool(args.database))
+                    rows += round_figures(run, opts)
+                else:
+                    run = run_webhooks(db, bare.port if bare else None, opts)
+                    rows += figures(run, opts)
                 note(f"{db.backend} done; {load_line()}")
                 for problem in run.problems:
                     failed = True
@@ -935,6 +952,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Load: {load_line()}")
     print_table(rows, title="Webhooks")
     return 1 if failed else 0
+
+
+def _served(args) -> Iterator[Database]:
+    """The databases to serve: the one given, else a throwaway one per backend."""
+    if args.database:
+        from bench.webhook_rounds import given_database
+
+        with given_database(args.database) as db:
+            yield db
+        return
+    yield from databases(args.backend)
 
 
 @contextmanager

@@ -169,7 +169,10 @@ def _write_now(engine: Engine, work: Callable[[Connection], T]) -> T:
             return work(conn)
         # Settings of this connection, straight to the driver: no statement to log or count.
         sqlite = conn.connection.driver_connection
-        patience_ms = sqlite.execute("PRAGMA busy_timeout").fetchone()[0]
+        info = conn.connection.info  # lives as long as the pooled connection
+        if "busy_timeout_ms" not in info:  # read once, not on every webhook
+            info["busy_timeout_ms"] = sqlite.execute("PRAGMA busy_timeout").fetchone()[0]
+        patience_ms = info["busy_timeout_ms"]
         deadline = time.monotonic() + patience_ms / 1000
         sqlite.execute(f"PRAGMA busy_timeout = {SQLITE_POLL_MS}")
         try:

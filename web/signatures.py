@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import wraps
+from hmac import compare_digest
 
 from flask import abort, request
 from twilio.request_validator import RequestValidator
@@ -26,10 +27,20 @@ def twilio_signed(view):
         if settings.signatures_required:
             url = settings.public_url.rstrip("/") + request.full_path.rstrip("?")
             signature = request.headers.get("X-Twilio-Signature", "")
-            validator = RequestValidator(settings.twilio_auth_token)
-            if not signature or not validator.validate(url, request.form, signature):
+            if not signature or not _valid(settings.twilio_auth_token, url, signature):
                 log.warning("refused %s: bad or missing Twilio signature", request.path)
                 abort(403)
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def _valid(token: str, url: str, signature: str) -> bool:
+    """The signature of ``url`` and the form, computed once: twilio's ``validate`` always
+    computes it twice (the URL with and without its port), which cost a tenth of an SMS
+    webhook's time. Only when that one does not match does ``validate`` try its variants
+    (a port, a JSON body's ``bodySHA256``), so the same requests pass as before."""
+    validator = RequestValidator(token)
+    if compare_digest(validator.compute_signature(url, request.form), signature):
+        return True
+    return validator.validate(url, request.form, signature)

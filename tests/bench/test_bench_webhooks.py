@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from bench import broadcast, webhooks
+from bench import broadcast, webhook_rounds, webhooks
 from bench.common import throwaway_database
 from hotline.db import make_engine
 from hotline.models import Direction, Message
@@ -187,3 +187,23 @@ def test_ivr_part_times_steps_and_whole_calls_and_every_answer_leads_on():
         assert {s.kind for s in part.closed_calls.samples} == {"incoming", "step"}
         names = [f.benchmark for f in webhooks.figures(run, opts)]
         assert any(n.startswith("IVR whole calls") for n in names)
+
+
+def test_rounds_alternate_beside_the_bare_app_on_the_database_given(tmp_path):
+    """``--rounds N --database URL``, tiny: the database is served as it is (not seeded),
+    the rounds alternate which server goes first, every SMS answered is stored once."""
+    with throwaway_database(BACKEND) as db, webhooks.gunicorn(
+            "bare", webhooks.BARE_APP, webhooks.bare_env(), tmp_path) as bare, \
+            webhook_rounds.given_database(db.url) as given:
+        opts = webhooks.Options(closed_seconds=0.3, warmup=10, parts=("sms",),
+                                max_closed_rate=5000)
+        before = _count_inbound(db)
+        run = webhook_rounds.run_rounds(given, bare, opts, 2, given=True)
+        assert run.problems == [] and run.source == db.url
+        first, second = run.rounds["sms"]
+        assert first.hotline_first and not second.hotline_first
+        answered = sum(len(r.hotline.samples) for r in (first, second))
+        assert _count_inbound(db) == before + 10 + answered
+        assert all(r.hotline_cpu_ms > 0 and r.bare_cpu_ms > 0 for r in (first, second))
+        names = [f.benchmark for f in webhook_rounds.round_figures(run, opts)]
+        assert "SMS inbound throughput ÷ bare app, 2 alternating rounds" in names

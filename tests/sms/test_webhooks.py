@@ -83,6 +83,17 @@ class TestTwilioInbound:
         resp = client.post("/sms/inbound", data=form, headers={"X-Twilio-Signature": sig})
         assert resp.status_code == 403 and count(db) == 0
 
+    def test_signature_for_the_url_with_its_port_still_passes(self, client, db):
+        """The signature is computed once for the public URL; twilio's other form of it
+        (with the default port, which some of Twilio's signers use) is still accepted."""
+        form = inbound()
+        with_port = PUBLIC_URL.replace("https://hotline.example.org",
+                                       "https://hotline.example.org:443")
+        assert with_port != PUBLIC_URL
+        sig = RequestValidator(AUTH_TOKEN).compute_signature(with_port + "/sms/inbound", form)
+        resp = client.post("/sms/inbound", data=form, headers={"X-Twilio-Signature": sig})
+        assert resp.status_code == 200 and count(db) == 1
+
     def test_tampered_body_is_refused(self, client, db):
         form = inbound()
         sig = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/sms/inbound", form)
