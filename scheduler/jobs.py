@@ -41,39 +41,61 @@ DRAIN_BUDGET = timedelta(seconds=60)
 HANDLE_BUDGET = timedelta(seconds=30)
 
 
-def handle_inbound(rt: Runtime, now: datetime) -> int:
+def handle_inbound(rt: Runtime, now: datetime, *, poll_every: float = 0.0,
+                   poll_for: float = 0.0) -> int:
     """Act on the inbound SMS the webhooks stored (commands, complaints, free text), oldest
     first, each in its own transaction; batches that come back full are followed by the next
-    for up to ``HANDLE_BUDGET``. Replies and alerts go into the outbox for ``drain_outbox``."""
+    for up to ``HANDLE_BUDGET``. Replies and alerts go into the outbox for ``drain_outbox``.
+
+    With ``poll_for`` (the scheduler: most of its 1 s tick), a run that found nothing more
+    looks again every ``poll_every`` seconds until then: the webhooks store in another
+    process, so there is nothing to wait on, and one look is one index-only query, where
+    waiting for the next tick cost a text half a second on average."""
     started = _time.monotonic()
     total, elapsed = 0, timedelta(0)
     while True:
         taken = inbound.handle_pending(rt, now + elapsed)
         total += taken
         elapsed = timedelta(seconds=_time.monotonic() - started)
-        if taken < inbound.HANDLE_BATCH or elapsed >= HANDLE_BUDGET:
+        if elapsed >= HANDLE_BUDGET:
             return total
+        if taken < inbound.HANDLE_BATCH:
+            if elapsed.total_seconds() + poll_every > poll_for:
+                return total
+            _time.sleep(poll_every)
+            elapsed = timedelta(seconds=_time.monotonic() - started)
 
 
-def drain_outbox(rt: Runtime, now: datetime) -> outbox.DrainReport:
+def drain_outbox(rt: Runtime, now: datetime, *, idle_wait: float = 0.0
+                 ) -> outbox.DrainReport:
     """Send due outbound SMS through the configured gateway.
 
     A batch that came back full is followed by the next one at once, for up to
     ``DRAIN_BUDGET``: a backlog (a broadcast) then goes at the configured send rate, where
     waiting for the next tick after every batch cost up to a tick per 500 messages (a
     10,000-member broadcast drained at 84 msg/s with ``HOTLINE_SEND_RATE=100``).
+
+    With ``idle_wait`` (the scheduler: most of its 2 s tick), a run with nothing more to
+    send waits until then for ``outbox.WAKE`` (a reply, an emergency or an alert committed
+    in this process, by ``handle_inbound``) and drains again at once: a reply no longer
+    waits for the next tick, and nothing polls faster for the other lanes.
     """
     started = _time.monotonic()
     total = outbox.DrainReport()
     while True:
+        outbox.WAKE.clear()  # what is committed from here on wakes the wait below
         elapsed = timedelta(seconds=_time.monotonic() - started)
         report = outbox.drain(rt.sessions, now + elapsed, rt.sms_gateway, rt.settings,
                               limit=DRAIN_BATCH, pacer=rt.pacer,
                               others=rt.other_sms_gateways)
         for name, value in vars(report).items():
             setattr(total, name, getattr(total, name) + value)
-        if report.handled < DRAIN_BATCH or elapsed >= DRAIN_BUDGET:
+        if elapsed >= DRAIN_BUDGET:
             return total
+        if report.handled < DRAIN_BATCH:
+            left = idle_wait - (_time.monotonic() - started)
+            if left <= 0 or not outbox.WAKE.wait(left):
+                return total
 
 
 def reconcile_statuses(rt: Runtime, now: datetime) -> int:

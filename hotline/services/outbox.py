@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time as _time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, or_, select, union_all, update
+from sqlalchemy import bindparam, event, func, or_, select, union_all, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached, sessionmaker
@@ -45,6 +46,25 @@ from hotline.services import devices
 from hotline.text import segments, unaccent
 
 log = logging.getLogger(__name__)
+
+# Set when a unit of work that queued a message of a lane up to ``WAKE_LANES`` (a reply, an
+# emergency, an alert), due now, has committed: the scheduler's drain, idle between its
+# ticks, waits on it (``scheduler.jobs.drain_outbox``) and sends at once instead of at the
+# next tick. In-process only: what another process queues waits for the tick.
+WAKE = threading.Event()
+WAKE_LANES = Lane.ALERT
+_WAKE_KEY = "outbox_wake"
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_after_commit(session: Session) -> None:
+    if session.info.pop(_WAKE_KEY, False):
+        WAKE.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _no_wake_after_rollback(session: Session) -> None:
+    session.info.pop(_WAKE_KEY, None)
 
 # Twilio error codes with a meaning of their own.
 OPTED_OUT_CODES = {"21610"}
@@ -180,6 +200,8 @@ class Outbox:
         msg = Message(**{**_column_defaults(), **values}, id=message_id)
         make_transient_to_detached(msg)  # as if loaded: persistent once added, nothing to flush
         self.session.add(msg)
+        if msg.status == MessageStatus.QUEUED and msg.lane <= WAKE_LANES and due <= now:
+            self.session.info[_WAKE_KEY] = True  # WAKE once committed
         if status == MessageStatus.QUEUED and kind == Kind.NORMAL and person is not None:
             day = clock.local_day_bounds(due)[0]
             self._counts[(person.id, day)] = self._counts.get((person.id, day), 0) + 1

@@ -3,6 +3,8 @@ reply queued while a broadcast drains waits at most one send slot."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from hotline.db import session_scope
@@ -88,3 +90,25 @@ def test_a_full_batch_of_replies_still_stops_at_the_limit(sessions, settings):
     with sessions() as s:
         assert s.scalar(select(Message.id).where(Message.status == MessageStatus.QUEUED)
                         .limit(1)) is not None
+
+
+def test_a_reply_committed_wakes_the_drain_and_what_can_wait_does_not(sessions):
+    [person] = people(sessions, 1)
+    outbox.WAKE.clear()
+    with session_scope(sessions) as s:  # a reminder, a broadcast, a reply held for later
+        box = Outbox(s)
+        box.enqueue(NOON, person.phone, "nhac lich", kind=Kind.NORMAL, person=person)
+        box.enqueue_many(NOON, [person], "Hop nhom", key_prefix="b:w")
+        box.enqueue(NOON, person.phone, "sau", kind=Kind.REPLY, person=person,
+                    not_before=NOON + timedelta(hours=1))
+    assert not outbox.WAKE.is_set()
+    with sessions() as s:  # a reply whose unit of work is rolled back
+        Outbox(s).enqueue(NOON, person.phone, "bo", kind=Kind.REPLY, person=person)
+        s.rollback()
+    with session_scope(sessions):
+        pass  # a later commit of another unit of work does not wake for it either
+    assert not outbox.WAKE.is_set()
+    with session_scope(sessions) as s:
+        Outbox(s).enqueue(NOON, person.phone, "tra loi", kind=Kind.REPLY, person=person)
+        assert not outbox.WAKE.is_set()  # not before the commit: the drain would not see it
+    assert outbox.WAKE.is_set()
