@@ -118,10 +118,11 @@ def watch_devices(rt: Runtime, now: datetime) -> devices.WatchReport:
 
 
 def _each_due(rt: Runtime, now: datetime, job: str, object_type: str, find, act) -> int:
-    """``act(session, now, outbox, row)`` for every row ``find(session, now)`` returns,
-    each row in its own transaction, a failing one recorded and skipped; how many acted."""
+    """``act(session, now, outbox, row)`` for every row ``find(session, now, skip=...)``
+    returns, each row in its own transaction, a failing one recorded and skipped (and left
+    out of the next finds); how many acted."""
     return job_rows.each_row(
-        rt.sessions, now, job, object_type, lambda session: find(session, now),
+        rt.sessions, now, job, object_type, lambda session, skip: find(session, now, skip=skip),
         lambda session, row: act(session, now, Outbox.for_settings(session, rt.settings), row))
 
 
@@ -145,7 +146,8 @@ def plan_meetings(rt: Runtime, now: datetime) -> int:
     """Create the coming meetings of recurring series (with their reminder moments)."""
     planned = []
     job_rows.each_row(
-        rt.sessions, now, "plan_meetings", "meeting_series", meetings.active_series,
+        rt.sessions, now, "plan_meetings", "meeting_series",
+        lambda session, skip: meetings.active_series(session),  # all of them: no batch
         lambda session, series: planned.extend(meetings.plan_series(session, now, series)))
     return len(planned)
 
@@ -165,7 +167,7 @@ def queue_broadcasts(rt: Runtime, now: datetime) -> int:
         queued.append(broadcasts.queue(session, now, box, broadcast))
 
     job_rows.each_row(rt.sessions, now, "queue_broadcasts", "broadcast",
-                      lambda session: broadcasts.due(session, now), queue)
+                      lambda session, skip: broadcasts.due(session, now), queue)  # no batch
     return sum(queued)
 
 
@@ -182,7 +184,8 @@ def remind_bhyt_renewals(rt: Runtime, now: datetime) -> int:
             kind=Kind.NORMAL, person=person, key=f"bhyt:{person.id}:{end}:{window}")
 
     return job_rows.each_row(rt.sessions, now, "remind_bhyt_renewals", "person",
-                             lambda session: people.bhyt_due(session, today), remind)
+                             lambda session, skip: people.bhyt_due(session, today),  # no batch
+                             remind)
 
 
 def place_callbacks(rt: Runtime, now: datetime):

@@ -7,6 +7,7 @@ is a Person (acting by SMS) or a StaffUser (acting in the console).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -533,14 +534,13 @@ BATCH = 200
 COORDINATOR_REMINDERS = 3
 
 
-def due_for_action(session: Session, now: datetime, limit: int = BATCH) -> list[Case]:
-    """Open cases whose deadline has passed (index: status, next_action_at)."""
-    return list(session.scalars(
-        select(Case)
-        .where(Case.status.in_(OPEN_STATUSES), Case.next_action_at <= now)
-        .order_by(Case.next_action_at, Case.id)
-        .limit(limit)
-    ))
+def due_for_action(session: Session, now: datetime, limit: int = BATCH,
+                   skip: Collection[int] = ()) -> list[Case]:
+    """Open cases whose deadline has passed (index: status, next_action_at), but ``skip``."""
+    query = select(Case).where(Case.status.in_(OPEN_STATUSES), Case.next_action_at <= now)
+    if skip:
+        query = query.where(Case.id.not_in(skip))
+    return list(session.scalars(query.order_by(Case.next_action_at, Case.id).limit(limit)))
 
 
 def escalate(session: Session, now: datetime, outbox: Outbox, case: Case) -> None:
@@ -585,13 +585,12 @@ def escalate(session: Session, now: datetime, outbox: Outbox, case: Case) -> Non
     case.next_action_at = None if case.escalation_level > 2 else now + STALE_AFTER
 
 
-def due_followups(session: Session, now: datetime, limit: int = BATCH) -> list[Case]:
-    return list(session.scalars(
-        select(Case)
-        .where(Case.status == CaseStatus.RESOLVED, Case.followup_due_at <= now)
-        .order_by(Case.followup_due_at, Case.id)
-        .limit(limit)
-    ))
+def due_followups(session: Session, now: datetime, limit: int = BATCH,
+                  skip: Collection[int] = ()) -> list[Case]:
+    query = select(Case).where(Case.status == CaseStatus.RESOLVED, Case.followup_due_at <= now)
+    if skip:
+        query = query.where(Case.id.not_in(skip))
+    return list(session.scalars(query.order_by(Case.followup_due_at, Case.id).limit(limit)))
 
 
 def follow_up(session: Session, now: datetime, outbox: Outbox, case: Case) -> None:

@@ -51,13 +51,17 @@ def record_failure(sessions: sessionmaker[Session], now: datetime, job: str,
 
 
 def each_row(sessions: sessionmaker[Session], now: datetime, job: str, object_type: str,
-             find: Callable[[Session], Iterable[Any]], act: Callable[[Session, Any], Any],
-             ) -> int:
-    """``act(session, row)`` for every row ``find(session)`` returns that ``job`` has not
-    given up on, each in its own transaction; returns how many succeeded."""
+             find: Callable[[Session, set[int]], Iterable[Any]],
+             act: Callable[[Session, Any], Any]) -> int:
+    """``act(session, row)`` for every row ``find(session, skip)`` returns that ``job`` has
+    not given up on, each in its own transaction; returns how many succeeded.
+
+    ``skip`` holds the ids given up on: a ``find`` that returns a limited batch leaves them
+    out of its query, or a batch made only of them would stall the job for good."""
     with session_scope(sessions) as session:
         skip = quarantined(session, job, object_type)
-        due = [(type(row), row.id) for row in find(session) if str(row.id) not in skip]
+        ids = {int(i) for i in skip if i.isdigit()}
+        due = [(type(row), row.id) for row in find(session, ids) if str(row.id) not in skip]
     done = 0
     for model, row_id in due:
         try:

@@ -9,7 +9,7 @@ every reminder SMS expires when the meeting starts, so none arrives late.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
@@ -160,13 +160,14 @@ def _tell_members(session: Session, now: datetime, outbox: Outbox, meeting: Meet
     return count
 
 
-def due_reminders(session: Session, now: datetime, limit: int = 200) -> list[MeetingReminder]:
+def due_reminders(session: Session, now: datetime, limit: int = 200,
+                  skip: Collection[int] = ()) -> list[MeetingReminder]:
+    query = select(MeetingReminder).where(MeetingReminder.status == ReminderStatus.PENDING,
+                                          MeetingReminder.due_at <= now)
+    if skip:
+        query = query.where(MeetingReminder.id.not_in(skip))
     return list(session.scalars(
-        select(MeetingReminder)
-        .where(MeetingReminder.status == ReminderStatus.PENDING, MeetingReminder.due_at <= now)
-        .order_by(MeetingReminder.due_at, MeetingReminder.id)
-        .limit(limit)
-    ))
+        query.order_by(MeetingReminder.due_at, MeetingReminder.id).limit(limit)))
 
 
 def send_reminder(session: Session, now: datetime, outbox: Outbox,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 
-from sqlalchemy import bindparam, event, func, or_, select, union_all, update
+from sqlalchemy import bindparam, event, func, or_, select, true, union_all, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached, sessionmaker
@@ -1094,10 +1094,11 @@ def reconcile(sessions: sessionmaker[Session], now: datetime, gateways, *,
         lambda name: gateways if name == gateways.name else None)
     moved = 0
 
-    def stuck(session: Session) -> list[Message]:
+    def stuck(session: Session, skip: set[int]) -> list[Message]:
         return session.scalars(
             select(Message)
             .where(
+                Message.id.not_in(skip) if skip else true(),
                 Message.status == MessageStatus.SENT,
                 Message.direction == Direction.OUT,
                 Message.external_id.is_not(None),

@@ -8,7 +8,7 @@ message id the console translates (``N_`` marks them for the catalogue).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, time
 
 from sqlalchemy import select
@@ -260,11 +260,13 @@ def save_forum(session: Session, now: datetime, user: StaffUser, form) -> Forum:
     return forum
 
 
-def due_forum_follow_ups(session: Session, now: datetime, limit: int = 100) -> list[Forum]:
+def due_forum_follow_ups(session: Session, now: datetime, limit: int = 100,
+                         skip: Collection[int] = ()) -> list[Forum]:
     """Forums whose follow-up moment has come and whose reminder is not yet queued."""
-    return list(session.scalars(
-        select(Forum).where(Forum.follow_up_at <= now, Forum.follow_up_sent_at.is_(None))
-        .order_by(Forum.follow_up_at, Forum.id).limit(limit)))
+    query = select(Forum).where(Forum.follow_up_at <= now, Forum.follow_up_sent_at.is_(None))
+    if skip:
+        query = query.where(Forum.id.not_in(skip))
+    return list(session.scalars(query.order_by(Forum.follow_up_at, Forum.id).limit(limit)))
 
 
 def remind_forum_follow_up(session: Session, now: datetime, outbox: Outbox, forum: Forum) -> int:

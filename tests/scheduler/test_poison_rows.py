@@ -27,7 +27,7 @@ from hotline.models import (
     MessageStatus,
     Person,
 )
-from hotline.services import broadcasts, cases, inbound, meetings, outbox, people
+from hotline.services import broadcasts, cases, inbound, job_rows, meetings, outbox, people
 from hotline.services.outbox import Outbox
 from scheduler import jobs
 from tests.conftest import at
@@ -272,3 +272,25 @@ def test_the_dashboard_shows_what_the_scheduler_gave_up_on(app, rt, sessions, mo
     [failure] = failures(rt)
     assert client.post(f"/console/job-failures/{failure.id}/retry").status_code == 302
     assert failures(rt) == []
+
+
+@pytest.mark.parametrize(("job", "module", "find", "act", "make", "later"), [
+    (jobs.escalate_cases, cases, "due_for_action", "escalate", make_case, timedelta(days=30)),
+    (jobs.send_meeting_reminders, meetings, "due_reminders", "send_reminder", make_reminder,
+     timedelta(days=30)),
+], ids=["escalate_cases", "send_meeting_reminders"])
+def test_a_batch_made_only_of_rows_given_up_on_does_not_stall_the_job(
+        rt, monkeypatch, job, module, find, act, make, later):
+    """The batch limit (2 here, 100-200 in production) applies after the rows given up on
+    are left out, so the job still reaches the row behind them."""
+    with session_scope(rt.sessions) as s:
+        ids = [make(s, i).id for i in range(3)]
+    for row_id in ids[:2]:
+        job_rows.record_failure(rt.sessions, T0, job.__name__, "case" if module is cases
+                                else "meeting_reminder", row_id, RuntimeError("poison"))
+    real, acted = getattr(module, find), []
+    monkeypatch.setattr(module, find, lambda session, now, skip=(): real(
+        session, now, limit=2, skip=skip))
+    monkeypatch.setattr(module, act, lambda session, now, box, row: acted.append(row.id))
+    assert job(rt, T0 + later) == len(acted)  # a meeting has more reminders than its first
+    assert ids[2] in acted and not set(ids[:2]) & set(acted)
