@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 # The figures live in the core: the SMS texts read the same ones (re-exported here).
+from hotline.categories import Category
 from hotline.figures import FIGURES, Figure, figure  # noqa: F401
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -184,20 +185,13 @@ TEXTS: dict[str, str] = {
         "ở chỗ người tin cậy, nghĩ trước sẽ đi đâu. {womens_line}, suốt ngày đêm."
     ),
     # Report a problem. Neutral words only: the caller may not be alone.
-    "report_menu": (
-        "Chị gặp chuyện gì? Bị thu hàng, bị phạt, bấm một. "
-        "Bị quấy rối, mất cắp, ép nộp tiền, bấm hai. Chị thấy không an toàn, bấm ba. "
-        "Bị quỵt tiền, bị lừa, bấm bốn. Bảo hiểm, bấm năm. Tạm trú, bấm sáu. "
-        "Chuyện của con, bấm bảy. Sức khỏe, bấm tám. Việc khác, bấm chín."
-    ),
+    "report_menu": "Chị gặp chuyện gì? Chị bấm số của việc đó, rồi bấm phím thăng.",
+    "report_more": "Nghe thêm, bấm không. Quay lại, bấm phím sao.",
+    "report_again": "Nghe lại từ đầu, bấm không. Quay lại, bấm phím sao.",
     "report_safety": (
         "Nếu chị đang gặp nguy hiểm, hãy gọi ngay một một ba. "
         "Nói chuyện với người trực, bấm một. Để lại lời nhắn, bấm hai. "
         "Đang gặp nguy hiểm, bấm chín."
-    ),
-    "report_insurance": (
-        "Bảo hiểm y tế, thẻ khám bệnh, bấm một. Bảo hiểm xã hội, lương hưu, bấm hai. "
-        "Quay lại, bấm không."
     ),
     "record_instructions": "Chị nói sau tiếng bíp. Nói xong, bấm phím thăng.",
     "record_empty": "Chúng tôi chưa nghe được lời chị. Mời chị nói lại sau tiếng bíp.",
@@ -234,6 +228,29 @@ TEXTS: dict[str, str] = {
     # Emergency numbers: filled in from EMERGENCY_NUMBERS below.
     "emergency_numbers": "Các số gọi miễn phí. {emergency_free}. {womens_line}.",
 }
+
+# The complaint numbers as the report pages read them (neutral words: the caller may not be
+# alone), one per category, the same numbers as after KN by SMS (``hotline.categories``).
+CATEGORY_SPOKEN: dict[Category, str] = {
+    Category.ENFORCEMENT: "Bị thu hàng, bị phạt",
+    Category.HARASSMENT: "Bị quấy rối, mất cắp, ép nộp tiền",
+    Category.VIOLENCE: "Chị thấy không an toàn",
+    Category.PAYMENT: "Bị quỵt tiền, bị lừa",
+    Category.HEALTH_INSURANCE: "Bảo hiểm y tế, thẻ khám bệnh",
+    Category.SOCIAL_INSURANCE: "Bảo hiểm xã hội, lương hưu",
+    Category.RESIDENCE: "Tạm trú",
+    Category.CHILDREN: "Chuyện của con",
+    Category.HEALTH: "Sức khỏe",
+    Category.LEGAL: "Giấy tờ, trợ giúp pháp lý",
+    Category.HOUSING: "Nhà ở, chủ nhà trọ",
+    Category.OTHER: "Việc khác",
+}
+
+
+def keys_words(number: int) -> str:
+    """The keys to press for ``number``: 7 -> "bảy", 12 -> "một, hai" (one key at a time)."""
+    return ", ".join(DIGIT_WORDS[int(c)] for c in str(number))
+
 
 # Texts formatted from FIGURES valid on the day.
 TEMPLATES: dict[str, str] = {
@@ -293,6 +310,8 @@ def build_catalogue(on: date, figures: list[Figure] | None = None) -> dict[str, 
     words = _spoken(on, figures)
     catalogue = {key: text.format(**words) for key, text in TEXTS.items()}
     catalogue.update({key: text.format(**words) for key, text in TEMPLATES.items()})
+    catalogue.update({f"category_{int(c)}": f"{words}, bấm {keys_words(c)}."
+                      for c, words in CATEGORY_SPOKEN.items()})
     # Digits, for reading a case number one digit at a time.
     catalogue.update({f"digit_{d}": word for d, word in enumerate(DIGIT_WORDS)})
     return catalogue

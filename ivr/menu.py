@@ -18,7 +18,8 @@ maps what was pressed to a ``Target``:
 
 On every menu node ``*`` (``repeat_key``) plays the node again and ``0`` (``back_key``) goes to
 ``parent``. Number entry nodes (``gather_digits`` > 1) use ``*`` to go back instead, because 0 is a
-digit there.
+digit there: a number entry either hands the number to ``on_digits`` (a case number) or looks
+it up in ``choices`` (a complaint number, 1..12, the same as after KN by SMS).
 
 A call starts with the "welcome" prompt, then ``Menu.first_call`` (consent) for a caller without a
 recorded answer to the consent question, else ``Menu.root``. An action with ``needs_consent``
@@ -220,6 +221,44 @@ def _info(key: str, *prompts: str, category: int) -> Node:
     )
 
 
+# The complaint numbers: DOMAIN.md's categories, one list for SMS and voice. A member keys
+# the same number she would text after KN (HD tells them): on any report page, the number and
+# '#' (or a pause). The pages read four at a time in the list's order; 0 reads the next page.
+REPORT_PAGE_SIZE = 4
+REPORT_PAGES: tuple[tuple[Category, ...], ...] = tuple(
+    tuple(list(Category)[i:i + REPORT_PAGE_SIZE])
+    for i in range(0, len(Category), REPORT_PAGE_SIZE)
+)
+REPORT_NODES = tuple("report" if i == 0 else f"report_{i + 1}" for i in range(len(REPORT_PAGES)))
+
+
+def category_prompt(category: int) -> str:
+    """The prompt that reads one complaint number: "Tạm trú, bấm bảy"."""
+    return f"category_{int(category)}"
+
+
+def _report_target(category: Category) -> Target:
+    # Violence is told as "not safe" and leads to the safety choices first.
+    return "report_safety" if category == Category.VIOLENCE else record(category)
+
+
+def _report_pages() -> list[Node]:
+    choices = {str(int(c)): _report_target(c) for c in Category}
+    nodes = []
+    for i, page in enumerate(REPORT_PAGES):
+        last = i == len(REPORT_PAGES) - 1
+        intro = ("report_menu",) if i == 0 else ()
+        nodes.append(Node(
+            REPORT_NODES[i],
+            (*intro, *(category_prompt(c) for c in page),
+             "report_again" if last else "report_more"),
+            {**choices, "0": REPORT_NODES[0] if last else REPORT_NODES[i + 1]},
+            parent="main", repeat_key=None, back_key="*",
+            gather_digits=len(str(max(Category))), finish_on_key="#",
+        ))
+    return nodes
+
+
 _NODES = [
     Node(
         "consent",
@@ -266,34 +305,12 @@ _NODES = [
     _info("info_goods_seized", "info_goods_seized", "info_goods_seized_next", category=1),
     _info("info_gender", "info_gender", category=12),
     _info("info_safety", "info_safety", category=3),
-    # 2 Report a problem: DOMAIN's 12 categories in 9 choices. Legal aid (10) and housing (11)
-    # come in under "other" (12); staff set the category when they read the case.
-    Node(
-        "report",
-        ("report_menu",),
-        {
-            "1": record(1),  # goods seized, fines, chases
-            "2": record(2),  # harassment, theft, extortion
-            "3": "report_safety",  # violence: told as "not safe", safety first
-            "4": record(4),  # cheated on pay
-            "5": "report_insurance",  # 5 health insurance / 6 social insurance
-            "6": record(7),  # residence papers
-            "7": record(8),  # children
-            "8": record(9),  # health
-            "9": record(Category.OTHER),
-        },
-        parent="main",
-    ),
+    # 2 Report a problem: the complaint numbers, four read at a time (report pages below).
+    *_report_pages(),
     Node(
         "report_safety",
         ("report_safety",),
         {"1": dial_duty(Category.VIOLENCE), "2": record(Category.VIOLENCE), "9": EMERGENCY},
-        parent="report",
-    ),
-    Node(
-        "report_insurance",
-        ("report_insurance",),
-        {"1": record(5), "2": record(6)},
         parent="report",
     ),
     # 3 My case: key the number, then '#'.
@@ -426,10 +443,15 @@ def validate(menu: Menu, catalogue: Mapping[str, str]) -> list[str]:
             if prompt not in catalogue:
                 errors.append(f"{where}: prompt {prompt!r} missing from the catalogue")
         digits = [k for k in node.choices if k.isdigit()]
-        if len(digits) > 9:
+        if node.gather_digits == 1 and len(digits) > 9:
             errors.append(f"{where}: {len(digits)} choices, at most 9")
         for pressed, target in node.choices.items():
-            if len(pressed) != 1 or pressed not in KEYS:
+            if node.gather_digits > 1:  # keyed numbers: 1..12 on a report page
+                if not (pressed.isascii() and pressed.isdigit()
+                        and len(pressed) <= node.gather_digits):
+                    errors.append(f"{where}: choice key {pressed!r} is not a number of at "
+                                  f"most {node.gather_digits} digits")
+            elif len(pressed) != 1 or pressed not in KEYS:
                 errors.append(f"{where}: choice key {pressed!r} is not one phone key")
             if pressed in (node.repeat_key, node.back_key):
                 errors.append(f"{where}: choice {pressed!r} hides repeat/back")
@@ -440,14 +462,14 @@ def validate(menu: Menu, catalogue: Mapping[str, str]) -> list[str]:
         if node.parent is not None and node.parent not in menu.nodes:
             errors.append(f"{where}: parent {node.parent!r} does not exist")
         if node.gather_digits > 1:
-            if node.on_digits is None:
-                errors.append(f"{where}: number entry without on_digits")
-            elif menu.actions.get(node.on_digits.name) and (
+            if node.on_digits is None and not node.choices:
+                errors.append(f"{where}: number entry without on_digits or choices")
+            elif node.on_digits is not None and menu.actions.get(node.on_digits.name) and (
                 menu.actions[node.on_digits.name].input != "digits"
             ):
                 errors.append(f"{where}: action {node.on_digits.name!r} takes no digits")
-            if node.choices:
-                errors.append(f"{where}: number entry cannot have choices")
+            if node.choices and node.on_digits is not None:
+                errors.append(f"{where}: number entry with both choices and on_digits")
         if node.on_digits is not None:
             errors += _check_act(menu, node.on_digits, f"{where} on_digits")
     for name, spec in menu.actions.items():

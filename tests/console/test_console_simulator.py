@@ -125,7 +125,7 @@ def test_call_the_menu_and_report_a_problem(admin, demo):
         verb = phone.press(verb, "1")
     assert phone.heard[-1] == "main_menu"
     verb = phone.press(verb, "2")
-    assert phone.heard[-1] == "report_menu"
+    assert "report_menu" in phone.heard and phone.heard[-1] == "report_more"
     verb = phone.press(verb, "1")
     assert verb["verb"] == "record" and "record_instructions" in phone.heard
     verb = phone.record(verb)

@@ -73,7 +73,7 @@ def test_retried_record_action_and_status_callback_make_one_case(client, db):
 
 
 def test_status_callback_first_then_action_still_one_case_and_the_same_number(client, db):
-    caller = reporting(client, "6")
+    caller = reporting(client, "7")  # residence: the same number as KN 7 by SMS
     record = caller.waiting
     sid = fresh_sid("RE")
     # Twilio's recording status callback can overtake the action.
@@ -130,9 +130,12 @@ def test_safety_voicemail_is_category_three_and_noted_as_voicemail(client, db):
     assert notes == ["", "voicemail"]
 
 
-def test_insurance_choices_keep_their_categories(client, db):
-    for key, category in (("1", 5), ("2", 6)):
-        reporting(client, "5", key).speak()
+def test_each_complaint_number_keyed_is_the_case_category_as_after_kn(client, db):
+    """The report pages take the numbers of KN by SMS: 5 BHYT, 6 BHXH, 10..12 keyed with
+    two digits, on whichever page she is."""
+    for keys, category in ((("5",), 5), (("6",), 6), (("0", "10"), 10), (("0", "0", "11"), 11),
+                           (("12",), 12), (("0", "9"), 9)):
+        reporting(client, *keys).speak()
         assert db.scalar(select(Case.category).order_by(Case.id.desc()).limit(1)) == category
 
 

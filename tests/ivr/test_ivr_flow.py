@@ -97,7 +97,8 @@ def test_refusal_is_stored_and_consent_asked_again_before_anything_is_recorded(c
     assert count(db, Consent) == 2
 
     caller.press("1")  # agrees now: back where she was going
-    assert caller.heard == ["consent_thanks", "report_menu"] and caller.node == "report"
+    assert caller.heard == ["consent_thanks", *MENU.nodes["report"].prompts]
+    assert caller.node == "report"
     caller.press("1")
     assert caller.kind == "record" and caller.heard == ["record_instructions"]
     db.expire_all()
@@ -321,7 +322,9 @@ def test_unknown_node_in_a_url_starts_over_at_the_main_menu(client, db):
 def _inputs(caller: Caller) -> list[tuple]:
     if caller.kind == "gather":
         node = MENU.nodes[caller.node]
-        if node.gather_digits > 1:
+        if node.choices:  # a complaint number: each one, and some that are none
+            keys = ["*", "0", "13", "00", "1*", *node.choices]
+        elif node.gather_digits > 1:
             keys = ["*", "1001", "99999", "12*3", "0"]
         else:
             keys = list("0123456789*#")

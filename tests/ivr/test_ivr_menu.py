@@ -6,14 +6,18 @@ import dataclasses
 from types import MappingProxyType
 
 from audio.catalogue import CATALOGUE
+from hotline.categories import Category
+from hotline.templates import CATEGORY_WORDS
 from ivr.menu import (
     ACTIONS,
     CASE_STATUSES,
     DIGIT_PROMPTS,
     MENU,
+    REPORT_NODES,
     Act,
     Node,
     case_status_prompt,
+    category_prompt,
     choose,
     digit_prompt_keys,
     reachable_prompt_keys,
@@ -99,18 +103,37 @@ def test_every_category_choice_is_a_valid_category():
     categories = {a.args["category"] for a in all_acts() if "category" in a.args}
     assert categories <= set(range(1, 13))
     recorded = {a.args["category"] for a in all_acts() if a.name == "record_complaint"}
-    # 10 legal aid and 11 housing come in as 12 "other".
-    assert recorded == {1, 2, 3, 4, 5, 6, 7, 8, 9, 12}
+    assert recorded == set(range(1, 13))  # every complaint number can be reported by voice
 
 
-def test_report_menu_maps_the_categories():
-    report = MENU.nodes["report"]
-    assert [report.choices[d].args["category"] for d in "124689"] == [1, 2, 4, 7, 9, 12]
-    assert report.choices["7"].args["category"] == 8
-    assert report.choices["3"] == "report_safety"
-    assert report.choices["5"] == "report_insurance"
-    insurance = MENU.nodes["report_insurance"]
-    assert {insurance.choices[d].args["category"] for d in "12"} == {5, 6}
+def _category_of(target) -> int:
+    if target == "report_safety":  # violence: the safety choices first, still category 3
+        return {a.args["category"] for a in MENU.nodes[target].choices.values()
+                if "category" in a.args}.pop()
+    assert target.name == "record_complaint"
+    return target.args["category"]
+
+
+def test_the_voice_report_pages_and_sms_share_one_category_list():
+    """KN 6 by SMS and 6 on a report page are the same category; the pages read the
+    numbers HD tells, in its order, at most four at a time."""
+    read = [int(p.removeprefix("category_")) for key in REPORT_NODES
+            for p in MENU.nodes[key].prompts if p.startswith("category_")]
+    assert read == list(CATEGORY_WORDS) == list(Category)
+    for key in REPORT_NODES:
+        page = MENU.nodes[key]
+        assert sum(p.startswith("category_") for p in page.prompts) <= 4
+        for code in CATEGORY_WORDS:  # any number works on any page
+            assert _category_of(choose(MENU, key, str(code))) == code, (key, code)
+        assert choose(MENU, key, "13") is None and choose(MENU, key, "01") is None
+    assert [choose(MENU, key, "0") for key in REPORT_NODES] == [*REPORT_NODES[1:], "report"]
+    assert choose(MENU, "report_2", "*") == "main"
+
+
+def test_category_prompts_say_the_keys_of_the_number():
+    assert CATALOGUE["category_7"] == "Tạm trú, bấm bảy."
+    assert CATALOGUE["category_12"].endswith("bấm một, hai.")
+    assert all(category_prompt(c) in CATALOGUE for c in Category)
 
 
 def test_safety_branch_keeps_category_3_through_voicemail():
@@ -124,10 +147,22 @@ def test_safety_branch_keeps_category_3_through_voicemail():
 
 def test_at_most_nine_choices_and_real_phone_keys():
     for key, node in MENU.nodes.items():
+        if node.gather_digits > 1:  # keyed numbers
+            assert all(k.isdigit() and len(k) <= node.gather_digits for k in node.choices)
+            continue
         assert len([k for k in node.choices if k.isdigit()]) <= 9, key
         for pressed in node.choices:
             assert len(pressed) == 1 and pressed in "0123456789*#"
             assert pressed not in (node.repeat_key, node.back_key)
+
+
+def test_validate_finds_a_report_page_key_that_is_not_a_number():
+    nodes = dict(MENU.nodes)
+    nodes["report"] = dataclasses.replace(nodes["report"],
+                                          choices={**nodes["report"].choices, "1#": "main"})
+    broken = dataclasses.replace(MENU, nodes=MappingProxyType(nodes))
+    assert "choice key '1#' is not a number of at most 2 digits" in "\n".join(
+        validate(broken, CATALOGUE))
 
 
 def test_main_menu_shape():
