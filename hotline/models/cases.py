@@ -57,6 +57,9 @@ class Case(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
     category: Mapped[int] = mapped_column(default=Category.OTHER)
+    # The number the member chose herself (KN 6 by SMS, a key on a voice report page): a hint
+    # staff confirm. None once staff set the category (or when she gave none).
+    category_hint: Mapped[int | None]
     emergency: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(20), default=CaseStatus.NEW)
     channel: Mapped[str] = mapped_column(String(12))

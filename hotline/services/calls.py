@@ -498,7 +498,7 @@ def _case_for(session: Session, now: datetime, outbox: Outbox, call: Call,
         session.flush()
         return case
     case = cases.open_case(session, now, outbox, person=person, channel=CHANNEL,
-                           category=category)
+                           category=category, member_chose=True)
     cases.event(session, case, now, "recording", note="voicemail" if voicemail else "",
                 recording_id=recording.id)
     recording.case_id = case.id

@@ -96,8 +96,10 @@ def open_case(
     summary: str = "",
     category: int | None = None,
     emergency: bool = False,
+    member_chose: bool = False,
 ) -> Case:
-    """Open a case for ``person``, route it and alert whoever should act."""
+    """Open a case for ``person``, route it and alert whoever should act. ``member_chose``:
+    the category is the number she gave (KN 6, a voice key), kept as a hint to confirm."""
     if category is not None and category not in CATEGORY_WORDS:
         category = None
     group = current_group(session, person)
@@ -105,6 +107,7 @@ def open_case(
         person_id=person.id,
         group_id=group.id if group else None,
         category=category or Category.OTHER,
+        category_hint=category if member_chose else None,
         emergency=emergency,
         status=CaseStatus.NEW,
         channel=channel,
@@ -459,6 +462,7 @@ def recategorize(session: Session, now: datetime, outbox: Outbox, case: Case, ac
     a case newly marked an emergency starts the emergency path. Returns the category it had."""
     before = (case.category, case.emergency)
     case.category = category
+    case.category_hint = None  # confirmed by staff
     event(session, case, now, "recategorized", actor, category=category, emergency=emergency,
           was=before[0])
     if emergency and not before[1]:

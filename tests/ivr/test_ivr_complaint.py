@@ -136,7 +136,8 @@ def test_each_complaint_number_keyed_is_the_case_category_as_after_kn(client, db
     for keys, category in ((("5",), 5), (("6",), 6), (("0", "10"), 10), (("0", "0", "11"), 11),
                            (("12",), 12), (("0", "9"), 9)):
         reporting(client, *keys).speak()
-        assert db.scalar(select(Case.category).order_by(Case.id.desc()).limit(1)) == category
+        case = db.scalars(select(Case).order_by(Case.id.desc()).limit(1)).one()
+        assert (case.category, case.category_hint) == (category, category)
 
 
 def test_action_and_status_callback_racing_make_one_case(app, client, db):

@@ -96,6 +96,7 @@ class TestMember:
         text(client, MEMBER, "KN 1 Bị thu hàng ở chợ Long Biên sáng nay")
         case = db.scalar(select(Case))
         assert case.category == 1 and case.summary == "Bị thu hàng ở chợ Long Biên sáng nay"
+        assert case.category_hint == 1  # her number, for staff to confirm
         assert case.assignee_id == world["pe"].id
         assert str(case.number) in last_reply(db, MEMBER)
         alert = outbound(db, PE_PHONE)[-1].body

@@ -137,6 +137,7 @@ def complain(ctx: Ctx) -> None:
     case = cases.open_case(
         ctx.session, ctx.now, ctx.outbox, person=ctx.person, channel="sms",
         summary=ctx.cmd.text, category=ctx.cmd.category,
+        member_chose=ctx.cmd.category is not None,
     )
     ctx.msg.case_id = case.id
     ctx.reply("case_opened", number=case.number)
