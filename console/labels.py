@@ -273,6 +273,7 @@ AUDIT_ACTIONS = {
     "retention_case": _l("Retention: removed what identified the person on a case"),
     "retention_recording": _l("Retention: removed a recording"),
     "retention_failed": _l("Retention: could not handle a row"),
+    "retention_confirmation": _l("Retention: forgot the number an erasure confirmation went to"),
     "user_sessions_ended": _l("Ended every session of a login"),
     "job_row_retry": _l("Let the scheduler retry a row"),
 }
@@ -307,7 +308,7 @@ AUDIT_DETAIL = {
     "files_removed": _l("files removed"), "closed_at": _l("closed"), "error": _l("error"),
     "external_id": _l("provider id"), "numbers": _l("numbers"), "consents": _l("consents"),
     "memberships": _l("groups"), "attendance": _l("attendance"),
-    "callbacks": _l("callbacks"),
+    "callbacks": _l("callbacks"), "sms_confirmation": _l("told by SMS"),
     "count": _l("times"), "logins": _l("logins tried"), "first_at": _l("first"),
     "last_at": _l("last"), "bad": _l("wrong name or password"), "locked": _l("while locked"),
 }

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from console import auth, bp, labels
 from console.i18n import LOCALES
-from hotline import clock
+from hotline import clock, workdays
 from hotline.phones import national
 
 # Pages hold personal data: no third-party anything, no framing, no caching.
@@ -104,9 +104,18 @@ def nav_items():
     ]
 
 
+def erasure_due(received: datetime) -> datetime:
+    """When an erasure request that came at ``received`` must be done (2 working days)."""
+    from console.common import rt
+    from hotline.queries.erasures import WORKING_DAYS
+
+    return workdays.deadline(received, WORKING_DAYS, rt().settings.holiday_dates)
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters.update(local=local_time, hours=hours, number=number, money=money,
-                                 figure=figure, phone=phone, mask=masked_phone)
+                                 figure=figure, phone=phone, mask=masked_phone,
+                                 erasure_due=erasure_due)
 
 
 def emergency_banner() -> list:

@@ -74,7 +74,7 @@ def set_language():
 @auth.allow(*auth.STAFF)
 def dashboard():
     with unit() as db:
-        data = queries.dashboard.dashboard(db, now(), me(db))
+        data = queries.dashboard.dashboard(db, now(), me(db), rt().settings.holiday_dates)
         return render_template("console/dashboard.html", d=data,
                                not_sent=queries.notsent.counts(db, now()),
                                job_failures=queries.dashboard.job_failures(db))

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from console import auth, bp
-from console.common import arg_int, me, now, rt, unit
+from console.common import arg_int, me, now, outbox, rt, unit
 from hotline import queries
 from hotline.models import Person
 from hotline.services import people as people_service
@@ -33,18 +33,9 @@ def people():
 @auth.allow(*auth.STAFF)
 def person_page(person_id: int):
     with unit() as db:
-        person = _person(db, person_id)
-        return render_template(
-            "console/person.html", p=person,
-            phones=queries.people.phones_of(db, person),
-            consents=sorted(person.consents, key=lambda c: (c.asked_at, c.id), reverse=True),
-            memberships=queries.people.person_memberships(db, person),
-            cases=queries.cases.person_cases(db, person, me(db)),
-            activity=queries.people.person_activity(db, person),
-            groups=queries.groups.all_groups(db),
-            not_sent=queries.notsent.for_person(db, person),
-            callbacks=queries.callbacks.callbacks(db, person_id=person.id, limit=20),
-        )
+        context = queries.person_page.context(db, now(), me(db), _person(db, person_id),
+                                              rt().settings.holiday_dates)
+        return render_template("console/person.html", **context)
 
 
 @bp.get("/callbacks")
@@ -104,7 +95,18 @@ def person_merge(person_id: int):
 @auth.allow(*auth.STAFF)
 def person_erase_form(person_id: int):
     with unit() as db:
-        return render_template("console/erase.html", p=_person(db, person_id))
+        person = _person(db, person_id)
+        return render_template(
+            "console/erase.html", p=person, counts=queries.erasures.preview(db, person),
+            erasure=queries.erasures.open_for_person(db, now(), person,
+                                                    rt().settings.holiday_dates))
+
+
+def _erase(db, person_id: int) -> None:
+    """Erase now, and queue the SMS telling her it is done."""
+    settings = rt().settings
+    people_service.erase(db, now(), me(db), _person(db, person_id), settings.audio_dir,
+                         outbox=outbox(db), backup_days=settings.backup_keep_days)
 
 
 @bp.post("/people/<int:person_id>/erase")
@@ -115,7 +117,7 @@ def person_erase(person_id: int):
         return redirect(url_for("console.person_erase_form", person_id=person_id))
     try:
         with unit() as db:
-            people_service.erase(db, now(), me(db), _person(db, person_id), rt().settings.audio_dir)
+            _erase(db, person_id)
         flash(_("The person's data was erased."), "ok")
     except PeopleError as exc:
         flash(_(str(exc)), "error")

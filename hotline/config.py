@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from pathlib import Path
 
+from hotline.workdays import parse_holidays
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 TWILIO_API = "https://api.twilio.com"
@@ -81,6 +83,9 @@ class Settings:
     recording_retention_months: int = field(
         default=3, metadata={"env": "HOTLINE_RECORDING_RETENTION_MONTHS"}
     )
+    # Public holidays that move every year (Tết, the Hùng Kings' day), as ISO dates with
+    # commas: not working days when the line counts "2 working days" (hotline.workdays).
+    holidays: str = field(default="", metadata={"env": "HOTLINE_HOLIDAYS"})
     testing: bool = False
 
     @classmethod
@@ -123,10 +128,18 @@ class Settings:
                              "retention_months")
         if self.backup_keep_days < 1:
             raise ValueError("backup_keep_days must be at least 1")
+        self.holiday_dates  # noqa: B018 (a date that does not parse fails at start)
 
     @property
     def quiet(self) -> tuple[time, time]:
         return _parse_hours(self.quiet_hours)
+
+    @property
+    def holiday_dates(self) -> frozenset:
+        try:
+            return parse_holidays(self.holidays)
+        except ValueError:
+            raise ValueError("HOTLINE_HOLIDAYS must be ISO dates separated by commas") from None
 
     @property
     def calling(self) -> tuple[time, time]:

@@ -93,7 +93,10 @@ TEMPLATES: dict[str, str] = {
         "STONES: Da nhan yeu cau xoa thong tin. Nhan vien se xu ly trong 2 ngay lam viec "
         "va bao lai."
     ),
-    "erased": "STONES: Thong tin cua chi/anh da duoc xoa theo yeu cau. Cam on chi/anh.",
+    "erased": (
+        "STONES: Thong tin cua chi/anh da duoc xoa theo yeu cau. Ban sao luu cu tu xoa sau "
+        "{days} ngay. Cam on chi/anh."
+    ),
     "free_text": (
         "STONES: Da nhan tin nhan, nhan vien se doc. Bao van de: KN <noi dung>. Duoc goi lai: "
         "GOI. Huong dan: HD"

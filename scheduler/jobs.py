@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from hotline import clock
 from hotline.db import session_scope
-from hotline.models import Case, Kind, Recording
+from hotline.models import Case, Kind, Message, Recording
 from hotline.runtime import Runtime
 from hotline.services import (
     broadcasts,
@@ -197,7 +197,8 @@ def place_callbacks(rt: Runtime, now: datetime):
 
 def apply_retention(rt: Runtime, now: datetime) -> int:
     """Recordings of cases closed ``HOTLINE_RECORDING_RETENTION_MONTHS`` ago, then what
-    identifies the person on cases closed ``HOTLINE_RETENTION_MONTHS`` ago. One transaction
+    identifies the person on cases closed ``HOTLINE_RETENTION_MONTHS`` ago, then the number
+    on each erasure confirmation that has gone. One transaction
     per row: a row that fails is rolled back, written in the audit log and skipped until the
     next run, and the others go on."""
     s = rt.settings
@@ -208,6 +209,9 @@ def apply_retention(rt: Runtime, now: datetime) -> int:
         ("case", Case,
          lambda db, skip: retention.due_cases(db, now, s.retention_months, skip),
          lambda db, case: retention.anonymise_case(db, now, case, s.audio_dir)),
+        ("erasure_confirmation", Message,
+         lambda db, skip: retention.due_confirmations(db, skip),
+         lambda db, msg: retention.forget_confirmation_number(db, now, msg)),
     )
     done = 0
     for what, model, find, act in steps:

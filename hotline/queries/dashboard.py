@@ -20,7 +20,7 @@ from hotline.models import (
     MessageStatus,
     StaffUser,
 )
-from hotline.queries import health
+from hotline.queries import erasures, health
 from hotline.queries.callbacks import failed_count as failed_callbacks
 from hotline.queries.triage import triage_count
 from hotline.services import cases
@@ -45,6 +45,9 @@ class Dashboard:
     heartbeat_age_s: float | None = None
     triage_waiting: int = 0
     callbacks_failed: int = 0
+    # Open erasure requests (XOA), the earliest deadline first, and how many are past it.
+    erasures: list = field(default_factory=list)
+    erasures_overdue: int = 0
     # The Android gateway SIMs (``hotline.services.devices.health``); empty without a pool.
     devices: list[dict] = field(default_factory=list)
 
@@ -64,7 +67,7 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
     return and_(Case.status == CaseStatus.NEW, Case.acknowledged_at.is_(None), late)
 
 
-def dashboard(session: Session, now: datetime, user: StaffUser) -> Dashboard:
+def dashboard(session: Session, now: datetime, user: StaffUser, holidays=()) -> Dashboard:
     seen = cases.visible(session, Actor(user=user))
     is_open = and_(Case.status.in_(OPEN_STATUSES), seen)
     d = Dashboard()
@@ -122,6 +125,8 @@ def dashboard(session: Session, now: datetime, user: StaffUser) -> Dashboard:
     d.heartbeat_age_s = health.heartbeat_age_s(session, now)
     d.triage_waiting = triage_count(session)
     d.callbacks_failed = failed_callbacks(session, now)
+    d.erasures = erasures.requests(session, now, holidays, open_only=True)
+    d.erasures_overdue = sum(r.overdue for r in d.erasures)
     return d
 
 

@@ -29,6 +29,7 @@ from hotline.models import (
     CaseEvent,
     Consent,
     Direction,
+    Kind,
     Membership,
     Message,
     NotSent,
@@ -43,7 +44,8 @@ from hotline.models import (
 from hotline.phones import mask
 from hotline.services.audit import audit
 from hotline.services.errors import N_, ServiceError
-from hotline.services.outbox import cancel_queued
+from hotline.services.outbox import Outbox, cancel_queued
+from hotline.templates import render
 
 # Age bands, for reports and broadcast segments alike: (label, lowest age, highest age), the
 # age being the calendar year minus the birth year.
@@ -378,10 +380,29 @@ class EraseResult:
     files_removed: int = 0
     provider_media: int = 0
     cancelled: int = 0
+    # The SMS telling her it is done (None: she had no number to send it to).
+    confirmation_id: int | None = None
+
+
+# The confirmation's idempotency key: one per person ever; the retention job finds these
+# rows by it to forget the number once the SMS has gone.
+CONFIRMATION_KEY = "erased:{person_id}"
+
+
+def _confirm_erasure(now: datetime, outbox: Outbox, person: Person, phone: str,
+                     backup_days: int) -> int:
+    """Queue the "your data is erased" SMS: a reply she asked for, so it goes to an erased,
+    opted-out person too; its words say nothing but that it is done (and that backups age
+    out). Queued after her texts were blanked, so it is the one row that still holds her
+    number, until it has gone."""
+    msg = outbox.enqueue(now, phone, render("erased", days=backup_days), kind=Kind.REPLY,
+                         person=person, key=CONFIRMATION_KEY.format(person_id=person.id))
+    return msg.id
 
 
 def erase(session: Session, now: datetime, user: StaffUser | None, person: Person,
-          audio_dir: str | None = None) -> EraseResult:
+          audio_dir: str | None = None, *, outbox: Outbox | None = None,
+          backup_days: int = 30) -> EraseResult:
     """Blank everything that identifies ``person`` or is in their words; keep the rows that
     reports count (cases by category and date, attendance, messages and calls as counts).
 
@@ -389,10 +410,13 @@ def erase(session: Session, now: datetime, user: StaffUser | None, person: Perso
     and received, their stories on cases and the notes about them, and their recordings go.
     Recordings held by a provider (Twilio) have their link forgotten here; deleting them at
     the provider is counted in ``provider_media`` for a job to do.
+
+    With ``outbox`` she is told by SMS that it is done, at her current number (``erased``).
     """
     if person.erased_at is not None:
         raise PeopleError(N_("This person's data was erased."))
     result = EraseResult(person.id)
+    confirm_to = person.phone
     numbers = set(session.scalars(
         select(PersonPhone.phone).where(PersonPhone.person_id == person.id)
     ))
@@ -458,9 +482,12 @@ def erase(session: Session, now: datetime, user: StaffUser | None, person: Perso
     person.opted_out_at = person.opted_out_at or now
     person.erased_at = now
     session.expire(person, ["phones"])
+    if outbox is not None and confirm_to:
+        result.confirmation_id = _confirm_erasure(now, outbox, person, confirm_to, backup_days)
     audit(session, now, user, "person_erase", "person", person.id, messages=result.messages,
           cases=result.cases, recordings=result.recordings,
-          provider_media=result.provider_media)
+          provider_media=result.provider_media,
+          sms_confirmation=result.confirmation_id is not None)
     session.flush()
     return result
 

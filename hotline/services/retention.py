@@ -33,6 +33,7 @@ from hotline.models import (
     CaseEvent,
     Direction,
     Message,
+    MessageStatus,
     Person,
     Recording,
     Referral,
@@ -222,3 +223,33 @@ def failed(session: Session, now: datetime, what: str, row_id: object, exc: Exce
     """A row the retention job could not handle: said in the audit log, tried again later."""
     audit(session, now, None, "retention_failed", what, row_id,
           error=f"{type(exc).__name__}: {exc}")
+
+
+# --------------------------------------------------------------------------------------------
+# The SMS that told an erased person it was done
+# --------------------------------------------------------------------------------------------
+
+# Outcomes after which the number is no longer needed: the provider has the message (its
+# callbacks match on the provider's id, not the number) or it will never go.
+CONFIRMATION_DONE = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED,
+                     MessageStatus.FAILED, MessageStatus.CANCELLED)
+
+
+def due_confirmations(session: Session, skip=(), limit: int = BATCH) -> list[Message]:
+    """Erasure confirmations (``people.CONFIRMATION_KEY``) that went and still hold the
+    erased person's number, the last trace of it."""
+    return list(session.scalars(
+        select(Message).join(Person, Person.id == Message.person_id)
+        .where(Person.erased_at.is_not(None), Message.direction == Direction.OUT,
+               Message.idempotency_key.like("erased:%"), Message.phone != "",
+               Message.status.in_(CONFIRMATION_DONE), Message.id.not_in(list(skip)))
+        .order_by(Message.id).limit(limit)
+    ))
+
+
+def forget_confirmation_number(session: Session, now: datetime, msg: Message) -> None:
+    """The confirmation has gone: its number (and words) go as the rest of hers did."""
+    msg.phone = ""
+    msg.body = ""
+    audit(session, now, None, "retention_confirmation", "person", msg.person_id)
+    session.flush()
