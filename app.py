@@ -74,10 +74,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from console import init_app as init_console
     from console.prompts import MENU_PROMPT_KEYS
     from ivr import bp as ivr_bp
-    from ivr.menu import reachable_prompt_keys
+    from ivr.menu import prompt_keys_in_call_order
     from sms import bp as sms_bp
 
-    app.extensions[MENU_PROMPT_KEYS] = reachable_prompt_keys
+    app.extensions[MENU_PROMPT_KEYS] = prompt_keys_in_call_order
     csrf = init_console(app)
     csrf.exempt(sms_bp)
     csrf.exempt(ivr_bp)

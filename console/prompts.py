@@ -19,7 +19,8 @@ from audio.prompts import catalogue_at, sound_dirs
 from hotline import clock
 from hotline.config import Settings
 
-# The app.extensions key of a callable giving the prompt keys the voice menu reaches.
+# The app.extensions key of a callable giving the prompt keys the voice menu reaches, in the
+# order a caller hears them.
 MENU_PROMPT_KEYS = "hotline.menu_prompt_keys"
 _FILE = re.compile(r"^(?P<key>[a-z0-9_]+)(?:-[0-9a-f]{12})?\.(?:mp3|wav)$")
 
@@ -31,6 +32,8 @@ class Prompt:
     source: str  # recorded / gtts / espeak / missing
     path: Path | None
     in_menu: bool
+    # Staff member who uploaded the recording ("" when synthetic or unknown).
+    recorded_by: str = ""
 
     @property
     def synthetic(self) -> bool:
@@ -47,24 +50,29 @@ def texts(now: datetime | None = None) -> dict[str, str]:
     return catalogue_at(now or clock.utcnow())
 
 
-def menu_keys() -> set[str]:
-    """The prompts the voice menu can play. The menu is the voice door's; app.py hands its
-    keys over (``MENU_PROMPT_KEYS``), so the console imports no other door."""
-    return set(current_app.extensions[MENU_PROMPT_KEYS]())
+def menu_keys() -> list[str]:
+    """The prompts the voice menu can play, in call order. The menu is the voice door's;
+    app.py hands its keys over (``MENU_PROMPT_KEYS``), so the console imports no other door."""
+    return list(current_app.extensions[MENU_PROMPT_KEYS]())
 
 
-def all_prompts(settings: Settings, now: datetime | None = None) -> list[Prompt]:
+def all_prompts(settings: Settings, now: datetime | None = None,
+                recorders: dict[str, str] | None = None) -> list[Prompt]:
+    """Every prompt: those of the menu in the order a caller hears them, then the rest."""
     out_dir, recordings_dir = dirs(settings)
-    reachable = menu_keys()
+    ordered = menu_keys()
+    reachable = set(ordered)
     catalogue = texts(now)
+    recorders = recorders or {}
     rows = []
-    for key in sorted(set(catalogue) | reachable):
+    for key in ordered + sorted(set(catalogue) - reachable):
         text = catalogue.get(key, "")
         if text:
             path, source = render.resolve(key, text, out_dir, recordings_dir)
         else:
             path, source = render.find_recording(key, recordings_dir), render.SOURCE_MISSING
-        rows.append(Prompt(key, text, source, path, key in reachable))
+        by = recorders.get(key, "") if source == render.SOURCE_RECORDED else ""
+        rows.append(Prompt(key, text, source, path, key in reachable, by))
     return rows
 
 

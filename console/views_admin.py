@@ -283,7 +283,8 @@ def broadcast_cancel(broadcast_id: int):
 @bp.get("/prompts", endpoint="prompts")
 @auth.allow(*auth.STAFF)
 def prompts_page():
-    rows = prompts.all_prompts(rt().settings)
+    with unit() as db:
+        rows = prompts.all_prompts(rt().settings, recorders=queries.prompts.recorders(db))
     synthetic = sum(1 for p in rows if p.in_menu and p.synthetic)
     return render_template("console/prompts.html", prompts=rows, synthetic=synthetic)
 

@@ -486,3 +486,35 @@ def validate(menu: Menu, catalogue: Mapping[str, str]) -> list[str]:
         if key not in reachable:
             errors.append(f"node {key!r} cannot be reached")
     return errors
+
+
+def prompt_keys_in_call_order(menu: Menu | None = None) -> list[str]:
+    """Every prompt key a caller can hear, in the order a caller meets them: the welcome,
+    then the menu walked from its entries (first call, then the main menu), each node's own
+    prompts before those of its choices in key order, an action's prompts where it is
+    chosen; the other prompts that can play anywhere (no input, goodbye, alerts) last."""
+    menu = MENU if menu is None else menu
+    order: list[str] = []
+
+    def hear(keys) -> None:
+        order.extend(k for k in keys if k not in order)
+
+    hear(menu.global_prompts[:1])
+    seen: set[str] = set()
+    queue: list[Target] = list(menu.entries)
+    while queue:
+        target = queue.pop(0)
+        if isinstance(target, Act):
+            spec = menu.actions.get(target.name)
+            hear(spec.prompts if spec else ())
+            queue.extend(_act_targets(target))
+        elif target in menu.nodes and target not in seen:
+            seen.add(target)
+            node = menu.nodes[target]
+            hear(node.prompts)
+            queue.extend(node.choices[k] for k in sorted(node.choices))
+            if node.on_digits is not None:
+                queue.append(node.on_digits)
+    hear(menu.global_prompts)
+    hear(sorted(reachable_prompt_keys(menu)))
+    return order

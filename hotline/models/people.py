@@ -39,6 +39,9 @@ class Person(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(120), default="")
+    # What she likes to be called ("Lan", "chị Hai"), set by a coordinator; SMS that name her
+    # use it, else the last word of ``name`` (Vietnamese given names come last).
+    preferred_name: Mapped[str | None] = mapped_column(String(40))
     sex: Mapped[str | None] = mapped_column(String(1))
     birth_year: Mapped[int | None]
     occupation: Mapped[str | None] = mapped_column(String(40))
@@ -65,6 +68,13 @@ class Person(Base):
     erased_at: Mapped[datetime | None]
 
     phones: Mapped[list[PersonPhone]] = relationship(back_populates="person")
+
+    @property
+    def call_name(self) -> str:
+        """The name to address or list her by: her preferred name, else her given name."""
+        if self.preferred_name:
+            return self.preferred_name
+        return self.name.split()[-1] if self.name and self.name.split() else ""
     consents: Mapped[list[Consent]] = relationship(
         back_populates="person", order_by="Consent.asked_at"
     )

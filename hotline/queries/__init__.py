@@ -15,6 +15,7 @@ from hotline.queries import (  # noqa: F401  (the modules, as ``queries.<domain>
     notsent,
     people,
     person_page,
+    prompts,
     providers,
     simulator,
     triage,

@@ -195,10 +195,11 @@ def bhyt_due(session: Session, today) -> list[Person]:
 # --------------------------------------------------------------------------------------------
 
 # Personal fields a merge fills in on the kept record when it has none.
-FILLABLE = ("name", "sex", "birth_year", "occupation", "home_province", "ward_old",
-            "ward_current", "safe_contact_start", "safe_contact_end", "bhyt_expires_on")
-EDITABLE = ("name", "sex", "birth_year", "occupation", "home_province", "ward_old",
-            "ward_current", "residence_status", "role", "trained_violence", "on_duty",
+FILLABLE = ("name", "preferred_name", "sex", "birth_year", "occupation", "home_province",
+            "ward_old", "ward_current", "safe_contact_start", "safe_contact_end",
+            "bhyt_expires_on")
+EDITABLE = ("name", "preferred_name", "sex", "birth_year", "occupation", "home_province",
+            "ward_old", "ward_current", "residence_status", "role", "trained_violence", "on_duty",
             "bhyt_expires_on", "safe_contact_start", "safe_contact_end")
 
 
@@ -236,7 +237,7 @@ def _clean_field(name: str, raw: str | None):
         return raw if raw in {r.value for r in Residence} else Residence.UNKNOWN.value
     if name == "role":
         return raw if raw in {r.value for r in Role} else Role.MEMBER.value
-    limit = {"name": 120, "occupation": 40}.get(name, 60)
+    limit = {"name": 120, "occupation": 40, "preferred_name": 40}.get(name, 60)
     return raw[:limit] if name == "name" else (raw[:limit] or None)
 
 
@@ -472,9 +473,9 @@ def erase(session: Session, now: datetime, user: StaffUser | None, person: Perso
         Message.person_id == person.id, Message.needs_staff.is_(True),
         Message.triaged_at.is_(None),
     ).values(triaged_at=now, triaged_by_id=user.id if user else None))
-    for name in ("phone", "sex", "birth_year", "occupation", "home_province", "ward_old",
-                 "ward_current", "safe_contact_start", "safe_contact_end", "pending_kind",
-                 "pending_ref", "pending_expires_at", "bhyt_expires_on"):
+    for name in ("phone", "preferred_name", "sex", "birth_year", "occupation", "home_province",
+                 "ward_old", "ward_current", "safe_contact_start", "safe_contact_end",
+                 "pending_kind", "pending_ref", "pending_expires_at", "bhyt_expires_on"):
         setattr(person, name, None)
     person.name = ""
     person.residence_status = Residence.UNKNOWN
@@ -498,6 +499,7 @@ def keep_only_the_minimum(session: Session, now: datetime, person: Person) -> in
     words of her texts that are not part of a case (the DK that carried her name) blanked.
     Returns how many texts were blanked. Cases she opened stay: they were asked for."""
     person.name = ""
+    person.preferred_name = None
     person.sex = person.birth_year = person.occupation = person.home_province = None
     person.ward_old = person.ward_current = None
     person.residence_status = Residence.UNKNOWN

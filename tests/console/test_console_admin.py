@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import wave
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from hotline.models import (
     Membership,
     Message,
     Provider,
+    StaffUser,
 )
 from tests.console.conftest import HANG, NGA, NOW, group, person
 
@@ -246,3 +248,20 @@ def test_leaving_a_group_asks_first(as_user, demo):
     demo.expire_all()
     assert membership.left_at is not None and _audit(demo, "member_leave")
     assert admin.post(url, data={"confirm": "1"}).status_code == 404  # already left
+
+
+def test_prompts_in_call_order_with_who_recorded_them(as_user, demo):
+    admin = as_user("admin")
+    page = admin.get("/console/prompts").get_data(as_text=True)
+    rows = re.findall(r'<tr id="p-([a-z0-9_]+)"', page)
+    assert rows[0] == "welcome"
+    assert rows.index("main_menu") < rows.index("info_menu") < rows.index("info_bhyt")
+    assert rows.index("info_bhyt") < rows.index("goodbye")
+    assert "espeak" not in page.replace("src-", "") and "giọng máy" in page
+    admin.post("/console/prompts/main_menu/upload", data={
+        "file": (io.BytesIO(_wav()), "main_menu.wav")}, content_type="multipart/form-data")
+    page = admin.get("/console/prompts").get_data(as_text=True)
+    row = page[page.index('id="p-main_menu"'):]
+    row = row[:row.index("</tr>")]
+    admin_user = demo.scalar(select(StaffUser).where(StaffUser.username == "admin"))
+    assert f"{admin_user.name or 'admin'} thu âm" in row

@@ -227,3 +227,28 @@ def test_coordinator_sets_bhyt_end_and_safe_contact_hours_and_the_line_keeps_the
             as_text=True)
     demo.expire_all()
     assert hang.bhyt_expires_on == date(2026, 4, 30) and hang.safe_contact_end == time(20, 30)
+
+
+def test_coordinator_sets_a_preferred_name_audited_and_shown(as_user, demo):
+    hang = person(demo, HANG)
+    client = as_user("dieuphoi")
+    page = client.get(f"/console/people/{hang.id}").get_data(as_text=True)
+    assert 'name="preferred_name" value=""' in page  # the form shows what is there
+    client.post(f"/console/people/{hang.id}/edit", data={"name": hang.name,
+                                                        "preferred_name": "  chị Hằng  "})
+    demo.expire_all()
+    assert demo.get(Person, hang.id).preferred_name == "chị Hằng"
+    assert demo.get(Person, hang.id).call_name == "chị Hằng"
+    audit = demo.scalar(select(AuditLog).where(AuditLog.action == "person_edit"))
+    assert audit.detail["fields"] == ["preferred_name"]
+    page = client.get(f"/console/people/{hang.id}").get_data(as_text=True)
+    assert "gọi là chị Hằng" in page and 'name="preferred_name" value="chị Hằng"' in page
+    # Cleared, her given name is used again; erased, it goes with the rest.
+    client.post(f"/console/people/{hang.id}/edit", data={"name": hang.name,
+                                                        "preferred_name": ""})
+    demo.expire_all()
+    assert demo.get(Person, hang.id).preferred_name is None
+    assert demo.get(Person, hang.id).call_name == "Hằng"
+    demo.get(Person, hang.id).preferred_name = "Hằng"
+    people_service.erase(demo, NOW, None, demo.get(Person, hang.id))
+    assert demo.get(Person, hang.id).preferred_name is None

@@ -239,3 +239,11 @@ def test_case_status_prompt_and_digits():
     assert case_status_prompt("something_new") == "case_status_in_progress"
     assert digit_prompt_keys("1203") == ["digit_1", "digit_2", "digit_0", "digit_3"]
     assert digit_prompt_keys(45) == ["digit_4", "digit_5"]
+
+
+def test_prompts_in_call_order_are_every_reachable_prompt_once():
+    from ivr.menu import prompt_keys_in_call_order
+
+    order = prompt_keys_in_call_order()
+    assert len(order) == len(set(order)) and set(order) == reachable_prompt_keys()
+    assert order[0] == "welcome" and order.index("main_menu") < order.index("info_menu")

@@ -116,7 +116,7 @@ def attendance(ctx: Ctx) -> None:
     numbers = {int(n) for n in re.findall(r"\d+", ctx.cmd.text)}
     if not numbers:
         roll = meetings.roll(ctx.session, meeting.group_id)
-        names = ", ".join(f"{i} {unaccent(p.name.split()[-1]) if p.name else '?'}"
+        names = ", ".join(f"{i} {unaccent(p.call_name) or '?'}"
                           for i, p in enumerate(roll, start=1))
         ctx.reply("attendance_list", group=values["group"], when=values["when"][-5:],
                   names=names if len(names) <= 80 else names[:76].rsplit(",", 1)[0] + " ...")

@@ -210,3 +210,21 @@ def test_stopping_a_weekly_series_sends_one_notice_not_one_per_meeting(rt, group
         assert {m.status for m in s.scalars(select(Meeting))} == {"cancelled"}
     tick(rt, at("2026-12-05 15:00"))  # the planner adds nothing, no reminder goes
     assert len(texts(rt)) == 1
+
+
+def test_the_attendance_list_names_people_as_they_like_to_be_called(rt, group, sessions):
+    """Two members both named "... Lan": the coordinator set one's preferred name, so the
+    peer educator's DD list tells them apart."""
+    from hotline.models import GroupRole, Role
+
+    with session_scope(sessions) as s:
+        g = s.scalar(select(Group))
+        pe = create_person(s, T0, phone="+84901000001", role=Role.PEER_EDUCATOR, name="Hoa")
+        join(s, T0, pe, g, GroupRole.PEER_EDUCATOR)
+        join(s, T0, create_person(s, T0, phone="+84901000011", name="Nguyễn Thị Lan"), g)
+        join(s, T0, create_person(s, T0, phone="+84901000012", name="Trần Thị Lan",
+                                  preferred_name="Lan béo"), g)
+    new_meeting(rt, at("2026-12-05 15:00"))
+    sms(rt, at("2026-12-05 17:00"), "+84901000001", "DD")
+    assert texts(rt, "+84901000001")[-1].startswith(
+        "STONES: Diem danh hop CD01 05/12: 1 ?, 2 ?, 3 ?, 4 Hoa, 5 Lan, 6 Lan beo")

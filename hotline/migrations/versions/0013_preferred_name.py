@@ -1,0 +1,24 @@
+"""preferred name: what a person likes to be called, used where an SMS names her
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-02 20:30:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0013'
+down_revision = '0012'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('people') as batch:
+        batch.add_column(sa.Column('preferred_name', sa.String(length=40), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('people') as batch:
+        batch.drop_column('preferred_name')
