@@ -23,10 +23,12 @@ def _person(db, person_id: int) -> Person:
 @bp.get("/people")
 @auth.allow(*auth.STAFF)
 def people():
-    q = request.args.get("q", "")[:80]
+    q, group_id = request.args.get("q", "")[:80], arg_int("group")
     with unit() as db:
-        found = queries.people.search(db, q)
-        return render_template("console/people.html", q=q, people=found)
+        found = queries.people.search(db, q, group_id=group_id)
+        return render_template("console/people.html", q=q, people=found, group_id=group_id,
+                               groups=queries.groups.all_groups(db),
+                               their_groups=queries.people.current_groups(db, found))
 
 
 @bp.get("/people/<int:person_id>")
@@ -70,7 +72,10 @@ def person_merge_form(person_id: int):
         person = _person(db, person_id)
         other = db.get(Person, other_id) if other_id else None
         found = [p for p in queries.people.search(db, q) if p.id != person.id] if q else []
-        return render_template("console/merge.html", p=person, other=other, q=q, found=found)
+        return render_template(
+            "console/merge.html", p=person, other=other, q=q, found=found,
+            their_groups=queries.people.current_groups(db, found),
+            moves=queries.people.record_counts(db, other) if other else None)
 
 
 @bp.post("/people/<int:person_id>/merge")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from hotline.models import (
@@ -21,11 +21,15 @@ from hotline.text import fold
 SEARCH_LIMIT = 50
 
 
-def search(session: Session, query: str, limit: int = SEARCH_LIMIT) -> list[Person]:
+def search(session: Session, query: str, limit: int = SEARCH_LIMIT,
+           group_id: int | None = None) -> list[Person]:
     """People by any number they have used (current or earlier, any format), by part of a
-    number, or by name (accents and case ignored). An empty query lists the newest."""
+    number, or by name (accents and case ignored). An empty query lists the newest. With
+    ``group_id``, only the group's current members."""
     query = (query or "").strip()
-    base = select(Person).where(Person.erased_at.is_(None))
+    in_group = Person.id.in_(select(Membership.person_id).where(
+        Membership.group_id == group_id, Membership.left_at.is_(None))) if group_id else true()
+    base = select(Person).where(Person.erased_at.is_(None), in_group)
     if not query:
         return list(session.scalars(base.order_by(Person.id.desc()).limit(limit)))
     try:
@@ -49,7 +53,8 @@ def search(session: Session, query: str, limit: int = SEARCH_LIMIT) -> list[Pers
     wanted = fold(query)
     found = []
     for person_id, name in session.execute(
-        select(Person.id, Person.name).where(Person.erased_at.is_(None), Person.name != "")
+        select(Person.id, Person.name).where(Person.erased_at.is_(None), Person.name != "",
+                                             in_group)
         .order_by(Person.name, Person.id)
     ):
         if wanted in fold(name):
@@ -60,6 +65,37 @@ def search(session: Session, query: str, limit: int = SEARCH_LIMIT) -> list[Pers
         return []
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(found)))}
     return [people[i] for i in found]
+
+
+def current_groups(session: Session, people: list[Person]) -> dict[int, list[Group]]:
+    """Person id -> the groups she is in now (to tell two people of one name apart)."""
+    found: dict[int, list[Group]] = {p.id: [] for p in people}
+    if not found:
+        return found
+    for person_id, group in session.execute(
+        select(Membership.person_id, Group).join(Group, Group.id == Membership.group_id)
+        .where(Membership.person_id.in_(found), Membership.left_at.is_(None))
+        .order_by(Group.code)
+    ):
+        found[person_id].append(group)
+    return found
+
+
+def record_counts(session: Session, person: Person) -> dict[str, int]:
+    """What hangs on a record (what a merge moves): texts, cases, calls, groups, numbers."""
+    from hotline.models import Case
+
+    def count(model, *where) -> int:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+    return {
+        "messages": count(Message, Message.person_id == person.id),
+        "cases": count(Case, Case.person_id == person.id),
+        "calls": count(Call, Call.person_id == person.id),
+        "groups": count(Membership, Membership.person_id == person.id,
+                        Membership.left_at.is_(None)),
+        "numbers": count(PersonPhone, PersonPhone.person_id == person.id),
+    }
 
 
 def phones_of(session: Session, person: Person) -> list[PersonPhone]:

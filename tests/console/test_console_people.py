@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from hotline.models import (
     Attendance,
@@ -252,3 +252,44 @@ def test_coordinator_sets_a_preferred_name_audited_and_shown(as_user, demo):
     demo.get(Person, hang.id).preferred_name = "Hằng"
     people_service.erase(demo, NOW, None, demo.get(Person, hang.id))
     assert demo.get(Person, hang.id).preferred_name is None
+
+
+def test_people_filter_by_group_and_show_each_ones_groups(as_user, demo):
+    """Two members called Lan: the group column and filter tell them apart."""
+    from tests.factories import join
+
+    cd01, cd02 = group(demo, "CD01"), group(demo, "CD02")
+    lan1 = create_person(demo, NOW, phone="+84912000071", name="Nguyễn Thị Lan")
+    lan2 = create_person(demo, NOW, phone="+84912000072", name="Trần Thị Lan")
+    join(demo, NOW, lan1, cd01)
+    join(demo, NOW, lan2, cd02)
+    demo.commit()
+    client = as_user("dieuphoi")
+    page = client.get("/console/people?q=lan").get_data(as_text=True)
+    row1 = page[page.index("Nguyễn Thị Lan"):]
+    row2 = page[page.index("Trần Thị Lan"):]
+    assert "CD01" in row1[:row1.index("</tr>")] and "CD02" in row2[:row2.index("</tr>")]
+    page = client.get(f"/console/people?q=lan&group={cd02.id}").get_data(as_text=True)
+    assert "Trần Thị Lan" in page and "Nguyễn Thị Lan" not in page
+    assert f'<option value="{cd02.id}" selected>' in page
+    everyone = client.get(f"/console/people?group={cd01.id}").get_data(as_text=True)
+    assert "Nguyễn Thị Lan" in everyone and "Trần Thị Lan" not in everyone
+    assert client.get("/console/people?group=abc").status_code == 200
+
+
+def test_the_merge_form_counts_what_moves_before_merging(as_user, demo):
+    hang = person(demo, HANG)
+    stranger = create_person(demo, NOW, phone=NEW_SIM)
+    demo.add(Message(direction="in", gateway="simulator", phone=NEW_SIM, person_id=stranger.id,
+                     body="alo", status="received", created_at=NOW))
+    demo.commit()
+    open_case(demo, NEW_SIM)
+    client = as_user("dieuphoi")
+    picker = client.get(f"/console/people/{hang.id}/merge?q=0387654321").get_data(as_text=True)
+    assert "0*** *** 321" in picker and "0387 654 321" not in picker  # masked in the picker
+    page = client.get(f"/console/people/{hang.id}/merge?other={stranger.id}").get_data(
+        as_text=True)
+    moves = page[page.index('id="merge-moves"'):page.index("</ul>", page.index("merge-moves"))]
+    texts = demo.scalar(select(func.count(Message.id)).where(Message.person_id == stranger.id))
+    assert f"{texts} tin nhắn" in moves and "1 hồ sơ" in moves and "1 số điện thoại" in moves
+    assert demo.get(Person, stranger.id) is not None  # nothing merged by looking
