@@ -276,6 +276,12 @@ AUDIT_ACTIONS = {
     "retention_confirmation": _l("Retention: forgot the number an erasure confirmation went to"),
     "user_sessions_ended": _l("Ended every session of a login"),
     "job_row_retry": _l("Let the scheduler retry a row"),
+    "issue_add": _l("Added a collective issue"),
+    "issue_edit": _l("Edited a collective issue"),
+    "issue_step": _l("Added an advocacy step"),
+    "forum_add": _l("Added a forum"),
+    "minutes_save": _l("Saved meeting minutes"),
+    "press_add": _l("Added a press item"),
 }
 
 OBJECT_TYPES = {
@@ -285,6 +291,8 @@ OBJECT_TYPES = {
     "phone": _l("Phone ending"), "prompt": _l("Prompt"), "provider": _l("Service"),
     "report": _l("Report"), "callback": _l("Callback"), "recording": _l("Recording"),
     "job_failure": _l("Scheduler row"),
+    "collective_issue": _l("Collective issue"), "forum": _l("Forum"),
+    "press_item": _l("Press item"),
 }
 
 AUDIT_DETAIL = {
@@ -311,6 +319,9 @@ AUDIT_DETAIL = {
     "callbacks": _l("callbacks"), "sms_confirmation": _l("told by SMS"),
     "count": _l("times"), "logins": _l("logins tried"), "first_at": _l("first"),
     "last_at": _l("last"), "bad": _l("wrong name or password"), "locked": _l("while locked"),
+    "attended": _l("attended"), "issues": _l("issues"), "kind": _l("step"), "on": _l("on"),
+    "participants": _l("participants"), "source": _l("source"), "tone": _l("tone"),
+    "topics": _l("topics"),
 }
 
 CONSENT_PURPOSES = {"register": _l("Registration: keep the number and what is sent"),
@@ -342,6 +353,10 @@ CALLBACK_REASONS = {"sms": _l("Asked by text (GOI)"), "ivr": _l("Asked in the vo
                     "missed_call": _l("Rang once"), "emergency": _l("Emergency alert call")}
 
 
+# Details whose value is a code with labels of its own (advocacy steps, press, minutes).
+_VALUE_TABLES = {"kind": ISSUE_STATUSES, "tone": TONES, "source": MINUTES_SOURCES}
+
+
 def audit_detail(detail: dict | None) -> str:
     """An audit row's details in words: "tình trạng: Đã nhận · người: 4"."""
     if not detail:
@@ -352,6 +367,8 @@ def audit_detail(detail: dict | None) -> str:
             value = label(STATUSES, value)
         elif key == "category":
             value = label(CATEGORIES, value)
+        elif key in _VALUE_TABLES:
+            value = label(_VALUE_TABLES[key], value)
         elif isinstance(value, bool):
             value = gettext("yes") if value else gettext("no")
         elif isinstance(value, list | tuple):

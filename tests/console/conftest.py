@@ -193,7 +193,7 @@ def busy_day(app, demo):
 
     from console import simulator
     from hotline.models import Message, Person
-    from hotline.services import meetings
+    from hotline.services import meetings, voice
 
     rt = app.extensions["hotline"]
     for body in ("DK", "DONGY", "KN bi thu hang o cho Long Bien", "GOI"):
@@ -207,6 +207,11 @@ def busy_day(app, demo):
                      needs_staff=True, created_at=NOW))
     cd01 = group(demo, "CD01")
     meeting = meetings.create(demo, NOW, cd01, NOW + timedelta(days=3), place="Nhà văn hóa")
+    issue = voice.save_issue(demo, NOW, None, None, {
+        "title": "Thu hàng ở chợ Long Biên", "category": "1", "cases": str(sms_case.number)})
+    demo.add(Message(direction="in", gateway="simulator", phone=HANG,
+                     person_id=person(demo, HANG).id, body="XOA", command="XOA",
+                     status="received", needs_staff=True, created_at=NOW - timedelta(days=6)))
     demo.commit()
     return {
         "dashboard": "/console/dashboard",
@@ -231,4 +236,12 @@ def busy_day(app, demo):
         "reports": "/console/reports",
         "audit": "/console/audit",
         "users": "/console/users",
+        "minutes": "/console/minutes",
+        "meeting-minutes": f"/console/meetings/{meeting.id}/minutes",
+        "issues": "/console/issues",
+        "issue": f"/console/issues/{issue.id}",
+        "forums": "/console/forums",
+        "press": "/console/press",
+        "brief": "/console/brief",
+        "devices": "/console/devices",
     }
