@@ -27,6 +27,7 @@ from hotline.models import CaseStatus, StaffRole
 from hotline.services import monitoring
 from hotline.services.case_actions import CLOSE_STATUSES
 from hotline.services.errors import ServiceError
+from hotline.services.meetings import SERIES_KINDS, SERIES_NTH
 
 # Dates the console accepts: the line's years, not year 1 or 9999 (whose UTC instant or
 # next period would overflow). Integers: what the database's 32-bit columns hold.
@@ -140,7 +141,12 @@ class Int(Field):
 
 
 class Day(Field):
-    """A date (YYYY-MM-DD) between FIRST_DAY and LAST_DAY; empty is None."""
+    """A date (YYYY-MM-DD) between FIRST_DAY and LAST_DAY; empty is None. ``message`` (a
+    message id) replaces the generic refusal."""
+
+    def __init__(self, label=None, validators=None, *, message: str | None = None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.message = message
 
     def process_formdata(self, valuelist):
         if not valuelist:
@@ -154,14 +160,19 @@ class Day(Field):
         except ValueError:
             day = None
         if day is None or not FIRST_DAY <= day <= LAST_DAY:
-            raise ValueError(_("%(label)s: a date from %(first)s to %(last)s.",
+            raise ValueError(_(self.message) if self.message else
+                             _("%(label)s: a date from %(first)s to %(last)s.",
                                label=_label(self), first=FIRST_DAY.isoformat(),
                                last=LAST_DAY.isoformat()))
         self.data = day
 
 
 class Clock(Field):
-    """A time of day (HH:MM); empty is the field's default."""
+    """A time of day (HH:MM), to the minute; empty is the field's default."""
+
+    def __init__(self, label=None, validators=None, *, message: str | None = None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.message = message
 
     def process_formdata(self, valuelist):
         raw = _first(valuelist).strip()
@@ -171,8 +182,11 @@ class Clock(Field):
             self.data = time.fromisoformat(raw) if raw.isascii() and len(raw) <= 8 else None
         except ValueError:
             self.data = None
-        if self.data is None:
-            raise ValueError(_("%(label)s: a time of day such as 15:00.", label=_label(self)))
+        if self.data is not None:
+            self.data = self.data.replace(second=0, microsecond=0, tzinfo=None)
+            return
+        raise ValueError(_(self.message) if self.message else
+                         _("%(label)s: a time of day such as 15:00.", label=_label(self)))
 
 
 class Flag(Field):
@@ -305,3 +319,32 @@ class TriageForm(Form):
                       message="Choose a category.")
     emergency = Flag(_l("Emergency"), default=False)
     text = Text(_l("Answer"), limit=612, multiline=True)
+
+
+# ---- meetings ----------------------------------------------------------------------------
+
+WHEN = "Give the meeting a date and time."
+MEETS = "Choose when the group meets."
+
+
+class MeetingForm(Form):
+    day = Day(_l("Date"), [Required(WHEN)], name="date", message=WHEN)
+    at = Clock(_l("Time"), name="time", default=time(15), message=WHEN)
+    place = Text(_l("Place"), limit=200)
+    topic = Text(_l("Topic"), limit=2000, multiline=True)
+
+
+class MoveForm(Form):
+    day = Day(_l("Date"), [Required(WHEN)], name="date", message=WHEN)
+    at = Clock(_l("Time"), name="time", default=time(15), message=WHEN)
+    place = Text(_l("Place"), limit=200)
+
+
+class SeriesForm(Form):
+    kind = Choice(_l("Repeats"), [Required(MEETS)], choices=SERIES_KINDS, message=MEETS)
+    weekday = Int(_l("Weekday"), [Required(MEETS)], low=0, high=6, message=MEETS)
+    nth = Choice(_l("Which week"), choices=SERIES_NTH, coerce=int, default=1, message=MEETS)
+    at = Clock(_l("Time"), name="time", default=time(15), message=WHEN)
+    starts_on = Day(_l("From"), message=WHEN)
+    place = Text(_l("Place"), limit=200)
+    topic = Text(_l("Topic"), limit=2000, multiline=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -11,7 +11,15 @@ from flask_login import current_user
 from audio import recordings as prompt_service
 from console import auth, bp, prompts
 from console.common import act, arg_int, me, now, outbox, page_number, rt, sane_day, unit
-from console.forms import GroupForm, MemberForm, ProviderForm, parse
+from console.forms import (
+    GroupForm,
+    MeetingForm,
+    MemberForm,
+    MoveForm,
+    ProviderForm,
+    SeriesForm,
+    parse,
+)
 from hotline import clock, queries
 from hotline.models import Broadcast, Group, Meeting, MeetingSeries, Membership, Provider
 from hotline.services import broadcasts as broadcast_service
@@ -98,29 +106,17 @@ def group_remove_member(group_id: int, membership_id: int):
     return redirect(url_for("console.group_page", group_id=group_id))
 
 
-def _meeting_time() -> datetime | None:
-    day = request.form.get("date", "")
-    at = request.form.get("time", "") or "15:00"
-    try:
-        when = datetime.fromisoformat(day).date(), time.fromisoformat(at)
-    except ValueError:
-        return None
-    return clock.at_local(*when) if sane_day(when[0]) else None
-
-
 @bp.post("/groups/<int:group_id>/meetings")
 @auth.allow(*auth.STAFF)
 def meeting_create(group_id: int):
-    starts = _meeting_time()
-    if starts is None:
-        flash(_("Give the meeting a date and time."), "error")
+    try:
+        fields = parse(MeetingForm).data
+    except ServiceError as exc:
+        flash(_(str(exc)), "error")
         return redirect(url_for("console.group_page", group_id=group_id))
     with unit() as db:
-        meeting = meeting_service.schedule_meeting(
-            db, now(), me(db), _get(db, Group, group_id), starts,
-            request.form.get("place", "").strip(), request.form.get("topic", "").strip(),
-        )
-        meeting_id = meeting.id
+        meeting_id = meeting_service.schedule_meeting(
+            db, now(), me(db), _get(db, Group, group_id), **fields).id
     flash(_("Saved."), "ok")
     return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
 
@@ -129,8 +125,8 @@ def meeting_create(group_id: int):
 @auth.allow(*auth.STAFF)
 def series_create(group_id: int):
     """A recurring meeting: weekly on a weekday, or monthly on the nth (or last) weekday."""
-    return act(lambda db: meeting_service.add_series(db, now(), me(db), _get(db, Group, group_id),
-                                                 request.form),
+    return act(lambda db: meeting_service.add_series(
+        db, now(), me(db), _get(db, Group, group_id), **parse(SeriesForm).data),
                url_for("console.group_page", group_id=group_id) + "#series")
 
 
@@ -175,13 +171,8 @@ def meeting_attendance(meeting_id: int):
 @bp.post("/meetings/<int:meeting_id>/move")
 @auth.allow(*auth.STAFF)
 def meeting_move(meeting_id: int):
-    starts = _meeting_time()
-    if starts is None:
-        flash(_("Give the meeting a date and time."), "error")
-        return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
     return act(lambda db: meeting_service.move_meeting(
-        db, now(), outbox(db), me(db), _get(db, Meeting, meeting_id), starts,
-        request.form.get("place", "").strip() or None),
+        db, now(), outbox(db), me(db), _get(db, Meeting, meeting_id), **parse(MoveForm).data),
         url_for("console.meeting_page", meeting_id=meeting_id))
 
 

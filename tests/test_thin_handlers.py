@@ -19,7 +19,6 @@ LONG_HANDLERS: dict[str, int] = {
     "console.broadcasts": 34,
     "console.cases": 18,
     "console.login": 18,
-    "console.meeting_create": 12,
     "console.person_merge": 13,
     "console.prompt_upload": 13,
     "console.simulator_step": 52,

@@ -9,7 +9,7 @@ every reminder SMS expires when the meeting starts, so none arrives late.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
@@ -304,8 +304,10 @@ def take_attendance(session: Session, now: datetime, meeting: Meeting,
 # --- staff: meetings and series, audited ---------------------------------------------------
 
 def schedule_meeting(session: Session, now: datetime, user: StaffUser, group: Group,
-                     starts_at: datetime, place: str, topic: str) -> Meeting:
-    """A one-off meeting; its reminders are planned by ``meetings.create``."""
+                     day: date, at: time, place: str = "", topic: str = "") -> Meeting:
+    """A one-off meeting on ``day`` at ``at`` (Hanoi time); its reminders are planned by
+    ``meetings.create``."""
+    starts_at = clock.at_local(day, at)
     meeting = create(session, now, group, starts_at, place=place[:200],
                                      topic=topic[:2000])
     audit(session, now, user, "meeting_add", "meeting", meeting.id, group=group.id)
@@ -313,10 +315,12 @@ def schedule_meeting(session: Session, now: datetime, user: StaffUser, group: Gr
 
 
 def move_meeting(session: Session, now: datetime, outbox: Outbox, user: StaffUser,
-                 meeting: Meeting, starts_at: datetime, place: str | None) -> None:
-    """New time or place: old reminders withdrawn, new ones planned, members told once."""
+                 meeting: Meeting, *, day: date, at: time, place: str = "") -> None:
+    """New day, time (Hanoi) or place (empty: the same): old reminders withdrawn, new ones
+    planned, members told once."""
     if meeting.status != MeetingStatus.SCHEDULED:
         raise ServiceError(N_("Only a scheduled meeting can be moved."))
+    starts_at, place = clock.at_local(day, at), place.strip() or None
     move(session, now, outbox, meeting, starts_at, place=place)
     audit(session, now, user, "meeting_move", "meeting", meeting.id,
           starts_at=starts_at.isoformat())
@@ -354,36 +358,27 @@ SERIES_KINDS = ("weekly", "monthly")
 SERIES_NTH = (1, 2, 3, 4, -1)
 
 
-def series_rule(form: Mapping[str, str]) -> str:
-    """The rule a series form describes; ServiceError when it describes none."""
-    kind = (form.get("kind") or "").strip()
-    try:
-        weekday = int(form.get("weekday", ""))
-        nth = int(form.get("nth") or "1")
-    except ValueError:
-        raise ServiceError(N_("Choose when the group meets.")) from None
-    if kind not in SERIES_KINDS or not 0 <= weekday <= 6 or nth not in SERIES_NTH:
+def series_rule(kind: str, weekday: int | None, nth: int = 1) -> str:
+    """The rule ``kind`` (weekly, monthly), ``weekday`` (0 Monday) and ``nth`` describe;
+    ServiceError when they describe none."""
+    if weekday is None or kind not in SERIES_KINDS or not 0 <= weekday <= 6 \
+            or nth not in SERIES_NTH:
         raise ServiceError(N_("Choose when the group meets."))
     return f"weekly:{weekday}" if kind == "weekly" else f"monthly:{nth}:{weekday}"
 
 
-def add_series(session: Session, now: datetime, user: StaffUser, group: Group,
-                  form: Mapping[str, str]) -> MeetingSeries:
-    """A recurring meeting; ``meetings.create_series`` plans its first meetings and their
+def add_series(session: Session, now: datetime, user: StaffUser, group: Group, *, kind: str,
+               weekday: int | None, nth: int = 1, at: time = time(15),
+               starts_on: date | None = None, place: str = "", topic: str = "") -> MeetingSeries:
+    """A recurring meeting (see ``series_rule``) at ``at`` Hanoi time from ``starts_on``
+    (today if None); ``meetings.create_series`` plans its first meetings and their
     reminders at once, the planner job the later ones."""
-    rule = series_rule(form)
-    try:
-        at = time.fromisoformat((form.get("time") or "").strip() or "15:00")
-        raw_start = (form.get("starts_on") or "").strip()
-        starts_on = date.fromisoformat(raw_start) if raw_start else None
-    except ValueError:
-        raise ServiceError(N_("Give the meeting a date and time.")) from None
+    rule = series_rule(kind, weekday, nth)
     if starts_on is not None and starts_on < clock.local(now).date():
         starts_on = None  # from today: the past is never planned anyway
     series = create_series(
         session, now, group, rule, at.replace(second=0, microsecond=0, tzinfo=None),
-        place=(form.get("place") or "").strip()[:200],
-        topic=(form.get("topic") or "").strip()[:2000], starts_on=starts_on,
+        place=place.strip()[:200], topic=topic.strip()[:2000], starts_on=starts_on,
     )
     planned = session.scalar(
         select(func.count(Meeting.id)).where(Meeting.series_id == series.id)
