@@ -105,8 +105,9 @@ class Text(Field):
                                    label=_label(self)))
 
 
-class Password(Field):
-    """A password exactly as typed (not stripped, not cut: the password rule judges it)."""
+class Raw(Field):
+    """A value exactly as typed (not stripped, not cut), for a password or a sign-in: the
+    service that reads it judges it."""
 
     def process_data(self, value):
         self.data = value or ""
@@ -236,7 +237,16 @@ class Required:
                                   _("%(label)s: required.", label=_label(field)))
 
 
+Password = Raw
+
+
 # ---- users -------------------------------------------------------------------------------
+
+class LoginForm(Form):
+    username = Raw(_l("User name"))
+    password = Raw(_l("Password"))
+    next = Raw("next")  # a path inside the console, checked by auth.safe_next
+
 
 class UserForm(Form):
     username = Text(_l("User name"), limit=80)

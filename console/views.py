@@ -8,6 +8,7 @@ from flask_login import current_user, login_required, login_user
 
 from console import auth, bp
 from console.common import act, me, now, rt, unit
+from console.forms import LoginForm, parse
 from console.i18n import LOCALES
 from hotline import queries
 from hotline.services import job_rows
@@ -29,23 +30,34 @@ def index():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
-        if current_user.is_authenticated:
-            return redirect(url_for("console.index"))
-        return render_template("console/login.html", next=request.args.get("next", ""))
-    result = auth.sign_in(rt().sessions, now(), request.form.get("username", ""),
-                          request.form.get("password", ""), request.remote_addr or "")
-    user = auth.ConsoleUser.of(result.user) if result.user else None
-    locale = result.user.locale if result.user else None
+        return _login_page(parse(LoginForm).next.data)
+    form = parse(LoginForm)
+    user = _sign_in(form.username.data, form.password.data)
     if user is None:
         flash(_("Sign-in failed. Check the name and password. After several failed attempts "
                 "the login is locked for a few minutes."), "error")
-        return render_template("console/login.html", next=request.form.get("next", "")), 401
+        return _login_page(form.next.data), 401
+    return redirect(auth.safe_next(form.next.data) or url_for("console.index"))
+
+
+def _login_page(next_page: str):
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("console.index"))
+    return render_template("console/login.html", next=next_page)
+
+
+def _sign_in(username: str, password: str) -> auth.ConsoleUser | None:
+    """Check the password (throttled); on success a fresh session in her language."""
+    result = auth.sign_in(rt().sessions, now(), username, password, request.remote_addr or "")
+    if result.user is None:
+        return None
+    user, locale = auth.ConsoleUser.of(result.user), result.user.locale
     lang = session.get("lang")
     session.clear()
     session["lang"] = lang if lang in LOCALES else (locale if locale in LOCALES else "vi")
     auth.start_session()
     login_user(user)
-    return redirect(auth.safe_next(request.form.get("next")) or url_for("console.index"))
+    return user
 
 
 @bp.post("/logout")
