@@ -60,6 +60,17 @@ def parse(form_class: type[Form], source=None) -> Form:
     return form
 
 
+def lenient(form_class: type[Form], source=None) -> Form:
+    """A filter form from the query string: a bad value counts as not given (the field's
+    default), as a filter left empty would."""
+    form = form_class(formdata=source if source is not None else request.args)
+    form.validate()
+    for field in form:
+        if field.errors:
+            field.data, field.errors = field.default, []
+    return form
+
+
 def first_error(form: Form) -> str:
     for field in form:
         if field.errors:
@@ -322,6 +333,21 @@ class CaseActionForm(Form):
     category = Choice(_l("Category"), choices=CATEGORIES, coerce=int, default=None,
                       message="Choose a category.")
     emergency = Flag(_l("Emergency"), default=False)
+
+
+class CaseFilterForm(Form):
+    """The case inbox's filters (see ``queries.cases.CaseFilters``)."""
+
+    status = Choice(_l("Status"), choices=["open", "all", *(s.value for s in CaseStatus)],
+                    default="open")
+    category = Choice(_l("Category"), choices=CATEGORIES, coerce=int, default=None)
+    emergency = Flag(_l("Emergency"), default=False)
+    assignee = Text(_l("Assigned to"), limit=12)
+    group_id = Int(_l("Group"), name="group", low=1)
+    channel = Text(_l("Channel"), limit=12)
+    number = Int(_l("Case number"), low=1)
+    q = Text(_l("Search"), limit=80)
+    ward = Text(_l("Ward"), limit=60)
 
 
 class TriageForm(Form):

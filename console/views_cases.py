@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from console import auth, bp, media
-from console.common import act, actor, arg_int, me, now, outbox, page_number, rt, unit
-from console.forms import CaseActionForm, TriageForm, parse
-from console.labels import STATUSES
+from console.common import act, actor, me, now, outbox, page_number, rt, unit
+from console.forms import CaseActionForm, CaseFilterForm, TriageForm, lenient, parse
 from hotline import queries
 from hotline.models import Case, Message, Recording
 from hotline.services import case_actions
@@ -32,19 +31,7 @@ def _case_for(db: Session, number: int) -> Case:
 @bp.get("/cases")
 @auth.allow(*auth.CASEWORK)
 def cases():
-    status = request.args.get("status", "open")
-    filters = queries.cases.CaseFilters(
-        status=status if status in ("open", "all", *STATUSES) else "open",
-        category=arg_int("category"),
-        emergency=request.args.get("emergency") == "1",
-        assignee=request.args.get("assignee", "")[:12],
-        group_id=arg_int("group"),
-        channel=request.args.get("channel", "")[:12],
-        number=arg_int("number"),
-        q=request.args.get("q", "")[:80],
-        ward=request.args.get("ward", "")[:60],
-    )
-    page = page_number()
+    filters, page = queries.cases.CaseFilters(**lenient(CaseFilterForm).data), page_number()
     with unit() as db:
         user = me(db)
         rows, total = queries.cases.case_inbox(db, user, filters, page)

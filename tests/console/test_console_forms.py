@@ -71,3 +71,14 @@ def test_choices_are_validated_and_coerced(app):
         assert parse(TriageForm, MultiDict({})).category.data == 12
         with pytest.raises(FormInvalid):
             parse(TriageForm, MultiDict({"category": "99"}))
+
+
+def test_a_filter_drops_a_bad_value_and_keeps_the_good_ones(app):
+    from console.forms import CaseFilterForm, lenient
+
+    query = MultiDict({"status": "nope", "category": "3", "group": str(2**40),
+                       "q": "a\x00b", "ward": "Hoàn Kiếm"})
+    with app.test_request_context():
+        data = lenient(CaseFilterForm, query).data
+    assert (data["status"], data["category"], data["group_id"], data["q"], data["ward"]) == (
+        "open", 3, None, "", "Hoàn Kiếm")
