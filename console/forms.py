@@ -67,7 +67,8 @@ def lenient(form_class: type[Form], source=None) -> Form:
     form.validate()
     for field in form:
         if field.errors:
-            field.data, field.errors = field.default, []
+            field.process(None)  # back to its default, as if not sent
+            field.errors = []
     return form
 
 
