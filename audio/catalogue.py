@@ -46,6 +46,7 @@ WOMENS_LINE = ("Đường dây cho phụ nữ của Ngôi nhà Bình yên", "190
 # Saying numbers in (northern) Vietnamese
 # --------------------------------------------------------------------------------------------
 
+WEEKDAY_WORDS = ("thứ hai", "thứ ba", "thứ tư", "thứ năm", "thứ sáu", "thứ bảy", "chủ nhật")
 DIGIT_WORDS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 _SCALES = ("", "nghìn", "triệu", "tỷ")
 
@@ -147,16 +148,53 @@ TEXTS: dict[str, str] = {
     "main_menu": (
         "Nếu chị đang gặp nguy hiểm, bấm phím chín. "
         "Nghe thông tin, bấm một. Báo việc chị gặp khó khăn, bấm hai. "
-        "Hỏi về hồ sơ của chị, bấm ba. Muốn chúng tôi gọi lại, bấm bốn. "
-        "Nói chuyện với người trực, bấm năm. Nghe lại, bấm phím sao."
+        "Hồ sơ của chị, gọi lại, họp nhóm và các việc khác, bấm ba. Nghe lại, bấm phím sao."
+    ),
+    "more_menu": (
+        "Hỏi về hồ sơ của chị, bấm một. Muốn chúng tôi gọi lại, bấm hai. "
+        "Nói chuyện với người trực, bấm ba. "
+        "Họp nhóm, ngừng nhận tin, hay xóa thông tin của chị, bấm bốn. Quay lại, bấm không."
+    ),
+    "mine_menu": (
+        "Nghe ngày họp nhóm tới, bấm một. Ngừng nhận mọi tin nhắn và cuộc gọi, bấm hai. "
+        "Xin xóa thông tin của chị, bấm ba. Quay lại, bấm không."
+    ),
+    # The next meeting: "Buổi họp tới ... vào thứ hai, ngày 7 tháng 12, lúc 9 giờ 30 phút".
+    "meeting_next": "Buổi họp tới của nhóm chị vào",
+    "meeting_date": "ngày",
+    "meeting_month": "tháng",
+    "meeting_at": "lúc",
+    "meeting_hour": "giờ",
+    "meeting_minute": "phút",
+    "meeting_none": "Nhóm của chị chưa có buổi họp nào sắp tới.",
+    "meeting_rsvp_ask": (
+        "Nếu chị đến được, bấm một. Nếu chị không đến được, bấm hai. Quay lại, bấm không."
+    ),
+    "rsvp_yes_said": "Cảm ơn chị. Chúng tôi đã ghi là chị sẽ đến.",
+    "rsvp_no_said": "Cảm ơn chị đã báo. Chúng tôi đã ghi là chị không đến được.",
+    "opt_out_ask": (
+        "Chị sẽ không nhận tin nhắn hay cuộc gọi nào của đường dây nữa. "
+        "Đồng ý, bấm một. Quay lại, bấm không."
+    ),
+    "opted_out_said": (
+        "Từ nay đường dây sẽ không nhắn tin hay gọi cho chị nữa. Khi cần, chị cứ gọi lại số này."
+    ),
+    "erase_ask": (
+        "Chúng tôi sẽ xóa tên, số điện thoại và lời chị đã nói, trong hai ngày làm việc. "
+        "Người trực có thể gọi lại để hỏi chị trước. Đồng ý, bấm một. Quay lại, bấm không."
+    ),
+    "erase_requested_said": (
+        "Chúng tôi đã nhận yêu cầu xóa thông tin của chị. Việc này xong trong hai ngày làm việc."
     ),
     "repeat_or_back": "Nghe lại, bấm phím sao. Quay lại, bấm không.",
     # Information
     "info_menu": (
         "Bảo hiểm y tế, bấm một. Bảo hiểm xã hội tự nguyện, bấm hai. "
-        "Đăng ký tạm trú, bấm ba. Trợ giúp pháp lý miễn phí, bấm bốn. "
-        "Khi bị phạt hay bị thu giữ hàng, bấm năm. Bình đẳng giới, bấm sáu. "
-        "Giữ an toàn cho mình, bấm bảy. Quay lại, bấm không."
+        "Đăng ký tạm trú, bấm ba. Các chủ đề khác, bấm bốn. Quay lại, bấm không."
+    ),
+    "info_more_menu": (
+        "Trợ giúp pháp lý miễn phí, bấm một. Khi bị phạt hay bị thu giữ hàng, bấm hai. "
+        "Bình đẳng giới, bấm ba. Giữ an toàn cho mình, bấm bốn. Quay lại, bấm không."
     ),
     "info_end": (
         "Nghe lại, bấm phím sao. Muốn chúng tôi gọi lại để hỏi thêm, bấm bốn. Quay lại, bấm không."
@@ -312,6 +350,9 @@ def build_catalogue(on: date, figures: list[Figure] | None = None) -> dict[str, 
     catalogue.update({key: text.format(**words) for key, text in TEMPLATES.items()})
     catalogue.update({f"category_{int(c)}": f"{words}, bấm {keys_words(c)}."
                       for c, words in CATEGORY_SPOKEN.items()})
+    # Numbers said as words (a day, a month, an hour, minutes) and the days of the week.
+    catalogue.update({f"number_{n}": number_words(n) for n in range(10, 60)})
+    catalogue.update({f"weekday_{d}": day for d, day in enumerate(WEEKDAY_WORDS)})
     # Digits, for reading a case number one digit at a time.
     catalogue.update({f"digit_{d}": word for d, word in enumerate(DIGIT_WORDS)})
     return catalogue

@@ -9,22 +9,26 @@ that lacks either half. To add an action: a ``VoiceAction`` subclass in the core
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from hotline.categories import Category
-from hotline.services import calls  # noqa: F401 (registers the core halves used below)
+from hotline.services import calls, voice_member  # noqa: F401 (register the core halves)
 from hotline.services.voice_actions import FAILED, StepResult
 from ivr.flow import GOODBYE, ActRef, Dial, Record, Run, Screen, then
 from ivr.flow import Hangup as HangUp
 from ivr.menu import (
     CASE_STATUSES,
     DIGIT_PROMPTS,
+    NUMBER_PROMPTS,
+    WEEKDAY_PROMPTS,
     Act,
     ActionSpec,
     Menu,
     case_status_prompt,
     digit_prompt_keys,
+    number_prompt_keys,
     register,
 )
 
@@ -163,3 +167,73 @@ class Hangup(ActionSpec):
     def start(self, menu: Menu, prompts: tuple[str, ...], act: Act, ref: ActRef,
               step: int) -> Screen:
         return Screen(prompts + GOODBYE, HangUp(), step + 1)
+
+
+# --------------------------------------------------------------------------------------------
+# The member's SMS commands by keypad (core half: hotline.services.voice_member)
+# --------------------------------------------------------------------------------------------
+
+
+def meeting_prompts(at: datetime) -> tuple[str, ...]:
+    """ "Buổi họp tới của nhóm chị vào thứ hai, ngày 7 tháng 12, lúc 9 giờ 30 phút"."""
+    said = ["meeting_next", f"weekday_{at.weekday()}", "meeting_date",
+            *number_prompt_keys(at.day), "meeting_month", *number_prompt_keys(at.month),
+            "meeting_at", *number_prompt_keys(at.hour), "meeting_hour"]
+    if at.minute:
+        said += [*number_prompt_keys(at.minute), "meeting_minute"]
+    return tuple(said)
+
+
+@register
+class NextMeeting(ActionSpec):
+    name = "next_meeting"
+    description = ("HOP: say when her group meets next (day, date, time), then `then` (the "
+                   "RSVP question); no meeting: 'meeting_none', then fallback.")
+    prompts = ("meeting_next", *WEEKDAY_PROMPTS, "meeting_date", "meeting_month", "meeting_at",
+               "meeting_hour", "meeting_minute", *DIGIT_PROMPTS, *NUMBER_PROMPTS,
+               "meeting_none")
+
+    def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
+               step: int) -> Screen:
+        if result.outcome == FAILED or result.meeting_at is None:
+            return then(menu, ("meeting_none",), run.act.fallback, run.ref, step)
+        return then(menu, meeting_prompts(result.meeting_at), run.act.then, run.ref, step)
+
+
+@register
+class Rsvp(ActionSpec):
+    name = "rsvp"
+    description = ("CO / KHONG for the next meeting (answer: 'yes' or 'no'), recorded on the "
+                   "meeting as by SMS; no meeting any more: 'meeting_none', then fallback.")
+    prompts = ("rsvp_yes_said", "rsvp_no_said", "meeting_none")
+    args = ("answer",)
+
+    def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
+               step: int) -> Screen:
+        if result.outcome == FAILED:
+            return then(menu, ("meeting_none",), run.act.fallback, run.ref, step)
+        said = "rsvp_yes_said" if run.act.args.get("answer") == "yes" else "rsvp_no_said"
+        return then(menu, (said,), run.act.then, run.ref, step)
+
+
+@register
+class OptOut(ActionSpec):
+    name = "opt_out"
+    description = "HUY: no more texts or calls from the line; say 'opted_out_said'."
+    prompts = ("opted_out_said",)
+
+    def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
+               step: int) -> Screen:
+        return then(menu, ("opted_out_said",), run.act.then, run.ref, step)
+
+
+@register
+class EraseRequest(ActionSpec):
+    name = "erase_request"
+    description = ("XOA: a request to erase her data, in the staff's triage inbox; say "
+                   "'erase_requested_said'.")
+    prompts = ("erase_requested_said",)
+
+    def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
+               step: int) -> Screen:
+        return then(menu, ("erase_requested_said",), run.act.then, run.ref, step)

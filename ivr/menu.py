@@ -178,6 +178,25 @@ def case_status_prompt(status: str) -> str:
     return f"case_status_{status}"
 
 
+def number_prompt_keys(n: int) -> list[str]:
+    """A small number said as one word (day, month, hour, minute): 7 -> ["digit_7"],
+    25 -> ["number_25"]."""
+    return [f"digit_{n}"] if n < 10 else [f"number_{n}"]
+
+
+NUMBER_PROMPTS = tuple(f"number_{n}" for n in range(10, 60))
+WEEKDAY_PROMPTS = tuple(f"weekday_{d}" for d in range(7))  # Monday first, as datetime counts
+# A choice read out: "bấm một", "bấm phím chín", "bấm một, hai" (12). Repeat (*), back or
+# more (0) and the '#' that ends a number are the closing line, not choices.
+_READ_CHOICE = re.compile(r"bấm (?:phím )?(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín)\b")
+MAX_READ_CHOICES = 4
+
+
+def read_choices(node: Node, catalogue: Mapping[str, str]) -> int:
+    """How many choices the caller hears read on ``node``."""
+    return sum(len(_READ_CHOICE.findall(catalogue.get(p, ""))) for p in node.prompts)
+
+
 def digit_prompt_keys(number: str | int) -> list[str]:
     """Case number 1203 -> ["digit_1", "digit_2", "digit_0", "digit_3"], read one by one."""
     return [f"digit_{c}" for c in str(number) if c.isdigit()]
@@ -211,13 +230,13 @@ EMERGENCY = Act("emergency", fallback=Act(
 # --------------------------------------------------------------------------------------------
 
 
-def _info(key: str, *prompts: str, category: int) -> Node:
+def _info(key: str, *prompts: str, category: int, parent: str = "info") -> Node:
     """An information leaf: the text, then repeat / callback on this topic / back."""
     return Node(
         key,
         (*prompts, "info_end"),
         {"4": Act("callback", {"category": category}, then=None)},
-        parent="info",
+        parent=parent,
     )
 
 
@@ -269,13 +288,15 @@ _NODES = [
         },
         back_key=None,
     ),
+    # At most four choices read at once (``read_choices``); key 9, danger, is read first.
+    # 4 and 5 stay as the shortcuts they were (callback, the person on duty), not read.
     Node(
         "main",
         ("main_menu",),
         {
             "1": "info",
             "2": "report",
-            "3": "case_lookup",
+            "3": "more",
             "4": Act("callback", then=None),
             "5": dial_duty(),
             "9": EMERGENCY,
@@ -283,28 +304,61 @@ _NODES = [
         parent=None,
         back_key=None,
     ),
-    # 1 Information
+    # 3 Her case, a call back, the person on duty, her group and her data
+    Node(
+        "more",
+        ("more_menu",),
+        {
+            "1": "case_lookup",
+            "2": Act("callback", then=None),
+            "3": dial_duty(),
+            "4": "mine",
+        },
+        parent="main",
+    ),
+    Node(
+        "mine",
+        ("mine_menu",),
+        {
+            "1": Act("next_meeting", then="meeting_rsvp", fallback="mine"),
+            "2": "opt_out_confirm",
+            "3": "erase_confirm",
+        },
+        parent="more",
+    ),
+    Node(
+        "meeting_rsvp",
+        ("meeting_rsvp_ask",),
+        {
+            "1": Act("rsvp", {"answer": "yes"}, then="main", fallback="mine"),
+            "2": Act("rsvp", {"answer": "no"}, then="main", fallback="mine"),
+        },
+        parent="mine",
+    ),
+    Node("opt_out_confirm", ("opt_out_ask",), {"1": Act("opt_out", then=None)}, parent="mine"),
+    Node("erase_confirm", ("erase_ask",), {"1": Act("erase_request", then=None)},
+         parent="mine"),
+    # 1 Information, four topics a page
     Node(
         "info",
         ("info_menu",),
-        {
-            "1": "info_bhyt",
-            "2": "info_bhxh",
-            "3": "info_tam_tru",
-            "4": "info_legal_aid",
-            "5": "info_goods_seized",
-            "6": "info_gender",
-            "7": "info_safety",
-        },
+        {"1": "info_bhyt", "2": "info_bhxh", "3": "info_tam_tru", "4": "info_more"},
         parent="main",
+    ),
+    Node(
+        "info_more",
+        ("info_more_menu",),
+        {"1": "info_legal_aid", "2": "info_goods_seized", "3": "info_gender", "4": "info_safety"},
+        parent="info",
     ),
     _info("info_bhyt", "info_bhyt", category=5),
     _info("info_bhxh", "info_bhxh", "info_bhxh_support", category=6),
     _info("info_tam_tru", "info_tam_tru", category=7),
-    _info("info_legal_aid", "info_legal_aid", category=10),
-    _info("info_goods_seized", "info_goods_seized", "info_goods_seized_next", category=1),
-    _info("info_gender", "info_gender", category=12),
-    _info("info_safety", "info_safety", category=3),
+    _info("info_legal_aid", "info_legal_aid", category=10, parent="info_more"),
+    _info("info_goods_seized", "info_goods_seized", "info_goods_seized_next", category=1,
+          parent="info_more"),
+    _info("info_gender", "info_gender", category=12, parent="info_more"),
+    _info("info_safety", "info_safety", category=3, parent="info_more"),
     # 2 Report a problem: the complaint numbers, four read at a time (report pages below).
     *_report_pages(),
     Node(
@@ -439,6 +493,9 @@ def validate(menu: Menu, catalogue: Mapping[str, str]) -> list[str]:
             errors.append(f"{where}: key must be lower case letters, digits, underscores")
         if not node.prompts:
             errors.append(f"{where}: no prompt")
+        if read_choices(node, catalogue) > MAX_READ_CHOICES:
+            errors.append(f"{where}: reads {read_choices(node, catalogue)} choices at once, "
+                          f"at most {MAX_READ_CHOICES}")
         for prompt in node.prompts:
             if prompt not in catalogue:
                 errors.append(f"{where}: prompt {prompt!r} missing from the catalogue")

@@ -49,6 +49,7 @@ class StepResult:
     numbers: list[str] = field(default_factory=list)  # dial_duty, emergency
     case_number: int | None = None  # emergency
     callback: CallbackRequest | None = None  # callback
+    meeting_at: datetime | None = None  # next_meeting, Hanoi time
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def test_ring_once_then_answer_the_callback_and_use_the_menu(admin, demo, rt):
     assert phone.heard[-1] == "main_menu"
     assert _ringing(admin) == []  # answered: no longer ringing
     verb = phone.press(verb, "2")
-    assert phone.heard[-1] == "report_menu"
+    assert "report_menu" in phone.heard and phone.heard[-1] == "report_more"
     phone.hang_up()
 
     callback = _callback(demo)

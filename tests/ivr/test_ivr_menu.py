@@ -21,6 +21,7 @@ from ivr.menu import (
     choose,
     digit_prompt_keys,
     reachable_prompt_keys,
+    read_choices,
     validate,
 )
 
@@ -169,20 +170,31 @@ def test_main_menu_shape():
     main = MENU.nodes["main"]
     assert main.choices["1"] == "info"
     assert main.choices["2"] == "report"
-    assert main.choices["3"] == "case_lookup"
-    assert main.choices["4"].name == "callback"
+    assert main.choices["3"] == "more"
+    assert main.choices["4"].name == "callback"  # shortcuts kept from the seven-choice menu
     assert main.choices["5"].name == "dial_duty"
     assert main.choices["9"].name == "emergency"
     voicemail = main.choices["9"].fallback
     assert voicemail.name == "record_complaint" and voicemail.args["emergency"] is True
-    info = MENU.nodes["info"]
-    assert [info.choices[d] for d in "12345"] == [
-        "info_bhyt",
-        "info_bhxh",
-        "info_tam_tru",
-        "info_legal_aid",
-        "info_goods_seized",
-    ]
+    assert CATALOGUE["main_menu"].startswith("Nếu chị đang gặp nguy hiểm, bấm phím chín.")
+    more = MENU.nodes["more"]
+    assert more.choices["1"] == "case_lookup" and more.choices["4"] == "mine"
+    assert [more.choices[d].name for d in "23"] == ["callback", "dial_duty"]
+    info, rest = MENU.nodes["info"], MENU.nodes["info_more"]
+    assert [info.choices[d] for d in "1234"] == ["info_bhyt", "info_bhxh", "info_tam_tru",
+                                                 "info_more"]
+    assert [rest.choices[d] for d in "1234"] == ["info_legal_aid", "info_goods_seized",
+                                                 "info_gender", "info_safety"]
+
+
+def test_at_most_four_choices_are_read_at_once():
+    for key, node in MENU.nodes.items():
+        assert read_choices(node, CATALOGUE) <= 4, key
+    assert read_choices(MENU.nodes["main"], CATALOGUE) == 4  # 9 first, then 1, 2, 3
+    nodes = dict(MENU.nodes)
+    nodes["main"] = dataclasses.replace(nodes["main"], prompts=("main_menu", "info_menu"))
+    broken = dataclasses.replace(MENU, nodes=MappingProxyType(nodes))
+    assert "node 'main': reads 8 choices at once, at most 4" in validate(broken, CATALOGUE)
 
 
 def test_star_repeats_zero_goes_back():

@@ -1,0 +1,94 @@
+"""The member's SMS commands by keypad, core half: next meeting and RSVP (HOP, CO/KHONG),
+opt-out (HUY) and the erase request (XOA), each the same rule the SMS command follows.
+
+Registered like the other voice actions (``hotline.services.voice_actions``); what the caller
+hears is ``ivr.actions``. Each writes only on the step's first request (``result.created``).
+"""
+
+from __future__ import annotations
+
+from hotline import clock
+from hotline.models import Message
+from hotline.services import calls, groups, inbound, outbox, people
+from hotline.services.voice_actions import (
+    FAILED,
+    NO_PERSON,
+    ActionContext,
+    VoiceAction,
+    register,
+)
+
+CHANNEL = calls.CHANNEL
+ERASE_BODY = "XOA (qua điện thoại: bấm phím trong tổng đài)"
+
+
+@register
+class NextMeeting(VoiceAction):
+    """HOP: when her group meets next (``result.meeting_at``, Hanoi time); FAILED: none."""
+
+    name = "next_meeting"
+
+    def run(self, ctx: ActionContext) -> None:
+        found = groups.next_meeting(ctx.session, ctx.person, ctx.now)
+        if found is None:
+            ctx.result.outcome = FAILED
+            return
+        ctx.result.meeting_at = clock.local(found.starts_at)
+
+
+@register
+class Rsvp(VoiceAction):
+    """CO / KHONG to the next meeting: recorded on the meeting as the SMS RSVP is."""
+
+    name = "rsvp"
+
+    def run(self, ctx: ActionContext) -> None:
+        found = groups.next_meeting(ctx.session, ctx.person, ctx.now)
+        if found is None:
+            ctx.result.outcome = FAILED
+            return
+        if ctx.result.created:
+            groups.rsvp(ctx.session, ctx.now, ctx.person, found.id,
+                        attending=ctx.args.get("answer") == "yes")
+
+
+@register
+class OptOut(VoiceAction):
+    """HUY: no more texts or calls, at once; anyone may ask (no consent needed)."""
+
+    name = "opt_out"
+    needs_consent = False
+
+    def run(self, ctx: ActionContext) -> None:
+        if ctx.person is None:
+            ctx.result.outcome = NO_PERSON
+            return
+        if ctx.result.created:
+            outbox.opt_out(ctx.session, ctx.person, ctx.now)
+            people.clear_pending(ctx.person)
+            people.record_withdrawal(ctx.session, ctx.now, ctx.person, channel=CHANNEL)
+
+
+@register
+class EraseRequest(VoiceAction):
+    """XOA: a request for staff to erase her data, in the triage inbox beside the texted
+    ones (an inbound line marked handled, so no SMS answers it: she heard the answer)."""
+
+    name = "erase_request"
+    needs_consent = False
+
+    def run(self, ctx: ActionContext) -> None:
+        if ctx.person is None:
+            ctx.result.outcome = NO_PERSON
+            return
+        if not ctx.result.created:
+            return
+        msg_id, created = inbound.store(
+            ctx.session, ctx.now, gateway=ctx.call.gateway,
+            external_id=f"{ctx.call.external_id}:xoa"[:64], sender=ctx.call.phone,
+            body=ERASE_BODY,
+        )
+        if created:
+            msg = ctx.session.get(Message, msg_id)
+            msg.person_id, msg.command, msg.needs_staff = ctx.person.id, "XOA", True
+            msg.handled_at = ctx.now
