@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from hotline import clock
 from hotline.models import Attendance, Consent, Direction, Meeting, Message, Person
+from hotline.queries import erasures
 from ivr.actions import meeting_prompts
 from tests.conftest import AUTH_TOKEN
 from tests.factories import create_group, join
@@ -98,6 +99,9 @@ def test_erase_request_by_keypad_waits_in_the_triage_inbox_without_an_sms(client
     msg = asked[0]
     assert (msg.person_id, msg.command, msg.needs_staff) == (person.id, "XOA", True)
     assert msg.handled_at is not None  # the SMS handler leaves it alone: she heard the answer
+    # Tracked like a texted XOA: open, with its two-working-day deadline.
+    request = erasures.open_for_person(db, clock.utcnow(), person)
+    assert request is not None and request.message.id == msg.id and not request.overdue
     sent = db.scalar(select(func.count()).select_from(Message).where(
         Message.direction == Direction.OUT, Message.phone == caller.phone))
     assert sent == 0
