@@ -265,3 +265,14 @@ def test_prompts_in_call_order_with_who_recorded_them(as_user, demo):
     row = row[:row.index("</tr>")]
     admin_user = demo.scalar(select(StaffUser).where(StaffUser.username == "admin"))
     assert f"{admin_user.name or 'admin'} thu âm" in row
+
+
+def test_group_members_in_national_format_with_preferred_names(as_user, demo):
+    hang = person(demo, HANG)
+    hang.preferred_name = "Hằng nhỏ"
+    demo.commit()
+    page = as_user("dieuphoi").get(f"/console/groups/{group(demo, 'CD01').id}").get_data(
+        as_text=True)
+    row = page[page.index("Đỗ Thị Hằng"):]
+    row = row[:row.index("</tr>")]
+    assert "(Hằng nhỏ)" in row and "0912 000 001" in row and "+84912000001" not in row
