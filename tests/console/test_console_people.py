@@ -293,3 +293,11 @@ def test_the_merge_form_counts_what_moves_before_merging(as_user, demo):
     texts = demo.scalar(select(func.count(Message.id)).where(Message.person_id == stranger.id))
     assert f"{texts} tin nhắn" in moves and "1 hồ sơ" in moves and "1 số điện thoại" in moves
     assert demo.get(Person, stranger.id) is not None  # nothing merged by looking
+
+
+def test_the_case_page_says_what_she_likes_to_be_called(as_user, demo):
+    case = open_case(demo, HANG)
+    person(demo, HANG).preferred_name = "Hằng nhỏ"
+    demo.commit()
+    page = as_user("dieuphoi").get(f"/console/cases/{case.number}").get_data(as_text=True)
+    assert "(gọi là Hằng nhỏ)" in page
