@@ -385,3 +385,10 @@ class SeriesForm(Form):
     starts_on = Day(_l("From"), message=WHEN)
     place = Text(_l("Place"), limit=200)
     topic = Text(_l("Topic"), limit=2000, multiline=True)
+
+
+# ---- people ------------------------------------------------------------------------------
+
+class MergeForm(Form):
+    other = Int(_l("The other record"), low=1)
+    current_phone = Text(_l("Current number"), limit=40)

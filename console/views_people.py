@@ -6,7 +6,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from console import auth, bp
-from console.common import arg_int, me, now, outbox, rt, unit
+from console.common import act, arg_int, me, now, outbox, rt, unit
+from console.forms import MergeForm, parse
 from hotline import queries
 from hotline.models import Person
 from hotline.services import people as people_service
@@ -81,19 +82,12 @@ def person_merge_form(person_id: int):
 @bp.post("/people/<int:person_id>/merge")
 @auth.allow(*auth.STAFF)
 def person_merge(person_id: int):
-    other_id = arg_int("other", source=request.form)
-    try:
-        with unit() as db:
-            keep = _person(db, person_id)
-            drop = db.get(Person, other_id or 0)
-            if drop is None:
-                abort(404)
-            people_service.merge(db, now(), me(db), keep, drop,
-                               request.form.get("current_phone") or None)
-        flash(_("The two records are one now."), "ok")
-    except PeopleError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.person_page", person_id=person_id))
+    def change(db):
+        form = parse(MergeForm)
+        people_service.merge(db, now(), me(db), _person(db, person_id),
+                             _person(db, form.other.data or 0), form.current_phone.data or None)
+    return act(change, url_for("console.person_page", person_id=person_id),
+               done=_("The two records are one now."))
 
 
 @bp.get("/people/<int:person_id>/erase")
