@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, time
+from datetime import date, datetime, time
 
 from flask import request
 from flask_babel import gettext as _
@@ -65,6 +65,7 @@ def lenient(form_class: type[Form], source=None) -> Form:
     default), as a filter left empty would."""
     form = form_class(formdata=source if source is not None else request.args)
     form.validate()
+    form.refused = first_error(form) if form.errors else None
     for field in form:
         if field.errors:
             field.process(None)  # back to its default, as if not sent
@@ -178,6 +179,26 @@ class Day(Field):
                                label=_label(self), first=FIRST_DAY.isoformat(),
                                last=LAST_DAY.isoformat()))
         self.data = day
+
+
+class Moment(Field):
+    """A local date and time (a datetime-local input, YYYY-MM-DDTHH:MM) on a day between
+    FIRST_DAY and LAST_DAY; empty is None."""
+
+    def process_formdata(self, valuelist):
+        raw = _first(valuelist).strip()
+        if not raw:
+            return
+        try:
+            moment = datetime.fromisoformat(raw) if raw.isascii() and len(raw) <= 19 else None
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is not None \
+                or not FIRST_DAY <= moment.date() <= LAST_DAY:
+            raise ValueError(_("%(label)s: a date from %(first)s to %(last)s.",
+                               label=_label(self), first=FIRST_DAY.isoformat(),
+                               last=LAST_DAY.isoformat()))
+        self.data = moment.replace(second=0, microsecond=0)
 
 
 class Clock(Field):
@@ -392,3 +413,18 @@ class SeriesForm(Form):
 class MergeForm(Form):
     other = Int(_l("The other record"), low=1)
     current_phone = Text(_l("Current number"), limit=40)
+
+
+# ---- broadcasts --------------------------------------------------------------------------
+
+class BroadcastForm(Form):
+    text = Text(_l("Message"), limit=1000, multiline=True)
+    group_id = Text(_l("Group"), limit=60)
+    ward_old = Text(_l("Old ward"), limit=60)
+    ward_current = Text(_l("Current ward"), limit=60)
+    occupation = Text(_l("Occupation"), limit=60)
+    sex = Text(_l("Sex"), limit=60)
+    age_band = Text(_l("Age band"), limit=60)
+    send_at = Moment(_l("Send at (empty: now)"))
+    send = Choice("send", choices=("0", "1", "confirm"), default=None)
+    recipients = Int(_l("Recipients"), low=0)

@@ -10,14 +10,16 @@ from flask_login import current_user
 
 from audio import recordings as prompt_service
 from console import auth, bp, prompts
-from console.common import act, arg_int, me, now, outbox, page_number, rt, sane_day, unit
+from console.common import act, arg_int, me, now, outbox, page_number, rt, unit
 from console.forms import (
+    BroadcastForm,
     GroupForm,
     MeetingForm,
     MemberForm,
     MoveForm,
     ProviderForm,
     SeriesForm,
+    lenient,
     parse,
 )
 from hotline import clock, queries
@@ -188,74 +190,57 @@ def meeting_cancel(meeting_id: int):
 # Broadcasts
 # --------------------------------------------------------------------------------------------
 
-def _segment(source) -> dict[str, str]:
-    return {k: (source.get(k) or "").strip()[:60] for k in broadcast_service.SEGMENT_KEYS
-            if (source.get(k) or "").strip()}
-
-
-def _send_at(source) -> datetime | None:
-    raw = (source.get("send_at") or "").strip()
-    if not raw:
-        return None
-    try:
-        local = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return clock.at_local(local.date(), local.time()) if sane_day(local.date()) else None
-
-
 @bp.route("/broadcasts", methods=["GET", "POST"])
 @auth.allow(*auth.STAFF)
 def broadcasts():
     """Compose and preview (recipients, SMS parts, cost); the scheduler sends at the time."""
-    source = request.form if request.method == "POST" else request.args
-    text = (source.get("text") or "").strip()[:1000]
-    segment = _segment(source)
-    send_at = _send_at(source)
-    status = 200
-    step = request.form.get("send") if request.method == "POST" else None
+    form = lenient(BroadcastForm, request.form if request.method == "POST" else request.args)
     with unit() as db:
-        # What one SMS part costs (HOTLINE_SMS_PRICE_VND), for the estimate before sending.
-        try:
-            preview = broadcast_service.preview(db, now(), text, segment,
-                                                rt().settings.sms_price_vnd)
-        except broadcast_service.SegmentError as exc:
-            flash(_(str(exc)), "error")
-            status, segment, step = 400, {}, None
-            preview = broadcast_service.preview(db, now(), text, segment,
-                                                rt().settings.sms_price_vnd)
-        # "Send" first shows what will happen and to how many; only "Confirm" with the count
-        # the coordinator saw sends (if the recipients changed meanwhile, she confirms again).
-        confirming = step == "1" and bool(text)
-        if step == "confirm" and request.form.get("recipients") != str(preview.recipients):
-            confirming = True
-        elif step == "confirm":
-            try:
-                broadcast_service.create_broadcast(db, now(), me(db), text, segment, send_at)
-                flash(_("The broadcast is queued; the messages go out within a minute, "
-                        "inside the allowed hours."), "ok")
-                return redirect(url_for("console.broadcasts"))
-            except ServiceError as exc:
-                flash(_(str(exc)), "error")
-                status = 400
-        elif step == "1" and not text:
-            flash(_("Write the message first."), "error")
-            status = 400
-        recent = queries.broadcasts.recent_broadcasts(db)
-        return render_template(
-            "console/broadcasts.html", text=text, segment=segment, p=preview,
-            confirming=confirming and preview.recipients > 0, send_at_value=send_at,
-            finish=broadcast_service.expected_finish(db, now(), preview.recipients,
-                                                     rt().settings, start=send_at),
-            finishes=broadcast_service.finish_times(db, now(), recent, rt().settings),
-            send_at=source.get("send_at", ""), length=sms_length(preview.text),
-            gsm7=is_gsm7(preview.text),
-            sample=queries.broadcasts.recipients_sample(db, segment, now()),
-            groups=queries.groups.all_groups(db), wards=queries.people.wards(db),
-            occupations=queries.people.occupations(db),
-            age_bands=list(broadcast_service.AGE_BANDS),
-            recent=recent,
-        ), status
+        done = broadcast_service.compose(db, now(), me(db), _draft(form),
+                                         rt().settings.sms_price_vnd)
+        if done.queued:
+            flash(_("The broadcast is queued; the messages go out within a minute, "
+                    "inside the allowed hours."), "ok")
+            return redirect(url_for("console.broadcasts"))
+        return _broadcast_page(db, form, done)
+
+
+def _send_at(form: BroadcastForm) -> datetime | None:
+    local = form.send_at.data
+    return clock.at_local(local.date(), local.time()) if local else None
+
+
+def _draft(form: BroadcastForm) -> broadcast_service.Draft:
+    """The page's values; after a refused value only a preview (nothing is sent)."""
+    posted = request.method == "POST" and not form.refused
+    return broadcast_service.Draft(
+        text=form.text.data,
+        segment={k: form[k].data for k in broadcast_service.SEGMENT_KEYS if form[k].data},
+        send_at=_send_at(form), step=form.send.data if posted else None,
+        recipients_seen=form.recipients.data)
+
+
+def _broadcast_page(db, form: BroadcastForm, done: broadcast_service.Composed):
+    """The broadcasts page, with why a value or a step was refused (then status 400)."""
+    refusals = [r for r in (form.refused, done.refused) if r]
+    for refused in refusals:
+        flash(_(refused), "error")
+    preview, send_at = done.preview, _send_at(form)
+    recent = queries.broadcasts.recent_broadcasts(db)
+    return render_template(
+        "console/broadcasts.html",
+        text=form.text.data, segment=done.segment, p=preview, confirming=done.confirming,
+        send_at_value=send_at,
+        finish=broadcast_service.expected_finish(db, now(), preview.recipients, rt().settings,
+                                                 start=send_at),
+        finishes=broadcast_service.finish_times(db, now(), recent, rt().settings),
+        send_at=(form.send_at.raw_data or [""])[0] if not form.send_at.errors else "",
+        length=sms_length(preview.text), gsm7=is_gsm7(preview.text),
+        sample=queries.broadcasts.recipients_sample(db, done.segment, now()),
+        groups=queries.groups.all_groups(db), wards=queries.people.wards(db),
+        occupations=queries.people.occupations(db),
+        age_bands=list(broadcast_service.AGE_BANDS), recent=recent,
+    ), 400 if refusals else 200
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/cancel")

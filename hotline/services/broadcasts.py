@@ -8,7 +8,7 @@ and sent unaccented.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
@@ -213,6 +213,55 @@ def create_broadcast(session: Session, now: datetime, user: StaffUser, body: str
     audit(session, now, user, "broadcast", "broadcast", broadcast.id,
           segment=broadcast.segment, send_at=broadcast.send_at, parts=segments(unaccent(body)))
     return broadcast
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the broadcasts page sends: the text, who (``SEGMENT_KEYS``), when (None: now),
+    and the step: None to preview, "1" for Send, "confirm" for Yes with the number of
+    recipients she was shown."""
+
+    text: str = ""
+    segment: dict = field(default_factory=dict)
+    send_at: datetime | None = None
+    step: str | None = None
+    recipients_seen: int | None = None
+
+
+@dataclass(frozen=True)
+class Composed:
+    """What the page shows next: the preview (for the segment as checked), whether to ask
+    "Yes, send?", whether it was queued, or the message id saying why not."""
+
+    preview: Preview
+    segment: dict
+    confirming: bool = False
+    queued: bool = False
+    refused: str | None = None
+
+
+def compose(session: Session, now: datetime, user: StaffUser, draft: Draft,
+            price_per_sms: float) -> Composed:
+    """Preview a broadcast, ask to confirm it, or queue it. Send first shows what will happen
+    and to how many; only Yes with the count she saw queues it (if the recipients changed
+    meanwhile, she is asked again)."""
+    try:
+        segment = check_segment(session, draft.segment)
+    except SegmentError as exc:
+        return Composed(preview(session, now, draft.text, {}, price_per_sms), {},
+                        refused=str(exc))
+    seen = preview(session, now, draft.text, segment, price_per_sms)
+    changed = draft.recipients_seen != seen.recipients
+    if draft.step == "confirm" and not changed:
+        try:
+            create_broadcast(session, now, user, draft.text, segment, draft.send_at)
+        except ServiceError as exc:
+            return Composed(seen, segment, refused=str(exc))
+        return Composed(seen, segment, queued=True)
+    if draft.step == "1" and not draft.text:
+        return Composed(seen, segment, refused=N_("Write the message first."))
+    asking = (draft.step == "1" and bool(draft.text)) or draft.step == "confirm"
+    return Composed(seen, segment, confirming=asking and seen.recipients > 0)
 
 
 def cancel_broadcast(session: Session, now: datetime, user: StaffUser,

@@ -122,6 +122,18 @@ def test_broadcast_preview_and_queue(as_user, demo):
         as_text=True)
 
 
+@pytest.mark.parametrize("send_at", ["0001-01-01T00:00", "9999-12-31T23:59", "2026-13-01T10:00",
+                                     "tomorrow"])
+def test_a_broadcast_with_a_bad_time_is_refused_not_sent_now(as_user, demo, send_at):
+    form = {"text": "Họp nhóm", "group_id": str(group(demo, "CD01").id), "send": "confirm",
+            "recipients": "3", "send_at": send_at}
+    response = as_user("admin").post("/console/broadcasts", data=form)
+    assert response.status_code == 400
+    assert "Gửi lúc (để trống: gửi ngay): chọn ngày từ 2000-01-01" in response.get_data(
+        as_text=True)
+    assert demo.scalar(select(Broadcast)) is None
+
+
 def test_broadcast_cost_uses_the_sms_price_setting(console, demo):
     from hotline.config import Settings
     from tests.console.conftest import sign_in

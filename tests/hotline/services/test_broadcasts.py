@@ -136,3 +136,26 @@ def test_queueing_again_after_a_crash_adds_only_the_missing_and_says_how_many(se
     with sessions() as s:
         keys = s.scalars(select(Message.idempotency_key)).all()
         assert sorted(keys) == sorted(f"b9:{p.id}" for p in everyone)
+
+
+def test_compose_sends_only_on_yes_with_the_count_she_saw(sessions, people):
+    def compose(**draft):
+        with session_scope(sessions) as s:
+            return broadcasts.compose(s, T0, None, broadcasts.Draft(**draft), 350)
+
+    text = "Họp nhóm thứ Bảy"
+    asked = compose(text=text, segment={"group_id": str(people)}, step="1")
+    assert (asked.confirming, asked.queued, asked.preview.recipients) == (True, False, 5)
+    again = compose(text=text, segment={"group_id": str(people)}, step="confirm",
+                    recipients_seen=6)  # the group changed since: ask again
+    assert (again.confirming, again.queued) == (True, False)
+    assert compose(text="", step="1").refused == "Write the message first."
+    assert compose(text=text, segment={"group_id": "999999"}, step="confirm",
+                   recipients_seen=0).refused == "Choose a group from the list."
+    with session_scope(sessions) as s:
+        assert s.scalar(select(func.count(Broadcast.id))) == 0
+    done = compose(text=text, segment={"group_id": str(people)}, step="confirm",
+                   recipients_seen=5)
+    assert done.queued
+    with session_scope(sessions) as s:
+        assert s.scalar(select(func.count(Broadcast.id))) == 1
