@@ -19,6 +19,8 @@ from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from werkzeug.datastructures import CombinedMultiDict
 from wtforms import Field
 from wtforms.validators import StopValidation, ValidationError
 
@@ -53,7 +55,8 @@ def parse(form_class: type[Form], source=None) -> Form:
     """``form_class`` filled from ``source`` (the request's form on POST, else its query
     string) and validated; the first bad value raises ``FormInvalid``."""
     if source is None:
-        source = request.form if request.method == "POST" else request.args
+        source = CombinedMultiDict((request.files, request.form)) if request.method == "POST" \
+            else request.args
     form = form_class(formdata=source)
     if not form.validate():
         raise FormInvalid(first_error(form))
@@ -428,3 +431,9 @@ class BroadcastForm(Form):
     send_at = Moment(_l("Send at (empty: now)"))
     send = Choice("send", choices=("0", "1", "confirm"), default=None)
     recipients = Int(_l("Recipients"), low=0)
+
+
+# ---- voice prompts -----------------------------------------------------------------------
+
+class UploadForm(Form):
+    file = FileField(_l("Recording"))  # its format and size are judged by audio.recordings

@@ -19,6 +19,7 @@ from console.forms import (
     MoveForm,
     ProviderForm,
     SeriesForm,
+    UploadForm,
     lenient,
     parse,
 )
@@ -282,17 +283,12 @@ def prompt_audio(key: str):
 def prompt_upload(key: str):
     if prompts.find(rt().settings, key) is None:
         abort(404)
-    upload = request.files.get("file")
-    try:
-        with unit() as db:
-            prompt_service.save_prompt_recording(
-                db, now(), me(db), prompts.dirs(rt().settings)[1], key,
-                upload.filename if upload else "", upload.read() if upload else b"",
-            )
-        flash(_("Recording saved: the line plays it from now on."), "ok")
-    except ServiceError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.prompts") + f"#p-{key}")
+    upload = parse(UploadForm).file.data
+    return act(lambda db: prompt_service.save_prompt_recording(
+        db, now(), me(db), prompts.dirs(rt().settings)[1], key,
+        upload.filename if upload else "", upload.read() if upload else b""),
+        url_for("console.prompts") + f"#p-{key}",
+        done=_("Recording saved: the line plays it from now on."))
 
 
 @bp.post("/prompts/<key>/remove")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from flask import abort, current_app, jsonify, render_template, request
 
 from console import auth, bp, media, prompts, simulator
@@ -136,57 +138,77 @@ def simulator_step():
     """The next webhook of a call: keys for a <Gather>, a recording for a <Record>, the
     <Redirect> after silence, the end of a <Dial>, or the hang-up's status callback."""
     _enabled()
-    data = _data()
-    settings = rt().settings
-    kind = str(data.get("kind", ""))
-    sid = str(data.get("call_sid", ""))[:64]
-    phone = _phone(str(data.get("phone", "")))
-    outbound = data.get("direction") == "outbound"  # a callback the line placed
-    if not sid.startswith("CA"):
-        abort(400)
-    if kind == "hangup":
-        form = simulator.call_form(settings, sid, phone, status="completed", outbound=outbound,
-                                   CallDuration=str(max(0, _int(data.get("duration")) or 0)))
-        return jsonify(_answer(simulator.STATUS_PATH, form))
+    step = _step(_data())
+    result = _answer(step.path, step.form)
+    if step.callback is not None:
+        result["callback_status"] = _answer(step.callback, step.callback_form)["status"]
+    return jsonify(result)
+
+
+@dataclass
+class _Step:
+    """The webhook a call step makes Twilio post (and, after a recording, its status
+    callback)."""
+
+    path: str
+    form: dict[str, str]
+    callback: str | None = None
+    callback_form: dict[str, str] = field(default_factory=dict)
+
+
+def _ivr_path(raw) -> str:
     try:
-        path = simulator.ivr_path(str(data.get("url", "")), settings)
+        return simulator.ivr_path(str(raw or ""), rt().settings)
     except simulator.SimulatorError:
         abort(400)
-    extra: dict[str, str] = {}
-    callback = None
-    if kind == "gather":
-        digits = "".join(c for c in str(data.get("digits", "")) if c in "0123456789*#")[:32]
-        extra["Digits"] = digits
-        if data.get("finished_on_key"):
-            extra["FinishedOnKey"] = str(data.get("finished_on_key"))[:1]
-    elif kind == "record":
-        upload = request.files.get("recording")
-        seconds = _int(data.get("duration"))
-        rec_sid, url, duration = simulator.save_recording(
-            settings, upload.read() if upload else None,
-            upload.mimetype if upload else None, seconds,
-        )
-        extra.update(RecordingSid=rec_sid, RecordingUrl=url,
-                     RecordingDuration=str(duration), Digits=str(data.get("digits") or "#"))
-        if data.get("status_callback"):
-            try:
-                callback = simulator.ivr_path(str(data.get("status_callback")), settings)
-            except simulator.SimulatorError:
-                abort(400)
-            callback_form = simulator.call_form(
-                settings, sid, phone, outbound=outbound, RecordingSid=rec_sid, RecordingUrl=url,
-                RecordingDuration=str(duration), RecordingStatus="completed",
-                RecordingChannels="1", RecordingSource="RecordVerb",
-            )
-    elif kind == "dial":
-        extra.update(DialCallStatus=str(data.get("dial_status") or "no-answer")[:20],
-                     DialCallDuration="0")
-    elif kind != "redirect":
+
+
+def _step(data: dict[str, str]) -> _Step:
+    """What the page's step means: 400 for an unknown kind, a bad call sid or URL."""
+    settings, kind = rt().settings, str(data.get("kind", ""))
+    sid, phone = str(data.get("call_sid", ""))[:64], _phone(str(data.get("phone", "")))
+    outbound = data.get("direction") == "outbound"  # a callback the line placed
+    if not sid.startswith("CA") or kind not in _STEP_FIELDS:
         abort(400)
-    result = _answer(path, simulator.call_form(settings, sid, phone, outbound=outbound, **extra))
-    if callback is not None:
-        result["callback_status"] = _answer(callback, callback_form)["status"]
-    return jsonify(result)
+    if kind == "hangup":
+        duration = str(max(0, _int(data.get("duration")) or 0))
+        return _Step(simulator.STATUS_PATH, simulator.call_form(
+            settings, sid, phone, status="completed", outbound=outbound, CallDuration=duration))
+    step = _Step(_ivr_path(data.get("url")), {})
+    extra = _STEP_FIELDS[kind](data, step, lambda **more: simulator.call_form(
+        settings, sid, phone, outbound=outbound, **more))
+    step.form = simulator.call_form(settings, sid, phone, outbound=outbound, **extra)
+    return step
+
+
+def _gather(data, step, call_form) -> dict[str, str]:
+    extra = {"Digits": "".join(c for c in str(data.get("digits", "")) if c in "0123456789*#")[:32]}
+    if data.get("finished_on_key"):
+        extra["FinishedOnKey"] = str(data.get("finished_on_key"))[:1]
+    return extra
+
+
+def _record(data, step, call_form) -> dict[str, str]:
+    upload = request.files.get("recording")
+    rec_sid, url, duration = simulator.save_recording(
+        rt().settings, upload.read() if upload else None, upload.mimetype if upload else None,
+        _int(data.get("duration")))
+    if data.get("status_callback"):
+        step.callback = _ivr_path(data.get("status_callback"))
+        step.callback_form = call_form(
+            RecordingSid=rec_sid, RecordingUrl=url, RecordingDuration=str(duration),
+            RecordingStatus="completed", RecordingChannels="1", RecordingSource="RecordVerb")
+    return {"RecordingSid": rec_sid, "RecordingUrl": url, "RecordingDuration": str(duration),
+            "Digits": str(data.get("digits") or "#")}
+
+
+def _dial(data, step, call_form) -> dict[str, str]:
+    return {"DialCallStatus": str(data.get("dial_status") or "no-answer")[:20],
+            "DialCallDuration": "0"}
+
+
+_STEP_FIELDS = {"gather": _gather, "record": _record, "dial": _dial, "hangup": None,
+                "redirect": lambda data, step, call_form: {}}
 
 
 # --------------------------------------------------------------------------------------------

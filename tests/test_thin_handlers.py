@@ -13,11 +13,9 @@ import inspect
 import textwrap
 
 MAX_BODY_LINES = 10
-# TODO(issue 13): 7 handlers left. Move their rules into hotline/services (and their parsing
+# TODO(issue 13): 5 handlers left. Move their rules into hotline/services (and their parsing
 # into console/forms.py), then delete their line here. Endpoint: body lines today.
 LONG_HANDLERS: dict[str, int] = {
-    "console.prompt_upload": 13,
-    "console.simulator_step": 52,
     "ivr.audio": 16,
     "ivr.menu": 27,
     "ivr.recorded": 14,
