@@ -65,35 +65,46 @@ def android_webhook():
     line-wide one in settings). Every event marks its phone seen; delivery reports move
     outbound messages (part by part), received texts are stored for ``handle_inbound``."""
     raw = request.get_data(cache=True)
-    try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested ten thousand deep
-        payload = _UNREADABLE
+    payload = _json(raw)
     phone_id = android.event_device(payload)
     if not _android_signed(raw, phone_id):
         abort(403)
-    if payload is _UNREADABLE:
-        return {"error": "invalid JSON"}, 400
-    if not isinstance(payload, dict):
-        return {"error": "invalid event"}, 400
-    report = android.parse_status(payload)
-    if report is not None:
-        if not _token(report.message_id) or (report.event_id and not _token(report.event_id)):
-            return {"error": "invalid message id"}, 400
-        now = clock.utcnow()
-        with session_scope(runtime().sessions) as session:
-            if phone_id is not None:
-                devices.seen(session, now, phone_id, payload["event"])
-            outbox.record_report(session, now, "android",
-                                 report.event_id or f"{report.message_id}:{report.status}",
-                                 report.message_id, report.status, reason=report.reason,
-                                 parts=report.parts)
-        return "", 204
+    if payload is _UNREADABLE or not isinstance(payload, dict):
+        return {"error": "invalid JSON" if payload is _UNREADABLE else "invalid event"}, 400
+    if (report := android.parse_status(payload)) is not None:
+        return _android_report(payload, phone_id, report)
+    return _android_text(payload, phone_id)
+
+
+def _json(raw: bytes):
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nested ten thousand deep
+        return _UNREADABLE
+
+
+def _android_report(payload: dict, phone_id, report):
+    """A delivery report: the outbound message moves on (part by part)."""
+    if not _token(report.message_id) or (report.event_id and not _token(report.event_id)):
+        return {"error": "invalid message id"}, 400
+    now = clock.utcnow()
+    with session_scope(runtime().sessions) as session:
+        if phone_id is not None:
+            devices.seen(session, now, phone_id, payload["event"])
+        outbox.record_report(session, now, "android",
+                             report.event_id or f"{report.message_id}:{report.status}",
+                             report.message_id, report.status, reason=report.reason,
+                             parts=report.parts)
+    return "", 204
+
+
+def _android_text(payload: dict, phone_id):
+    """A received text, stored for ``handle_inbound``; any other event: the phone is alive."""
     try:
         event = android.parse_webhook(payload)
     except ValueError as exc:
         return {"error": str(exc)}, 400
-    if event is None:  # system:ping and the rest: the phone is alive
+    if event is None:  # system:ping and the rest
         if phone_id is not None and isinstance(payload.get("event"), str):
             devices.mark_seen(runtime().engine, clock.utcnow(), phone_id, payload["event"])
         return "", 204
