@@ -26,6 +26,7 @@ from wtforms.validators import StopValidation, ValidationError
 
 from hotline.categories import Category
 from hotline.models import CaseStatus, StaffRole
+from hotline.models.voice import PARTICIPANT_KINDS
 from hotline.services import monitoring
 from hotline.services.case_actions import CLOSE_STATUSES
 from hotline.services.errors import ServiceError
@@ -49,6 +50,10 @@ class Form(FlaskForm):
 
     class Meta:
         csrf = False
+
+    def values(self) -> dict:
+        """The parsed values as the service's keywords (a form may regroup them)."""
+        return self.data
 
 
 def parse(form_class: type[Form], source=None) -> Form:
@@ -224,6 +229,42 @@ class Clock(Field):
             return
         raise ValueError(_(self.message) if self.message else
                          _("%(label)s: a time of day such as 15:00.", label=_label(self)))
+
+
+class Ints(Field):
+    """The whole numbers a multiple choice posts (checkboxes, a multi-select); a value that
+    is not one is refused."""
+
+    def process_data(self, value):
+        self.data = list(value or [])
+
+    def process_formdata(self, valuelist):
+        raw = [v.strip() for v in valuelist if isinstance(v, str) and v.strip()]
+        if any(not _ASCII_INT.fullmatch(v) or not INT_MIN <= int(v) <= INT_MAX for v in raw):
+            self.data = []
+            raise ValueError(_("%(label)s: a whole number from %(low)s to %(high)s.",
+                               label=_label(self), low=INT_MIN, high=INT_MAX))
+        self.data = [int(v) for v in raw]
+
+
+class Many(Field):
+    """The words a multiple choice posts, each stripped and cut to ``limit``; the service
+    keeps the ones it knows."""
+
+    def __init__(self, label=None, validators=None, *, limit: int = 60, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.limit = limit
+
+    def process_data(self, value):
+        self.data = list(value or [])
+
+    def process_formdata(self, valuelist):
+        self.data = [v.strip()[:self.limit] for v in valuelist if isinstance(v, str)]
+
+    def pre_validate(self, form):
+        if any(has_controls(v) for v in self.data):
+            raise StopValidation(_("%(label)s: remove the control characters.",
+                                   label=_label(self)))
 
 
 class Flag(Field):
@@ -437,3 +478,65 @@ class BroadcastForm(Form):
 
 class UploadForm(Form):
     file = FileField(_l("Recording"))  # its format and size are judged by audio.recordings
+
+
+# ---- collective voice: minutes, issues, forums, press --------------------------------------
+
+A_DATE, PEOPLE = "Give a valid date.", "Give a number of people from 0 to 10000."
+
+
+class MinutesForm(Form):
+    topics = Many(_l("Topics"), limit=20)
+    attended = Int(_l("Attended"), low=0, high=10000, message=PEOPLE)
+    decisions = Text(_l("Decisions"), limit=4000, multiline=True)
+    issues_raised = Text(_l("Issues raised"), limit=4000, multiline=True)
+    notes = Text(_l("Notes"), limit=4000, multiline=True)
+
+
+class IssueForm(Form):
+    title = Text(_l("Title"), limit=200)
+    description = Text(_l("Description"), limit=4000, multiline=True)
+    category = Int(_l("Category"))
+    ward = Text(_l("Ward"), limit=60)
+    raised_on = Day(_l("Raised on"), message=A_DATE)
+    meeting_id = Int(_l("Meeting"), low=1)
+    cases = Text(_l("Cases"), limit=2000)
+    groups = Ints(_l("Groups"))
+
+
+class StepForm(Form):
+    kind = Text(_l("Step"), limit=12)
+    on = Day(_l("Date"), [Required(A_DATE)], message=A_DATE)
+    note = Text(_l("Note"), limit=4000, multiline=True)
+
+
+class ForumForm(Form):
+    title = Text(_l("Title"), limit=200)
+    held_on = Day(_l("Held on"), [Required(A_DATE)], message=A_DATE)
+    place = Text(_l("Place"), limit=200)
+    ward = Text(_l("Ward"), limit=60)
+    commitments = Text(_l("Commitments"), limit=4000, multiline=True)
+    notes = Text(_l("Notes"), limit=4000, multiline=True)
+    follow_up_on = Day(_l("Follow up on"), message=A_DATE)
+    issues = Ints(_l("Issues"))
+
+    def values(self) -> dict:
+        data = {k: v for k, v in self.data.items() if not k.startswith("participants_")}
+        return {**data, "participants": {kind: self[f"participants_{kind}"].data
+                                         for kind in PARTICIPANT_KINDS}}
+
+
+for _kind in PARTICIPANT_KINDS:  # one count per kind of participant
+    setattr(ForumForm, f"participants_{_kind}",
+            Int(_l("Participants"), low=0, high=10000, message=PEOPLE))
+
+
+class PressForm(Form):
+    outlet = Text(_l("Outlet"), limit=120)
+    headline = Text(_l("Headline"), limit=300)
+    published_on = Day(_l("Published on"), [Required(A_DATE)], message=A_DATE)
+    url = Text(_l("Link"), limit=500)
+    tone = Text(_l("Tone"), limit=10)
+    summary = Text(_l("Summary"), limit=4000, multiline=True)
+    categories = Ints(_l("Categories"))
+    issue_id = Int(_l("Issue"), low=1)

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from console import auth, bp
 from console import brief as brief_output
 from console.common import arg_date, arg_int, me, now, unit
+from console.forms import ForumForm, IssueForm, MinutesForm, PressForm, StepForm, parse
 from hotline import clock, queries
 from hotline.models import CollectiveIssue, Meeting
 from hotline.models.voice import ISSUE_STATUSES, PARTICIPANT_KINDS, STEP_KINDS, TONES, TOPICS
@@ -17,6 +18,7 @@ from hotline.queries import voice as voice_queries
 from hotline.queries.brief import BriefQuery
 from hotline.services import voice
 from hotline.services.audit import audit
+from hotline.services.errors import ServiceError
 from hotline.services.reports import ReportQuery
 
 
@@ -49,7 +51,7 @@ def _change(change, back: str):
         with unit() as db:
             change(db)
         flash(_("Saved."), "ok")
-    except voice.VoiceError as exc:
+    except ServiceError as exc:  # a VoiceError, or a form's refusal
         flash(_(str(exc)), "error")
     return redirect(back)
 
@@ -94,8 +96,9 @@ def minutes_page(meeting_id: int):
 @bp.post("/meetings/<int:meeting_id>/minutes")
 @auth.allow(*auth.CASEWORK)
 def minutes_save(meeting_id: int):
-    return _change(lambda db: voice.minutes_from_form(
-        db, now(), me(db), _meeting_for_minutes(db, meeting_id), request.form),
+    return _change(lambda db: voice.save_minutes(
+        db, now(), _meeting_for_minutes(db, meeting_id), user=me(db),
+        **parse(MinutesForm).values()),
         url_for("console.minutes_page", meeting_id=meeting_id))
 
 
@@ -119,7 +122,8 @@ def issue_create():
     created = {}
 
     def change(db):
-        created["id"] = voice.save_issue(db, now(), me(db), None, request.form).id
+        created["id"] = voice.save_issue(db, now(), me(db), None,
+                                         **parse(IssueForm).values()).id
 
     response = _change(change, url_for("console.issues"))
     return redirect(url_for("console.issue_page", issue_id=created["id"])) if created \
@@ -139,15 +143,16 @@ def issue_page(issue_id: int):
 @auth.allow(*auth.STAFF)
 def issue_edit(issue_id: int):
     return _change(lambda db: voice.save_issue(db, now(), me(db), _get(db, CollectiveIssue,
-                                                                        issue_id), request.form),
+                                                                        issue_id),
+                                               **parse(IssueForm).values()),
                    url_for("console.issue_page", issue_id=issue_id))
 
 
 @bp.post("/issues/<int:issue_id>/steps")
 @auth.allow(*auth.STAFF)
 def issue_step(issue_id: int):
-    return _change(lambda db: voice.step_from_form(db, now(), me(db), _get(
-        db, CollectiveIssue, issue_id), request.form),
+    return _change(lambda db: voice.add_step(db, now(), me(db), _get(
+        db, CollectiveIssue, issue_id), **parse(StepForm).values()),
         url_for("console.issue_page", issue_id=issue_id))
 
 
@@ -164,7 +169,7 @@ def forums():
 @bp.post("/forums")
 @auth.allow(*auth.STAFF)
 def forum_create():
-    return _change(lambda db: voice.save_forum(db, now(), me(db), request.form),
+    return _change(lambda db: voice.save_forum(db, now(), me(db), **parse(ForumForm).values()),
                    url_for("console.forums"))
 
 
@@ -186,7 +191,7 @@ def press():
 @bp.post("/press")
 @auth.allow(*auth.STAFF)
 def press_create():
-    return _change(lambda db: voice.save_press(db, now(), me(db), request.form),
+    return _change(lambda db: voice.save_press(db, now(), me(db), **parse(PressForm).values()),
                    url_for("console.press"))
 
 

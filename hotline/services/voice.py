@@ -8,7 +8,7 @@ message id the console translates (``N_`` marks them for the catalogue).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from datetime import date, datetime, time
 
 from sqlalchemy import select
@@ -48,37 +48,19 @@ class VoiceError(ServiceError, ValueError):
     """A request refused; ``str(exc)`` is a message id for the console."""
 
 
-def _text(form: Mapping[str, str], name: str, limit: int = 4000) -> str:
-    return (form.get(name) or "").strip()[:limit]
+MAX_PEOPLE = 10000  # at a meeting or a forum
 
 
-def _date(form: Mapping[str, str], name: str, *, required: bool = True) -> date | None:
-    raw = _text(form, name, 20)
-    if not raw and not required:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise VoiceError(N_("Give a valid date.")) from None
-
-
-def _ints(values: Iterable[str]) -> list[int]:
-    out = []
-    for v in values:
-        try:
-            out.append(int(str(v).strip()))
-        except ValueError:
-            continue
-    return out
-
-
-def _count(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) > 10000:
+def _count(n: int | None) -> int | None:
+    if n is not None and not 0 <= n <= MAX_PEOPLE:
         raise VoiceError(N_("Give a number of people from 0 to 10000."))
-    return int(raw)
+    return n
+
+
+def _day(day: date | None) -> date:
+    if day is None:
+        raise VoiceError(N_("Give a valid date."))
+    return day
 
 
 # --- minutes ------------------------------------------------------------------------------
@@ -92,6 +74,7 @@ def save_minutes(session: Session, now: datetime, meeting: Meeting, *, topics: I
         raise VoiceError(N_("The meeting was cancelled."))
     if meeting.starts_at > now:
         raise VoiceError(N_("Minutes can be written once the meeting has begun."))
+    attended = _count(attended)
     chosen = [t for t in TOPICS if t in set(topics)]
     if not chosen:
         raise VoiceError(N_("Choose at least one topic."))
@@ -110,15 +93,6 @@ def save_minutes(session: Session, now: datetime, meeting: Meeting, *, topics: I
     audit(session, now, user, "minutes_save", "meeting", meeting.id, source=source,
           topics=chosen, attended=attended)
     return minutes
-
-
-def minutes_from_form(session: Session, now: datetime, user: StaffUser, meeting: Meeting,
-                      form) -> MeetingMinutes:
-    topics = form.getlist("topics") if hasattr(form, "getlist") else form.get("topics", [])
-    return save_minutes(
-        session, now, meeting, topics=topics, attended=_count(form.get("attended")),
-        decisions=_text(form, "decisions"), issues_raised=_text(form, "issues_raised"),
-        notes=_text(form, "notes"), user=user)
 
 
 _SMS_COUNT = re.compile(r"^\s*(\d{1,4})\b")
@@ -164,34 +138,35 @@ def minutes_by_sms(session: Session, now: datetime, person: Person, group_ids: l
 # --- collective issues ----------------------------------------------------------------------
 
 def _cases(session: Session, raw: str) -> list[Case]:
-    numbers = _ints(re.findall(r"\d+", raw or ""))
+    numbers = [int(n) for n in re.findall(r"[0-9]{1,9}", raw or "")]
     found = list(session.scalars(select(Case).where(Case.number.in_(numbers)))) if numbers else []
     if len(found) != len(set(numbers)):
         raise VoiceError(N_("Some case numbers were not found."))
     return found
 
 
-def save_issue(session: Session, now: datetime, user: StaffUser, issue: CollectiveIssue | None,
-               form) -> CollectiveIssue:
-    """Create or edit a collective issue with the cases (numbers) and groups it rests on."""
-    title = _text(form, "title", 200)
+def save_issue(session: Session, now: datetime, user: StaffUser | None,
+               issue: CollectiveIssue | None, *, title: str, description: str = "",
+               category: int | None = None, ward: str = "", raised_on: date | None = None,
+               meeting_id: int | None = None, cases: str = "",
+               groups: Iterable[int] = ()) -> CollectiveIssue:
+    """Create or edit a collective issue with the cases (their numbers, in any text) and
+    groups it rests on; raised today unless ``raised_on``."""
+    title = title.strip()[:200]
     if not title:
         raise VoiceError(N_("Give the issue a title."))
-    category = _ints([form.get("category", "")])
-    group_ids = _ints(form.getlist("groups") if hasattr(form, "getlist") else [])
+    group_ids = list(groups)
     created = issue is None
     if issue is None:
         issue = CollectiveIssue(created_at=now, created_by_id=user.id if user else None,
                                 status="open")
         session.add(issue)
-    issue.title, issue.description = title, _text(form, "description")
-    issue.category = category[0] if category and category[0] in CATEGORY_WORDS else None
-    issue.ward = _text(form, "ward", 60) or None
-    issue.raised_on = _date(form, "raised_on", required=False) or clock.local(now).date()
-    meeting_id = _ints([form.get("meeting_id", "")])
-    issue.meeting_id = meeting_id[0] if meeting_id and session.get(Meeting, meeting_id[0]) \
-        else None
-    issue.cases = _cases(session, form.get("cases", ""))
+    issue.title, issue.description = title, description.strip()[:4000]
+    issue.category = category if category in CATEGORY_WORDS else None
+    issue.ward = ward.strip()[:60] or None
+    issue.raised_on = raised_on or clock.local(now).date()
+    issue.meeting_id = meeting_id if meeting_id and session.get(Meeting, meeting_id) else None
+    issue.cases = _cases(session, cases)
     issue.groups = list(session.scalars(select(Group).where(Group.id.in_(group_ids)))) \
         if group_ids else []
     session.flush()
@@ -205,6 +180,7 @@ def add_step(session: Session, now: datetime, user: StaffUser | None, issue: Col
     """One advocacy step; the issue's status is its latest step's kind."""
     if kind not in STEP_KINDS:
         raise VoiceError(N_("Choose a step."))
+    on = _day(on)
     step = AdvocacyStep(issue_id=issue.id, kind=kind, happened_on=on, note=note[:4000],
                         forum_id=forum.id if forum else None, created_at=now)
     session.add(step)
@@ -218,37 +194,34 @@ def add_step(session: Session, now: datetime, user: StaffUser | None, issue: Col
     return step
 
 
-def step_from_form(session: Session, now: datetime, user: StaffUser, issue: CollectiveIssue,
-                   form) -> AdvocacyStep:
-    return add_step(session, now, user, issue, _text(form, "kind", 12),
-                    _date(form, "on"), _text(form, "note"))
-
-
 def issue_age_days(issue: CollectiveIssue, today: date) -> int:
     return (today - issue.raised_on).days
 
 
 # --- forums ---------------------------------------------------------------------------------
 
-def save_forum(session: Session, now: datetime, user: StaffUser, form) -> Forum:
-    """A forum held: who came, the issues raised (each gets a "forum" step), the commitments,
-    and when to remind the coordinator to check them."""
-    title = _text(form, "title", 200)
-    held_on = _date(form, "held_on")
+def save_forum(session: Session, now: datetime, user: StaffUser | None, *, title: str,
+               held_on: date | None, participants: dict[str, int | None] | None = None,
+               place: str = "", ward: str = "", commitments: str = "", notes: str = "",
+               follow_up_on: date | None = None, issues: Iterable[int] = ()) -> Forum:
+    """A forum held: who came (how many of each of PARTICIPANT_KINDS), the issues raised
+    (each gets a "forum" step), the commitments, and when to remind the coordinator to
+    check them."""
+    title, held_on = title.strip()[:200], _day(held_on)
     if not title:
         raise VoiceError(N_("Give the forum a title."))
-    participants = {kind: n for kind in PARTICIPANT_KINDS
-                    if (n := _count(form.get(f"participants_{kind}")))}
-    follow_up = _date(form, "follow_up_on", required=False)
+    participants = {kind: n for kind, n in (participants or {}).items()
+                    if kind in PARTICIPANT_KINDS and _count(n)}
+    follow_up = follow_up_on
     if follow_up is not None and follow_up < held_on:
         raise VoiceError(N_("The follow-up date comes after the forum."))
-    issue_ids = _ints(form.getlist("issues") if hasattr(form, "getlist") else [])
+    issue_ids = list(issues)
     issues = list(session.scalars(
         select(CollectiveIssue).where(CollectiveIssue.id.in_(issue_ids)))) if issue_ids else []
     forum = Forum(
-        title=title, held_on=held_on, place=_text(form, "place", 200),
-        ward=_text(form, "ward", 60) or None, participants=participants,
-        commitments=_text(form, "commitments"), notes=_text(form, "notes"),
+        title=title, held_on=held_on, place=place.strip()[:200],
+        ward=ward.strip()[:60] or None, participants=participants,
+        commitments=commitments.strip()[:4000], notes=notes.strip()[:4000],
         follow_up_at=clock.at_local(follow_up, FOLLOW_UP_TIME) if follow_up else None,
         created_at=now, created_by_id=user.id if user else None, issues=issues)
     session.add(forum)
@@ -289,23 +262,25 @@ def remind_forum_follow_up(session: Session, now: datetime, outbox: Outbox, foru
 
 # --- press ----------------------------------------------------------------------------------
 
-def save_press(session: Session, now: datetime, user: StaffUser, form) -> PressItem:
-    outlet, headline = _text(form, "outlet", 120), _text(form, "headline", 300)
+def save_press(session: Session, now: datetime, user: StaffUser | None, *, outlet: str,
+               headline: str, published_on: date | None, url: str = "", tone: str = "",
+               summary: str = "", categories: Iterable[int] = (),
+               issue_id: int | None = None) -> PressItem:
+    """A press item about the line's issues: where, when, its tone, the categories it
+    touches and the collective issue it is about."""
+    outlet, headline = outlet.strip()[:120], headline.strip()[:300]
     if not outlet or not headline:
         raise VoiceError(N_("Give the outlet and the headline."))
-    url = _text(form, "url", 500)
+    url = url.strip()[:500]
     if url and not re.match(r"^https?://", url):
         raise VoiceError(N_("A link starts with http:// or https://."))
-    tone = _text(form, "tone", 10) or "neutral"
+    tone = tone.strip() or "neutral"
     if tone not in TONES:
         raise VoiceError(N_("Choose a tone."))
-    categories = sorted({c for c in _ints(form.getlist("categories")
-                                          if hasattr(form, "getlist") else [])
-                         if c in CATEGORY_WORDS})
-    issue_id = _ints([form.get("issue_id", "")])
-    issue = session.get(CollectiveIssue, issue_id[0]) if issue_id else None
-    item = PressItem(outlet=outlet, published_on=_date(form, "published_on"), headline=headline,
-                     url=url, summary=_text(form, "summary"), categories=categories,
+    categories = sorted({c for c in categories if c in CATEGORY_WORDS})
+    issue = session.get(CollectiveIssue, issue_id) if issue_id else None
+    item = PressItem(outlet=outlet, published_on=_day(published_on), headline=headline,
+                     url=url, summary=summary.strip()[:4000], categories=categories,
                      issue_id=issue.id if issue else None, tone=tone, created_at=now,
                      created_by_id=user.id if user else None)
     session.add(item)

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 import pytest
 from pypdf import PdfReader
-from werkzeug.datastructures import MultiDict
 
 from hotline.queries import brief as brief_queries
 from hotline.queries.brief import SEXES, BriefQuery
@@ -120,16 +119,14 @@ def test_a_figure_that_subtraction_would_reveal_is_hidden(demo):
 
 def _seed_voice(demo):
     coord = staff(demo, "dieuphoi")
-    issue = voice.save_issue(demo, NOW, coord, None, MultiDict(
-        {"title": "Tuan tra thu hang cho Long Bien", "raised_on": "2026-01-10"}))
+    issue = voice.save_issue(demo, NOW, coord, None, title="Tuan tra thu hang cho Long Bien",
+                             raised_on=date(2026, 1, 10))
     voice.add_step(demo, NOW, coord, issue, "letter", date(2026, 2, 1))
-    voice.save_forum(demo, NOW, coord, MultiDict(
-        {"title": "Doi thoai UBND phuong Hong Ha", "held_on": "2026-02-20",
-         "participants_authority": "3", "commitments": "Phuong xem lai lich tuan tra",
-         "issues": str(issue.id)}))
-    voice.save_press(demo, NOW, coord, MultiDict(
-        {"outlet": "Lao Dong", "published_on": "2026-02-21", "headline": "Nguoi ban rong va "
-         "cam ket cua phuong", "tone": "positive"}))
+    voice.save_forum(demo, NOW, coord, title="Doi thoai UBND phuong Hong Ha",
+                     held_on=date(2026, 2, 20), participants={"authority": 3},
+                     commitments="Phuong xem lai lich tuan tra", issues=[issue.id])
+    voice.save_press(demo, NOW, coord, outlet="Lao Dong", published_on=date(2026, 2, 21),
+                     headline="Nguoi ban rong va cam ket cua phuong", tone="positive")
     demo.commit()
 
 

@@ -107,3 +107,18 @@ def test_forum_and_press_pages(as_user, demo):
     assert listed("?tone=negative") and not listed("?tone=positive")
     assert listed(f"?issue={issue.id}") and listed("?outlet=lao")
     assert not listed("?from=2027-01-01") and listed("?tone=nonsense&category=x")
+
+
+def test_bad_forum_and_press_values_are_form_errors(as_user, demo):
+    client = as_user("dieuphoi")
+    forum = {"title": "Doi thoai", "held_on": NOW.date().isoformat()}
+    for bad, message in (({"held_on": "9999-12-31"}, "Nhập ngày hợp lệ"),
+                         ({"participants_media": "-2"}, "Nhập số người"),
+                         ({"participants_member": str(2**40)}, "Nhập số người"),
+                         ({"issues": ["1", "x"]}, "phải là số nguyên"),
+                         ({"title": "Doi\x00thoai"}, "hãy bỏ các ký tự điều khiển")):
+        assert message in _post(client, "/console/forums", {**forum, **bad}), bad
+    assert demo.scalar(select(Forum)) is None
+    page = _post(client, "/console/press", {"outlet": "X", "headline": "Y",
+                                            "published_on": "0001-01-01"})
+    assert "Nhập ngày hợp lệ" in page and demo.scalar(select(PressItem)) is None

@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
 
 from hotline.db import session_scope
 from hotline.models import (
@@ -102,12 +101,8 @@ def test_minutes_refused_for_future_or_cancelled_meetings(rt, world):
             voice.save_minutes(s, T0, m, topics=["BHYT"], attended=3)
 
 
-def issue_form(**fields) -> MultiDict:
-    groups = fields.pop("groups", [])
-    form = MultiDict({"title": "Thu hang o cho Long Bien thu Ba", **fields})
-    for g in groups:
-        form.add("groups", str(g))
-    return form
+def issue_form(**fields) -> dict:
+    return {"title": "Thu hang o cho Long Bien thu Ba", **fields}
 
 
 def test_collective_issue_links_cases_and_groups_and_steps_set_its_status(rt, world):
@@ -116,9 +111,9 @@ def test_collective_issue_links_cases_and_groups_and_steps_set_its_status(rt, wo
     with session_scope(rt.sessions) as s:
         numbers = [c.number for c in s.scalars(select(Case))]
         groups = [g.id for g in s.scalars(select(Group))]
-        issue = voice.save_issue(s, T0, None, None, issue_form(
-            cases=" ".join(map(str, numbers)), groups=groups, raised_on="2026-11-20",
-            category="1"))
+        issue = voice.save_issue(s, T0, None, None, **issue_form(
+            cases=" ".join(map(str, numbers)), groups=groups, raised_on=date(2026, 11, 20),
+            category=1))
         assert sorted(c.number for c in issue.cases) == sorted(numbers)
         assert len(issue.groups) == 2 and issue.status == "open" and issue.category == 1
         voice.add_step(s, T0, None, issue, "letter", date(2026, 11, 25))
@@ -130,26 +125,22 @@ def test_collective_issue_links_cases_and_groups_and_steps_set_its_status(rt, wo
         with pytest.raises(voice.VoiceError):
             voice.add_step(s, T0, None, issue, "won", date(2026, 12, 1))
         with pytest.raises(voice.VoiceError):
-            voice.save_issue(s, T0, None, None, issue_form(cases="999999"))
+            voice.save_issue(s, T0, None, None, **issue_form(cases="999999"))
         with pytest.raises(voice.VoiceError):
-            voice.save_issue(s, T0, None, None, issue_form(title=" "))
+            voice.save_issue(s, T0, None, None, **issue_form(title=" "))
 
 
-def forum_form(issue_ids=(), **fields) -> MultiDict:
-    form = MultiDict({"title": "Doi thoai voi UBND phuong Hong Ha", "held_on": "2026-12-01",
-                      "participants_authority": "3", "participants_media": "1",
-                      "participants_member": "12", "commitments": "Phuong se xem lai",
-                      **fields})
-    for i in issue_ids:
-        form.add("issues", str(i))
-    return form
+def forum_form(issue_ids=(), **fields) -> dict:
+    return {"title": "Doi thoai voi UBND phuong Hong Ha", "held_on": date(2026, 12, 1),
+            "participants": {"authority": 3, "media": 1, "member": 12},
+            "commitments": "Phuong se xem lai", "issues": list(issue_ids), **fields}
 
 
 def test_forum_raises_issues_and_reminds_the_coordinator_once_on_its_day(rt, world):
     with session_scope(rt.sessions) as s:
-        issue = voice.save_issue(s, T0, None, None, issue_form())
-        forum = voice.save_forum(s, T0, None, forum_form([issue.id],
-                                                         follow_up_on="2026-12-15"))
+        issue = voice.save_issue(s, T0, None, None, **issue_form())
+        forum = voice.save_forum(s, T0, None, **forum_form([issue.id],
+                                                           follow_up_on=date(2026, 12, 15)))
         assert forum.participants == {"authority": 3, "media": 1, "member": 12}
         assert forum.participant_total == 16
         assert issue.status == "forum" and issue.steps[-1].forum_id == forum.id
@@ -168,30 +159,29 @@ def test_forum_raises_issues_and_reminds_the_coordinator_once_on_its_day(rt, wor
 
 
 @pytest.mark.parametrize("fields", [
-    {"held_on": "not a date"}, {"title": ""}, {"participants_media": "-2"},
-    {"follow_up_on": "2026-11-01"},
+    {"held_on": None}, {"title": ""}, {"participants": {"media": -2}},
+    {"participants": {"member": 10001}}, {"follow_up_on": date(2026, 11, 1)},
 ])
 def test_bad_forums_are_refused(rt, world, fields):
     with session_scope(rt.sessions) as s:
         with pytest.raises(voice.VoiceError):
-            voice.save_forum(s, T0, None, forum_form(**fields))
+            voice.save_forum(s, T0, None, **forum_form(**fields))
     with rt.sessions() as s:
         assert not s.scalars(select(Forum)).all()
 
 
 def test_press_items_are_checked(rt, world):
     with session_scope(rt.sessions) as s:
-        issue = voice.save_issue(s, T0, None, None, issue_form())
-        form = MultiDict({"outlet": "Lao Dong", "published_on": "2026-11-30",
-                          "headline": "Nguoi ban hang rong", "url": "https://laodong.vn/a",
-                          "tone": "negative", "issue_id": str(issue.id)})
-        form.add("categories", "1")
-        form.add("categories", "99")
-        item = voice.save_press(s, T0, None, form)
+        issue = voice.save_issue(s, T0, None, None, **issue_form())
+        form = {"outlet": "Lao Dong", "published_on": date(2026, 11, 30),
+                "headline": "Nguoi ban hang rong", "url": "https://laodong.vn/a",
+                "tone": "negative", "issue_id": issue.id, "categories": [1, 99]}
+        item = voice.save_press(s, T0, None, **form)
         assert item.categories == [1] and item.issue_id == issue.id
-        for bad in ({"url": "javascript:alert(1)"}, {"tone": "angry"}, {"outlet": ""}):
+        for bad in ({"url": "javascript:alert(1)"}, {"tone": "angry"}, {"outlet": ""},
+                    {"published_on": None}):
             with pytest.raises(voice.VoiceError):
-                voice.save_press(s, T0, None, MultiDict({**form, **bad}))
+                voice.save_press(s, T0, None, **{**form, **bad})
 
 
 @pytest.mark.parametrize("body, expect", [
