@@ -452,7 +452,34 @@ class SeriesForm(Form):
     topic = Text(_l("Topic"), limit=2000, multiline=True)
 
 
+SAFE_HOURS = "Safe-contact hours must be times, such as 18:00."
+
+
 # ---- people ------------------------------------------------------------------------------
+
+class PersonForm(Form):
+    """The person page's edit form: only the fields it posts change (the two tick boxes
+    always do: an unticked box is not posted)."""
+
+    name = Text(_l("Name"), limit=120)
+    sex = Text(_l("Sex"), limit=10)
+    birth_year = Int(_l("Birth year"), message="Birth year must be a year.")
+    occupation = Text(_l("Occupation"), limit=40)
+    home_province = Text(_l("Home province"), limit=60)
+    ward_old = Text(_l("Old ward"), limit=60)
+    ward_current = Text(_l("Current ward"), limit=60)
+    residence_status = Text(_l("Residence"), limit=20)
+    role = Text(_l("Role"), limit=20)
+    trained_violence = Flag(_l("Trained for violence cases"), default=False)
+    on_duty = Flag(_l("On the duty roster"), default=False)
+    bhyt_expires_on = Day(_l("BHYT card valid until"), message="The BHYT card's end must be a date.")
+    safe_contact_start = Clock(_l("Safe to contact from"), default=None, message=SAFE_HOURS)
+    safe_contact_end = Clock(_l("Safe to contact until"), default=None, message=SAFE_HOURS)
+
+    def values(self) -> dict:
+        return {name: field.data for name, field in self._fields.items()
+                if field.raw_data or name in ("trained_violence", "on_duty")}
+
 
 class MergeForm(Form):
     other = Int(_l("The other record"), low=1)

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from console import auth, bp
 from console.common import act, arg_int, me, now, outbox, rt, unit
-from console.forms import MergeForm, parse
+from console.forms import MergeForm, PersonForm, parse
 from hotline import queries
 from hotline.models import Person
 from hotline.services import people as people_service
@@ -55,13 +55,9 @@ def callbacks():
 @bp.post("/people/<int:person_id>/edit")
 @auth.allow(*auth.STAFF)
 def person_edit(person_id: int):
-    try:
-        with unit() as db:
-            people_service.update_person(db, now(), me(db), _person(db, person_id), request.form)
-        flash(_("Saved."), "ok")
-    except PeopleError as exc:
-        flash(_(str(exc)), "error")
-    return redirect(url_for("console.person_page", person_id=person_id))
+    return act(lambda db: people_service.update_person(
+        db, now(), me(db), _person(db, person_id), parse(PersonForm).values()),
+        url_for("console.person_page", person_id=person_id))
 
 
 @bp.get("/people/<int:person_id>/merge")

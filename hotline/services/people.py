@@ -207,30 +207,19 @@ class PeopleError(ServiceError):
     """A merge or erasure that cannot be done; the message is a message id for staff."""
 
 
-def _clean_field(name: str, raw: str | None):
-    raw = (raw or "").strip()
+def _clean_field(name: str, value):
+    """``value`` (parsed: a str, int, date, time or bool) as the ``Person`` column holds it."""
     if name in ("trained_violence", "on_duty"):
-        return raw == "1"
+        return bool(value)
     if name == "birth_year":
-        if not raw:
-            return None
-        try:
-            year = int(raw)
-        except ValueError:
-            raise PeopleError(N_("Birth year must be a year.")) from None
-        if not 1900 <= year <= 2100:
+        if value is not None and not (isinstance(value, int) and 1900 <= value <= 2100):
             raise PeopleError(N_("Birth year must be a year."))
-        return year
+        return value
     if name == "bhyt_expires_on":
-        try:
-            return date.fromisoformat(raw) if raw else None
-        except ValueError:
-            raise PeopleError(N_("The BHYT card's end must be a date.")) from None
+        return value if isinstance(value, date) else None
     if name in ("safe_contact_start", "safe_contact_end"):
-        try:
-            return time.fromisoformat(raw).replace(second=0, microsecond=0) if raw else None
-        except ValueError:
-            raise PeopleError(N_("Safe-contact hours must be times, such as 18:00.")) from None
+        return value.replace(second=0, microsecond=0) if isinstance(value, time) else None
+    raw = str(value or "").strip()
     if name == "sex":
         return raw if raw in {s.value for s in Sex} else None
     if name == "residence_status":
@@ -242,12 +231,12 @@ def _clean_field(name: str, raw: str | None):
 
 
 def update_person(session: Session, now: datetime, user: StaffUser | None, person: Person,
-                  form: Mapping[str, str]) -> list[str]:
-    """Change the editable fields given in ``form``; returns the names of those changed."""
+                  changes: Mapping[str, object]) -> list[str]:
+    """Change the EDITABLE fields given in ``changes`` (parsed values; the others stay);
+    returns the names of those changed."""
     if person.erased_at is not None:
         raise PeopleError(N_("This person's data was erased."))
-    values = {name: _clean_field(name, form.get(name)) for name in EDITABLE
-              if name in form or name in ("trained_violence", "on_duty")}
+    values = {name: _clean_field(name, changes[name]) for name in EDITABLE if name in changes}
     window = (values.get("safe_contact_start", person.safe_contact_start),
               values.get("safe_contact_end", person.safe_contact_end))
     if (window[0] is None) != (window[1] is None) or (window[0] and window[0] == window[1]):

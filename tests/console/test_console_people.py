@@ -220,7 +220,9 @@ def test_coordinator_sets_bhyt_end_and_safe_contact_hours_and_the_line_keeps_the
 
     # Bad input: a clear message, nothing changed.
     for bad in ({"bhyt_expires_on": "31/04"}, {"safe_contact_start": "late"},
-                {"safe_contact_start": "18:00", "safe_contact_end": ""}):
+                {"safe_contact_start": "18:00", "safe_contact_end": ""},
+                {"bhyt_expires_on": "9999-12-31"}, {"birth_year": str(2**40)},
+                {"birth_year": "١٩٨٦"}, {"name": "Hằng\x00"}, {"safe_contact_end": "24:00"}):
         response = coordinator.post(f"/console/people/{hang.id}/edit", data=bad,
                                     follow_redirects=True)
         assert response.status_code == 200 and 'class="flash error"' in response.get_data(
