@@ -12,6 +12,7 @@ from console import media
 from hotline.models import AuditLog, Case, CaseEvent, Kind, Message, Provider, Recording
 from hotline.models.messages import HANDLING_FAILED
 from tests.console.conftest import HANG, NAM, NGA, NOW, open_case, person
+from tests.factories import create_incoming_msg, create_outgoing_msg
 
 
 def _audit(db, action):
@@ -196,10 +197,8 @@ def test_recording_with_nothing_behind_it_is_404(as_user, demo, recording):
 
 
 def _waiting(db, body="Chị ơi em bị chủ nhà đuổi, không biết đi đâu", phone=NGA):
-    msg = Message(direction="in", gateway="simulator", phone=phone, body=body,
-                  person_id=person(db, phone).id if person(db, phone) else None,
-                  status="received", needs_staff=True, created_at=NOW)
-    db.add(msg)
+    msg = create_incoming_msg(db, NOW, phone, body, person=person(db, phone),
+                              needs_staff=True)
     db.commit()
     return msg
 
@@ -253,9 +252,7 @@ def test_triage_answer_goes_through_the_outbox_as_a_reply(as_user, demo):
 
 def test_triage_file_it_and_refusals(as_user, demo):
     msg = _waiting(demo)
-    stranger = Message(direction="in", gateway="simulator", phone="VIETTEL", body="KM 50%",
-                       status="received", needs_staff=True, created_at=NOW)
-    demo.add(stranger)
+    stranger = create_incoming_msg(demo, NOW, "VIETTEL", "KM 50%", needs_staff=True)
     demo.commit()
     admin = as_user("admin")
     admin.post(f"/console/triage/{msg.id}/done")
@@ -278,9 +275,8 @@ def test_dashboard_counts(as_user, demo):
     open_case(demo, NGA, now=NOW - timedelta(days=2))
     open_case(demo, NAM)
     _waiting(demo)
-    failed = Message(direction="out", gateway="twilio", phone=HANG, body="x", status="failed",
-                     error_code="21211", created_at=NOW, due_at=NOW)
-    demo.add(failed)
+    create_outgoing_msg(demo, NOW, HANG, "x", gateway="twilio", status="failed",
+                        error_code="21211")
     demo.commit()
     page = as_user("dieuphoi").get("/console/dashboard").get_data(as_text=True)
     assert "21211" in page

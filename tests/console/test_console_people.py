@@ -13,7 +13,6 @@ from hotline.models import (
     Call,
     Case,
     Consent,
-    Meeting,
     Membership,
     Message,
     Person,
@@ -24,7 +23,13 @@ from hotline.queries import people as people_queries
 from hotline.services import people as people_service
 from hotline.services.people import PeopleError
 from tests.console.conftest import HANG, NAM, NOW, group, open_case, person
-from tests.factories import create_person
+from tests.factories import (
+    create_call,
+    create_incoming_msg,
+    create_meeting,
+    create_outgoing_msg,
+    create_person,
+)
 
 NEW_SIM = "+84387654321"
 
@@ -78,17 +83,13 @@ def test_merge_keeps_the_whole_history_under_the_new_number(as_user, demo):
     old_case = open_case(demo, HANG)
     demo.add(Consent(person_id=hang.id, purpose="register", question="q", channel="sms",
                      asked_at=NOW, answer="granted", answered_at=NOW))
-    meeting = Meeting(group_id=group(demo, "CD01").id, starts_at=NOW, created_at=NOW)
-    demo.add(meeting)
-    demo.flush()
+    meeting = create_meeting(demo, NOW, group(demo, "CD01"))
     demo.add(Attendance(meeting_id=meeting.id, person_id=hang.id, attended=True))
     # She texts from a new SIM: the line creates a second, unregistered record.
     newcomer = create_person(demo, NOW + timedelta(days=30), phone=NEW_SIM)
     demo.add(Attendance(meeting_id=meeting.id, person_id=newcomer.id, attended=True))
-    demo.add(Message(direction="in", gateway="simulator", phone=NEW_SIM, person_id=newcomer.id,
-                     body="KN mat hang", status="received", created_at=NOW))
-    demo.add(Call(gateway="twilio", external_id="CA1", direction="in", phone=NEW_SIM,
-                  person_id=newcomer.id, started_at=NOW))
+    create_incoming_msg(demo, NOW, NEW_SIM, "KN mat hang", person=newcomer)
+    create_call(demo, NOW, NEW_SIM, person=newcomer, external_id="CA1")
     demo.commit()
     new_case = open_case(demo, NEW_SIM)
     newcomer_id = newcomer.id
@@ -134,11 +135,8 @@ def test_merge_refuses_nonsense(demo):
 def test_erase_blanks_the_person_and_keeps_counts(as_user, demo, settings):
     hang = person(demo, HANG)
     case = open_case(demo, HANG, summary="Chồng em đánh em")
-    demo.add(Message(direction="in", gateway="simulator", phone=HANG, person_id=hang.id,
-                     body="XOA", status="received", needs_staff=True, created_at=NOW))
-    demo.add(Message(direction="out", gateway="simulator", phone=HANG, person_id=hang.id,
-                     body="nhac hop", status="queued", due_at=NOW + timedelta(days=1),
-                     created_at=NOW))
+    create_incoming_msg(demo, NOW, HANG, "XOA", person=hang, needs_staff=True)
+    create_outgoing_msg(demo, NOW, HANG, "nhac hop", person=hang, due_at=NOW + timedelta(days=1))
     sound = Path(settings.audio_dir) / "calls" / "RE9.wav"
     sound.parent.mkdir(parents=True, exist_ok=True)
     sound.write_bytes(b"RIFF")

@@ -10,11 +10,11 @@ from itertools import count
 import pytest
 from sqlalchemy import select
 
-from hotline.models import AuditLog, Call, Message, Referral
+from hotline.models import AuditLog, Referral
 from hotline.services import reports
 from hotline.services.reports import Cell, Indicator, Report, ReportQuery
 from tests.console.conftest import NOW, open_case
-from tests.factories import create_person
+from tests.factories import create_call, create_incoming_msg, create_person
 
 DAY = date(2026, 3, 10)
 
@@ -47,10 +47,8 @@ def data(demo):
             case.acknowledged_at = case.created_at + timedelta(hours=2)
             case.resolved_at = case.created_at + timedelta(hours=10)
             case.followup_answer = "solved" if p in women[:9] else "not_solved"
-        demo.add(Message(direction="in", gateway="simulator", phone=p.phone, person_id=p.id,
-                         body="KN", status="received", created_at=NOW - timedelta(days=5)))
-    demo.add(Call(gateway="twilio", external_id="CA9", direction="in", phone=women[0].phone,
-                  person_id=women[0].id, started_at=NOW - timedelta(days=1)))
+        create_incoming_msg(demo, NOW - timedelta(days=5), p.phone, "KN", person=p)
+    create_call(demo, NOW - timedelta(days=1), women[0].phone, person=women[0])
     demo.commit()
     return {"women": women, "men": men, "others": others}
 

@@ -8,12 +8,11 @@ from sqlalchemy import select
 
 from hotline.models import CollectiveIssue, Forum, Meeting, MeetingMinutes, PressItem
 from tests.console.conftest import HANG, NGA, NOW, group, open_case
+from tests.factories import create_meeting
 
 
 def _meeting(db, code="CD01", starts=NOW - timedelta(hours=3)) -> Meeting:
-    m = Meeting(group_id=group(db, code).id, starts_at=starts, place="Nha van hoa",
-                created_at=NOW)
-    db.add(m)
+    m = create_meeting(db, NOW, group(db, code), starts_at=starts)
     db.commit()
     return m
 

@@ -22,6 +22,7 @@ from hotline.models import (
 from hotline.services import voice
 from scheduler import jobs
 from tests.conftest import at
+from tests.factories import create_meeting
 from tests.hotline.services import test_case_life as life
 from tests.hotline.services.test_case_life import COORD, MEMBER, PE1, T0, sent_to, sms
 
@@ -31,10 +32,7 @@ rt, world = life.rt, life.world
 def meeting(rt, starts=T0 - timedelta(hours=2)) -> int:
     with session_scope(rt.sessions) as s:
         group = s.scalar(select(Group).where(Group.code == "CD01"))
-        m = Meeting(group_id=group.id, starts_at=starts, place="Nha van hoa", created_at=T0)
-        s.add(m)
-        s.flush()
-        return m.id
+        return create_meeting(s, T0, group, starts_at=starts).id
 
 
 def minutes(rt, meeting_id) -> MeetingMinutes | None:
