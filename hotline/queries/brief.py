@@ -16,34 +16,23 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from hotline import clock
 from hotline.models import Case, CaseStatus, CollectiveIssue, Forum, Person, PressItem
 from hotline.queries.monitoring import ProviderRow, provider_report
 from hotline.services.monitoring import OUTCOMES
-from hotline.services.reports import SUPPRESS_BELOW, SUPPRESSED, WITHHELD
+from hotline.services.reports import SUPPRESS_BELOW, SUPPRESSED, WITHHELD, Period
 
 SEXES = ("F", "M", "other")
 RESOLVED = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
 
 
 @dataclass(frozen=True)
-class BriefQuery:
-    first_day: date
-    last_day: date
-    ward: str | None = None
-
-    @property
-    def start(self) -> datetime:
-        return clock.at_local(self.first_day, datetime.min.time())
-
-    @property
-    def end(self) -> datetime:
-        return clock.at_local(self.last_day + timedelta(days=1), datetime.min.time())
+class BriefQuery(Period):
+    """The brief's period and ward."""
 
     def previous(self) -> BriefQuery:
         """The period of the same length just before."""

@@ -17,14 +17,13 @@ from hotline.models import (
     Membership,
     Message,
     Person,
-    PersonPhone,
     Provider,
     Recording,
     Referral,
     Role,
     StaffUser,
 )
-from hotline.phones import PhoneError, normalize
+from hotline.queries.people import as_phone, has_number
 from hotline.services import cases
 from hotline.services.cases import Actor
 
@@ -45,14 +44,9 @@ class CaseFilters:
 def _search(q: str):
     """The condition for ``q``: a phone number (current or earlier, any format), a case
     number, or words found in the member's name or in the case's summary."""
-    try:
-        phone = normalize(q)
-    except PhoneError:
-        phone = None
+    phone = as_phone(q)
     if phone is not None:
-        earlier = select(PersonPhone.person_id).where(PersonPhone.phone == phone)
-        return Case.person_id.in_(select(Person.id).where(
-            or_(Person.phone == phone, Person.id.in_(earlier))))
+        return Case.person_id.in_(select(Person.id).where(has_number(phone)))
     if q.isdigit():
         return Case.number == int(q)
     words = q.split()[:6]

@@ -21,6 +21,20 @@ from hotline.text import fold
 SEARCH_LIMIT = 50
 
 
+def as_phone(text: str) -> str | None:
+    """``text`` as an E.164 number when it is one (any format), else None."""
+    try:
+        return normalize(text)
+    except PhoneError:
+        return None
+
+
+def has_number(phone: str):
+    """The condition for people who have ``phone`` now or had it before."""
+    earlier = select(PersonPhone.person_id).where(PersonPhone.phone == phone)
+    return or_(Person.phone == phone, Person.id.in_(earlier))
+
+
 def search(session: Session, query: str, limit: int = SEARCH_LIMIT,
            group_id: int | None = None) -> list[Person]:
     """People by any number they have used (current or earlier, any format), by part of a
@@ -32,15 +46,9 @@ def search(session: Session, query: str, limit: int = SEARCH_LIMIT,
     base = select(Person).where(Person.erased_at.is_(None), in_group)
     if not query:
         return list(session.scalars(base.order_by(Person.id.desc()).limit(limit)))
-    try:
-        phone = normalize(query)
-    except PhoneError:
-        phone = None
+    phone = as_phone(query)
     if phone is not None:
-        earlier = select(PersonPhone.person_id).where(PersonPhone.phone == phone)
-        return list(session.scalars(
-            base.where(or_(Person.phone == phone, Person.id.in_(earlier))).limit(limit)
-        ))
+        return list(session.scalars(base.where(has_number(phone)).limit(limit)))
     digits = "".join(c for c in query if c.isdigit())
     if len(digits) >= 4 and len(digits) >= len(query.replace(" ", "")) - 1:
         # Part of a number: the trunk 0 of a local number is not in the stored +84 form.

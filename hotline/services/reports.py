@@ -56,14 +56,13 @@ ANSWERED = ("solved", "not_solved")
 
 
 @dataclass(frozen=True)
-class ReportQuery:
-    """A period of Hanoi calendar days (both included), an optional ward (old or current
-    name) and an optional dimension to break the figures down by."""
+class Period:
+    """Hanoi calendar days from ``first_day`` to ``last_day`` (both included), in an optional
+    ward (old or current name); ``start`` and ``end`` are the UTC instants around them."""
 
     first_day: date
     last_day: date
     ward: str | None = None
-    by: str | None = None
 
     @property
     def start(self) -> datetime:
@@ -72,6 +71,13 @@ class ReportQuery:
     @property
     def end(self) -> datetime:
         return clock.at_local(self.last_day + timedelta(days=1), datetime.min.time())
+
+
+@dataclass(frozen=True)
+class ReportQuery(Period):
+    """A period of the reports, with an optional dimension to break the figures down by."""
+
+    by: str | None = None
 
     @classmethod
     def default(cls, today: date, **kwargs) -> "ReportQuery":
