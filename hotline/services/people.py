@@ -100,16 +100,7 @@ def answer_consent(
     session: Session, now: datetime, person: Person, *, purpose: str, granted: bool
 ) -> Consent | None:
     """Store the answer on the latest open question for ``purpose``."""
-    consent = session.scalar(
-        select(Consent)
-        .where(
-            Consent.person_id == person.id,
-            Consent.purpose == purpose,
-            Consent.answer.is_(None),
-        )
-        .order_by(Consent.asked_at.desc(), Consent.id.desc())
-        .limit(1)
-    )
+    consent = _latest_consent(session, person, purpose, answered=False)
     if consent is None:
         return None
     consent.answer = "granted" if granted else "refused"
@@ -120,17 +111,19 @@ def answer_consent(
 
 def has_consent(session: Session, person: Person, purpose: str) -> bool:
     """Whether the person's latest answer for ``purpose`` is a grant."""
-    latest = session.scalar(
-        select(Consent.answer)
-        .where(
-            Consent.person_id == person.id,
-            Consent.purpose == purpose,
-            Consent.answer.is_not(None),
-        )
-        .order_by(Consent.answered_at.desc(), Consent.id.desc())
-        .limit(1)
-    )
-    return latest == "granted"
+    latest = _latest_consent(session, person, purpose, answered=True)
+    return latest is not None and latest.answer == "granted"
+
+
+def _latest_consent(session: Session, person: Person, purpose: str, *,
+                    answered: bool) -> Consent | None:
+    """The latest answered question for ``purpose`` (by answer time), or the latest still
+    open one (by asking time)."""
+    answer = Consent.answer.is_not(None) if answered else Consent.answer.is_(None)
+    when = Consent.answered_at if answered else Consent.asked_at
+    return session.scalar(
+        select(Consent).where(Consent.person_id == person.id, Consent.purpose == purpose,
+                              answer).order_by(when.desc(), Consent.id.desc()).limit(1))
 
 
 # A pending question (consent, RSVP, follow-up) stays answerable this long.

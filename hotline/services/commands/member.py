@@ -66,18 +66,27 @@ def agree(ctx: Ctx) -> None:
     _welcome(ctx, group)
 
 
-def say_no(ctx: Ctx) -> None:
+def _pending_kind(ctx: Ctx) -> str | None:
+    """What the member's yes or no answers (None when nothing or it expired)."""
     person = ctx.person
-    kind = None if people.pending_expired(person, ctx.now) else person.pending_kind
+    return None if people.pending_expired(person, ctx.now) else person.pending_kind
+
+
+def _rsvp(ctx: Ctx, attending: bool) -> None:
+    groups.rsvp(ctx.session, ctx.now, ctx.person, ctx.person.pending_ref, attending=attending)
+    people.clear_pending(ctx.person)
+    ctx.reply("rsvp_yes" if attending else "rsvp_no")
+
+
+def say_no(ctx: Ctx) -> None:
+    person, kind = ctx.person, _pending_kind(ctx)
     if kind == "consent":
         people.answer_consent(ctx.session, ctx.now, person, purpose="register", granted=False)
         people.clear_pending(person)
         people.keep_only_the_minimum(ctx.session, ctx.now, person)
         ctx.reply("consent_refused")
     elif kind == "rsvp":
-        groups.rsvp(ctx.session, ctx.now, person, person.pending_ref, attending=False)
-        people.clear_pending(person)
-        ctx.reply("rsvp_no")
+        _rsvp(ctx, attending=False)
     elif kind == "followup":
         _followup(ctx, FOLLOWUP_NO)
     else:
@@ -85,12 +94,9 @@ def say_no(ctx: Ctx) -> None:
 
 
 def say_yes(ctx: Ctx) -> None:
-    person = ctx.person
-    kind = None if people.pending_expired(person, ctx.now) else person.pending_kind
+    kind = _pending_kind(ctx)
     if kind == "rsvp":
-        groups.rsvp(ctx.session, ctx.now, person, person.pending_ref, attending=True)
-        people.clear_pending(person)
-        ctx.reply("rsvp_yes")
+        _rsvp(ctx, attending=True)
     elif kind == "consent":
         agree(ctx)
     elif kind == "followup":
