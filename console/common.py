@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from console.forms import FIRST_DAY, INT_MAX, INT_MIN, LAST_DAY
 from hotline import clock
 from hotline.db import session_scope
 from hotline.models import Person, StaffUser
@@ -62,10 +63,8 @@ def arg_int(name: str, default: int | None = None, source=None) -> int | None:
     return number if number in INT_RANGE else default
 
 
-# Dates the console accepts: the line's years, not year 1 or 9999 (whose UTC instant or
-# next period would overflow). Integers: what the database's 32-bit columns hold.
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
-INT_RANGE = range(-(2**31), 2**31)
+# The bounds console/forms.py keeps: the line's years, the database's 32-bit integers.
+INT_RANGE = range(INT_MIN, INT_MAX + 1)
 
 
 def sane_day(value: date | None) -> date | None:
@@ -79,10 +78,6 @@ def arg_date(name: str, default: date | None = None, source=None) -> date | None
         return (sane_day(date.fromisoformat(raw)) or default) if raw else default
     except ValueError:
         return default
-
-
-def form_text(name: str, limit: int = 2000) -> str:
-    return (request.form.get(name) or "").strip()[:limit]
 
 
 def page_number() -> int:

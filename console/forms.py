@@ -472,7 +472,8 @@ class PersonForm(Form):
     role = Text(_l("Role"), limit=20)
     trained_violence = Flag(_l("Trained for violence cases"), default=False)
     on_duty = Flag(_l("On the duty roster"), default=False)
-    bhyt_expires_on = Day(_l("BHYT card valid until"), message="The BHYT card's end must be a date.")
+    bhyt_expires_on = Day(_l("BHYT card valid until"),
+                          message="The BHYT card's end must be a date.")
     safe_contact_start = Clock(_l("Safe to contact from"), default=None, message=SAFE_HOURS)
     safe_contact_end = Clock(_l("Safe to contact until"), default=None, message=SAFE_HOURS)
 
