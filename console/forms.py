@@ -462,6 +462,7 @@ class PersonForm(Form):
     always do: an unticked box is not posted)."""
 
     name = Text(_l("Name"), limit=120)
+    preferred_name = Text(_l("Preferred name (what texts call her)"), limit=40)
     sex = Text(_l("Sex"), limit=10)
     birth_year = Int(_l("Birth year"), message="Birth year must be a year.")
     occupation = Text(_l("Occupation"), limit=40)
