@@ -207,8 +207,8 @@ def busy_day(app, demo):
                      needs_staff=True, created_at=NOW))
     cd01 = group(demo, "CD01")
     meeting = meetings.create(demo, NOW, cd01, NOW + timedelta(days=3), place="Nhà văn hóa")
-    issue = voice.save_issue(demo, NOW, None, None, {
-        "title": "Thu hàng ở chợ Long Biên", "category": "1", "cases": str(sms_case.number)})
+    issue = voice.save_issue(demo, NOW, None, None, title="Thu hàng ở chợ Long Biên",
+                             category=1, cases=str(sms_case.number))
     demo.add(Message(direction="in", gateway="simulator", phone=HANG,
                      person_id=person(demo, HANG).id, body="XOA", command="XOA",
                      status="received", needs_staff=True, created_at=NOW - timedelta(days=6)))
