@@ -58,6 +58,9 @@ class Settings:
     send_rate: float = field(default=10.0, metadata={"env": "HOTLINE_SEND_RATE"})
     # What one SMS part costs (VND), for the estimate the console shows before a broadcast.
     sms_price_vnd: int = field(default=350, metadata={"env": "HOTLINE_SMS_PRICE_VND"})
+    # What one started minute of an outbound call costs (VND), for the voice broadcast
+    # estimate and the monthly cost of voice notices (Twilio bills by the started minute).
+    call_price_vnd: int = field(default=4000, metadata={"env": "HOTLINE_CALL_PRICE_VND"})
     audio_dir: str = field(default=str(INSTANCE / "audio"), metadata={"env": "HOTLINE_AUDIO_DIR"})
     # Trusted reverse proxies in front of the app (X-Forwarded-* hops); 0 = none.
     proxy_hops: int = field(default=0, metadata={"env": "HOTLINE_PROXY_HOPS"})
@@ -126,6 +129,8 @@ class Settings:
         if not 1 <= self.recording_retention_months <= self.retention_months:
             raise ValueError("recording_retention_months must be between 1 and "
                              "retention_months")
+        if self.sms_price_vnd < 0 or self.call_price_vnd < 0:
+            raise ValueError("HOTLINE_SMS_PRICE_VND and HOTLINE_CALL_PRICE_VND cannot be negative")
         if self.backup_keep_days < 1:
             raise ValueError("backup_keep_days must be at least 1")
         self.holiday_dates  # noqa: B018 (a date that does not parse fails at start)

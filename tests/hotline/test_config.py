@@ -51,3 +51,15 @@ def test_env_example_documents_every_variable():
 def test_unknown_gateway_is_refused():
     with pytest.raises(ValueError, match="sms_gateway"):
         Settings.from_env({"HOTLINE_SMS_GATEWAY": "carrier-pigeon"})
+
+
+def test_call_price_sits_beside_the_sms_price():
+    assert Settings.from_env({}).call_price_vnd == 4000
+    s = Settings.from_env({"HOTLINE_CALL_PRICE_VND": "2500", "HOTLINE_SMS_PRICE_VND": "300"})
+    assert (s.call_price_vnd, s.sms_price_vnd) == (2500, 300)
+
+
+@pytest.mark.parametrize("name", ["HOTLINE_CALL_PRICE_VND", "HOTLINE_SMS_PRICE_VND"])
+def test_a_negative_price_is_refused(name):
+    with pytest.raises(ValueError, match="cannot be negative"):
+        Settings.from_env({name: "-1"})
