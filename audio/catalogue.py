@@ -166,6 +166,7 @@ TEXTS: dict[str, str] = {
     "meeting_at": "lúc",
     "meeting_hour": "giờ",
     "meeting_minute": "phút",
+    "meeting_place": "Chỗ họp là",
     "meeting_none": "Nhóm của chị chưa có buổi họp nào sắp tới.",
     "meeting_rsvp_ask": (
         "Nếu chị đến được, bấm một. Nếu chị không đến được, bấm hai. Quay lại, bấm không."

@@ -16,7 +16,7 @@ from typing import Any
 from hotline.categories import Category
 from hotline.services import calls, voice_member  # noqa: F401 (register the core halves)
 from hotline.services.voice_actions import FAILED, StepResult
-from ivr.flow import GOODBYE, ActRef, Dial, Record, Run, Screen, then
+from ivr.flow import GOODBYE, ActRef, Dial, Record, Run, Said, Screen, then
 from ivr.flow import Hangup as HangUp
 from ivr.menu import (
     CASE_STATUSES,
@@ -187,17 +187,21 @@ def meeting_prompts(at: datetime) -> tuple[str, ...]:
 @register
 class NextMeeting(ActionSpec):
     name = "next_meeting"
-    description = ("HOP: say when her group meets next (day, date, time), then `then` (the "
-                   "RSVP question); no meeting: 'meeting_none', then fallback.")
+    description = ("HOP: say when her group meets next (day, date, time) and where (the "
+                   "place as typed, with <Say>), then `then` (the RSVP question); no "
+                   "meeting: 'meeting_none', then fallback.")
     prompts = ("meeting_next", *WEEKDAY_PROMPTS, "meeting_date", "meeting_month", "meeting_at",
                "meeting_hour", "meeting_minute", *DIGIT_PROMPTS, *NUMBER_PROMPTS,
-               "meeting_none")
+               "meeting_place", "meeting_none")
 
     def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
                step: int) -> Screen:
         if result.outcome == FAILED or result.meeting_at is None:
             return then(menu, ("meeting_none",), run.act.fallback, run.ref, step)
-        return then(menu, meeting_prompts(result.meeting_at), run.act.then, run.ref, step)
+        said = meeting_prompts(result.meeting_at)
+        if result.meeting_place:
+            said += ("meeting_place", Said(result.meeting_place))
+        return then(menu, said, run.act.then, run.ref, step)
 
 
 @register

@@ -20,6 +20,17 @@ from ivr.menu import Act, Menu, Target, choose, digit_prompt_keys
 GOODBYE = ("goodbye",)
 
 
+@dataclass(frozen=True)
+class Said:
+    """Words from the data (a meeting's place, a group's name), spoken with <Say> in
+    Vietnamese among a screen's prompt keys: no recording can exist for them."""
+
+    text: str
+
+
+Prompt = str | Said
+
+
 # --------------------------------------------------------------------------------------------
 # What follows the prompts
 # --------------------------------------------------------------------------------------------
@@ -82,7 +93,7 @@ Next = Gather | Record | Dial | Hangup
 
 @dataclass(frozen=True)
 class Screen:
-    prompts: tuple[str, ...]
+    prompts: tuple[Prompt, ...]  # catalogue keys, and data read out (``Said``)
     next: Next
     step: int = 0  # the step number the next request carries
 

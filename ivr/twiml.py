@@ -18,7 +18,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from audio.prompts import catalogue_on, sound_dirs
 from audio.render import SAY_LANGUAGE, SAY_VOICE, resolve
-from ivr.flow import Dial, Gather, Hangup, Record, Screen
+from ivr.flow import Dial, Gather, Hangup, Record, Said, Screen
 from ivr.menu import Menu, digit_prompt_keys
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,12 @@ class Renderer:
         return f"{self.base}{path}?{query}" if query else f"{self.base}{path}"
 
     def prompts(self, verb, keys) -> None:
-        """Append a <Play> or <Say> for each prompt key to ``verb``."""
+        """Append a <Play> or <Say> for each prompt key (or ``Said`` text) to ``verb``."""
         for key in keys:
+            if isinstance(key, Said):
+                if key.text:
+                    verb.say(key.text, language=SAY_LANGUAGE, voice=SAY_VOICE)
+                continue
             text = self.catalogue.get(key)
             if not text:
                 log.error("prompt %r has no text in the catalogue; skipped", key)

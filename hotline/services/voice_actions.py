@@ -50,6 +50,7 @@ class StepResult:
     case_number: int | None = None  # emergency
     callback: CallbackRequest | None = None  # callback
     meeting_at: datetime | None = None  # next_meeting, Hanoi time
+    meeting_place: str = ""  # next_meeting, as staff typed it
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ ERASE_BODY = "XOA (qua điện thoại: bấm phím trong tổng đài)"
 
 @register
 class NextMeeting(VoiceAction):
-    """HOP: when her group meets next (``result.meeting_at``, Hanoi time); FAILED: none."""
+    """HOP: when and where her group meets next (``result.meeting_at``, Hanoi time, and
+    ``result.meeting_place``); FAILED: none."""
 
     name = "next_meeting"
 
@@ -34,6 +35,7 @@ class NextMeeting(VoiceAction):
             ctx.result.outcome = FAILED
             return
         ctx.result.meeting_at = clock.local(found.starts_at)
+        ctx.result.meeting_place = (found.place or "").strip()
 
 
 @register

@@ -40,7 +40,7 @@ def in_a_group_meeting_soon(db, caller) -> Meeting:
     group = create_group(db, now, "CD01")
     join(db, now, person_of(db, caller), group)
     meeting = Meeting(group_id=group.id, starts_at=now + timedelta(days=3, minutes=7),
-                      place="Nha van hoa", created_at=now)
+                      place="Nhà văn hóa tổ 5", created_at=now)
     db.add(meeting)
     db.commit()
     return meeting
@@ -51,7 +51,8 @@ def test_next_meeting_is_read_and_the_rsvp_recorded_as_by_sms(client, db):
     meeting = in_a_group_meeting_soon(db, caller)
     caller.press("1")
     said = meeting_prompts(clock.local(meeting.starts_at))
-    assert caller.heard == [*said, "meeting_rsvp_ask"] and caller.node == "meeting_rsvp"
+    assert caller.heard == [*said, "meeting_place", "said:Nhà văn hóa tổ 5",
+                            "meeting_rsvp_ask"] and caller.node == "meeting_rsvp"
     assert said[:2] == ("meeting_next", f"weekday_{clock.local(meeting.starts_at).weekday()}")
     caller.press("2")
     assert caller.heard == ["rsvp_no_said", "main_menu"]
@@ -59,6 +60,18 @@ def test_next_meeting_is_read_and_the_rsvp_recorded_as_by_sms(client, db):
     db.expire_all()
     rows = db.scalars(select(Attendance)).all()
     assert [(r.meeting_id, r.rsvp) for r in rows] == [(meeting.id, "no")]
+
+
+def test_the_place_is_read_in_vietnamese_and_a_meeting_without_one_reads_none(client, db):
+    caller = at_mine(client)
+    meeting = in_a_group_meeting_soon(db, caller)
+    caller.press("1")
+    says = [el for el in caller.root.iter("Say") if el.text == "Nhà văn hóa tổ 5"]
+    assert [el.get("language") for el in says] == ["vi-VN"]
+    meeting.place = "  "
+    db.commit()
+    caller.press("0").press("1")
+    assert caller.heard == [*meeting_prompts(clock.local(meeting.starts_at)), "meeting_rsvp_ask"]
 
 
 def test_no_meeting_says_so_and_stays_in_the_menu(client, db):
