@@ -40,6 +40,7 @@ from twilio.request_validator import RequestValidator
 from console import media, prompts
 from hotline import clock
 from hotline.config import Settings
+from hotline.models import CallStatus
 from hotline.phones import normalize
 from hotline.runtime import Runtime
 from hotline.services import inbound
@@ -114,7 +115,7 @@ def new_recording_sid() -> str:
     return "RE" + uuid.uuid4().hex
 
 
-def call_form(settings: Settings, call_sid: str, caller: str, status: str = "in-progress",
+def call_form(settings: Settings, call_sid: str, caller: str, status: str = CallStatus.IN_PROGRESS,
               *, outbound: bool = False, **extra: str) -> dict[str, str]:
     """The fields Twilio posts with every voice webhook of a call: an inbound one from
     ``caller``, or (``outbound``) one the line placed to ``caller``, such as a callback."""

@@ -9,6 +9,7 @@ from flask import abort, current_app, jsonify, render_template, request
 from console import auth, bp, media, prompts, simulator
 from console.common import me, now, rt, unit
 from hotline import clock, queries
+from hotline.models import CallStatus, RecordingStatus
 from hotline.phones import PhoneError, normalize
 from hotline.services.audit import audit
 
@@ -128,7 +129,7 @@ def simulator_call():
     sid = simulator.new_call_sid()
     with unit() as db:
         audit(db, now(), me(db), "simulator_call", "call", sid)
-    form = simulator.call_form(rt().settings, sid, phone, status="ringing")
+    form = simulator.call_form(rt().settings, sid, phone, status=CallStatus.RINGING)
     return jsonify({"call_sid": sid, **_answer(simulator.INCOMING_PATH, form)})
 
 
@@ -173,7 +174,8 @@ def _step(data: dict[str, str]) -> _Step:
     if kind == "hangup":
         duration = str(max(0, _int(data.get("duration")) or 0))
         return _Step(simulator.STATUS_PATH, simulator.call_form(
-            settings, sid, phone, status="completed", outbound=outbound, CallDuration=duration))
+            settings, sid, phone, status=CallStatus.COMPLETED, outbound=outbound,
+            CallDuration=duration))
     step = _Step(_ivr_path(data.get("url")), {})
     extra = _STEP_FIELDS[kind](data, step, lambda **more: simulator.call_form(
         settings, sid, phone, outbound=outbound, **more))
@@ -197,13 +199,14 @@ def _record(data, step, call_form) -> dict[str, str]:
         step.callback = _ivr_path(data.get("status_callback"))
         step.callback_form = call_form(
             RecordingSid=rec_sid, RecordingUrl=url, RecordingDuration=str(duration),
-            RecordingStatus="completed", RecordingChannels="1", RecordingSource="RecordVerb")
+            RecordingStatus=RecordingStatus.COMPLETED, RecordingChannels="1",
+            RecordingSource="RecordVerb")
     return {"RecordingSid": rec_sid, "RecordingUrl": url, "RecordingDuration": str(duration),
             "Digits": str(data.get("digits") or "#")}
 
 
 def _dial(data, step, call_form) -> dict[str, str]:
-    return {"DialCallStatus": str(data.get("dial_status") or "no-answer")[:20],
+    return {"DialCallStatus": str(data.get("dial_status") or CallStatus.NO_ANSWER)[:20],
             "DialCallDuration": "0"}
 
 
@@ -236,7 +239,7 @@ def simulator_missed():
     sid = simulator.new_call_sid()
     with unit() as db:
         audit(db, now(), me(db), "simulator_missed_call", "call", sid)
-    form = simulator.call_form(rt().settings, sid, phone, status="ringing")
+    form = simulator.call_form(rt().settings, sid, phone, status=CallStatus.RINGING)
     result = _answer(simulator.MISSED_PATH, form)
     return jsonify({"call_sid": sid, **result, "callback": _callback_state(phone)})
 
@@ -281,8 +284,8 @@ def simulator_answer():
     with unit() as db:
         audit(db, now(), me(db), "simulator_answer", "call", ringing.call_sid,
               callback=ringing.callback_id)
-    form = simulator.call_form(rt().settings, ringing.call_sid, phone, status="in-progress",
-                               outbound=True)
+    form = simulator.call_form(rt().settings, ringing.call_sid, phone,
+                               status=CallStatus.IN_PROGRESS, outbound=True)
     path = f"{simulator.INCOMING_PATH}?callback={ringing.callback_id}"
     return jsonify({"call_sid": ringing.call_sid, "direction": "outbound",
                     **_answer(path, form)})
@@ -298,7 +301,7 @@ def simulator_decline():
     with unit() as db:
         audit(db, now(), me(db), "simulator_decline", "call", ringing.call_sid,
               callback=ringing.callback_id)
-    form = simulator.call_form(rt().settings, ringing.call_sid, phone, status="no-answer",
+    form = simulator.call_form(rt().settings, ringing.call_sid, phone, status=CallStatus.NO_ANSWER,
                                outbound=True, CallDuration="0")
     result = _answer(simulator.STATUS_PATH, form)
     return jsonify({"call_sid": ringing.call_sid, **result, "callback": _callback_state(phone)})

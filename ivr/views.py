@@ -15,6 +15,7 @@ from audio.prompts import catalogue_at, sound_dirs
 from audio.render import content_type, etag_for
 from hotline import clock
 from hotline.db import session_scope, write_now
+from hotline.models import Direction, RecordingStatus
 from hotline.services import calls
 from hotline.services.outbox import Outbox
 from hotline.text import clean
@@ -54,9 +55,9 @@ def _call_ref() -> calls.CallRef:
     sid = request.form.get("CallSid", "").strip()[:64]
     if not sid or not sid.isprintable():  # NUL and controls: no sid, and PostgreSQL refuses them
         abort(400)
-    outbound = request.form.get("Direction", "inbound").startswith("outbound")
-    caller = request.form.get("To" if outbound else "From", "")
-    return calls.CallRef(GATEWAY, sid, caller, "out" if outbound else "in")
+    direction = Direction.from_twilio(request.form.get("Direction", ""))
+    caller = request.form.get("To" if direction == Direction.OUT else "From", "")
+    return calls.CallRef(GATEWAY, sid, caller, direction)
 
 
 def _step() -> int:
@@ -161,7 +162,7 @@ def recording():
             session, clock.utcnow(), Outbox.for_settings(session, rt.settings), call_ref,
             recording_sid=recording_sid,
             recording_url=_text(request.form, "RecordingUrl", 2000) or None,
-            status=_text(request.form, "RecordingStatus", 16).lower() or "completed",
+            status=_text(request.form, "RecordingStatus", 16).lower() or RecordingStatus.COMPLETED,
             duration=_int(request.form, "RecordingDuration"), **args,
         )
     return "", 204

@@ -1,7 +1,17 @@
 """All models, imported here so ``Base.metadata`` knows every table."""
 
 from hotline.categories import Category
-from hotline.models.calls import Call, CallbackRequest, CallbackStatus, CallStep, Recording
+from hotline.models.calls import (
+    FINAL_CALL_STATUSES,
+    MISSED,
+    Call,
+    CallbackRequest,
+    CallbackStatus,
+    CallStatus,
+    CallStep,
+    Recording,
+    RecordingStatus,
+)
 from hotline.models.cases import (
     CASE_NUMBER_OFFSET,
     OPEN_STATUSES,
@@ -57,7 +67,8 @@ __all__ = [
     "AdvocacyStep", "CollectiveIssue", "Forum", "MeetingMinutes", "PressItem",
     "Attendance", "AuditLog", "Broadcast", "BroadcastStatus", "MeetingReminder",
     "MeetingSeries", "ReminderStatus", "CASE_NUMBER_OFFSET", "Call", "CallStep", "CallbackRequest",
-    "CallbackStatus", "Case", "CaseEvent", "CaseStatus", "Consent", "DeliveryReport",
+    "CallbackStatus", "CallStatus", "FINAL_CALL_STATUSES", "MISSED", "RecordingStatus",
+    "Case", "CaseEvent", "CaseStatus", "Consent", "DeliveryReport",
     "Direction", "GatewayDevice", "Group", "Lane",
     "GroupRole", "Kind", "Meeting", "MeetingStatus", "Membership", "Message", "MessageStatus",
     "NotSent",

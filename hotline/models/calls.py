@@ -11,6 +11,49 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hotline.db import Base
 
 
+class CallStatus(StrEnum):
+    """Twilio's ``CallStatus`` values, stored as Twilio sends them::
+
+        queued --> initiated --> ringing --> in-progress --> completed
+                                    |
+                                    +--> busy | no-answer | failed | canceled
+        (inbound) ringing --> rejected  (a missed call: refused unanswered, called back)
+
+    Status callbacks may come late or out of order: a call only moves forward (see
+    ``services.calls.CALL_RANK``), and the first final status sets ``Call.outcome`` once.
+    """
+
+    QUEUED = "queued"
+    INITIATED = "initiated"
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+
+
+FINAL_CALL_STATUSES = frozenset({CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.NO_ANSWER,
+                                 CallStatus.FAILED, CallStatus.CANCELED, CallStatus.REJECTED})
+MISSED = "missed"  # Call.outcome of a missed call (its status is rejected)
+
+
+class RecordingStatus(StrEnum):
+    """Twilio's ``RecordingStatus``::
+
+        in-progress --> completed | absent (nothing was said) | failed
+
+    Only a completed recording of at least a second opens a case.
+    """
+
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    ABSENT = "absent"
+    FAILED = "failed"
+
+
 class Call(Base):
     __tablename__ = "calls"
     __table_args__ = (UniqueConstraint("gateway", "external_id"),)
@@ -18,10 +61,11 @@ class Call(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     gateway: Mapped[str] = mapped_column(String(12))
     external_id: Mapped[str] = mapped_column(String(64))
-    direction: Mapped[str] = mapped_column(String(3))
+    direction: Mapped[str] = mapped_column(String(3))  # a messages.Direction
     phone: Mapped[str] = mapped_column(String(64))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(16), default="ringing")
+    status: Mapped[str] = mapped_column(String(16), default=CallStatus.RINGING)
+    # The final CallStatus, or MISSED for a missed call; None while the call goes on.
     outcome: Mapped[str | None] = mapped_column(String(24))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
@@ -60,7 +104,7 @@ class Recording(Base):
     media_url: Mapped[str] = mapped_column(Text, default="")
     local_path: Mapped[str | None] = mapped_column(Text)
     duration_s: Mapped[int | None]
-    status: Mapped[str] = mapped_column(String(16), default="in-progress")
+    status: Mapped[str] = mapped_column(String(16), default=RecordingStatus.IN_PROGRESS)
     created_at: Mapped[datetime]
 
 

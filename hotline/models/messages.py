@@ -12,8 +12,15 @@ from hotline.db import Base
 
 
 class Direction(StrEnum):
+    """Of a message and of a call: ``in`` reached the line, ``out`` the line sent or placed."""
+
     IN = "in"
     OUT = "out"
+
+    @classmethod
+    def from_twilio(cls, value: str) -> "Direction":
+        """Twilio's ``Direction`` field: ``inbound``, or ``outbound-api`` / ``outbound-dial``."""
+        return cls.OUT if value.startswith("outbound") else cls.IN
 
 
 class MessageStatus(StrEnum):

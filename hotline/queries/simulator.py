@@ -13,6 +13,7 @@ from hotline.models import (
     Call,
     CallbackRequest,
     CallbackStatus,
+    CallStatus,
     Direction,
     Message,
     MessageStatus,
@@ -44,7 +45,7 @@ def phone_pending(session: Session, phone: str) -> int:
 
 
 # A placed call rings until it is answered (in-progress) or ends (an outcome).
-RINGING_STATUSES = ("queued", "initiated", "ringing")
+RINGING_STATUSES = (CallStatus.QUEUED, CallStatus.INITIATED, CallStatus.RINGING)
 
 
 @dataclass(frozen=True)

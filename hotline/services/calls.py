@@ -29,15 +29,20 @@ from hotline import clock
 from hotline.db import dialect_insert, insert_once, session_scope
 from hotline.gateways.base import GatewayError, VoiceGateway
 from hotline.models import (
+    FINAL_CALL_STATUSES,
+    MISSED,
     Call,
     CallbackRequest,
     CallbackStatus,
+    CallStatus,
     CallStep,
     Case,
     Consent,
+    Direction,
     Kind,
     Person,
     Recording,
+    RecordingStatus,
     Role,
 )
 from hotline.phones import PhoneError, mask, normalize
@@ -61,10 +66,11 @@ log = logging.getLogger(__name__)
 CHANNEL = "voice"
 CONSENT_PURPOSE = "register"
 # Twilio CallStatus values, in the order a call goes through them; the final ones end it.
-FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled", "rejected"})
-CALL_RANK = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3,
-             **{s: 4 for s in FINAL_STATUSES}}
-RECORDING_RANK = {"in-progress": 0, "completed": 1, "absent": 1, "failed": 1}
+FINAL_STATUSES = FINAL_CALL_STATUSES
+CALL_RANK = {CallStatus.QUEUED: 0, CallStatus.INITIATED: 1, CallStatus.RINGING: 2,
+             CallStatus.IN_PROGRESS: 3, **{s: 4 for s in FINAL_STATUSES}}
+RECORDING_RANK = {RecordingStatus.IN_PROGRESS: 0, RecordingStatus.COMPLETED: 1,
+                  RecordingStatus.ABSENT: 1, RecordingStatus.FAILED: 1}
 # A callback that is not answered is tried again after these delays, then given up.
 RETRY_AFTER = (timedelta(minutes=15), timedelta(minutes=30), timedelta(hours=1))
 MAX_ATTEMPTS = len(RETRY_AFTER) + 1
@@ -84,7 +90,7 @@ class CallRef:
     gateway: str
     sid: str
     caller: str
-    direction: str = "in"
+    direction: str = Direction.IN
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,7 +111,8 @@ def get_call(session: Session, now: datetime, ref: CallRef) -> tuple[Call, bool]
     return call, created
 
 
-def _open_call(session: Session, now: datetime, ref: CallRef, status: str = "ringing"
+def _open_call(session: Session, now: datetime, ref: CallRef,
+               status: str = CallStatus.RINGING
                ) -> tuple[Call, bool, Person | None]:
     """``get_call``, and the caller's person when it was first met just now (None otherwise:
     a new person has no consent to look up)."""
@@ -202,8 +209,8 @@ def start_call(
 
     A caller who never answered the consent question hears it first; it is recorded as asked.
     """
-    call, _, new_person = _open_call(session, now, ref, status="in-progress")
-    _advance(call, "in-progress")
+    call, _, new_person = _open_call(session, now, ref, status=CallStatus.IN_PROGRESS)
+    _advance(call, CallStatus.IN_PROGRESS)
     if callback_id is not None:
         callback = session.get(CallbackRequest, callback_id)
         if (callback is not None and callback.status == CallbackStatus.CALLING
@@ -421,7 +428,8 @@ def dial_finished(session: Session, now: datetime, ref: CallRef, *, step: int, n
     """The duty roster was dialled; stores the step. True when someone answered."""
     call, _ = get_call(session, now, ref)
     store_step(session, now, call, str(step), node, None)
-    return dial_status in ("completed", "answered")
+    # <Dial>'s DialCallStatus: "answered" is what Twilio reports for a bridged call.
+    return dial_status in (CallStatus.COMPLETED, "answered")
 
 
 def complaint_recorded(
@@ -448,7 +456,7 @@ def recording_status(
     the console) and make sure a completed recording has its one case."""
     call, _ = get_call(session, now, ref)
     recording = _recording(session, now, call, recording_sid, recording_url, duration, status)
-    if status == "completed" and (recording.duration_s or 0) >= MIN_RECORDING_S:
+    if status == RecordingStatus.COMPLETED and (recording.duration_s or 0) >= MIN_RECORDING_S:
         _case_for(session, now, outbox, call, recording, category, voicemail, emergency)
     session.flush()
     return recording
@@ -461,7 +469,7 @@ def _recording(session: Session, now: datetime, call: Call, sid: str, url: str |
     status = status if status in RECORDING_RANK else None
     values = {"gateway": call.gateway, "external_id": sid, "call_id": call.id,
               "media_url": url or "", "duration_s": duration,
-              "status": status or "in-progress", "created_at": now}
+              "status": status or RecordingStatus.IN_PROGRESS, "created_at": now}
     inserted = insert_once(session, Recording, values, ("gateway", "external_id")) is not None
     recording = session.scalars(
         select(Recording).where(Recording.gateway == call.gateway, Recording.external_id == sid)
@@ -541,7 +549,8 @@ def missed_call(session: Session, now: datetime, ref: CallRef) -> CallbackReques
     reports, and one callback queued however often the number rings."""
     call, _ = get_call(session, now, ref)
     if call.outcome is None:
-        call.status, call.outcome, call.ended_at, call.duration_s = "rejected", "missed", now, 0
+        call.status, call.outcome, call.ended_at, call.duration_s = (
+            CallStatus.REJECTED, MISSED, now, 0)
     person = _person(session, call)
     callback = queue_callback(session, now, call.phone, person, reason="missed_call")
     session.flush()
@@ -654,7 +663,7 @@ def alert_answered(session: Session, now: datetime, outbox: Outbox, ref: CallRef
 
 def settle(callback: CallbackRequest, outcome: str, now: datetime) -> None:
     """Completed: done. Otherwise again after the next delay, or given up after the last."""
-    if outcome == "completed":
+    if outcome == CallStatus.COMPLETED:
         callback.status, callback.done_at = CallbackStatus.DONE, now
     elif callback.attempts >= MAX_ATTEMPTS or callback.case_id is not None:
         callback.status, callback.done_at = CallbackStatus.GIVEN_UP, now
@@ -745,7 +754,7 @@ def place_due(
                     callback.note, f"attempt {callback.attempts}: [{result.code}] {result}"
                 )
                 if result.transient:
-                    settle(callback, "failed", now)
+                    settle(callback, CallStatus.FAILED, now)
                 else:
                     callback.status, callback.done_at = CallbackStatus.GIVEN_UP, now
                 log.warning("callback %s to %s not placed: %s", callback_id, mask(to), result)
@@ -754,7 +763,7 @@ def place_due(
             # Keyed as the webhooks about this call will name it (``webhook_gateway``: the
             # simulator's calls are answered through the Twilio-shaped /ivr/ webhooks).
             name = getattr(gateway, "webhook_gateway", None) or getattr(gateway, "name", "voice")
-            ref = CallRef(name, result.external_id, to, "out")
+            ref = CallRef(name, result.external_id, to, Direction.OUT)
             call, _ = get_call(session, now, ref)
             if callback.status == CallbackStatus.CALLING:  # else the answered call settled it
                 callback.call_id = call.id
@@ -801,7 +810,7 @@ def _recover_stale(session: Session, now: datetime) -> int:
         outcome = call.outcome if call is not None and call.outcome else None
         if outcome is None:
             callback.note = _note(callback.note, f"attempt {callback.attempts}: no final status")
-        settle(callback, outcome or "failed", now)
+        settle(callback, outcome or CallStatus.FAILED, now)
     return len(stale)
 
 

@@ -246,7 +246,7 @@ def _attendance(q):
 def _calls(q):
     return (select(literal(1)).select_from(Call)
             .outerjoin(Person, Person.id == Call.person_id)
-            .where(Call.direction == "in", _in(Call.started_at, q),
+            .where(Call.direction == Direction.IN, _in(Call.started_at, q),
                    _ward(q, Person.ward_old, Person.ward_current)), literal("voice"))
 
 
