@@ -7,14 +7,23 @@ the Hanoi calendar day (figures change on their valid-from dates), built once pe
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
 from audio.catalogue import build_catalogue
+from audio.render import content_type, etag_for
 from hotline import clock
 
 RECORDED_SUBDIR = "recorded"
+_RENDERED = re.compile(r"^[a-z0-9_]+-[0-9a-f]{12}\.(?:mp3|wav)$")
+_RECORDED = re.compile(r"^[a-z0-9_]+\.(?:mp3|wav)$")
+# Rendered names change with their text, so they never go stale; staff recordings keep their
+# name when replaced, so Twilio and proxies look again after a few minutes.
+RENDERED_MAX_AGE = 365 * 24 * 3600
+RECORDED_MAX_AGE = 300
 
 
 def sound_dirs(settings) -> tuple[Path, Path]:
@@ -32,3 +41,32 @@ def catalogue_on(day: date) -> dict[str, str]:
 def catalogue_at(now: datetime) -> dict[str, str]:
     """The catalogue valid at the instant ``now``."""
     return catalogue_on(clock.local(now).date())
+
+
+@dataclass(frozen=True)
+class SoundFile:
+    """A prompt's sound file as it is served: where, its type and ETag, how long to cache."""
+
+    path: Path
+    mimetype: str
+    etag: str  # unquoted
+    max_age: int
+    immutable: bool
+
+
+def sound_file(settings, name: str) -> SoundFile | None:
+    """The sound file called ``name`` (a rendered prompt or a staff recording); None for
+    any other name or a file that is not there."""
+    rendered_dir, recorded_dir = sound_dirs(settings)
+    if _RENDERED.match(name):
+        path, max_age = rendered_dir / name, RENDERED_MAX_AGE
+    elif _RECORDED.match(name):
+        path, max_age = recorded_dir / name, RECORDED_MAX_AGE
+    else:
+        return None
+    try:
+        etag = etag_for(path)
+    except OSError:
+        return None
+    return SoundFile(path, content_type(path), etag.strip('"'), max_age,
+                     immutable=max_age == RENDERED_MAX_AGE)

@@ -142,6 +142,29 @@ def action_request(menu: Menu, act: Act, value: str | None = None) -> ActionRequ
     return ActionRequest(act.name, dict(act.args), value if spec.input == "digits" else None)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """An answer to a menu's <Gather> as the request carried it, and what it means: ``move``
+    is None for a node the menu no longer has; ``action`` is set for a move that runs one."""
+
+    node: str  # as stored: "?" when the request named none
+    digits: str | None
+    step: int
+    retries: int
+    resume: str | None  # a node of the menu, or None
+    move: Move | None
+    action: ActionRequest | None
+
+
+def answer(menu: Menu, node: str, digits: str | None, step: int, retries: int,
+           resume: str) -> Answer:
+    """What the caller's keypress (None: silence) on ``node`` means."""
+    move = press(menu, node, digits) if node in menu.nodes else None
+    action = action_request(menu, move.act, digits) if isinstance(move, Run) else None
+    return Answer(node or "?", digits, step, retries, resume if resume in menu.nodes else None,
+                  move, action)
+
+
 # --------------------------------------------------------------------------------------------
 # Screens
 # --------------------------------------------------------------------------------------------
@@ -168,6 +191,16 @@ def after_move(menu: Menu, node: str, move: Move, retries: int, resume: str | No
         # '*' on the consent question keeps where the caller was going.
         return Screen((), Gather(move.node, 0, resume if move.node == node else None), step + 1)
     return None
+
+
+def after_answer(menu: Menu, answer: Answer, result: StepResult | None) -> Screen:
+    """What the caller hears after ``answer`` (``result``: what its action did)."""
+    move, step = answer.move, answer.step
+    if move is None:
+        return unknown_node(menu, step)
+    if isinstance(move, Run):
+        return after_action(menu, move, result, answer.resume, step)
+    return after_move(menu, answer.node, move, answer.retries, answer.resume, step)
 
 
 def after_action(menu: Menu, run: Run, result: StepResult, resume: str | None,

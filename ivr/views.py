@@ -7,15 +7,12 @@ already stored. Every Twilio webhook is signature-checked; only prompt audio is 
 
 from __future__ import annotations
 
-import re
-
 from flask import Response, abort, request, send_file
 
-from audio.prompts import catalogue_at, sound_dirs
-from audio.render import content_type, etag_for
+from audio.prompts import catalogue_at, sound_file
 from hotline import clock
-from hotline.db import session_scope, write_now
-from hotline.models import Direction, RecordingStatus
+from hotline.db import session_scope
+from hotline.models import Direction
 from hotline.services import calls
 from hotline.services.outbox import Outbox
 from hotline.text import clean
@@ -26,12 +23,6 @@ from web import runtime
 from web.signatures import twilio_signed
 
 GATEWAY = "twilio"
-_RENDERED = re.compile(r"^[a-z0-9_]+-[0-9a-f]{12}\.(?:mp3|wav)$")
-_RECORDED = re.compile(r"^[a-z0-9_]+\.(?:mp3|wav)$")
-# Rendered names change with their text, so they never go stale; staff recordings keep their
-# name when replaced, so Twilio and proxies look again after a few minutes.
-RENDERED_MAX_AGE = 365 * 24 * 3600
-RECORDED_MAX_AGE = 300
 MAX_INT_DIGITS = 9  # Twilio's numbers are small; anything longer is not from Twilio
 
 
@@ -76,6 +67,13 @@ def _act_ref() -> flow.ActRef:
                        _int(request.args, "fb", 0))
 
 
+def _recording() -> dict:
+    """The recording fields of a <Record> action or a recording status callback."""
+    return {"recording_sid": _text(request.form, "RecordingSid") or None,
+            "recording_url": _text(request.form, "RecordingUrl", 2000) or None,
+            "duration": _int(request.form, "RecordingDuration")}
+
+
 def _render(screen: flow.Screen, now) -> Response:
     return _twiml(render_screen(runtime().settings, clock.local(now).date(), screen, MENU))
 
@@ -98,33 +96,14 @@ def incoming():
 @twilio_signed
 def menu():
     """The answer to a menu's <Gather> (digits), or the Redirect after it (silence)."""
-    ref, step, retries = _call_ref(), _step(), _retries()
-    node = _text(request.args, "node", 40)
-    resume = _text(request.args, "resume", 40)
-    resume = resume if resume in MENU.nodes else None
-    digits = _text(request.form, "Digits", 32) or None
-    now = clock.utcnow()
-    move = flow.press(MENU, node, digits) if node in MENU.nodes else None
-    action = flow.action_request(MENU, move.act, digits) if isinstance(move, flow.Run) else None
-    stored = False
-    if action is None:  # only a move through the menu: one statement
-        stored = write_now(runtime().engine, lambda conn: calls.store_move(
-            conn, now, ref, step=step, node=node or "?", digits=digits))
-    if not stored:
-        rt = runtime()
-        with session_scope(rt.sessions) as session:
-            result = calls.menu_step(
-                session, now, ref, step=step, node=node or "?", digits=digits, action=action,
-                question=catalogue_at(now)["consent_ask"],
-                outbox=Outbox.for_settings(session, rt.settings),
-            )
-    if move is None:
-        screen = flow.unknown_node(MENU, step)
-    elif isinstance(move, flow.Run):
-        screen = flow.after_action(MENU, move, result, resume, step)
-    else:
-        screen = flow.after_move(MENU, node, move, retries, resume, step)
-    return _render(screen, now)
+    ref, now, rt = _call_ref(), clock.utcnow(), runtime()
+    answer = flow.answer(MENU, _text(request.args, "node", 40),
+                         _text(request.form, "Digits", 32) or None, _step(), _retries(),
+                         _text(request.args, "resume", 40))
+    result = calls.answer_menu(
+        rt.engine, rt.sessions, now, rt.settings, ref, step=answer.step, node=answer.node,
+        digits=answer.digits, action=answer.action, question=catalogue_at(now)["consent_ask"])
+    return _render(flow.after_answer(MENU, answer, result), now)
 
 
 @bp.post("/recorded")
@@ -132,18 +111,12 @@ def menu():
 def recorded():
     """The <Record> action (or the Redirect after it when nothing was recorded)."""
     call_ref, step, retries, ref = _call_ref(), _step(), _retries(), _act_ref()
-    args = flow.recording_args(MENU, ref)
-    now = clock.utcnow()
-    rt = runtime()
+    now, rt = clock.utcnow(), runtime()
     with session_scope(rt.sessions) as session:
-        case = calls.complaint_recorded(
+        number = calls.complaint_recorded(
             session, now, Outbox.for_settings(session, rt.settings), call_ref, step=step,
             node="record_complaint", digits=_text(request.form, "Digits", 32) or None,
-            recording_sid=_text(request.form, "RecordingSid") or None,
-            recording_url=_text(request.form, "RecordingUrl", 2000) or None,
-            duration=_int(request.form, "RecordingDuration"), **args,
-        )
-        number = case.number if case is not None else None
+            **_recording(), **flow.recording_args(MENU, ref))
     return _render(flow.after_recording(MENU, ref, number, retries, step), now)
 
 
@@ -151,20 +124,15 @@ def recorded():
 @twilio_signed
 def recording():
     """Twilio's recording status callback: the media URL (kept private) and the one case."""
-    call_ref, ref = _call_ref(), _act_ref()
-    recording_sid = _text(request.form, "RecordingSid")
-    if not recording_sid:
+    call_ref, ref, recording = _call_ref(), _act_ref(), _recording()
+    if recording["recording_sid"] is None:
         return "", 400
-    args = flow.recording_args(MENU, ref)
     rt = runtime()
     with session_scope(rt.sessions) as session:
         calls.recording_status(
             session, clock.utcnow(), Outbox.for_settings(session, rt.settings), call_ref,
-            recording_sid=recording_sid,
-            recording_url=_text(request.form, "RecordingUrl", 2000) or None,
-            status=_text(request.form, "RecordingStatus", 16).lower() or RecordingStatus.COMPLETED,
-            duration=_int(request.form, "RecordingDuration"), **args,
-        )
+            status=_text(request.form, "RecordingStatus", 16), **recording,
+            **flow.recording_args(MENU, ref))
     return "", 204
 
 
@@ -224,19 +192,10 @@ def alert():
 @bp.get("/audio/<name>")
 def audio(name: str):
     """A prompt's sound file, for Twilio's <Play>: content type, ETag, caching, 304."""
-    rendered_dir, recorded_dir = sound_dirs(runtime().settings)
-    if _RENDERED.match(name):
-        path, max_age = rendered_dir / name, RENDERED_MAX_AGE
-    elif _RECORDED.match(name):
-        path, max_age = recorded_dir / name, RECORDED_MAX_AGE
-    else:
+    sound = sound_file(runtime().settings, name)
+    if sound is None:
         abort(404)
-    try:
-        etag = etag_for(path)
-    except OSError:
-        abort(404)
-    response = send_file(path, mimetype=content_type(path), etag=etag.strip('"'),
-                         max_age=max_age, conditional=True)
-    if max_age == RENDERED_MAX_AGE:
-        response.cache_control.immutable = True
+    response = send_file(sound.path, mimetype=sound.mimetype, etag=sound.etag,
+                         max_age=sound.max_age, conditional=True)
+    response.cache_control.immutable = sound.immutable
     return response

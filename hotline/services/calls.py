@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, cast, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from hotline import clock
-from hotline.db import dialect_insert, insert_once, session_scope
+from hotline.db import dialect_insert, insert_once, session_scope, write_now
 from hotline.gateways.base import GatewayError, VoiceGateway
 from hotline.models import (
     FINAL_CALL_STATUSES,
@@ -266,6 +266,22 @@ def _store_move_stmt(dialect: str):
             .returning(table.c.id))
 
 
+def answer_menu(
+    engine: Engine, sessions: sessionmaker, now: datetime, settings, ref: CallRef, *,
+    step: int, node: str, digits: str | None, action: ActionRequest | None, question: str,
+) -> StepResult | None:
+    """A menu answer from the webhook, committed. A keypress that only moves through the menu
+    (the most common request of a call) is one autocommitted statement (``store_move``);
+    an action, or a step of a call not stored yet, is a ``menu_step`` in its own
+    transaction. None when only the move was stored."""
+    if action is None and write_now(engine, lambda conn: store_move(
+            conn, now, ref, step=step, node=node, digits=digits)):
+        return None
+    with session_scope(sessions) as session:
+        return menu_step(session, now, ref, step=step, node=node, digits=digits, action=action,
+                         question=question, outbox=Outbox.for_settings(session, settings))
+
+
 def menu_step(
     session: Session, now: datetime, ref: CallRef, *, step: int, node: str,
     digits: str | None, action: ActionRequest | None = None, question: str = "",
@@ -436,15 +452,16 @@ def complaint_recorded(
     session: Session, now: datetime, outbox: Outbox, ref: CallRef, *, step: int, node: str,
     digits: str | None, recording_sid: str | None, recording_url: str | None,
     duration: int | None, category: int, voicemail: bool = False, emergency: bool = False,
-) -> Case | None:
-    """The caller finished speaking: the case of this recording (opened once), or None when
-    nothing was recorded."""
+) -> int | None:
+    """The caller finished speaking: the number of this recording's case (opened once), or
+    None when nothing was recorded."""
     call, _ = get_call(session, now, ref)
     store_step(session, now, call, str(step), node, digits)
     if not recording_sid or not recording_url or (duration or 0) < MIN_RECORDING_S:
         return None
     recording = _recording(session, now, call, recording_sid, recording_url, duration, None)
-    return _case_for(session, now, outbox, call, recording, category, voicemail, emergency)
+    case = _case_for(session, now, outbox, call, recording, category, voicemail, emergency)
+    return case.number if case is not None else None
 
 
 def recording_status(
@@ -453,7 +470,9 @@ def recording_status(
     voicemail: bool = False, emergency: bool = False,
 ) -> Recording:
     """Twilio's recording status callback: keep the media URL (private; staff listen through
-    the console) and make sure a completed recording has its one case."""
+    the console) and make sure a completed recording has its one case. No status given is
+    taken as completed."""
+    status = (status or "").strip().lower() or RecordingStatus.COMPLETED
     call, _ = get_call(session, now, ref)
     recording = _recording(session, now, call, recording_sid, recording_url, duration, status)
     if status == RecordingStatus.COMPLETED and (recording.duration_s or 0) >= MIN_RECORDING_S:
