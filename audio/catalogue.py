@@ -264,6 +264,53 @@ TEXTS: dict[str, str] = {
     ),
     "alert_accepted": "Cảm ơn chị. Hồ sơ đã giao cho chị. Số của người báo có trong tin nhắn.",
     "alert_taken": "Hồ sơ này đã có người nhận. Cảm ơn chị.",
+    # Voice notices: what the line would text a member, told by a call we place
+    # (``hotline.services.voice_notices``). Neutral words: the phone may be shared.
+    "notice_hello": "Xin chào chị. Đường dây hỗ trợ người lao động tự do gọi để báo tin cho chị.",
+    "notice_case_number": "Tin về hồ sơ số",
+    "notice_case_accepted": "Đã có người nhận giúp chị. Người đó sẽ sớm liên lạc với chị.",
+    "notice_case_waiting": (
+        "Chúng tôi vẫn đang tìm người giúp chị. Nếu cần gấp, chị gọi lại số này."
+    ),
+    "notice_referred_to": "Chị hãy liên hệ với",
+    "notice_referred_phone": "Số điện thoại là",
+    "notice_phone_again": "Xin nhắc lại, số điện thoại là",
+    "notice_referred_no_phone": "Người hỗ trợ sẽ hướng dẫn chị đến đó.",
+    "notice_case_resolved": (
+        "Việc của chị đã được giải quyết. Vài ngày nữa chúng tôi sẽ gọi hỏi lại ý kiến của chị."
+    ),
+    "notice_followup": "Việc của chị đã được giải quyết xong chưa?",
+    "notice_followup_referred": "Chúng tôi đã giới thiệu chị đến",
+    "notice_meeting": "Nhắc chị buổi họp nhóm sắp tới, vào",
+    "notice_meeting_moved": "Buổi họp nhóm của chị đã đổi sang",
+    "notice_meeting_cancelled": "Buổi họp nhóm của chị vào",
+    "notice_meeting_cancelled_end": "đã hủy. Lịch mới chúng tôi sẽ báo sau.",
+    "notice_keys_info": "Nghe lại, bấm một. Không muốn nhận cuộc gọi báo tin nữa, bấm không.",
+    "notice_keys_followup": (
+        "Đã xong, bấm một. Chưa xong, bấm hai. Nghe lại, bấm phím sao. "
+        "Không muốn nhận cuộc gọi báo tin nữa, bấm không."
+    ),
+    "notice_keys_followup_referral": (
+        "Đã xong, bấm một. Chưa xong, bấm hai. Không liên lạc được nơi đó, bấm ba. "
+        "Không muốn nhận cuộc gọi báo tin nữa, bấm không."
+    ),
+    "notice_keys_meeting": (
+        "Nếu chị đến được, bấm một. Nếu không đến được, bấm hai. Nghe lại, bấm phím sao. "
+        "Không muốn nhận cuộc gọi báo tin nữa, bấm không."
+    ),
+    "notice_machine": (
+        "Đường dây hỗ trợ người lao động tự do có tin báo cho chị. "
+        "Chị gọi lại số này để nghe nhé. Cảm ơn chị."
+    ),
+    "notice_stopped": (
+        "Từ nay đường dây sẽ không gọi báo tin cho chị nữa. Tin nhắn vẫn gửi cho chị như trước."
+    ),
+    "notice_followup_thanks": "Cảm ơn chị đã trả lời. Chúng tôi đã ghi là việc đã xong.",
+    "notice_followup_reopened": (
+        "Cảm ơn chị. Hồ sơ đã được mở lại. Người hỗ trợ sẽ sớm liên lạc lại với chị."
+    ),
+    "notice_answered_before": "Chúng tôi đã có câu trả lời của chị rồi. Cảm ơn chị.",
+    "notice_goodbye": "Cảm ơn chị đã nghe. Chúc chị bình an.",
     # Emergency numbers: filled in from EMERGENCY_NUMBERS below.
     "emergency_numbers": "Các số gọi miễn phí. {emergency_free}. {womens_line}.",
 }

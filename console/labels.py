@@ -79,6 +79,8 @@ NOT_SENT = {
     "expired": _l("Not sent: too late to matter"),
     "duplicate": _l("Not sent: already said under the same key"),
     "changed": _l("Not sent: the meeting changed"),
+    "voice_instead": _l("Not sent: told by a voice call instead"),
+    "voice_failed": _l("Sent late: the voice calls were not answered"),
 }
 
 RESIDENCE = {

@@ -35,7 +35,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hotline.categories import Category
-from hotline.services import voice_actions
+from hotline.services import voice_actions, voice_notices
 
 if TYPE_CHECKING:
     from hotline.services.voice_actions import StepResult
@@ -167,6 +167,8 @@ _STATUS_ALIASES = {
 KEYS = frozenset("0123456789*#")
 # What an emergency alert call to a responder says (``ivr.twiml.render_alert``).
 ALERT_PROMPTS = ("alert_intro", "alert_press_one", "alert_accepted", "alert_taken")
+# What the voice notice calls we place say (``ivr.notice``), every kind's fixed prompts.
+NOTICE_PROMPTS = tuple(sorted(voice_notices.prompt_keys()))
 _KEY_RE = re.compile(r"^[a-z0-9_]+$")
 
 
@@ -386,7 +388,8 @@ MENU = Menu(
     first_call="consent",
     nodes=MappingProxyType({n.key: n for n in _NODES}),
     actions=MappingProxyType(ACTIONS),
-    global_prompts=("welcome", "invalid_key", "no_input", "goodbye", *ALERT_PROMPTS),
+    global_prompts=("welcome", "invalid_key", "no_input", "goodbye", *ALERT_PROMPTS,
+                    *NOTICE_PROMPTS),
 )
 
 

@@ -45,7 +45,15 @@ from hotline.models.messages import (
     MessageStatus,
     NotSent,
 )
-from hotline.models.people import Consent, Person, PersonPhone, Residence, Role, Sex
+from hotline.models.people import (
+    Consent,
+    NotifyChannel,
+    Person,
+    PersonPhone,
+    Residence,
+    Role,
+    Sex,
+)
 from hotline.models.staff import (
     AuditLog,
     JobFailure,
@@ -71,7 +79,7 @@ __all__ = [
     "Case", "CaseEvent", "CaseStatus", "Consent", "DeliveryReport",
     "Direction", "GatewayDevice", "Group", "Lane",
     "GroupRole", "Kind", "Meeting", "MeetingStatus", "Membership", "Message", "MessageStatus",
-    "NotSent",
+    "NotSent", "NotifyChannel",
     "OPEN_STATUSES", "Person", "PersonPhone", "Provider", "Recording", "Referral", "Residence",
     "JobFailure", "LoginThrottle", "Role", "STATUS_RANK", "SchedulerState", "Sex", "StaffRole",
     "StaffUser", "TERMINAL",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base
@@ -56,7 +57,11 @@ class RecordingStatus(StrEnum):
 
 class Call(Base):
     __tablename__ = "calls"
-    __table_args__ = (UniqueConstraint("gateway", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("gateway", "external_id"),
+        # Today's calls to a number (the daily cap of voice notices).
+        Index("ix_calls_phone_started", "phone", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     gateway: Mapped[str] = mapped_column(String(12))
@@ -70,6 +75,8 @@ class Call(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     duration_s: Mapped[int | None]
+    # Twilio's answering-machine detection (``AnsweredBy``: human, machine_end_beep, ...).
+    answered_by: Mapped[str | None] = mapped_column(String(24))
 
     steps: Mapped[list[CallStep]] = relationship(back_populates="call", order_by="CallStep.id")
 
@@ -119,7 +126,11 @@ class CallbackStatus(StrEnum):
 
 class CallbackRequest(Base):
     __tablename__ = "callback_requests"
-    __table_args__ = (Index("ix_callback_requests_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_callback_requests_status_due", "status", "due_at"),
+        # One call per notice: a job run twice queues it once (NULLs differ: callbacks).
+        UniqueConstraint("person_id", "notice", "notice_ref"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
@@ -136,5 +147,14 @@ class CallbackRequest(Base):
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="SET NULL"), index=True
     )
+    # A voice notice (``reason`` "notice"): its kind (``voice_notices.KINDS``), what it is
+    # about (a case, a referral, a meeting), and the SMS it stands for (stored, not sent; the
+    # fallback when the calls fail).
+    notice: Mapped[str | None] = mapped_column(String(24))
+    notice_ref: Mapped[str | None] = mapped_column(String(64))
+    # What the call says besides its fixed prompts (case number, provider, phone ...).
+    notice_args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]

@@ -101,6 +101,10 @@ class NotSent(StrEnum):
     EXPIRED = "expired"  # it could only have arrived after it mattered
     DUPLICATE = "duplicate"  # other words under a key already used
     CHANGED = "changed"  # what it announced changed (a meeting moved or cancelled)
+    # Her notices come by voice call (``notify_channel`` voice): the SMS is kept, not sent,
+    # and goes after all only if the calls fail (then ``voice_failed``).
+    VOICE_INSTEAD = "voice_instead"
+    VOICE_FAILED = "voice_failed"  # sent late: the calls that stood for it were not answered
 
 
 # Reasons after which the message is never sent (the others only hold it).

@@ -30,6 +30,16 @@ class Residence(StrEnum):
     UNKNOWN = "unknown"
 
 
+class NotifyChannel(StrEnum):
+    """How the line tells a person about her case and meetings: by SMS (the default), by a
+    voice call (for those who cannot read an unaccented SMS; the SMS is stored, not sent,
+    and goes as the fallback when the calls fail), or both."""
+
+    SMS = "sms"
+    VOICE = "voice"
+    BOTH = "both"
+
+
 class Person(Base):
     """Anyone the line knows by phone. ``phone`` is the current E.164 number;
     earlier numbers live in ``PersonPhone`` so history survives a new SIM."""
@@ -64,6 +74,9 @@ class Person(Base):
     pending_ref: Mapped[int | None]
     pending_expires_at: Mapped[datetime | None]
     bhyt_expires_on: Mapped[date | None] = mapped_column(index=True)
+    # ``NotifyChannel``: SMS, voice calls or both for notices (case news, reminders).
+    notify_channel: Mapped[str] = mapped_column(String(8), default=NotifyChannel.SMS,
+                                                server_default=NotifyChannel.SMS.value)
     created_at: Mapped[datetime]
     erased_at: Mapped[datetime | None]
 

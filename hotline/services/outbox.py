@@ -914,6 +914,23 @@ def _cancel(msg: Message, reason: NotSent) -> None:
     msg.error_message = reason.replace("_", " ")
 
 
+def instead_by_voice(msg: Message) -> None:
+    """Keep the queued ``msg`` unsent: a voice call tells her instead
+    (``hotline.services.voice_notices``); ``send_after_all`` sends it if the calls fail."""
+    if msg.status == MessageStatus.QUEUED:
+        _cancel(msg, NotSent.VOICE_INSTEAD)
+
+
+def send_after_all(msg: Message, now: datetime) -> bool:
+    """The calls standing for ``msg`` failed: queue it now, marked ``voice_failed`` (the
+    drain still keeps quiet hours, expiry and opt-outs). False if it was not held for voice."""
+    if msg.status != MessageStatus.CANCELLED or msg.hold_reason != NotSent.VOICE_INSTEAD:
+        return False
+    msg.status, msg.due_at = MessageStatus.QUEUED, now
+    msg.hold_reason, msg.error_message = NotSent.VOICE_FAILED, "voice calls not answered"
+    return True
+
+
 def cancel_queued(session: Session, reason: NotSent, *where) -> int:
     """Give up every queued message matching ``where`` for ``reason``; returns how many."""
     return session.execute(

@@ -32,6 +32,7 @@ from hotline.models import (
     Kind,
     Membership,
     Message,
+    NotifyChannel,
     NotSent,
     Person,
     PersonPhone,
@@ -163,6 +164,47 @@ def record_case_consent(session: Session, now: datetime, person: Person, *, keyw
                         question=f"Gui {keyword} de bao van de va nhan ho tro",
                         asked_at=now, answer="granted", answered_at=now))
     session.flush()
+
+
+# The consent log's purpose for how she is told (``Person.notify_channel``).
+NOTIFY_PURPOSE = "voice_calls"
+# What each change is recorded as having asked (the consent log keeps the question).
+NOTIFY_QUESTIONS = {
+    NotifyChannel.SMS: "Nhan tin bao bang tin nhan (khong goi)",
+    NotifyChannel.VOICE: "Nhan tin bao bang cuoc goi thay tin nhan",
+    NotifyChannel.BOTH: "Nhan tin bao bang ca tin nhan va cuoc goi",
+}
+
+
+def set_notify_channel(session: Session, now: datetime, person: Person, channel: str, *,
+                       source: str, user: StaffUser | None = None, note: str = "") -> bool:
+    """Tell ``person`` her notices by ``channel`` (``NotifyChannel``); False when unchanged.
+
+    Like an opt-out it is kept in the consent log (granted for calls, withdrawn when back to
+    SMS), with ``source`` (sms, voice, console) as its channel, and in the audit log with who
+    did it (``user``, else the member herself). ``note`` names why ("voice opt-out": key 0
+    during a notice call).
+    """
+    try:
+        value = NotifyChannel(channel)
+    except ValueError:
+        raise PeopleError(N_("Unknown notification channel.")) from None
+    if person.erased_at is not None:
+        raise PeopleError(N_("This person's data was erased."))
+    before = person.notify_channel
+    if before == value:
+        return False
+    person.notify_channel = value
+    question = NOTIFY_QUESTIONS[value] + (f" ({note})" if note else "")
+    session.add(Consent(person_id=person.id, purpose=NOTIFY_PURPOSE, channel=source[:12],
+                        question=question, asked_at=now,
+                        answer="withdrawn" if value == NotifyChannel.SMS else "granted",
+                        answered_at=now))
+    audit(session, now, user, "notify_channel", "person", person.id,
+          actor=None if user is not None else f"member ({source})"[:120],
+          before=before, after=value.value, source=source, note=note or None)
+    session.flush()
+    return True
 
 
 # Days before a health-insurance card ends when the member is reminded.

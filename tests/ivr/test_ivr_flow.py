@@ -23,7 +23,14 @@ from hotline.models import (
 )
 from hotline.services import cases
 from hotline.services.outbox import Outbox
-from ivr.menu import ACTIONS, ALERT_PROMPTS, MENU, choose, reachable_prompt_keys
+from ivr.menu import (
+    ACTIONS,
+    ALERT_PROMPTS,
+    MENU,
+    NOTICE_PROMPTS,
+    choose,
+    reachable_prompt_keys,
+)
 from tests.conftest import AUTH_TOKEN
 from tests.factories import create_person
 from tests.ivr.ivr_caller import Caller, fresh_phone, query, sign
@@ -375,6 +382,7 @@ def test_every_path_of_the_menu_ends_well(client, db, duty):
     expected -= {f"case_status_{s}" for s in ("new", "acknowledged", "in_progress", "referred",
                                               "resolved", "closed")}
     expected -= set(ALERT_PROMPTS)  # heard on the alert calls placed to responders
+    expected -= set(NOTICE_PROMPTS)  # heard on the notice calls placed to members
     assert expected - heard == set()
     assert hangups > 0
     assert any(state.startswith("dial") for state in paths)
