@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, redirect
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from console.forms import FIRST_DAY, INT_MAX, INT_MIN, LAST_DAY
+from console.forms import PageForm, lenient
 from hotline import clock
 from hotline.db import session_scope
 from hotline.models import Person, StaffUser
@@ -53,35 +53,9 @@ def outbox(session: Session) -> Outbox:
     return Outbox.for_settings(session, rt().settings)
 
 
-def arg_int(name: str, default: int | None = None, source=None) -> int | None:
-    """An integer query or form argument; anything else is ``default``."""
-    raw = (source if source is not None else request.args).get(name, "")
-    try:
-        number = int(str(raw).strip())
-    except ValueError:
-        return default
-    return number if number in INT_RANGE else default
-
-
-# The bounds console/forms.py keeps: the line's years, the database's 32-bit integers.
-INT_RANGE = range(INT_MIN, INT_MAX + 1)
-
-
-def sane_day(value: date | None) -> date | None:
-    """``value`` when it lies between FIRST_DAY and LAST_DAY, else None."""
-    return value if value is not None and FIRST_DAY <= value <= LAST_DAY else None
-
-
-def arg_date(name: str, default: date | None = None, source=None) -> date | None:
-    raw = (source if source is not None else request.args).get(name, "").strip()
-    try:
-        return (sane_day(date.fromisoformat(raw)) or default) if raw else default
-    except ValueError:
-        return default
-
-
 def page_number() -> int:
-    return max(1, arg_int("page", 1) or 1)
+    """The ``page`` of a list (1 when not given or not a page number)."""
+    return lenient(PageForm).page.data or 1
 
 
 def act(change, back: str, done: str | None = None):

@@ -24,13 +24,16 @@ from werkzeug.datastructures import CombinedMultiDict
 from wtforms import Field
 from wtforms.validators import StopValidation, ValidationError
 
+from console.i18n import LOCALES
 from hotline.categories import Category
 from hotline.models import CaseStatus, StaffRole
-from hotline.models.voice import PARTICIPANT_KINDS
+from hotline.models.voice import ISSUE_STATUSES, PARTICIPANT_KINDS, TONES
+from hotline.queries.callbacks import STATUSES as CALLBACK_STATUSES
 from hotline.services import monitoring
 from hotline.services.case_actions import CLOSE_STATUSES
 from hotline.services.errors import ServiceError
 from hotline.services.meetings import SERIES_KINDS, SERIES_NTH
+from hotline.services.reports import DIMENSIONS, ReportQuery
 
 # Dates the console accepts: the line's years, not year 1 or 9999 (whose UTC instant or
 # next period would overflow). Integers: what the database's 32-bit columns hold.
@@ -105,20 +108,21 @@ def has_controls(text: str, multiline: bool = False) -> bool:
 
 
 class Text(Field):
-    """Text stripped and cut to ``limit`` characters (as the columns hold); control
-    characters are refused."""
+    """Text stripped (unless ``strip`` is off) and cut to ``limit`` characters (as the
+    columns hold); control characters are refused."""
 
     def __init__(self, label=None, validators=None, *, limit: int = 2000,
-                 multiline: bool = False, **kwargs):
+                 multiline: bool = False, strip: bool = True, **kwargs):
         super().__init__(label, validators, **kwargs)
-        self.limit, self.multiline = limit, multiline
+        self.limit, self.multiline, self.strip = limit, multiline, strip
 
     def process_data(self, value):
         self.data = value or ""
 
     def process_formdata(self, valuelist):
         if valuelist:
-            self.data = _first(valuelist).strip()[:self.limit]
+            raw = _first(valuelist)
+            self.data = (raw.strip() if self.strip else raw)[:self.limit]
 
     def pre_validate(self, form):
         if has_controls(self.data, self.multiline):
@@ -317,6 +321,113 @@ class Required:
 Password = Raw
 
 
+# ---- switches, confirmations and page filters ----------------------------------------------
+# Filters come from the query string and are read with ``lenient``: a bad value is as if it
+# was not given. A confirmation or a roll is posted and read with ``parse``.
+
+class LanguageForm(Form):
+    lang = Choice("lang", choices=LOCALES, default=None)
+    next = Raw("next")  # a path inside the console, checked by auth.safe_next
+
+
+class ConfirmForm(Form):
+    """The box ticked on a second page before a step that cannot be undone (leaving a group,
+    an erasure): only "1" confirms."""
+
+    confirm = Flag("confirm", default=False)
+
+
+class PageForm(Form):
+    page = Int(_l("Page"), low=1, default=1)
+
+
+class ProvidersPageForm(Form):
+    edit = Int(_l("Edit"), low=1)  # the service whose edit form is open
+
+
+class ExportForm(Form):
+    phones = Flag(_l("Show phone numbers"), default=False)
+
+
+class PeopleSearchForm(Form):
+    """The people search, and the search for the other record of a merge."""
+
+    q = Text(_l("Search"), limit=80)
+    group_id = Int(_l("Group"), name="group", low=1)
+    other = Int(_l("The other record"), low=1)
+
+
+class CallbackFilterForm(Form):
+    status = Choice(_l("Status"), choices=CALLBACK_STATUSES, default="")
+
+
+class AuditFilterForm(Form):
+    action = Text(_l("Action"), limit=40)
+    user = Text(_l("User"), limit=40)
+    object_type = Text(_l("Object"), limit=40)
+    object_id = Text(_l("Id"), limit=40)
+
+
+class PeriodForm(Form):
+    """A page's period (``from`` / ``to``, the last 90 days by default) in an optional ward."""
+
+    first = Day(_l("From"), name="from")
+    last = Day(_l("To"), name="to")
+    ward = Text(_l("Ward"), limit=60)
+
+    def query(self, today: date, **extra) -> ReportQuery:
+        """The period asked for; its days the other way round when given so."""
+        default = ReportQuery.default(today)
+        first, last = self.first.data or default.first_day, self.last.data or default.last_day
+        if last < first:
+            first, last = last, first
+        return ReportQuery(first, last, ward=self.ward.data or None, **extra)
+
+
+class ReportFilterForm(PeriodForm):
+    by = Choice(_l("Break down by"), choices=DIMENSIONS, default=None)
+
+    def query(self, today: date, **extra) -> ReportQuery:
+        return super().query(today, by=self.by.data, **extra)
+
+
+class ProviderReportForm(PeriodForm):
+    provider = Int(_l("Service"), low=1)  # the row to highlight
+
+
+class IssueFilterForm(Form):
+    status = Choice(_l("Status"), choices=ISSUE_STATUSES, default=None)
+
+
+class PressFilterForm(Form):
+    """The press list's filters (see ``queries.voice.PressFilters``)."""
+
+    first = Day(_l("From"), name="from")
+    last = Day(_l("To"), name="to")
+    category = Int(_l("Category"))
+    issue_id = Int(_l("Issue"), name="issue", low=1)
+    tone = Choice(_l("Tone"), choices=TONES, default=None)
+    outlet = Text(_l("Outlet"), limit=120)
+
+
+class SimulatorForm(Form):
+    """What the phone simulator's page posts (a flat JSON object, or a form with the
+    recording): a text to the line, a call step, a callback answered."""
+
+    phone = Text(_l("Phone"), limit=40)
+    body = Text(_l("Message"), limit=1600, multiline=True, strip=False)  # as typed, like an SMS
+    kind = Text("kind", limit=12)  # the view knows the kinds of step
+    call_sid = Text("call_sid", limit=64)
+    direction = Choice("direction", choices=("inbound", "outbound"), default="inbound")
+    url = Text("url", limit=2000)
+    status_callback = Text("status_callback", limit=2000)
+    digits = Text("digits", limit=32)
+    finished_on_key = Text("finished_on_key", limit=1)
+    dial_status = Text("dial_status", limit=20)
+    duration = Int("duration", low=0, high=24 * 3600)
+    callback_id = Int("callback_id", low=1)
+
+
 # ---- users -------------------------------------------------------------------------------
 
 class LoginForm(Form):
@@ -512,6 +623,13 @@ class UploadForm(Form):
 # ---- collective voice: minutes, issues, forums, press --------------------------------------
 
 A_DATE, PEOPLE = "Give a valid date.", "Give a number of people from 0 to 10000."
+
+
+class AttendanceForm(Form):
+    """A meeting's roll: the people ticked present, among the people listed on the page."""
+
+    present = Ints(_l("Present"))
+    listed = Ints(_l("Listed"))
 
 
 class MinutesForm(Form):

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user
 
 from console import auth, bp
 from console.common import act, me, now, rt, unit
-from console.forms import LoginForm, parse
+from console.forms import LanguageForm, LoginForm, lenient, parse
 from console.i18n import LOCALES
 from hotline import queries
 from hotline.services import job_rows
@@ -72,14 +72,13 @@ def logout():
 @bp.post("/lang")
 def set_language():
     """The language switch: Vietnamese or English, kept for the browser and the user."""
-    lang = request.form.get("lang", "")
-    if lang in LOCALES:
-        session["lang"] = lang
+    form = lenient(LanguageForm, request.form)
+    if form.lang.data:
+        session["lang"] = form.lang.data
         if current_user.is_authenticated:
             with unit() as db:
-                user_service.set_locale(db, now(), me(db), lang)
-    back = auth.safe_next(request.form.get("next"))
-    return redirect(back or url_for("console.index"))
+                user_service.set_locale(db, now(), me(db), form.lang.data)
+    return redirect(auth.safe_next(form.next.data) or url_for("console.index"))
 
 
 @bp.get("/dashboard")

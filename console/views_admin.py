@@ -10,14 +10,18 @@ from flask_login import current_user
 
 from audio import recordings as prompt_service
 from console import auth, bp, prompts
-from console.common import act, arg_int, me, now, outbox, page_number, rt, unit
+from console.common import act, me, now, outbox, page_number, rt, unit
 from console.forms import (
+    AttendanceForm,
+    AuditFilterForm,
     BroadcastForm,
+    ConfirmForm,
     GroupForm,
     MeetingForm,
     MemberForm,
     MoveForm,
     ProviderForm,
+    ProvidersPageForm,
     SeriesForm,
     UploadForm,
     lenient,
@@ -102,7 +106,7 @@ def group_remove_member(group_id: int, membership_id: int):
         membership = _get(db, Membership, membership_id)
         if membership.group_id != group_id or membership.left_at is not None:
             abort(404)
-        if request.form.get("confirm") != "1":  # first say what leaving means, then act
+        if not parse(ConfirmForm).confirm.data:  # first say what leaving means, then act
             return render_template("console/leave.html", m=membership)
         group_service.remove_member(db, now(), me(db), membership)
     flash(_("Saved."), "ok")
@@ -163,12 +167,12 @@ def meeting_page(meeting_id: int):
 @bp.post("/meetings/<int:meeting_id>/attendance")
 @auth.allow(*auth.STAFF)
 def meeting_attendance(meeting_id: int):
-    def ids(name: str) -> set[int]:
-        return {int(v) for v in request.form.getlist(name) if v.isdigit()}
+    def change(db):
+        roll = parse(AttendanceForm)
+        meeting_service.record_roll(db, now(), me(db), _get(db, Meeting, meeting_id),
+                                    set(roll.present.data), set(roll.listed.data))
 
-    return act(lambda db: meeting_service.record_roll(
-        db, now(), me(db), _get(db, Meeting, meeting_id), ids("present"), ids("listed")),
-        url_for("console.meeting_page", meeting_id=meeting_id))
+    return act(change, url_for("console.meeting_page", meeting_id=meeting_id))
 
 
 @bp.post("/meetings/<int:meeting_id>/move")
@@ -310,7 +314,8 @@ def prompt_remove(key: str):
 @auth.allow(*auth.CASEWORK)
 def providers():
     with unit() as db:
-        edit = db.get(Provider, arg_int("edit") or 0) if current_user.is_staff else None
+        edit_id = lenient(ProvidersPageForm).edit.data
+        edit = db.get(Provider, edit_id) if edit_id and current_user.is_staff else None
         return render_template("console/providers.html", rows=queries.providers.providers(db),
                                edit=edit)
 
@@ -339,9 +344,7 @@ def provider_edit(provider_id: int):
 @bp.get("/audit")
 @auth.allow(*auth.STAFF)
 def audit_log():
-    filters = {k: request.args.get(k, "").strip()[:40]
-               for k in ("action", "user", "object_type", "object_id")}
-    page = page_number()
+    filters, page = lenient(AuditFilterForm).data, page_number()
     with unit() as db:
         rows, total = queries.audit.audit_entries(db, page=page, **filters)
         return render_template("console/audit.html", rows=rows, total=total, page=page,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, render_template
 
 from console import auth, bp, labels
 from console.common import me, now, unit
+from console.forms import ExportForm, lenient
 from hotline.models import Person
 from hotline.services import exports
 
@@ -21,7 +22,7 @@ def export_cases():
     """Every case; numbers masked unless ``phones=1``."""
     with unit() as db:
         body, _n = exports.cases_csv(db, now(), me(db), labels.EXPORT,
-                                     show_phones=request.args.get("phones") == "1")
+                                     show_phones=lenient(ExportForm).phones.data)
     return _download(body, f"stones-cases-{now():%Y%m%d}.csv", "text/csv")
 
 
@@ -31,7 +32,7 @@ def export_people():
     """Everyone the line knows; numbers masked unless ``phones=1``."""
     with unit() as db:
         body, _n = exports.people_csv(db, now(), me(db), labels.EXPORT,
-                                      show_phones=request.args.get("phones") == "1")
+                                      show_phones=lenient(ExportForm).phones.data)
     return _download(body, f"stones-people-{now():%Y%m%d}.csv", "text/csv")
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from console import auth, bp
-from console.common import act, arg_int, me, now, outbox, rt, unit
-from console.forms import MergeForm, PersonForm, parse
+from console.common import act, me, now, outbox, rt, unit
+from console.forms import (
+    CallbackFilterForm,
+    ConfirmForm,
+    MergeForm,
+    PeopleSearchForm,
+    PersonForm,
+    lenient,
+    parse,
+)
 from hotline import queries
 from hotline.models import Person
 from hotline.services import people as people_service
@@ -24,7 +32,8 @@ def _person(db, person_id: int) -> Person:
 @bp.get("/people")
 @auth.allow(*auth.STAFF)
 def people():
-    q, group_id = request.args.get("q", "")[:80], arg_int("group")
+    search = lenient(PeopleSearchForm)
+    q, group_id = search.q.data, search.group_id.data
     with unit() as db:
         found = queries.people.search(db, q, group_id=group_id)
         return render_template("console/people.html", q=q, people=found, group_id=group_id,
@@ -45,7 +54,7 @@ def person_page(person_id: int):
 @auth.allow(*auth.STAFF)
 def callbacks():
     """Every callback the line promised, and where it stands."""
-    status = request.args.get("status", "")
+    status = lenient(CallbackFilterForm).status.data
     with unit() as db:
         return render_template("console/callbacks.html", status=status,
                                rows=queries.callbacks.callbacks(db, status=status),
@@ -63,8 +72,8 @@ def person_edit(person_id: int):
 @bp.get("/people/<int:person_id>/merge")
 @auth.allow(*auth.STAFF)
 def person_merge_form(person_id: int):
-    q = request.args.get("q", "")[:80]
-    other_id = arg_int("other")
+    search = lenient(PeopleSearchForm)
+    q, other_id = search.q.data, search.other.data
     with unit() as db:
         person = _person(db, person_id)
         other = db.get(Person, other_id) if other_id else None
@@ -107,7 +116,7 @@ def _erase(db, person_id: int) -> None:
 @bp.post("/people/<int:person_id>/erase")
 @auth.allow(*auth.STAFF)
 def person_erase(person_id: int):
-    if request.form.get("confirm") != "1":
+    if not parse(ConfirmForm).confirm.data:
         flash(_("Tick the box to confirm the erasure."), "error")
         return redirect(url_for("console.person_erase_form", person_id=person_id))
     try:

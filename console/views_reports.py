@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import Response, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from console import auth, bp, charts, labels
-from console.common import arg_date, me, now, unit
+from console.common import me, now, unit
+from console.forms import ReportFilterForm, lenient
 from hotline import clock, queries
 from hotline.services import reports
 from hotline.services.audit import audit
 
 
 def _query() -> reports.ReportQuery:
-    today = clock.local(now()).date()
-    default = reports.ReportQuery.default(today)
-    first = arg_date("from", default.first_day)
-    last = arg_date("to", default.last_day)
-    if last < first:
-        first, last = last, first
-    by = request.args.get("by") or None
-    return reports.ReportQuery(
-        first, last, ward=(request.args.get("ward") or "").strip()[:60] or None,
-        by=by if by in reports.DIMENSIONS else None,
-    )
+    return lenient(ReportFilterForm).query(clock.local(now()).date())
 
 
 def _charts(report: reports.Report) -> dict:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import abort, current_app, jsonify, render_template, request
+from werkzeug.datastructures import MultiDict
 
 from console import auth, bp, media, prompts, simulator
 from console.common import me, now, rt, unit
+from console.forms import FormInvalid, SimulatorForm, parse
 from hotline import clock, queries
 from hotline.models import CallStatus, RecordingStatus
 from hotline.phones import PhoneError, normalize
@@ -31,24 +33,20 @@ def _phone(raw: str | None) -> str:
         abort(400)
 
 
-def _int(value) -> int | None:
-    """A database-sized integer, or None (so 2**63 is a 400, not an overflow)."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if -(2**31) <= number < 2**31 else None
-
-
-def _data() -> dict[str, str]:
+def _data() -> SimulatorForm:
     """The posted fields: a flat JSON object (the page's fetch) or a form. JSON that is not
-    an object of strings, numbers, booleans or nulls (a list, a string, nesting) is a 400."""
-    if not request.is_json:
-        return request.form.to_dict()
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict) or any(isinstance(v, dict | list) for v in data.values()):
+    an object of strings, numbers, booleans or nulls (a list, a string, nesting), or a value
+    the form refuses, is a 400."""
+    source = request.form
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict) or any(isinstance(v, dict | list) for v in data.values()):
+            abort(400)
+        source = MultiDict({k: str(v) for k, v in data.items() if v is not None})
+    try:
+        return parse(SimulatorForm, source)
+    except FormInvalid:
         abort(400)
-    return {k: str(v) for k, v in data.items() if v is not None}
 
 
 def _inbox(phone: str) -> dict:
@@ -89,8 +87,7 @@ def simulator_sms():
     """Text the line from the simulated phone; the line's answers are delivered at once."""
     _enabled()
     data = _data()
-    body = str(data.get("body", ""))[:1600]
-    phone = _phone(str(data.get("phone", "")))
+    body, phone = data.body.data, _phone(data.phone.data)
     with unit() as db:
         audit(db, now(), me(db), "simulator_sms", "phone", phone[-4:])
     simulator.text_line(rt(), phone, body)
@@ -102,7 +99,7 @@ def simulator_sms():
 def simulator_deliver():
     """Deliver what the outbox holds now (the scheduler does it every few seconds too)."""
     _enabled()
-    phone = _phone(_data().get("phone"))
+    phone = _phone(_data().phone.data)
     simulator.deliver(rt(), now())
     return jsonify(_inbox(phone))
 
@@ -125,7 +122,7 @@ def _answer(path: str, form: dict[str, str]) -> dict:
 def simulator_call():
     """Ring the line: Twilio's first webhook for an inbound call."""
     _enabled()
-    phone = _phone(_data().get("phone"))
+    phone = _phone(_data().phone.data)
     sid = simulator.new_call_sid()
     with unit() as db:
         audit(db, now(), me(db), "simulator_call", "call", sid)
@@ -157,26 +154,25 @@ class _Step:
     callback_form: dict[str, str] = field(default_factory=dict)
 
 
-def _ivr_path(raw) -> str:
+def _ivr_path(raw: str) -> str:
     try:
-        return simulator.ivr_path(str(raw or ""), rt().settings)
+        return simulator.ivr_path(raw, rt().settings)
     except simulator.SimulatorError:
         abort(400)
 
 
-def _step(data: dict[str, str]) -> _Step:
+def _step(data: SimulatorForm) -> _Step:
     """What the page's step means: 400 for an unknown kind, a bad call sid or URL."""
-    settings, kind = rt().settings, str(data.get("kind", ""))
-    sid, phone = str(data.get("call_sid", ""))[:64], _phone(str(data.get("phone", "")))
-    outbound = data.get("direction") == "outbound"  # a callback the line placed
+    settings, kind = rt().settings, data.kind.data
+    sid, phone = data.call_sid.data, _phone(data.phone.data)
+    outbound = data.direction.data == "outbound"  # a callback the line placed
     if not sid.startswith("CA") or kind not in _STEP_FIELDS:
         abort(400)
     if kind == "hangup":
-        duration = str(max(0, _int(data.get("duration")) or 0))
         return _Step(simulator.STATUS_PATH, simulator.call_form(
             settings, sid, phone, status=CallStatus.COMPLETED, outbound=outbound,
-            CallDuration=duration))
-    step = _Step(_ivr_path(data.get("url")), {})
+            CallDuration=str(data.duration.data or 0)))
+    step = _Step(_ivr_path(data.url.data), {})
     extra = _STEP_FIELDS[kind](data, step, lambda **more: simulator.call_form(
         settings, sid, phone, outbound=outbound, **more))
     step.form = simulator.call_form(settings, sid, phone, outbound=outbound, **extra)
@@ -184,9 +180,9 @@ def _step(data: dict[str, str]) -> _Step:
 
 
 def _gather(data, step, call_form) -> dict[str, str]:
-    extra = {"Digits": "".join(c for c in str(data.get("digits", "")) if c in "0123456789*#")[:32]}
-    if data.get("finished_on_key"):
-        extra["FinishedOnKey"] = str(data.get("finished_on_key"))[:1]
+    extra = {"Digits": "".join(c for c in data.digits.data if c in "0123456789*#")}
+    if data.finished_on_key.data:
+        extra["FinishedOnKey"] = data.finished_on_key.data
     return extra
 
 
@@ -194,19 +190,19 @@ def _record(data, step, call_form) -> dict[str, str]:
     upload = request.files.get("recording")
     rec_sid, url, duration = simulator.save_recording(
         rt().settings, upload.read() if upload else None, upload.mimetype if upload else None,
-        _int(data.get("duration")))
-    if data.get("status_callback"):
-        step.callback = _ivr_path(data.get("status_callback"))
+        data.duration.data)
+    if data.status_callback.data:
+        step.callback = _ivr_path(data.status_callback.data)
         step.callback_form = call_form(
             RecordingSid=rec_sid, RecordingUrl=url, RecordingDuration=str(duration),
             RecordingStatus=RecordingStatus.COMPLETED, RecordingChannels="1",
             RecordingSource="RecordVerb")
     return {"RecordingSid": rec_sid, "RecordingUrl": url, "RecordingDuration": str(duration),
-            "Digits": str(data.get("digits") or "#")}
+            "Digits": data.digits.data or "#"}
 
 
 def _dial(data, step, call_form) -> dict[str, str]:
-    return {"DialCallStatus": str(data.get("dial_status") or CallStatus.NO_ANSWER)[:20],
+    return {"DialCallStatus": data.dial_status.data or CallStatus.NO_ANSWER,
             "DialCallDuration": "0"}
 
 
@@ -235,7 +231,7 @@ def simulator_missed():
     """Ring the missed-call number once and hang up, as a member short of credit does: the
     line rejects the call (free for her) and queues a callback."""
     _calls_back()
-    phone = _phone(_data().get("phone"))
+    phone = _phone(_data().phone.data)
     sid = simulator.new_call_sid()
     with unit() as db:
         audit(db, now(), me(db), "simulator_missed_call", "call", sid)
@@ -263,8 +259,7 @@ def simulator_ringing():
 def _ringing(data) -> tuple[str, queries.simulator.RingingCallback]:
     """The number and the callback ringing it that a request names; 409 when it has stopped
     ringing (answered, declined, or settled meanwhile)."""
-    phone = _phone(str(data.get("phone", "")))
-    callback_id = _int(data.get("callback_id"))
+    phone, callback_id = _phone(data.phone.data), data.callback_id.data
     if callback_id is None:
         abort(400)
     with unit() as db:

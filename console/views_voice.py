@@ -3,13 +3,25 @@ press monitoring and the brief. Thin: parse, one service or query call, render."
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from console import auth, bp
 from console import brief as brief_output
-from console.common import arg_date, arg_int, me, now, unit
-from console.forms import ForumForm, IssueForm, MinutesForm, PressForm, StepForm, parse
+from console.common import me, now, unit
+from console.forms import (
+    ForumForm,
+    IssueFilterForm,
+    IssueForm,
+    MinutesForm,
+    PeriodForm,
+    PressFilterForm,
+    PressForm,
+    ProviderReportForm,
+    StepForm,
+    lenient,
+    parse,
+)
 from hotline import clock, queries
 from hotline.models import CollectiveIssue, Meeting
 from hotline.models.voice import ISSUE_STATUSES, PARTICIPANT_KINDS, STEP_KINDS, TONES, TOPICS
@@ -22,27 +34,23 @@ from hotline.services.errors import ServiceError
 from hotline.services.reports import ReportQuery
 
 
-def _period() -> ReportQuery:
+def _period(form: PeriodForm | None = None) -> ReportQuery:
     """The ?from= / ?to= period of the page (the last 90 days by default)."""
-    default = ReportQuery.default(clock.local(now()).date())
-    first = arg_date("from", default.first_day)
-    last = arg_date("to", default.last_day)
-    if last < first:
-        first, last = last, first
-    return ReportQuery(first, last, ward=(request.args.get("ward") or "").strip()[:60] or None)
+    return (form or lenient(PeriodForm)).query(clock.local(now()).date())
 
 
 @bp.get("/providers/report")
 @auth.allow(*auth.EVERYONE)
 def provider_report():
-    q = _period()
+    form = lenient(ProviderReportForm)
+    q = _period(form)
     with unit() as db:
         rows = monitoring_queries.provider_report(db, q.start, q.end)
         return render_template(
             "console/provider_report.html", rows=rows, q=q,
             threshold=monitoring_queries.FLAG_HELPED_BELOW,
             min_outcomes=monitoring_queries.FLAG_MIN_OUTCOMES,
-            highlight=arg_int("provider"))
+            highlight=form.provider.data)
 
 
 def _change(change, back: str):
@@ -107,12 +115,11 @@ def minutes_save(meeting_id: int):
 @bp.get("/issues")
 @auth.allow(*auth.STAFF)
 def issues():
-    status = request.args.get("status") or None
+    status = lenient(IssueFilterForm).status.data
     with unit() as db:
         return render_template(
             "console/issues.html", statuses=ISSUE_STATUSES, status=status,
-            rows=voice_queries.issues_overview(
-                db, _today(), status if status in ISSUE_STATUSES else None),
+            rows=voice_queries.issues_overview(db, _today(), status),
             groups=voice_queries.all_groups(db))
 
 
@@ -178,11 +185,7 @@ def forum_create():
 @bp.get("/press")
 @auth.allow(*auth.STAFF)
 def press():
-    tone = request.args.get("tone") or None
-    f = voice_queries.PressFilters(
-        first=arg_date("from"), last=arg_date("to"), category=arg_int("category"),
-        issue_id=arg_int("issue"), tone=tone if tone in TONES else None,
-        outlet=(request.args.get("outlet") or "").strip()[:120])
+    f = voice_queries.PressFilters(**lenient(PressFilterForm).data)
     with unit() as db:
         return render_template("console/press.html", rows=voice_queries.press_items(db, f),
                                f=f, issues=voice_queries.all_issues(db), tones=TONES)

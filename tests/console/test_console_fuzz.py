@@ -163,3 +163,114 @@ def test_dates_outside_the_line_s_years_fall_back_to_the_default_period(as_user,
     for path in ("/console/brief", "/console/reports", "/console/brief.csv"):
         for field in ("from", "to"):
             assert client.get(path, query_string={field: day}).status_code == 200, (path, day)
+
+
+# The query-string filters and switches routed through console/forms.py: each hostile value
+# is as if not given (the page's default), never a 500.
+ROUTED_FILTERS = {
+    "/console/people": ("q", "group"),
+    "/console/callbacks": ("status",),
+    "/console/reports": ("by", "ward", "from", "to"),
+    "/console/providers/report": ("from", "to", "ward", "provider"),
+    "/console/brief": ("from", "to", "ward"),
+    "/console/issues": ("status",),
+    "/console/press": ("from", "to", "category", "issue", "tone", "outlet"),
+    "/console/exports/cases.csv": ("phones",),
+    "/console/exports/people.csv": ("phones",),
+    "/console/audit": ("action", "user", "object_type", "object_id", "page"),
+    "/console/providers": ("edit",),
+    "/console/cases": ("page",),
+}
+ROUTED_VALUES = ["\x00", "a\x00b", "\x1b[31m", "\u202e", "١٢٣", "１２３", "²", "9" * 40,
+                 str(2**31), str(2**70), "-1", "0001-01-01", "9999-12-31", "2026-02-30", "bogus"]
+
+
+@pytest.mark.parametrize("path", sorted(ROUTED_FILTERS))
+def test_routed_filters_take_a_bad_value_as_not_given(as_user, path):
+    client = as_user("admin")
+    plain = client.get(path)
+    assert plain.status_code == 200
+    for field in ROUTED_FILTERS[path]:
+        for value in ROUTED_VALUES:
+            response = client.get(path, query_string={field: value})
+            assert response.status_code == 200, (path, field, value, response.status_code)
+
+
+def test_a_bad_filter_value_shows_the_default_page(as_user, demo):
+    """A refused filter is the filter left empty: the same people, the same numbers."""
+    client = as_user("admin")
+
+    def shown(**query) -> list[str]:
+        page = client.get("/console/people", query_string=query).get_data(as_text=True)
+        return re.findall(r'href="/console/people/(\d+)"', page)
+
+    everyone = shown()
+    assert len(everyone) > 3 and shown(q="\x00", group="٣") == everyone
+    assert shown(q="Hằng") != everyone  # the search itself works
+    masked = client.get("/console/exports/people.csv").get_data(as_text=True)
+    assert client.get("/console/exports/people.csv", query_string={"phones": "１"}
+                      ).get_data(as_text=True) == masked
+
+
+@pytest.mark.parametrize("lang", ["\x00", "xx", "vi\x00", "١"])
+def test_language_switch_ignores_an_unknown_language(console, lang):
+    client = console.test_client()
+    response = client.post("/console/lang", data={"lang": lang, "next": "/console/\r\nx"})
+    assert response.status_code == 302 and "\n" not in response.headers["Location"]
+    with client.session_transaction() as session:
+        assert "lang" not in session
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "1\x00", str(2**40), "x"])
+def test_attendance_with_a_bad_id_is_refused_whole(as_user, demo, value):
+    from sqlalchemy import func, select
+
+    from hotline.models import Attendance, Meeting
+    from tests.console.conftest import HANG, group, person
+
+    admin = as_user("dieuphoi")
+    cd01 = group(demo, "CD01")
+    admin.post(f"/console/groups/{cd01.id}/meetings", data={
+        "date": "2026-03-15", "time": "15:00", "place": "Nhà văn hóa", "topic": "BHYT"})
+    meeting = demo.scalar(select(Meeting).where(Meeting.group_id == cd01.id))
+    hang = person(demo, HANG)
+    response = admin.post(f"/console/meetings/{meeting.id}/attendance", data={
+        "listed": [str(hang.id), value], "present": [str(hang.id)]})
+    assert response.status_code == 302
+    present = select(func.count(Attendance.id)).where(Attendance.attended.is_(True))
+    assert demo.scalar(present) == 0  # nothing half-recorded
+    admin.post(f"/console/meetings/{meeting.id}/attendance", data={
+        "listed": [str(hang.id)], "present": [str(hang.id)]})
+    assert demo.scalar(present) == 1  # the same roll, well formed
+
+
+@pytest.mark.parametrize("confirm", ["\x00", "١", "yes", "1\x00"])
+def test_confirm_boxes_take_only_1(as_user, demo, confirm):
+    from sqlalchemy import select
+
+    from hotline.models import Membership
+    from tests.console.conftest import group, person
+
+    admin = as_user("dieuphoi")
+    hang = person(demo, "+84912000001")
+    membership = demo.scalar(select(Membership).where(Membership.person_id == hang.id))
+    leave = admin.post(f"/console/groups/{group(demo, 'CD01').id}/members/{membership.id}"
+                       "/leave", data={"confirm": confirm})
+    assert leave.status_code == 200 and 'id="confirm"' in leave.get_data(as_text=True)
+    erase = admin.post(f"/console/people/{hang.id}/erase", data={"confirm": confirm})
+    assert erase.status_code == 302 and erase.headers["Location"].endswith("/erase")
+    demo.expire_all()
+    assert membership.left_at is None and hang.erased_at is None
+
+
+@pytest.mark.parametrize("field, value", [("duration", str(2**40)), ("duration", "-5"),
+                                          ("duration", "١"), ("callback_id", "0"),
+                                          ("phone", "\x00"), ("body", "a\x00b"),
+                                          ("direction", "sideways"), ("call_sid", "CA\x00")])
+def test_simulator_fields_the_form_refuses_are_a_400(as_user, field, value):
+    client = as_user("admin")
+    data = {"kind": "hangup", "call_sid": "CA" + "1" * 32, "phone": "+84912000001",
+            "callback_id": "1", "body": "DK", field: value}
+    for path in ("/console/simulator/sms", "/console/simulator/call/step"):
+        response = client.post(path, json=data)
+        assert response.status_code == 400, (path, field, value, response.status_code)
