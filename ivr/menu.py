@@ -125,14 +125,7 @@ class ActionSpec:
 
 
 ACTIONS: dict[str, ActionSpec] = {}
-
-
-def register(cls: type[ActionSpec]) -> type[ActionSpec]:
-    """Class decorator: the one instance of ``cls`` answers for ``cls.name`` in the menu."""
-    if cls.name in ACTIONS:
-        raise ValueError(f"IVR action {cls.name!r} registered twice")
-    ACTIONS[cls.name] = cls()
-    return cls
+register = voice_actions.registrar(ACTIONS, "IVR action")
 
 
 @dataclass(frozen=True)

@@ -6,45 +6,32 @@ Factories import their adapter lazily, so importing the registry pulls in neithe
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from hotline.config import Settings
 from hotline.gateways.base import SmsGateway, VoiceGateway
 
 
-def _simulator(settings: Settings):
-    from hotline.gateways.simulator import SimulatorGateway
+def _adapter(module: str, cls: str, *fields: str, **named: str) -> Callable[[Settings], object]:
+    """A factory for the adapter ``module.cls``, imported when first built, called with the
+    settings ``fields`` (in order) and ``named`` (keyword -> settings field)."""
 
-    return SimulatorGateway()
+    def factory(settings: Settings) -> object:
+        adapter = getattr(importlib.import_module(module), cls)
+        return adapter(*(getattr(settings, f) for f in fields),
+                       **{key: getattr(settings, f) for key, f in named.items()})
 
-
-def _twilio(settings: Settings):
-    from hotline.gateways.twilio import TwilioGateway
-
-    return TwilioGateway(
-        settings.twilio_account_sid,
-        settings.twilio_auth_token,
-        settings.twilio_from,
-        api_base_url=settings.twilio_api_base_url,
-        timeout=settings.gateway_timeout,
-    )
-
-
-def _android(settings: Settings):
-    from hotline.gateways.android import AndroidGateway
-
-    return AndroidGateway(
-        settings.android_url,
-        settings.android_login,
-        settings.android_password,
-        timeout=settings.gateway_timeout,
-    )
+    return factory
 
 
 GATEWAYS: dict[str, Callable[[Settings], object]] = {
-    "simulator": _simulator,
-    "twilio": _twilio,
-    "android": _android,
+    "simulator": _adapter("hotline.gateways.simulator", "SimulatorGateway"),
+    "twilio": _adapter("hotline.gateways.twilio", "TwilioGateway", "twilio_account_sid",
+                       "twilio_auth_token", "twilio_from", api_base_url="twilio_api_base_url",
+                       timeout="gateway_timeout"),
+    "android": _adapter("hotline.gateways.android", "AndroidGateway", "android_url",
+                        "android_login", "android_password", timeout="gateway_timeout"),
 }
 
 

@@ -29,12 +29,9 @@ from hotline import clock
 from hotline.db import dialect_insert, insert_once, session_scope, write_now
 from hotline.gateways.base import GatewayError, VoiceGateway
 from hotline.models import (
-    FINAL_CALL_STATUSES,
-    MISSED,
     Call,
     CallbackRequest,
     CallbackStatus,
-    CallStatus,
     CallStep,
     Case,
     Consent,
@@ -42,9 +39,9 @@ from hotline.models import (
     Kind,
     Person,
     Recording,
-    RecordingStatus,
     Role,
 )
+from hotline.models.calls import FINAL_CALL_STATUSES, MISSED, CallStatus, RecordingStatus
 from hotline.phones import PhoneError, mask, normalize
 from hotline.services import cases, job_rows, people, voice_actions
 from hotline.services.outbox import Outbox
@@ -298,15 +295,14 @@ def menu_step(
         return result
     handler = voice_actions.get(action.name)
     person = _person(session, call)
-    if handler.needs_consent:
-        if person is None:
-            result.outcome = NO_PERSON
-            return result
-        if not people.has_consent(session, person, CONSENT_PURPOSE):
-            result.outcome = NEEDS_CONSENT
-            if created:
-                _ask_once(session, now, person, question)
-            return result
+    if person is None and (handler.needs_consent or handler.needs_person):
+        result.outcome = NO_PERSON
+        return result
+    if handler.needs_consent and not people.has_consent(session, person, CONSENT_PURPOSE):
+        result.outcome = NEEDS_CONSENT
+        if created:
+            _ask_once(session, now, person, question)
+        return result
     handler.run(ActionContext(session, now, call, person, action, result, question, outbox))
     session.flush()
     return result

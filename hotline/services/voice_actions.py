@@ -10,7 +10,7 @@ so the modules with the actions themselves can import each other freely.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -74,24 +74,33 @@ class ActionContext:
 class VoiceAction:
     """An action a keypress can make the line do. ``run`` writes (only when
     ``ctx.result.created``, so a retried webhook changes nothing) and fills ``ctx.result``;
-    the default does nothing now (the work comes in a later webhook, or is only said)."""
+    the default does nothing now (the work comes in a later webhook, or is only said).
+    An action that needs consent, or ``needs_person``, is not run for a caller the line
+    cannot know (no usable number): the step's outcome is NO_PERSON."""
 
     name: ClassVar[str]
     needs_consent: ClassVar[bool] = True
+    needs_person: ClassVar[bool] = False
 
     def run(self, ctx: ActionContext) -> None:
         return None
 
 
+def registrar(table: dict[str, Any], what: str) -> Callable[[type], type]:
+    """A class decorator: the one instance of a class answers for its ``name`` in ``table``
+    (the core's actions here, the menu's screens of them in ``ivr.menu``)."""
+
+    def register(cls: type) -> type:
+        if cls.name in table:
+            raise ValueError(f"{what} {cls.name!r} registered twice")
+        table[cls.name] = cls()
+        return cls
+
+    return register
+
+
 ACTIONS: dict[str, VoiceAction] = {}
-
-
-def register(cls: type[VoiceAction]) -> type[VoiceAction]:
-    """Class decorator: the one instance of ``cls`` answers for ``cls.name``."""
-    if cls.name in ACTIONS:
-        raise ValueError(f"voice action {cls.name!r} registered twice")
-    ACTIONS[cls.name] = cls()
-    return cls
+register = registrar(ACTIONS, "voice action")
 
 
 def get(name: str) -> VoiceAction:

@@ -12,7 +12,6 @@ from hotline.models import Message
 from hotline.services import calls, groups, inbound, outbox, people
 from hotline.services.voice_actions import (
     FAILED,
-    NO_PERSON,
     ActionContext,
     VoiceAction,
     register,
@@ -20,6 +19,14 @@ from hotline.services.voice_actions import (
 
 CHANNEL = calls.CHANNEL
 ERASE_BODY = "XOA (qua điện thoại: bấm phím trong tổng đài)"
+
+
+def _next_meeting(ctx: ActionContext):
+    """The caller's group's next meeting; None (the action FAILED) when there is none."""
+    found = groups.next_meeting(ctx.session, ctx.person, ctx.now)
+    if found is None:
+        ctx.result.outcome = FAILED
+    return found
 
 
 @register
@@ -30,9 +37,8 @@ class NextMeeting(VoiceAction):
     name = "next_meeting"
 
     def run(self, ctx: ActionContext) -> None:
-        found = groups.next_meeting(ctx.session, ctx.person, ctx.now)
+        found = _next_meeting(ctx)
         if found is None:
-            ctx.result.outcome = FAILED
             return
         ctx.result.meeting_at = clock.local(found.starts_at)
         ctx.result.meeting_place = (found.place or "").strip()
@@ -45,9 +51,8 @@ class Rsvp(VoiceAction):
     name = "rsvp"
 
     def run(self, ctx: ActionContext) -> None:
-        found = groups.next_meeting(ctx.session, ctx.person, ctx.now)
+        found = _next_meeting(ctx)
         if found is None:
-            ctx.result.outcome = FAILED
             return
         if ctx.result.created:
             groups.rsvp(ctx.session, ctx.now, ctx.person, found.id,
@@ -59,12 +64,9 @@ class OptOut(VoiceAction):
     """HUY: no more texts or calls, at once; anyone may ask (no consent needed)."""
 
     name = "opt_out"
-    needs_consent = False
+    needs_consent, needs_person = False, True
 
     def run(self, ctx: ActionContext) -> None:
-        if ctx.person is None:
-            ctx.result.outcome = NO_PERSON
-            return
         if ctx.result.created:
             outbox.opt_out(ctx.session, ctx.person, ctx.now)
             people.clear_pending(ctx.person)
@@ -77,12 +79,9 @@ class EraseRequest(VoiceAction):
     ones (an inbound line marked handled, so no SMS answers it: she heard the answer)."""
 
     name = "erase_request"
-    needs_consent = False
+    needs_consent, needs_person = False, True
 
     def run(self, ctx: ActionContext) -> None:
-        if ctx.person is None:
-            ctx.result.outcome = NO_PERSON
-            return
         if not ctx.result.created:
             return
         msg_id, created = inbound.store(
