@@ -54,6 +54,11 @@ class Settings:
     quiet_hours: str = field(default="21:00-07:00", metadata={"env": "HOTLINE_QUIET_HOURS"})
     call_hours: str = field(default="08:00-21:00", metadata={"env": "HOTLINE_CALL_HOURS"})
     daily_cap: int = field(default=3, metadata={"env": "HOTLINE_DAILY_CAP"})
+    # Voice notices (a member told by a call, not an SMS): nobody asked for these calls, so
+    # Decree 91's 08:00-17:00, and at most this many calls placed to one number a day.
+    notice_call_hours: str = field(default="08:00-17:00",
+                                   metadata={"env": "HOTLINE_NOTICE_CALL_HOURS"})
+    notice_call_cap: int = field(default=4, metadata={"env": "HOTLINE_NOTICE_CALL_CAP"})
     # Outbound messages per second; 0 turns the rate limit off.
     send_rate: float = field(default=10.0, metadata={"env": "HOTLINE_SEND_RATE"})
     # What one SMS part costs (VND), for the estimate the console shows before a broadcast.
@@ -122,6 +127,9 @@ class Settings:
                 raise ValueError(f"{name} must be one of {', '.join(GATEWAYS)}")
         _parse_hours(self.quiet_hours)
         _parse_hours(self.call_hours)
+        _parse_hours(self.notice_call_hours)
+        if self.notice_call_cap < 1:
+            raise ValueError("notice_call_cap must be at least 1")
         if self.scheduler_mode not in ("single", "shared"):
             raise ValueError("scheduler_mode must be single or shared")
         if self.scheduler_mode == "shared" and not self.database_url.startswith("postgresql"):
@@ -149,6 +157,11 @@ class Settings:
     @property
     def calling(self) -> tuple[time, time]:
         return _parse_hours(self.call_hours)
+
+    @property
+    def notice_calling(self) -> tuple[time, time]:
+        """Hours in which voice notices may ring (calls nobody asked for)."""
+        return _parse_hours(self.notice_call_hours)
 
     @property
     def signatures_required(self) -> bool:

@@ -178,3 +178,73 @@ def render_alert(settings, day: date, menu: Menu, alert, callback_id: int, retri
         return response.to_xml()
     response.hangup()
     return response.to_xml()
+
+
+NOTICE_PATH = "/ivr/notice"
+NOTICE_TIMEOUT = 8
+PHONE_PAUSE = 1  # seconds between the groups of a phone number read out
+
+
+def render_notice(settings, day: date, menu: Menu, screen) -> str:
+    """A voice notice call to a member (a ``voice_notices.NoticeScreen``): the notice and
+    its keys in a <Gather>, a reply to a key then goodbye, or the short message for an
+    answering machine."""
+    from hotline.services import voice_notices
+
+    renderer = Renderer(settings, catalogue_on(day), menu)
+    response = VoiceResponse()
+    kind = voice_notices.KINDS.get(screen.kind or "")
+    goodbye = (voice_notices.GOODBYE,)
+    if screen.machine and kind is not None:
+        renderer.prompts(response, (*kind.machine, *goodbye))
+        response.hangup()
+        return response.to_xml()
+    renderer.prompts(response, screen.prompts)
+    if kind is None or not screen.ask:
+        if tuple(screen.prompts[-1:]) != goodbye:
+            renderer.prompts(response, goodbye)
+        response.hangup()
+        return response.to_xml()
+    action = renderer.url(NOTICE_PATH, callback=screen.callback_id, n=screen.step,
+                          r=screen.retries)
+    verb = response.gather(num_digits=1, finish_on_key="", timeout=NOTICE_TIMEOUT,
+                           action=action, method="POST")
+    if screen.read:
+        _read_notice(renderer, verb, kind, screen.args)
+    renderer.prompts(verb, (kind.ask,))
+    response.redirect(action, method="POST")  # silence: the service asks once more
+    return response.to_xml()
+
+
+def _read_notice(renderer: Renderer, verb, kind, args: Mapping[str, str]) -> None:
+    """The notice's prompts with its slots filled: numbers digit by digit, a phone number
+    slowly and twice, names said, a meeting's day and hour."""
+    from datetime import datetime
+
+    from ivr.actions import meeting_prompts
+
+    for item in kind.said:
+        value = args.get(item.strip("{}"), "")
+        if item == "{number}":
+            renderer.prompts(verb, digit_prompt_keys(value))
+        elif item == "{phone}":
+            groups = value.split() or [value]
+            for heading in (None, "notice_phone_again"):
+                if heading:
+                    verb.pause(length=PHONE_PAUSE)
+                    renderer.prompts(verb, (heading,))
+                for group in groups:
+                    renderer.prompts(verb, digit_prompt_keys(group))
+                    verb.pause(length=PHONE_PAUSE)
+        elif item in ("{provider}", "{text}"):
+            renderer.prompts(verb, (Said(value),))
+        elif item == "{when}":
+            try:
+                at = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            renderer.prompts(verb, meeting_prompts(at)[1:])  # without "Buổi họp tới"
+        elif item == "{recording}":
+            renderer.prompts(verb, (value,))
+        else:
+            renderer.prompts(verb, (item,))

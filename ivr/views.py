@@ -13,12 +13,12 @@ from audio.prompts import catalogue_at, sound_file
 from hotline import clock
 from hotline.db import session_scope
 from hotline.models import Direction
-from hotline.services import calls
+from hotline.services import calls, voice_notices
 from hotline.services.outbox import Outbox
 from hotline.text import clean
 from ivr import actions, bp, flow  # noqa: F401 (actions: the menu's actions register)
 from ivr.menu import MENU
-from ivr.twiml import reject, render_alert, render_screen
+from ivr.twiml import reject, render_alert, render_notice, render_screen
 from web import runtime
 from web.signatures import twilio_signed
 
@@ -187,6 +187,22 @@ def alert():
     retries = _retries() if digits in (None, "*") else 0
     return _twiml(render_alert(rt.settings, clock.local(now).date(), MENU, answer,
                                callback_id or 0, retries))
+
+
+@bp.post("/notice")
+@twilio_signed
+def notice():
+    """A voice notice call we placed to a member: answered (by her or a machine), a key
+    pressed, or silence."""
+    ref, callback_id, step = _call_ref(), _int(request.args, "callback"), _int(request.args, "n", 0)
+    now = clock.utcnow()
+    rt = runtime()
+    with session_scope(rt.sessions) as session:
+        screen = voice_notices.answer(
+            session, now, Outbox.for_settings(session, rt.settings), ref, callback_id,
+            step=step, retries=_retries(), digits=_text(request.form, "Digits", 8) or None,
+            answered_by=_text(request.form, "AnsweredBy", 24) or None)
+    return _twiml(render_notice(rt.settings, clock.local(now).date(), MENU, screen))
 
 
 @bp.get("/audio/<name>")

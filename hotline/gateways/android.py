@@ -130,7 +130,8 @@ class AndroidGateway:
         errors = [r.error for r in state.recipients if r.error]
         return state.state.value.lower(), errors[0][:20] if errors else None
 
-    def place_call(self, to: str, *, url: str, status_callback: str | None = None) -> SendResult:
+    def place_call(self, to: str, *, url: str, status_callback: str | None = None,
+                   machine_detection: str | None = None) -> SendResult:
         raise GatewayError("android gateway cannot place calls", code="unsupported")
 
     def close(self) -> None:

@@ -63,6 +63,10 @@ class SmsGateway(Protocol):
 class VoiceGateway(Protocol):
     name: str
 
-    def place_call(self, to: str, *, url: str, status_callback: str | None = None) -> SendResult:
-        """Start an outbound call whose TwiML is fetched from ``url``. Raises GatewayError."""
+    def place_call(self, to: str, *, url: str, status_callback: str | None = None,
+                   machine_detection: str | None = None) -> SendResult:
+        """Start an outbound call whose TwiML is fetched from ``url``. Raises GatewayError.
+
+        ``machine_detection`` (Twilio's ``MachineDetection``: ``DetectMessageEnd``) asks the
+        gateway to tell a machine from a person (``AnsweredBy`` on the first webhook)."""
         ...

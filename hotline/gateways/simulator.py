@@ -27,7 +27,8 @@ class SimulatorGateway:
     ) -> SendResult:
         return SendResult(external_id=f"SM-sim-{uuid.uuid4().hex}", status="delivered")
 
-    def place_call(self, to: str, *, url: str, status_callback: str | None = None) -> SendResult:
+    def place_call(self, to: str, *, url: str, status_callback: str | None = None,
+                   machine_detection: str | None = None) -> SendResult:
         return SendResult(external_id=f"CA-sim-{uuid.uuid4().hex}", status="queued")
 
     def close(self) -> None:

@@ -83,7 +83,8 @@ class TwilioGateway:
             raise gateway_error(exc) from exc
         return SendResult(external_id=message.sid, status=message.status or "queued")
 
-    def place_call(self, to: str, *, url: str, status_callback: str | None = None) -> SendResult:
+    def place_call(self, to: str, *, url: str, status_callback: str | None = None,
+                   machine_detection: str | None = None) -> SendResult:
         """Create a Call whose TwiML comes from ``url``; status events go to the callback."""
         try:
             call = self.client.calls.create(
@@ -93,6 +94,7 @@ class TwilioGateway:
                 timeout=CALL_TIMEOUT,
                 status_callback=_unset(status_callback),
                 status_callback_event=list(CALL_EVENTS) if status_callback else _unset(None),
+                machine_detection=_unset(machine_detection),
             )
         except FAILURES as exc:
             raise gateway_error(exc) from exc

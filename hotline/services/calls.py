@@ -21,7 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, cast, select, update
+from sqlalchemy import bindparam, cast, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
@@ -37,14 +37,15 @@ from hotline.models import (
     Consent,
     Direction,
     Kind,
+    NotifyChannel,
     Person,
     Recording,
     Role,
 )
 from hotline.models.calls import FINAL_CALL_STATUSES, MISSED, CallStatus, RecordingStatus
 from hotline.phones import PhoneError, mask, normalize
-from hotline.services import cases, job_rows, people, voice_actions
-from hotline.services.outbox import Outbox
+from hotline.services import cases, job_rows, people, voice_actions, voice_notices
+from hotline.services.outbox import Outbox, instead_by_voice
 from hotline.services.voice_actions import (
     FAILED,
     NEEDS_CONSENT,
@@ -76,6 +77,8 @@ CLAIM_TIMEOUT = timedelta(hours=2)
 # A callback asked for in the menu waits until the caller has hung up (she hears goodbye
 # first); a missed call was never answered, so it can be called back at once.
 MENU_CALLBACK_DELAY = timedelta(minutes=1)
+# A voice notice due while another call to her is on waits this long (one call at a time).
+NOTICE_GAP = timedelta(minutes=5)
 MAX_DIAL_NUMBERS = 10  # Twilio rings at most ten <Number>s at once
 MIN_RECORDING_S = 1
 
@@ -526,9 +529,11 @@ def _case_for(session: Session, now: datetime, outbox: Outbox, call: Call,
                 recording_id=recording.id)
     recording.case_id = case.id
     if person.phone:
-        outbox.enqueue(now, person.phone, render("case_opened", number=case.number),
-                       kind=Kind.REPLY, person=person, case_id=case.id,
-                       key=f"case:{case.id}:case_opened:{case.reopened_count}")
+        msg = outbox.enqueue(now, person.phone, render("case_opened", number=case.number),
+                             kind=Kind.REPLY, person=person, case_id=case.id,
+                             key=f"case:{case.id}:case_opened:{case.reopened_count}")
+        if person.notify_channel == NotifyChannel.VOICE:
+            instead_by_voice(msg)  # she heard the number in this call; kept, not sent
     session.flush()
     log.info("voice case %s opened from call %s", case.number, call.id)
     return case
@@ -554,7 +559,7 @@ def call_status(session: Session, now: datetime, ref: CallRef, *, status: str,
             )
         )
         if callback is not None:
-            settle(callback, status, now)
+            _settle(session, callback, status, now)
     session.flush()
     return call
 
@@ -584,7 +589,7 @@ def queue_callback(
     existing = session.scalar(
         select(CallbackRequest)
         .where(CallbackRequest.status.in_(statuses), CallbackRequest.phone == phone,
-               CallbackRequest.case_id.is_(None))
+               CallbackRequest.case_id.is_(None), CallbackRequest.reason != NOTICE_REASON)
         .order_by(CallbackRequest.id)
         .limit(1)
     )
@@ -607,6 +612,15 @@ def queue_callback(
 
 ALERT_REASON = "emergency"
 ALERT_PATH = "/ivr/alert"
+INCOMING_PATH = "/ivr/incoming"
+NOTICE_REASON = voice_notices.REASON
+NOTICE_PATH = "/ivr/notice"
+
+
+def webhook_path(reason: str) -> str:
+    """Where a placed call's TwiML comes from, by why it is placed: an emergency alert to a
+    responder, a voice notice to a member, else (a callback) the menu."""
+    return {ALERT_REASON: ALERT_PATH, NOTICE_REASON: NOTICE_PATH}.get(reason, INCOMING_PATH)
 
 
 def queue_alert_call(session: Session, now: datetime, case: Case, to: Person
@@ -677,23 +691,35 @@ def alert_answered(session: Session, now: datetime, outbox: Outbox, ref: CallRef
 
 
 def settle(callback: CallbackRequest, outcome: str, now: datetime) -> None:
-    """Completed: done. Otherwise again after the next delay, or given up after the last."""
+    """Completed: done. Otherwise again after the next delay, or given up after the last
+    (a voice notice after its kind's tries; then ``_settle_notice`` sends its SMS)."""
+    tries = voice_notices.tries(callback) if callback.reason == NOTICE_REASON else MAX_ATTEMPTS
     if outcome == CallStatus.COMPLETED:
         callback.status, callback.done_at = CallbackStatus.DONE, now
-    elif callback.attempts >= MAX_ATTEMPTS or callback.case_id is not None:
+    elif callback.attempts >= tries or callback.case_id is not None:
         callback.status, callback.done_at = CallbackStatus.GIVEN_UP, now
     else:
         callback.status = CallbackStatus.QUEUED
         callback.due_at = now + RETRY_AFTER[max(callback.attempts, 1) - 1]
 
 
+def _settle(session: Session, callback: CallbackRequest, outcome: str, now: datetime) -> None:
+    """``settle``, and a voice notice given up falls back to the SMS it stood for."""
+    settle(callback, outcome, now)
+    if callback.reason == NOTICE_REASON and callback.status == CallbackStatus.GIVEN_UP:
+        voice_notices.fall_back(session, now, callback,
+                                f"not answered after {callback.attempts} calls")
+
+
 def next_allowed(now: datetime, callback: CallbackRequest, person: Person | None,
                  settings) -> datetime:
-    """The first moment at or after ``now`` to call: inside call hours and the person's
+    """The first moment at or after ``now`` to call: inside call hours (a voice notice,
+    which nobody asked for: the notice hours, Decree 91's 08:00-17:00) and the person's
     safe-contact window; at once for an urgent callback."""
     if callback.urgent:
         return now
-    start, end = settings.calling
+    notice = callback.reason == NOTICE_REASON and not voice_notices.asked_for(callback)
+    start, end = settings.notice_calling if notice else settings.calling
     due = now
     for _ in range(8):
         due = clock.next_in_window(due, start, end)
@@ -744,7 +770,10 @@ def place_due(
                 if callback is None:
                     continue
                 to = callback.phone
-                path = ALERT_PATH if callback.case_id is not None else "/ivr/incoming"
+                path = webhook_path(callback.reason)
+                # A notice is left once on a machine: Twilio tells a machine from her.
+                amd = ({"machine_detection": voice_notices.MACHINE_DETECTION}
+                       if callback.reason == NOTICE_REASON else {})
         except job_rows.NOT_A_ROW:
             raise
         except Exception as exc:  # one bad row: recorded and skipped, the others go on
@@ -754,7 +783,7 @@ def place_due(
         try:
             result = gateway.place_call(
                 to, url=f"{base}{path}?callback={callback_id}",
-                status_callback=f"{base}/ivr/status",
+                status_callback=f"{base}/ivr/status", **amd,
             )
         except GatewayError as exc:
             result = exc
@@ -769,9 +798,11 @@ def place_due(
                     callback.note, f"attempt {callback.attempts}: [{result.code}] {result}"
                 )
                 if result.transient:
-                    settle(callback, CallStatus.FAILED, now)
+                    _settle(session, callback, CallStatus.FAILED, now)
                 else:
                     callback.status, callback.done_at = CallbackStatus.GIVEN_UP, now
+                    if callback.reason == NOTICE_REASON:
+                        voice_notices.fall_back(session, now, callback, "cannot be called")
                 log.warning("callback %s to %s not placed: %s", callback_id, mask(to), result)
                 continue
             report.placed += 1
@@ -783,7 +814,7 @@ def place_due(
             if callback.status == CallbackStatus.CALLING:  # else the answered call settled it
                 callback.call_id = call.id
                 if call.outcome is not None:  # the final status overtook us
-                    settle(callback, call.outcome, now)
+                    _settle(session, callback, call.outcome, now)
     return report
 
 
@@ -797,7 +828,23 @@ def _claim(session: Session, callback_id: int, now: datetime, settings,
         callback.status, callback.done_at = CallbackStatus.GIVEN_UP, now
         callback.note = _note(callback.note, "erased")
         return None
+    if callback.reason == NOTICE_REASON:
+        why = voice_notices.not_to_call(session, now, callback, person)
+        if why is not None:
+            callback.status, callback.done_at = CallbackStatus.GIVEN_UP, now
+            voice_notices.fall_back(session, now, callback, why)
+            return None
+    if callback.reason == NOTICE_REASON and _on_the_line(session, callback):
+        # One call to her at a time: a second notice waits for the first call to end.
+        callback.due_at = now + NOTICE_GAP
+        report.deferred += 1
+        return None
     allowed = next_allowed(now, callback, person, settings)
+    if allowed == now and callback.reason == NOTICE_REASON \
+            and calls_today(session, callback.phone, now) >= settings.notice_call_cap:
+        # The day's cap of calls to this number is reached: tomorrow, in call hours.
+        allowed = next_allowed(clock.local_day_bounds(now)[1], callback, person, settings)
+        callback.note = _note(callback.note, "daily cap of calls: tomorrow")
     if allowed > now:
         callback.due_at = allowed
         report.deferred += 1
@@ -813,6 +860,25 @@ def _claim(session: Session, callback_id: int, now: datetime, settings,
     return session.get(CallbackRequest, callback_id, populate_existing=True)
 
 
+def _on_the_line(session: Session, callback: CallbackRequest) -> bool:
+    """Whether another call to the same number is being placed or is under way."""
+    return session.scalar(
+        select(CallbackRequest.id).where(CallbackRequest.phone == callback.phone,
+                                         CallbackRequest.status == CallbackStatus.CALLING,
+                                         CallbackRequest.id != callback.id).limit(1)
+    ) is not None
+
+
+def calls_today(session: Session, phone: str, now: datetime) -> int:
+    """Calls the line placed to ``phone`` on the Hanoi day of ``now`` (index: phone,
+    started_at)."""
+    start, end = clock.local_day_bounds(now)
+    return session.scalar(
+        select(func.count(Call.id)).where(Call.phone == phone, Call.direction == Direction.OUT,
+                                          Call.started_at >= start, Call.started_at < end)
+    ) or 0
+
+
 def _recover_stale(session: Session, now: datetime) -> int:
     """Callbacks still ``calling`` long after their call: settle from the call's outcome, or
     count the attempt as failed when no final status ever came."""
@@ -825,7 +891,7 @@ def _recover_stale(session: Session, now: datetime) -> int:
         outcome = call.outcome if call is not None and call.outcome else None
         if outcome is None:
             callback.note = _note(callback.note, f"attempt {callback.attempts}: no final status")
-        settle(callback, outcome or CallStatus.FAILED, now)
+        _settle(session, callback, outcome or CallStatus.FAILED, now)
     return len(stale)
 
 

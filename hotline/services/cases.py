@@ -34,6 +34,7 @@ from hotline.models import (
     StaffRole,
     StaffUser,
 )
+from hotline.services import voice_notices
 from hotline.services.outbox import Outbox
 from hotline.templates import CATEGORY_WORDS, STATUS_WORDS, render
 
@@ -227,17 +228,22 @@ def tell_moved(session: Session, now: datetime, outbox: Outbox, case: Case,
 
 
 def _tell_member(outbox: Outbox, now: datetime, case: Case, key: str, *, what: str = "",
-                 **values) -> None:
+                 voice: dict | None = None, **values) -> None:
     """Tell the member ``key`` about her case, once per case life; ``what`` names what is
-    said when the same template can say something new (a second referral)."""
+    said when the same template can say something new (a second referral). ``voice``: what
+    a voice notice says beyond the SMS's values (``voice_notices``)."""
     member = case.person
     if member is None or not member.phone or member.erased_at:
         return
-    outbox.enqueue(
+    key_sent = f"case:{case.id}:{key}:{case.reopened_count}" + (f":{what}" if what else "")
+    msg = outbox.enqueue(
         now, member.phone, render(key, number=case.number, **values),
-        kind=Kind.NORMAL, person=member, case_id=case.id,
-        key=f"case:{case.id}:{key}:{case.reopened_count}" + (f":{what}" if what else ""),
+        kind=Kind.NORMAL, person=member, case_id=case.id, key=key_sent,
     )
+    # Told by a call instead (or as well) when she asked for voice: the same words, spoken.
+    voice_notices.tell(outbox.session, now, member, key, msg, ref=key_sent,
+                       say={"number": case.number, **(voice or {}),
+                            **{k: v for k, v in values.items() if k in ("provider", "phone")}})
 
 
 def groups_led_by(session: Session, person: Person) -> list[int]:
@@ -615,7 +621,8 @@ def follow_up(session: Session, now: datetime, outbox: Outbox, case: Case) -> No
             else:
                 # Service monitoring: the same question tells whether the provider helped.
                 _tell_member(outbox, now, case, "followup_ask_referral",
-                             code=referral.provider.code)
+                             code=referral.provider.code,
+                             voice={"provider": referral.provider.name[:40]})
             people.set_pending(member, now, "followup", case.id, ttl=FOLLOWUP_WAIT)
         return
     case.followup_answer = "unanswered"

@@ -26,11 +26,12 @@ from hotline.models import (
     MeetingStatus,
     Membership,
     MessageStatus,
+    NotSent,
     Person,
     ReminderStatus,
     StaffUser,
 )
-from hotline.services import people
+from hotline.services import people, voice_notices
 from hotline.services.audit import audit
 from hotline.services.errors import N_, ServiceError
 from hotline.services.groups import meeting_values
@@ -144,14 +145,17 @@ def _tell_members(session: Session, now: datetime, outbox: Outbox, meeting: Meet
                   key: str, *, rsvp: bool, tag: str = "") -> int:
     values = meeting_values(meeting)
     count = 0
+    when = clock.local(meeting.starts_at).isoformat()
     for person in members(session, meeting.group_id):
+        key_sent = f"meeting:{meeting.id}:v{meeting.version}:{key}{tag}:{person.id}"
         msg = outbox.enqueue(
             now, person.phone, render(key, **values), kind=Kind.NORMAL, person=person,
-            key=f"meeting:{meeting.id}:v{meeting.version}:{key}{tag}:{person.id}",
-            expires_at=meeting.starts_at,
+            key=key_sent, expires_at=meeting.starts_at,
         )
-        if msg.status == MessageStatus.CANCELLED:  # past its moment: kept with its reason
-            continue
+        # Told by a call instead (or as well) when she asked for voice, RSVP by key.
+        voice_notices.tell(session, now, person, key, msg, ref=key_sent, say={"when": when})
+        if msg.status == MessageStatus.CANCELLED and msg.hold_reason != NotSent.VOICE_INSTEAD:
+            continue  # past its moment: kept with its reason
         count += 1
         if rsvp:
             # The member's next CO/KHONG answers this meeting, whichever else is coming.

@@ -219,3 +219,202 @@ def tell(session: Session, now: datetime, person: Person, kind: str, sms: Messag
     elif sms.status == MessageStatus.CANCELLED:
         return None
     return queue(session, now, person, kind, ref=ref, sms=sms, say=say)
+
+
+# --------------------------------------------------------------------------------------------
+# Placing: what ``calls.place_due`` asks of a notice call
+# --------------------------------------------------------------------------------------------
+
+# Twilio's answering-machine detection that waits for the greeting to end, so the short
+# message left is recorded whole.
+MACHINE_DETECTION = "DetectMessageEnd"
+# ``AnsweredBy`` values that mean no person picked up (Twilio: machine_start,
+# machine_end_beep, machine_end_silence, machine_end_other, fax).
+MACHINE_PREFIXES = ("machine", "fax")
+
+
+def tries(callback: CallbackRequest) -> int:
+    kind = KINDS.get(callback.notice or "")
+    return kind.tries if kind is not None else 1
+
+
+def asked_for(callback: CallbackRequest) -> bool:
+    kind = KINDS.get(callback.notice or "")
+    return kind is not None and kind.asked_for
+
+
+def not_to_call(session: Session, now: datetime, callback: CallbackRequest,
+                person: Person | None) -> str | None:
+    """Why the notice call is not to be placed any more (its SMS then goes instead), or None:
+    she asked for no more calls, or what it announced has begun (a meeting)."""
+    if callback.notice not in KINDS:
+        return "unknown notice"
+    if not wants_voice(person):
+        return "calls stopped"
+    twin = session.get(Message, callback.message_id) if callback.message_id else None
+    if twin is not None and twin.expires_at is not None and now >= twin.expires_at:
+        return "past its moment"
+    return None
+
+
+def fall_back(session: Session, now: datetime, callback: CallbackRequest, why: str) -> bool:
+    """The notice call was given up (``why``): its SMS, held back for it, goes after all
+    (``voice_failed``). True when an SMS was queued."""
+    from hotline.services.outbox import send_after_all
+
+    twin = session.get(Message, callback.message_id) if callback.message_id else None
+    sent = twin is not None and send_after_all(twin, now)
+    callback.note = (callback.note + f"\n{why}" + ("; SMS sent instead" if sent else "")
+                     ).strip()[-2000:]
+    session.flush()
+    return sent
+
+
+# --------------------------------------------------------------------------------------------
+# Answering: the /ivr/notice webhook
+# --------------------------------------------------------------------------------------------
+
+# Silence after the question: asked again this many times, then goodbye.
+SILENCE_RETRIES = 1
+GOODBYE = "notice_goodbye"
+
+
+@dataclass(frozen=True)
+class NoticeScreen:
+    """What the notice call says next. ``prompts`` first (a reply to a key), then the notice
+    itself when ``read``, then the question when ``ask`` (at step ``step``), else goodbye.
+    ``machine``: the short message for an answering machine, then goodbye."""
+
+    callback_id: int
+    kind: str | None = None
+    args: Mapping[str, str] = field(default_factory=dict)
+    prompts: tuple[str, ...] = ()
+    read: bool = False
+    ask: bool = False
+    step: int = 1
+    retries: int = 0
+    machine: bool = False
+
+
+def _object_id(ref: str | None, prefix: str) -> int | None:
+    """``"case:12:case_accepted:0"`` -> 12 for prefix "case"."""
+    head, _, rest = (ref or "").partition(":")
+    raw = rest.split(":", 1)[0]
+    return int(raw) if head == prefix and raw.isdigit() else None
+
+
+def answer(session: Session, now: datetime, outbox, ref, callback_id: int | None, *,
+           step: int, retries: int, digits: str | None, answered_by: str | None
+           ) -> NoticeScreen:
+    """A notice call's webhook: answered (``step`` 0, with Twilio's ``AnsweredBy``), a key
+    pressed or silence. Each step is stored once; a retried request answers the same and
+    does nothing again. ``ref`` is the ``calls.CallRef`` of the call."""
+    from hotline.services import calls
+
+    call, _ = calls.get_call(session, now, ref)
+    callback = session.get(CallbackRequest, callback_id) if callback_id is not None else None
+    if (callback is None or callback.reason != REASON or callback.notice not in KINDS
+            or callback.phone != call.phone):
+        return NoticeScreen(callback_id or 0, prompts=(GOODBYE,))
+    kind = KINDS[callback.notice]
+    if callback.call_id is None:
+        callback.call_id = call.id  # answered before the job recorded the call
+    created = calls.store_step(session, now, call, str(step), f"notice:{kind.name}", digits)
+    screen = NoticeScreen(callback.id, kind.name, dict(callback.notice_args or {}))
+    if step == 0:
+        return _answered(session, call, callback, screen, answered_by, created)
+    if digits is None:
+        if retries >= SILENCE_RETRIES:
+            return _replace(screen, prompts=(GOODBYE,))
+        return _replace(screen, read=True, ask=True, step=step + 1, retries=retries + 1)
+    action = kind.keys.get(digits[:1])
+    if action is None:
+        return _replace(screen, prompts=("invalid_key",), ask=True, step=step + 1)
+    if action == AGAIN:
+        return _replace(screen, read=True, ask=True, step=step + 1)
+    person = session.get(Person, callback.person_id) if callback.person_id else None
+    said = _act(session, now, outbox, callback, person, action, created)
+    session.flush()
+    return _replace(screen, prompts=(*said, GOODBYE))
+
+
+def _replace(screen: NoticeScreen, **changes) -> NoticeScreen:
+    from dataclasses import replace
+
+    return replace(screen, **changes)
+
+
+def _answered(session: Session, call, callback: CallbackRequest, screen: NoticeScreen,
+              answered_by: str | None, created: bool) -> NoticeScreen:
+    """Picked up: by her (the notice and its question) or by a machine (the short message
+    once; the call counts as delivered to a machine, not as heard by her)."""
+    if answered_by and call.answered_by is None:
+        call.answered_by = answered_by[:24]
+    machine = (call.answered_by or "").startswith(MACHINE_PREFIXES)
+    if created:
+        callback.note = (callback.note + ("\nleft on a machine" if machine else "\nanswered")
+                         ).strip()[-2000:]
+    session.flush()
+    if machine:
+        return _replace(screen, machine=True)
+    return _replace(screen, read=True, ask=True, step=1)
+
+
+def _act(session: Session, now: datetime, outbox, callback: CallbackRequest,
+         person: Person | None, action: str, created: bool) -> tuple[str, ...]:
+    """Do what ``action`` asks (only when the step is new) and return what is said."""
+    if action == STOP:
+        if created and person is not None and person.erased_at is None:
+            from hotline.services import people
+
+            people.set_notify_channel(session, now, person, NotifyChannel.SMS, source="voice",
+                                      note="voice opt-out")
+        return ("notice_stopped",)
+    if action in (SOLVED, NOT_SOLVED, UNREACHABLE):
+        return _followup(session, now, outbox, callback, action, created)
+    return _rsvp(session, now, callback, person, action == COMING, created)
+
+
+FOLLOWUP_ANSWERS = {SOLVED: 1, NOT_SOLVED: 2, UNREACHABLE: 3}  # the SMS answers' numbers
+
+
+def _followup(session: Session, now: datetime, outbox, callback: CallbackRequest,
+              action: str, created: bool) -> tuple[str, ...]:
+    """The follow-up answered by key, exactly as the SMS answer: the referral's outcome from
+    the member, then solved (closed) or not (reopened, alerts again)."""
+    from hotline.models import Case, CaseStatus
+    from hotline.services import cases, monitoring, people
+
+    said = ("notice_followup_thanks",) if action == SOLVED else ("notice_followup_reopened",)
+    case_id = _object_id(callback.notice_ref, "case")
+    case = session.get(Case, case_id) if case_id is not None else None
+    if not created:
+        return said  # Twilio retried the keypress: the same answer, nothing done again
+    if case is None or case.status != CaseStatus.RESOLVED or case.followup_answer != "asked":
+        return ("notice_answered_before",)
+    answer = FOLLOWUP_ANSWERS[action]
+    monitoring.record_member_answer(session, now, case, answer)
+    cases.record_followup(session, now, outbox, case, solved=answer == 1)
+    member = case.person
+    if member is not None and member.pending_kind == "followup" \
+            and member.pending_ref == case.id:
+        people.clear_pending(member)
+    return said
+
+
+def _rsvp(session: Session, now: datetime, callback: CallbackRequest, person: Person | None,
+          attending: bool, created: bool) -> tuple[str, ...]:
+    """The meeting reminder answered by key: recorded on the meeting as the SMS CO/KHONG."""
+    from hotline.models import Meeting, MeetingStatus
+    from hotline.services import groups, people
+
+    meeting_id = _object_id(callback.notice_ref, "meeting")
+    meeting = session.get(Meeting, meeting_id) if meeting_id is not None else None
+    if (meeting is None or meeting.status != MeetingStatus.SCHEDULED
+            or meeting.starts_at <= now or person is None):
+        return ("meeting_none",)
+    if created:
+        groups.rsvp(session, now, person, meeting.id, attending=attending)
+        if person.pending_kind == "rsvp" and person.pending_ref == meeting.id:
+            people.clear_pending(person)
+    return ("rsvp_yes_said",) if attending else ("rsvp_no_said",)

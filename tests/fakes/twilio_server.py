@@ -251,6 +251,7 @@ RESOURCE = re.compile(
     r"^/2010-04-01/Accounts/(?P<account>AC\w+)/(?P<kind>Messages|Calls)"
     r"(?:/(?P<sid>(?:SM|MM|CA)\w+))?\.json$"
 )
+MACHINE_DETECTION = ("Enable", "DetectMessageEnd")
 DEFAULT_CODES = {401: 20003, 404: 20404, 405: 20004, 429: 20429, 500: 20500, 503: 20503}
 ERROR_MESSAGES = {
     20003: "Authenticate",
@@ -375,6 +376,9 @@ class FakeTwilio(FakeHttpServer):
             return 400, twilio_error(400, 21213, "No 'From' number is specified")
         if not (form.get("Url") or form.get("Twiml") or form.get("ApplicationSid")):
             return 400, twilio_error(400, 21205)
+        # Answering-machine detection takes only Twilio's two documented values.
+        if form.get("MachineDetection", "Enable") not in MACHINE_DETECTION:
+            return 400, twilio_error(400, 21218, "Invalid MachineDetection value")
         sid = "CA" + uuid.uuid4().hex
         now = _now()
         base = f"/{API_VERSION}/Accounts/{account}/Calls/{sid}"
