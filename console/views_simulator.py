@@ -14,6 +14,7 @@ from hotline import clock, queries
 from hotline.models import CallStatus, RecordingStatus
 from hotline.phones import PhoneError, normalize
 from hotline.services.audit import audit
+from hotline.services.calls import webhook_path
 
 
 def _enabled() -> None:
@@ -281,7 +282,7 @@ def simulator_answer():
               callback=ringing.callback_id)
     form = simulator.call_form(rt().settings, ringing.call_sid, phone,
                                status=CallStatus.IN_PROGRESS, outbound=True)
-    path = f"{simulator.INCOMING_PATH}?callback={ringing.callback_id}"
+    path = f"{webhook_path(ringing.reason)}?callback={ringing.callback_id}"
     return jsonify({"call_sid": ringing.call_sid, "direction": "outbound",
                     **_answer(path, form)})
 

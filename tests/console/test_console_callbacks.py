@@ -216,3 +216,25 @@ def test_peer_educators_and_viewers_cannot_ring(as_user, demo):
         assert client.post("/console/simulator/callback/answer",
                            json={"phone": STRANGER, "callback_id": 1}).status_code == 403
     assert demo.scalar(select(func.count(Call.id))) == 0
+
+
+def test_a_voice_notice_rings_in_the_simulator_and_is_read_when_answered(admin, demo, rt):
+    from hotline.services import voice_notices
+    from tests.factories import create_person
+
+    member = create_person(demo, NOW, phone=STRANGER_E164, registered_at=NOW,
+                           notify_channel="voice")
+    notice = voice_notices.queue(demo, NOW, member, "case_accepted", ref="case:1",
+                                 say={"number": 1007})
+    demo.commit()
+    assert jobs.place_callbacks(rt, NOW).placed == 1
+    [ringing] = _ringing(admin)
+    assert (ringing["callback_id"], ringing["reason"]) == (notice.id, "notice")
+    answer = admin.post("/console/simulator/callback/answer",
+                        json={"phone": STRANGER, "callback_id": notice.id}).get_json()
+    assert answer["url"] == f"/ivr/notice?callback={notice.id}"
+    phone = Phone(admin)
+    phone.sid = answer["call_sid"]
+    phone.play(answer)
+    assert phone.heard[:2] == ["notice_hello", "notice_case_number"]
+    assert phone.heard[-1] == "notice_keys_info"

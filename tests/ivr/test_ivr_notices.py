@@ -295,3 +295,39 @@ def test_a_unknown_or_foreign_callback_says_goodbye(client, db, rt, fake, member
     caller = Caller(client, outbound=True)
     caller.post("/ivr/notice?callback=999", caller.form(AnsweredBy="human"))
     assert caller.heard == ["notice_goodbye"] and caller.kind == "hangup"
+
+
+def test_a_member_told_by_voice_goes_through_a_whole_case_life_without_one_sms(
+        client, db, rt, fake, member, clock_at):
+    clock_at(T0)
+    her = Caller(client, phone=MEMBER).call().press("1").press("2").press("1")  # report
+    assert her.kind == "record"
+    her.speak(duration=9)
+    case = the_case(db)
+    assert case.channel == "voice" and "case_created" in her.heard  # the number, heard
+    provider = db.scalars(select(Provider)).one()
+    now = T0
+    for verb, args, said in ((cases.accept, (), "notice_case_accepted"),
+                             (cases.refer, (provider,), "notice_referred_to"),
+                             (cases.resolve, (), "notice_case_resolved")):
+        now += timedelta(minutes=10)
+        act(rt, now, verb, *args)
+        jobs.drain_outbox(rt, now)
+        place(rt, now, clock_at)
+        call = pick_up(client, fake)
+        assert said in call.heard
+        call.hang_up()
+    asked = at("2026-12-06 10:00")
+    jobs.follow_up_cases(rt, asked)
+    place(rt, asked, clock_at)
+    call = pick_up(client, fake)
+    assert "notice_keys_followup_referral" in call.heard
+    call.press("1")
+    assert call.heard == ["notice_followup_thanks", "notice_goodbye"]
+    call.hang_up()
+    assert the_case(db).status == CaseStatus.CLOSED
+    jobs.drain_outbox(rt, asked + timedelta(minutes=1))
+    assert len(placed(fake)) == 4
+    assert sent_to(db, MEMBER) == []  # nothing was texted to her
+    held = out_to(db, MEMBER)
+    assert held and {m.hold_reason for m in held} == {NotSent.VOICE_INSTEAD}

@@ -116,6 +116,17 @@ def test_unreadable_success_is_transient(fake_twilio, gateway):
     assert caught.value.transient and caught.value.code == "bad_response"
 
 
+def test_place_call_asks_for_answering_machine_detection_only_when_told(fake_twilio, gateway):
+    gateway.place_call(TO, url="https://h/ivr/outbound")
+    assert "MachineDetection" not in fake_twilio.last.form
+    gateway.place_call(TO, url="https://h/ivr/notice", machine_detection="DetectMessageEnd")
+    assert fake_twilio.last.form["MachineDetection"] == "DetectMessageEnd"
+    # The fake takes only Twilio's documented values, as Twilio does.
+    with pytest.raises(GatewayError) as caught:
+        gateway.place_call(TO, url="https://h/ivr/notice", machine_detection="Sometimes")
+    assert not caught.value.transient and len(fake_twilio.calls) == 2
+
+
 def test_call_errors_are_mapped_too(fake_twilio, gateway):
     fake_twilio.fail_next(status=500)
     with pytest.raises(GatewayError) as caught:

@@ -147,3 +147,40 @@ def test_set_notify_channel_is_kept_in_the_consent_log_and_the_audit(db):
     assert person.notify_channel == NotifyChannel.SMS
     with pytest.raises(PeopleError):
         people.set_notify_channel(db, T0, person, "fax", source="console")
+
+
+def test_a_queued_notice_is_never_taken_for_her_own_callback(db):
+    from hotline.services import calls
+
+    person = create_person(db, T0, notify_channel="voice")
+    notice = voice_notices.queue(db, T0, person, "case_accepted", ref="case:1",
+                                 say={"number": 1001})
+    callback = calls.queue_callback(db, T0, person.phone, person, reason="ivr")
+    assert callback.id != notice.id and callback.reason == "ivr"
+    assert [calls.webhook_path(r) for r in ("notice", "emergency", "ivr")] == [
+        "/ivr/notice", "/ivr/alert", "/ivr/incoming"]
+
+
+def test_a_voice_member_is_reminded_of_a_meeting_by_call_and_may_still_answer_by_sms(db):
+    from hotline.services import meetings
+    from tests.factories import create_group, join
+
+    group = create_group(db, T0, "CD01")
+    voice = create_person(db, T0, registered_at=T0, notify_channel="voice")
+    texted = create_person(db, T0, registered_at=T0)
+    for person in (voice, texted):
+        join(db, T0, person, group)
+    meeting = meetings.create(db, T0, group, at("2026-12-04 15:00"), place="Nha van hoa")
+    [reminder] = [r for r in meeting_reminders(db) if r.offset_minutes == 24 * 60]
+    meetings.send_reminder(db, at("2026-12-03 15:00"), Outbox(db), reminder)
+    assert reminder.recipients == 2
+    assert voice.pending_kind == "rsvp" and voice.pending_ref == meeting.id  # CO still works
+    [call] = db.scalars(select(CallbackRequest)).all()
+    assert (call.person_id, call.notice) == (voice.id, "meeting_reminder")
+    assert call.notice_args["when"].startswith("2026-12-04T15:00")
+
+
+def meeting_reminders(db):
+    from hotline.models import MeetingReminder
+
+    return db.scalars(select(MeetingReminder)).all()
