@@ -49,6 +49,14 @@ def actor(session: Session) -> Actor:
     return Actor(person=person, user=user)
 
 
+def get_or_404(session: Session, model, key: int):
+    """The ``model`` row with primary key ``key``; 404 when there is none."""
+    row = session.get(model, key)
+    if row is None:
+        abort(404)
+    return row
+
+
 def outbox(session: Session) -> Outbox:
     return Outbox.for_settings(session, rt().settings)
 

@@ -540,17 +540,16 @@ WHEN = "Give the meeting a date and time."
 MEETS = "Choose when the group meets."
 
 
-class MeetingForm(Form):
-    day = Day(_l("Date"), [Required(WHEN)], name="date", message=WHEN)
-    at = Clock(_l("Time"), name="time", default=time(15), message=WHEN)
-    place = Text(_l("Place"), limit=200)
-    topic = Text(_l("Topic"), limit=2000, multiline=True)
-
-
 class MoveForm(Form):
+    """When and where a meeting is (moved to)."""
+
     day = Day(_l("Date"), [Required(WHEN)], name="date", message=WHEN)
     at = Clock(_l("Time"), name="time", default=time(15), message=WHEN)
     place = Text(_l("Place"), limit=200)
+
+
+class MeetingForm(MoveForm):
+    topic = Text(_l("Topic"), limit=2000, multiline=True)
 
 
 class SeriesForm(Form):

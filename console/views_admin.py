@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from audio import recordings as prompt_service
 from console import auth, bp, prompts
-from console.common import act, me, now, outbox, page_number, rt, unit
+from console.common import act, get_or_404, me, now, outbox, page_number, rt, unit
 from console.forms import (
     AttendanceForm,
     AuditFilterForm,
@@ -35,14 +35,6 @@ from hotline.services import meetings as meeting_service
 from hotline.services import providers as provider_service
 from hotline.services.errors import ServiceError
 from hotline.text import is_gsm7, sms_length
-
-
-def _get(db, model, key: int):
-    row = db.get(model, key)
-    if row is None:
-        abort(404)
-    return row
-
 
 # --------------------------------------------------------------------------------------------
 # Groups and meetings
@@ -75,7 +67,7 @@ def group_create():
 @auth.allow(*auth.STAFF)
 def group_page(group_id: int):
     with unit() as db:
-        group = _get(db, Group, group_id)
+        group = get_or_404(db, Group, group_id)
         return render_template(
             "console/group.html", g=group, members=queries.groups.group_members(db, group),
             meetings=queries.groups.group_meetings(db, group),
@@ -83,27 +75,30 @@ def group_page(group_id: int):
         )
 
 
+def _on_group(group_id: int, change, form_class):
+    """``change`` (a groups service) on the group with the posted form, then its page."""
+    return act(lambda db: change(db, now(), me(db), get_or_404(db, Group, group_id),
+                                 **parse(form_class).data),
+               url_for("console.group_page", group_id=group_id))
+
+
 @bp.post("/groups/<int:group_id>/edit")
 @auth.allow(*auth.STAFF)
 def group_edit(group_id: int):
-    return act(lambda db: group_service.save_group(db, now(), me(db), _get(db, Group, group_id),
-                                                   **parse(GroupForm).data),
-               url_for("console.group_page", group_id=group_id))
+    return _on_group(group_id, group_service.save_group, GroupForm)
 
 
 @bp.post("/groups/<int:group_id>/members")
 @auth.allow(*auth.STAFF)
 def group_add_member(group_id: int):
-    return act(lambda db: group_service.add_member(
-        db, now(), me(db), _get(db, Group, group_id), **parse(MemberForm).data),
-        url_for("console.group_page", group_id=group_id))
+    return _on_group(group_id, group_service.add_member, MemberForm)
 
 
 @bp.post("/groups/<int:group_id>/members/<int:membership_id>/leave")
 @auth.allow(*auth.STAFF)
 def group_remove_member(group_id: int, membership_id: int):
     with unit() as db:
-        membership = _get(db, Membership, membership_id)
+        membership = get_or_404(db, Membership, membership_id)
         if membership.group_id != group_id or membership.left_at is not None:
             abort(404)
         if not parse(ConfirmForm).confirm.data:  # first say what leaving means, then act
@@ -123,7 +118,7 @@ def meeting_create(group_id: int):
         return redirect(url_for("console.group_page", group_id=group_id))
     with unit() as db:
         meeting_id = meeting_service.schedule_meeting(
-            db, now(), me(db), _get(db, Group, group_id), **fields).id
+            db, now(), me(db), get_or_404(db, Group, group_id), **fields).id
     flash(_("Saved."), "ok")
     return redirect(url_for("console.meeting_page", meeting_id=meeting_id))
 
@@ -133,7 +128,7 @@ def meeting_create(group_id: int):
 def series_create(group_id: int):
     """A recurring meeting: weekly on a weekday, or monthly on the nth (or last) weekday."""
     return act(lambda db: meeting_service.add_series(
-        db, now(), me(db), _get(db, Group, group_id), **parse(SeriesForm).data),
+        db, now(), me(db), get_or_404(db, Group, group_id), **parse(SeriesForm).data),
                url_for("console.group_page", group_id=group_id) + "#series")
 
 
@@ -143,7 +138,7 @@ def series_stop(series_id: int):
     """No more meetings of the series; those ahead are cancelled and members told."""
     try:
         with unit() as db:
-            series = _get(db, MeetingSeries, series_id)
+            series = get_or_404(db, MeetingSeries, series_id)
             group_id = series.group_id
             cancelled = meeting_service.end_series(db, now(), outbox(db), me(db), series)
         flash(_("The series has stopped; %(count)s meetings ahead were cancelled and members "
@@ -157,7 +152,7 @@ def series_stop(series_id: int):
 @auth.allow(*auth.STAFF)
 def meeting_page(meeting_id: int):
     with unit() as db:
-        meeting = _get(db, Meeting, meeting_id)
+        meeting = get_or_404(db, Meeting, meeting_id)
         series = db.get(MeetingSeries, meeting.series_id) if meeting.series_id else None
         return render_template("console/meeting.html", m=meeting, series=series,
                                rows=queries.groups.meeting_attendance(db, meeting),
@@ -169,7 +164,7 @@ def meeting_page(meeting_id: int):
 def meeting_attendance(meeting_id: int):
     def change(db):
         roll = parse(AttendanceForm)
-        meeting_service.record_roll(db, now(), me(db), _get(db, Meeting, meeting_id),
+        meeting_service.record_roll(db, now(), me(db), get_or_404(db, Meeting, meeting_id),
                                     set(roll.present.data), set(roll.listed.data))
 
     return act(change, url_for("console.meeting_page", meeting_id=meeting_id))
@@ -179,7 +174,7 @@ def meeting_attendance(meeting_id: int):
 @auth.allow(*auth.STAFF)
 def meeting_move(meeting_id: int):
     return act(lambda db: meeting_service.move_meeting(
-        db, now(), outbox(db), me(db), _get(db, Meeting, meeting_id), **parse(MoveForm).data),
+        db, now(), outbox(db), me(db), get_or_404(db, Meeting, meeting_id), **parse(MoveForm).data),
         url_for("console.meeting_page", meeting_id=meeting_id))
 
 
@@ -187,7 +182,7 @@ def meeting_move(meeting_id: int):
 @auth.allow(*auth.STAFF)
 def meeting_cancel(meeting_id: int):
     return act(lambda db: meeting_service.cancel_meeting(db, now(), outbox(db), me(db),
-                                                  _get(db, Meeting, meeting_id)),
+                                                  get_or_404(db, Meeting, meeting_id)),
                url_for("console.meeting_page", meeting_id=meeting_id))
 
 
@@ -252,7 +247,7 @@ def _broadcast_page(db, form: BroadcastForm, done: broadcast_service.Composed):
 @auth.allow(*auth.STAFF)
 def broadcast_cancel(broadcast_id: int):
     return act(lambda db: broadcast_service.cancel_broadcast(db, now(), me(db),
-                                                    _get(db, Broadcast, broadcast_id)),
+                                                    get_or_404(db, Broadcast, broadcast_id)),
                url_for("console.broadcasts"))
 
 
@@ -332,7 +327,7 @@ def provider_create():
 @auth.allow(*auth.STAFF)
 def provider_edit(provider_id: int):
     return act(lambda db: provider_service.save_provider(
-        db, now(), me(db), _get(db, Provider, provider_id), **parse(ProviderForm).data),
+        db, now(), me(db), get_or_404(db, Provider, provider_id), **parse(ProviderForm).data),
                url_for("console.providers"))
 
 

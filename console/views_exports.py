@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template
+from flask import Response, render_template
 
 from console import auth, bp, labels
-from console.common import me, now, unit
+from console.common import get_or_404, me, now, unit
 from console.forms import ExportForm, lenient
 from hotline.models import Person
 from hotline.services import exports
@@ -16,24 +16,26 @@ def _download(body: str, name: str, mimetype: str) -> Response:
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
+def _csv(export, what: str) -> Response:
+    """``export`` as a CSV download; numbers masked unless ``phones=1``."""
+    with unit() as db:
+        body, _n = export(db, now(), me(db), labels.EXPORT,
+                          show_phones=lenient(ExportForm).phones.data)
+    return _download(body, f"stones-{what}-{now():%Y%m%d}.csv", "text/csv")
+
+
 @bp.get("/exports/cases.csv")
 @auth.allow(*auth.STAFF)
 def export_cases():
-    """Every case; numbers masked unless ``phones=1``."""
-    with unit() as db:
-        body, _n = exports.cases_csv(db, now(), me(db), labels.EXPORT,
-                                     show_phones=lenient(ExportForm).phones.data)
-    return _download(body, f"stones-cases-{now():%Y%m%d}.csv", "text/csv")
+    """Every case."""
+    return _csv(exports.cases_csv, "cases")
 
 
 @bp.get("/exports/people.csv")
 @auth.allow(*auth.STAFF)
 def export_people():
-    """Everyone the line knows; numbers masked unless ``phones=1``."""
-    with unit() as db:
-        body, _n = exports.people_csv(db, now(), me(db), labels.EXPORT,
-                                      show_phones=lenient(ExportForm).phones.data)
-    return _download(body, f"stones-people-{now():%Y%m%d}.csv", "text/csv")
+    """Everyone the line knows."""
+    return _csv(exports.people_csv, "people")
 
 
 @bp.get("/people/<int:person_id>/data.txt")
@@ -41,7 +43,7 @@ def export_people():
 def person_data(person_id: int):
     """A data subject's request: everything held about her, as a readable text file."""
     with unit() as db:
-        person = db.get(Person, person_id) or abort(404)
+        person = get_or_404(db, Person, person_id)
         body = render_template("console/person_data.txt",
                                d=exports.person_data(db, now(), me(db), person))
     return _download(body, f"stones-person-{person_id}.txt", "text/plain")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from console import auth, bp
-from console.common import act, me, now, outbox, rt, unit
+from console.common import act, get_or_404, me, now, outbox, rt, unit
 from console.forms import (
     CallbackFilterForm,
     ConfirmForm,
@@ -23,10 +23,7 @@ from hotline.services.people import PeopleError
 
 
 def _person(db, person_id: int) -> Person:
-    person = db.get(Person, person_id)
-    if person is None:
-        abort(404)
-    return person
+    return get_or_404(db, Person, person_id)
 
 
 @bp.get("/people")

@@ -123,12 +123,19 @@ def _answer(path: str, form: dict[str, str]) -> dict:
 def simulator_call():
     """Ring the line: Twilio's first webhook for an inbound call."""
     _enabled()
+    phone, sid, result = _ring(simulator.INCOMING_PATH, "simulator_call")
+    return jsonify({"call_sid": sid, **result})
+
+
+def _ring(path: str, action: str) -> tuple[str, str, dict]:
+    """A new call from the posted phone to ``path`` (audited as ``action``): the phone, the
+    call's sid and the line's answer."""
     phone = _phone(_data().phone.data)
     sid = simulator.new_call_sid()
     with unit() as db:
-        audit(db, now(), me(db), "simulator_call", "call", sid)
+        audit(db, now(), me(db), action, "call", sid)
     form = simulator.call_form(rt().settings, sid, phone, status=CallStatus.RINGING)
-    return jsonify({"call_sid": sid, **_answer(simulator.INCOMING_PATH, form)})
+    return phone, sid, _answer(path, form)
 
 
 @bp.post("/simulator/call/step")
@@ -232,12 +239,7 @@ def simulator_missed():
     """Ring the missed-call number once and hang up, as a member short of credit does: the
     line rejects the call (free for her) and queues a callback."""
     _calls_back()
-    phone = _phone(_data().phone.data)
-    sid = simulator.new_call_sid()
-    with unit() as db:
-        audit(db, now(), me(db), "simulator_missed_call", "call", sid)
-    form = simulator.call_form(rt().settings, sid, phone, status=CallStatus.RINGING)
-    result = _answer(simulator.MISSED_PATH, form)
+    phone, sid, result = _ring(simulator.MISSED_PATH, "simulator_missed_call")
     return jsonify({"call_sid": sid, **result, "callback": _callback_state(phone)})
 
 

@@ -4,12 +4,12 @@ again nor written to the audit log."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from console import auth, bp
-from console.common import me, now, unit
+from console.common import get_or_404, me, now, unit
 from console.forms import ActiveForm, PasswordForm, UserForm, parse
 from hotline import queries
 from hotline.models import StaffUser
@@ -18,10 +18,7 @@ from hotline.services.errors import ServiceError
 
 
 def _user(db, user_id: int) -> StaffUser:
-    user = db.get(StaffUser, user_id)
-    if user is None:
-        abort(404)
-    return user
+    return get_or_404(db, StaffUser, user_id)
 
 
 def _back(user_id: int | None = None):
@@ -89,19 +86,22 @@ def _reset_password(user_id: int, password: str) -> None:
         login_user(renewed)  # her own: this session goes on with the new password
 
 
+def _on_user(user_id: int, change, done: str):
+    """``change`` (a users service) on the login, then ``done`` on the users page."""
+    with unit() as db:
+        change(db, now(), me(db), _user(db, user_id))
+    flash(done, "ok")
+    return _back(user_id)
+
+
 @bp.post("/users/<int:user_id>/unlock")
 @auth.allow(auth.ADMIN)
 def user_unlock(user_id: int):
-    with unit() as db:
-        user_service.unlock_user(db, now(), me(db), _user(db, user_id))
-    flash(_("Saved."), "ok")
-    return _back(user_id)
+    return _on_user(user_id, user_service.unlock_user, _("Saved."))
 
 
 @bp.post("/users/<int:user_id>/sessions")
 @auth.allow(auth.ADMIN)
 def user_end_sessions(user_id: int):
-    with unit() as db:
-        user_service.end_user_sessions(db, now(), me(db), _user(db, user_id))
-    flash(_("Every session of this login has ended."), "ok")
-    return _back(user_id)
+    return _on_user(user_id, user_service.end_user_sessions,
+                    _("Every session of this login has ended."))

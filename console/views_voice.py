@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from console import auth, bp
 from console import brief as brief_output
-from console.common import me, now, unit
+from console.common import get_or_404, me, now, unit
 from console.forms import (
     ForumForm,
     IssueFilterForm,
@@ -64,13 +64,6 @@ def _change(change, back: str):
     return redirect(back)
 
 
-def _get(db, model, key: int):
-    row = db.get(model, key)
-    if row is None:
-        abort(404)
-    return row
-
-
 def _today():
     return clock.local(now()).date()
 
@@ -86,7 +79,7 @@ def minutes_list():
 
 
 def _meeting_for_minutes(db, meeting_id: int) -> Meeting:
-    meeting = _get(db, Meeting, meeting_id)
+    meeting = get_or_404(db, Meeting, meeting_id)
     if not voice_queries.may_write_minutes(db, me(db), meeting):
         abort(403)
     return meeting
@@ -141,7 +134,7 @@ def issue_create():
 @auth.allow(*auth.STAFF)
 def issue_page(issue_id: int):
     with unit() as db:
-        return render_template("console/issue.html", i=_get(db, CollectiveIssue, issue_id),
+        return render_template("console/issue.html", i=get_or_404(db, CollectiveIssue, issue_id),
                                today=_today(), kinds=STEP_KINDS,
                                groups=voice_queries.all_groups(db))
 
@@ -149,7 +142,7 @@ def issue_page(issue_id: int):
 @bp.post("/issues/<int:issue_id>")
 @auth.allow(*auth.STAFF)
 def issue_edit(issue_id: int):
-    return _change(lambda db: voice.save_issue(db, now(), me(db), _get(db, CollectiveIssue,
+    return _change(lambda db: voice.save_issue(db, now(), me(db), get_or_404(db, CollectiveIssue,
                                                                         issue_id),
                                                **parse(IssueForm).values()),
                    url_for("console.issue_page", issue_id=issue_id))
@@ -158,7 +151,7 @@ def issue_edit(issue_id: int):
 @bp.post("/issues/<int:issue_id>/steps")
 @auth.allow(*auth.STAFF)
 def issue_step(issue_id: int):
-    return _change(lambda db: voice.add_step(db, now(), me(db), _get(
+    return _change(lambda db: voice.add_step(db, now(), me(db), get_or_404(
         db, CollectiveIssue, issue_id), **parse(StepForm).values()),
         url_for("console.issue_page", issue_id=issue_id))
 
@@ -214,9 +207,12 @@ def brief():
                                **brief_output.context(db, q))
 
 
-def _download(body, mimetype: str, q: BriefQuery, ext: str, what: str):
+def _brief_file(render, mimetype: str, ext: str):
+    """The brief of the asked period as a ``ext`` file, its download audited."""
+    q = _brief_query()
     with unit() as db:
-        audit(db, now(), me(db), f"brief_{what}", "brief", q.ward or "",
+        body = render(db, q)
+        audit(db, now(), me(db), f"brief_{ext}", "brief", q.ward or "",
               first=q.first_day, last=q.last_day)
     name = f"stones-brief-{q.first_day.isoformat()}-{q.last_day.isoformat()}.{ext}"
     return Response(body, mimetype=mimetype,
@@ -226,16 +222,10 @@ def _download(body, mimetype: str, q: BriefQuery, ext: str, what: str):
 @bp.get("/brief.pdf")
 @auth.allow(*auth.EVERYONE)
 def brief_pdf():
-    q = _brief_query()
-    with unit() as db:
-        body = brief_output.pdf(db, q)
-    return _download(body, "application/pdf", q, "pdf", "pdf")
+    return _brief_file(brief_output.pdf, "application/pdf", "pdf")
 
 
 @bp.get("/brief.csv")
 @auth.allow(*auth.EVERYONE)
 def brief_csv():
-    q = _brief_query()
-    with unit() as db:
-        body = brief_output.csv_text(db, q)
-    return _download(body, "text/csv", q, "csv", "csv")
+    return _brief_file(brief_output.csv_text, "text/csv", "csv")
