@@ -144,6 +144,22 @@ def app(settings, sessions):
 
 
 @pytest.fixture
+def rt(app):
+    """The app's Runtime: its settings, engine, sessions and gateways."""
+    return app.extensions["hotline"]
+
+
+@pytest.fixture
+def set_clock(monkeypatch):
+    """``set_clock(when)``: the instant ``clock.utcnow()`` answers from then on."""
+    from hotline import clock
+
+    def move(when: datetime) -> None:
+        monkeypatch.setattr(clock, "utcnow", lambda: when)
+    return move
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -161,6 +177,14 @@ def at(value: str) -> datetime:
 
 
 __all__ = ["AUTH_TOKEN", "PUBLIC_URL", "at", "create_database", "drop_database", "session_scope"]
+
+
+def calls_through(settings: Settings, fake: FakeTwilio) -> Settings:
+    """``settings`` with the line's calls placed through the real twilio client against
+    ``fake`` (the account the fake was started with)."""
+    return settings.replace(voice_gateway="twilio", twilio_account_sid=fake.account_sid,
+                            twilio_auth_token=AUTH_TOKEN, twilio_from=TWILIO_FROM,
+                            twilio_api_base_url=fake.url, gateway_timeout=2.0)
 
 
 @pytest.fixture

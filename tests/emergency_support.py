@@ -8,13 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hotline import clock
 from hotline.models import Case, Direction, Message, Role
-from tests.conftest import AUTH_TOKEN, at
+from tests.conftest import AUTH_TOKEN, TWILIO_FROM, at, calls_through
 from tests.factories import create_person
 from tests.fakes.twilio_server import FakeTwilio
 
-SID, FROM = "AC" + "2" * 32, "+15005550006"
+SID, FROM = "AC" + "2" * 32, TWILIO_FROM
 NIGHT = at("2026-12-01 23:10")
 STRANGER = "+84987654321"
 SAFETY_NUMBERS = ("113", "115", "111", "1900969680")
@@ -28,22 +27,13 @@ def fake():
 
 @pytest.fixture
 def settings(settings, fake):
-    return settings.replace(voice_gateway="twilio", twilio_account_sid=SID,
-                            twilio_auth_token=AUTH_TOKEN, twilio_from=FROM,
-                            twilio_api_base_url=fake.url, gateway_timeout=2.0)
+    return calls_through(settings, fake)
 
 
 @pytest.fixture
-def rt(app):
-    return app.extensions["hotline"]
-
-
-@pytest.fixture
-def clock_at(monkeypatch):
-    def set_time(when):
-        monkeypatch.setattr(clock, "utcnow", lambda: when)
-    set_time(NIGHT)
-    return set_time
+def clock_at(set_clock):
+    set_clock(NIGHT)
+    return set_clock
 
 
 @pytest.fixture

@@ -27,13 +27,6 @@ def rt(console):
     return console.extensions["hotline"]
 
 
-@pytest.fixture
-def set_clock(monkeypatch):
-    def move(when):
-        monkeypatch.setattr(clock, "utcnow", lambda: when)
-    return move
-
-
 def _ring_once(client, phone=STRANGER) -> dict:
     response = client.post("/console/simulator/missed", json={"phone": phone})
     assert response.status_code == 200, response.get_data(as_text=True)

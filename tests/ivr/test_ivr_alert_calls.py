@@ -24,7 +24,6 @@ from tests.emergency_support import (  # noqa: F401 (fixtures)
     fake,
     out_to,
     placed,
-    rt,
     same_minute,
     settings,
     team,

@@ -9,14 +9,13 @@ from datetime import time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hotline import clock
 from hotline.db import session_scope
 from hotline.gateways.base import SendResult
 from hotline.models import Call, CallbackRequest, CallStep, Person
 from hotline.services import calls
 from scheduler import jobs
 from scheduler.runner import JOBS
-from tests.conftest import AUTH_TOKEN, PUBLIC_URL, TWILIO_FROM, TWILIO_SID, at
+from tests.conftest import PUBLIC_URL, TWILIO_FROM, TWILIO_SID, at, calls_through
 from tests.factories import create_person
 from tests.ivr.ivr_caller import Caller, fresh_phone, fresh_sid, sign
 
@@ -27,23 +26,14 @@ MORNING = at("2026-12-02 08:00")
 
 @pytest.fixture
 def settings(settings, fake_twilio):
-    return settings.replace(voice_gateway="twilio", twilio_account_sid=SID,
-                            twilio_auth_token=AUTH_TOKEN, twilio_from=FROM,
-                            twilio_api_base_url=fake_twilio.url, gateway_timeout=2.0)
+    return calls_through(settings, fake_twilio)
 
 
 @pytest.fixture
-def clock_at(monkeypatch):
-    """Set the time the webhooks see: ``clock_at(dt)``."""
-    def set_time(when):
-        monkeypatch.setattr(clock, "utcnow", lambda: when)
-    set_time(NIGHT)
-    return set_time
-
-
-@pytest.fixture
-def rt(app):
-    return app.extensions["hotline"]
+def clock_at(set_clock):
+    """Set the time the webhooks see: ``clock_at(dt)``, NIGHT until then."""
+    set_clock(NIGHT)
+    return set_clock
 
 
 def count(db, model) -> int:

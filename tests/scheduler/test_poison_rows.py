@@ -36,11 +36,6 @@ from tests.factories import create_group, create_person, handle_sms, join
 T0 = at("2026-12-01 10:00")
 
 
-@pytest.fixture
-def rt(app):
-    return app.extensions["hotline"]
-
-
 def failures(rt) -> list[JobFailure]:
     with rt.sessions() as s:
         return list(s.scalars(select(JobFailure).order_by(JobFailure.id)))

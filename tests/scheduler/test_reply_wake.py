@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
 from hotline import clock
 from hotline.db import session_scope
 from hotline.models import Kind
@@ -18,11 +16,6 @@ from scheduler import jobs
 from scheduler.runner import JOBS
 from tests.factories import create_person
 from tests.fakes.gateway import ScriptedGateway
-
-
-@pytest.fixture
-def rt(app):
-    return app.extensions["hotline"]
 
 
 def in_thread(target, *args, **kwargs):

@@ -19,11 +19,6 @@ T0 = at("2026-12-01 10:00")
 
 
 @pytest.fixture
-def rt(app):
-    return app.extensions["hotline"]
-
-
-@pytest.fixture
 def people(sessions):
     with session_scope(sessions) as s:
         group = create_group(s, T0, "CD01")

@@ -31,11 +31,6 @@ MEMBER, PE1, PE2, PE3, COORD = ("+84912345678", "+84901000001", "+84901000002",
 
 
 @pytest.fixture
-def rt(app):
-    return app.extensions["hotline"]
-
-
-@pytest.fixture
 def world(sessions):
     """Group CD01 with two peer educators (PE1 trained for violence), a third on duty
     elsewhere, a coordinator, a member in CD01, a provider."""

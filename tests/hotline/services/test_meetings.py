@@ -29,11 +29,6 @@ A, B = "+84912000101", "+84912000102"
 
 
 @pytest.fixture
-def rt(app):
-    return app.extensions["hotline"]
-
-
-@pytest.fixture
 def group(sessions):
     with session_scope(sessions) as s:
         group = create_group(s, T0, "CD01")
