@@ -38,7 +38,6 @@ from tests.emergency_support import (  # noqa: F401 (fixtures)
     fake,
     out_to,
     placed,
-    rt,
     settings,
 )
 from tests.factories import create_group, create_person, join
