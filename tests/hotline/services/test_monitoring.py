@@ -27,7 +27,7 @@ from tests.hotline.services.test_case_life import (
 )
 
 # The case-life fixtures: a group with peer educators, a member, a coordinator, LUAT.
-rt, world = life.rt, life.world
+world = life.world
 
 
 def referral_of(rt, case_id) -> Referral:

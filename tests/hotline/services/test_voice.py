@@ -26,7 +26,7 @@ from tests.factories import create_meeting
 from tests.hotline.services import test_case_life as life
 from tests.hotline.services.test_case_life import COORD, MEMBER, PE1, T0, sent_to, sms
 
-rt, world = life.rt, life.world
+world = life.world
 
 
 def meeting(rt, starts=T0 - timedelta(hours=2)) -> int:
