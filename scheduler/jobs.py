@@ -77,8 +77,10 @@ def drain_outbox(rt: Runtime, now: datetime, *, idle_wait: float = 0.0
 
     With ``idle_wait`` (the scheduler: most of its 2 s tick), a run with nothing more to
     send waits until then for ``outbox.WAKE`` (a reply, an emergency or an alert committed
-    in this process, by ``handle_inbound``) and drains again at once: a reply no longer
-    waits for the next tick, and nothing polls faster for the other lanes.
+    in this process, by ``handle_inbound``, or on PostgreSQL in any other process: the IVR's
+    workers, the console, another scheduler, through ``outbox.WakeListener``) and drains
+    again at once: a reply no longer waits for the next tick, and nothing polls faster for
+    the other lanes. On SQLite what another process queues waits for the tick.
     """
     started = _time.monotonic()
     total = outbox.DrainReport()

@@ -15,6 +15,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from hotline import clock
 from hotline.db import session_scope
 from hotline.runtime import Runtime
+from hotline.services.outbox import WakeListener
 from scheduler import jobs, lease
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,16 @@ def start_background(rt: Runtime) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     Runner(rt).schedule_on(scheduler)
     quiet_job_logs()
+    listen_for_wakes(rt)
     scheduler.start()
     return scheduler
+
+
+def listen_for_wakes(rt: Runtime) -> WakeListener | None:
+    """On PostgreSQL, wake this process's idle drain when another process commits a reply,
+    an emergency or an alert (``outbox.WakeListener``); SQLite keeps the drain's tick."""
+    listener = WakeListener.for_engine(rt.engine)
+    return listener.start() if listener is not None else None
 
 
 def run_forever(rt: Runtime) -> None:
@@ -112,6 +121,7 @@ def run_forever(rt: Runtime) -> None:
     quiet_job_logs()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     log.info("scheduler %s starting", runner.holder)
+    listener = listen_for_wakes(rt)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
@@ -119,6 +129,8 @@ def run_forever(rt: Runtime) -> None:
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=True)
+        if listener is not None:
+            listener.stop()
         runner.release()
 
 

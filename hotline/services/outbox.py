@@ -50,10 +50,23 @@ log = logging.getLogger(__name__)
 # Set when a unit of work that queued a message of a lane up to ``WAKE_LANES`` (a reply, an
 # emergency, an alert), due now, has committed: the scheduler's drain, idle between its
 # ticks, waits on it (``scheduler.jobs.drain_outbox``) and sends at once instead of at the
-# next tick. In-process only: what another process queues waits for the tick.
+# next tick. In this process the commit sets it; on PostgreSQL the same commit also sends
+# ``NOTIFY hotline_outbox`` (delivered only if it commits), and ``WakeListener`` sets it in
+# every scheduler process when that arrives: a reply queued by the IVR's gunicorn worker, a
+# console or another scheduler wakes the drain too. SQLite has no such channel: what another
+# process queues waits for the drain's tick (at most 2 s).
 WAKE = threading.Event()
 WAKE_LANES = Lane.ALERT
+WAKE_CHANNEL = "hotline_outbox"
 _WAKE_KEY = "outbox_wake"
+
+
+@event.listens_for(Session, "before_commit")
+def _notify_before_commit(session: Session) -> None:
+    if session.info.get(_WAKE_KEY):
+        conn = session.connection()
+        if conn.dialect.name == "postgresql":  # transactional: dropped on rollback
+            conn.exec_driver_sql(f"NOTIFY {WAKE_CHANNEL}")
 
 
 @event.listens_for(Session, "after_commit")
@@ -65,6 +78,52 @@ def _wake_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _no_wake_after_rollback(session: Session) -> None:
     session.info.pop(_WAKE_KEY, None)
+
+
+class WakeListener:
+    """``LISTEN hotline_outbox`` on a connection of its own, in a thread: each notification
+    sets ``WAKE``, so the idle drain of this process sends what another process queued at
+    once. PostgreSQL only (``for_engine`` gives None elsewhere). A lost connection is opened
+    again (every ``retry`` seconds) and ``WAKE`` set then, for what was missed meanwhile."""
+
+    def __init__(self, engine: Engine, retry: float = 1.0) -> None:
+        self.engine, self.retry = engine, retry
+        self.listening = threading.Event()  # set while LISTEN is in place (tests wait on it)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-wake", daemon=True)
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> WakeListener | None:
+        return cls(engine) if engine.dialect.name == "postgresql" else None
+
+    def start(self) -> WakeListener:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        import psycopg
+
+        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(*args, **kwargs, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {WAKE_CHANNEL}")
+                    self.listening.set()
+                    WAKE.set()  # anything committed while nobody listened
+                    while not self._stop.is_set():
+                        # Wakes at least once a second to see ``stop``.
+                        for _ in conn.notifies(timeout=1.0):
+                            WAKE.set()
+            except Exception as exc:  # noqa: BLE001 - the tick still drains; try again
+                log.warning("outbox wake listener lost its connection (%s); again in %.0f s",
+                            type(exc).__name__, self.retry)
+            finally:
+                self.listening.clear()
+            self._stop.wait(self.retry)
 
 # Twilio error codes with a meaning of their own.
 OPTED_OUT_CODES = {"21610"}
