@@ -21,7 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, cast, func, select, update
+from sqlalchemy import bindparam, cast, func, literal, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
@@ -273,13 +273,166 @@ def answer_menu(
     """A menu answer from the webhook, committed. A keypress that only moves through the menu
     (the most common request of a call) is one autocommitted statement (``store_move``);
     an action, or a step of a call not stored yet, is a ``menu_step`` in its own
-    transaction. None when only the move was stored."""
+    transaction; on PostgreSQL the consent answer and a keyed case number are one statement
+    too (``act_in_one_statement``). None when only the move was stored."""
     if action is None and write_now(engine, lambda conn: store_move(
             conn, now, ref, step=step, node=node, digits=digits)):
         return None
+    if acts_in_one_statement(engine.dialect.name, action):
+        result = write_now(engine, lambda conn: act_in_one_statement(
+            conn, now, ref, step=step, node=node, digits=digits, action=action,
+            question=question))
+        if result is not None:
+            return result
     with session_scope(sessions) as session:
         return menu_step(session, now, ref, step=step, node=node, digits=digits, action=action,
                          question=question, outbox=Outbox.for_settings(session, settings))
+
+
+# Actions whose step is one statement on PostgreSQL (``act_in_one_statement``).
+ONE_STATEMENT_ACTIONS = frozenset({"consent", "case_status"})
+
+
+def acts_in_one_statement(dialect: str, action: ActionRequest | None) -> bool:
+    """Whether ``act_in_one_statement`` can store and act on this step: the consent answer
+    and a keyed case number, on PostgreSQL (its data-modifying ``WITH``; SQLite has none, and
+    there a statement is an in-process call rather than a round trip)."""
+    return (dialect == "postgresql" and action is not None
+            and action.name in ONE_STATEMENT_ACTIONS)
+
+
+def act_in_one_statement(conn: Connection, now: datetime, ref: CallRef, *, step: int,
+                         node: str, digits: str | None, action: ActionRequest,
+                         question: str = "") -> StepResult | None:
+    """The step that answers the consent question, or keys a case number, as one statement
+    on an autocommit connection: the step stored once, the caller's person and consent read,
+    and the write it makes (the answer; the consent question recorded as asked) in one
+    ``INSERT .. SELECT`` with its ``WITH``, so it all commits, or none of it, in one round
+    trip. Same rules as ``menu_step`` with ``GiveConsent`` / ``CaseStatus`` (compared in
+    ``tests/ivr``).
+
+    None when nothing was stored (the call not known yet, or a retried step): ``menu_step``
+    then does the full work, and a retry stays a no-op.
+    """
+    params = {"gateway": ref.gateway, "sid": ref.sid, "step": str(step)[:64],
+              "node": node[:40], "digits": digits[:32] if digits else None, "at": now,
+              "asked": question}  # not named as a column: the UPDATE would SET it
+    result = StepResult(None, True)
+    if action.name == "consent":
+        result.granted = action.args.get("answer") == "granted"
+        params["said"] = "granted" if result.granted else "refused"
+        row = conn.execute(_consent_step_stmt(), params).one()
+    else:
+        value = (action.value or "").strip()
+        params["number"] = int(value) if value.isdigit() and len(value) <= 12 else None
+        row = conn.execute(_case_status_step_stmt(), params).one()
+    if not row.stored:
+        return None
+    if not row.person:
+        result.outcome = NO_PERSON
+    elif action.name == "case_status":
+        if not row.consented:
+            result.outcome = NEEDS_CONSENT
+        elif row.case_status is None:
+            result.outcome = FAILED
+        else:
+            result.case_status = row.case_status
+    return result
+
+
+def _step_and_caller():
+    """The CTEs both one-statement steps start with: ``step`` (the step inserted once, its
+    call's id returned only when new) and ``who`` (the call's person, unless erased)."""
+    table = CallStep.__table__
+    values = select(
+        Call.id,
+        cast(bindparam("step"), table.c.step.type),
+        cast(bindparam("node"), table.c.node.type),
+        cast(bindparam("digits"), table.c.digits.type),
+        bindparam("at", type_=table.c.at.type),
+    ).where(Call.gateway == bindparam("gateway"), Call.external_id == bindparam("sid"))
+    step = (dialect_insert("postgresql")(table)
+            .from_select(["call_id", "step", "node", "digits", "at"], values)
+            .on_conflict_do_nothing(index_elements=["call_id", "step"])
+            .returning(table.c.call_id).cte("step"))
+    who = (select(Person.id.label("person_id"))
+           .join_from(step, Call, Call.id == step.c.call_id)
+           .join(Person, Person.id == Call.person_id)
+           .where(Person.erased_at.is_(None)).cte("who"))
+    return step, who
+
+
+def _counted(cte):
+    return select(func.count()).select_from(cte).scalar_subquery()
+
+
+def _new_consent(who, answered: bool, where):
+    """``INSERT INTO consents .. SELECT`` for her: asked now by voice, answered now too when
+    ``answered``; only when ``where`` holds."""
+    consents = Consent.__table__
+    cols = ["person_id", "purpose", "question", "channel", "asked_at"]
+    at = bindparam("at", type_=consents.c.asked_at.type)
+    values = [who.c.person_id, literal(CONSENT_PURPOSE, consents.c.purpose.type),
+              cast(bindparam("asked"), consents.c.question.type),
+              literal(CHANNEL, consents.c.channel.type), at]
+    if answered:
+        cols += ["answer", "answered_at"]
+        values += [cast(bindparam("said"), consents.c.answer.type), at]
+    return (dialect_insert("postgresql")(consents)
+            .from_select(cols, select(*values).where(where))
+            .returning(consents.c.id))
+
+
+def _voice_question_open(who):
+    """Whether a consent question put to her by voice is still open (an alias of
+    ``consents``: the statement also writes that table)."""
+    c = Consent.__table__.alias("open_voice")
+    return select(c.c.id).where(c.c.person_id == who.c.person_id,
+                                c.c.purpose == CONSENT_PURPOSE, c.c.channel == CHANNEL,
+                                c.c.answer.is_(None)).exists()
+
+
+@functools.cache
+def _consent_step_stmt():
+    """GiveConsent: if a voice question is open, the latest open question is answered;
+    otherwise a voice question is recorded as asked and answered now (what ``_ask_once``
+    then ``people.answer_consent`` do)."""
+    step, who = _step_and_caller()
+    voice_open = _voice_question_open(who)
+    c = Consent.__table__.alias("latest")
+    latest = (select(c.c.id).where(c.c.person_id == who.c.person_id,
+                                   c.c.purpose == CONSENT_PURPOSE, c.c.answer.is_(None))
+              .order_by(c.c.asked_at.desc(), c.c.id.desc()).limit(1).scalar_subquery())
+    consents = Consent.__table__
+    answered = (update(consents).where(consents.c.id == latest, voice_open)
+                .values(answer=cast(bindparam("said"), consents.c.answer.type),
+                        answered_at=bindparam("at", type_=consents.c.answered_at.type))
+                .returning(consents.c.id).cte("answered"))
+    added = _new_consent(who, True, ~voice_open).cte("added")
+    return select(_counted(step).label("stored"), _counted(who).label("person"),
+                  _counted(answered).label("answered"), _counted(added).label("added"))
+
+
+@functools.cache
+def _case_status_step_stmt():
+    """CaseStatus: her latest consent answer must be a grant (else the question is recorded
+    as asked by voice, unless it already is open); then the status of her own case with
+    the keyed number."""
+    step, who = _step_and_caller()
+    c = Consent.__table__.alias("latest")
+    latest_answer = (select(c.c.answer).where(c.c.person_id == who.c.person_id,
+                                              c.c.purpose == CONSENT_PURPOSE,
+                                              c.c.answer.is_not(None))
+                     .order_by(c.c.answered_at.desc(), c.c.id.desc()).limit(1)
+                     .scalar_subquery())
+    consented = func.coalesce(latest_answer, "") == "granted"
+    asked = _new_consent(who, False, ~consented & ~_voice_question_open(who)).cte("asked")
+    status = (select(Case.status).where(Case.number == bindparam("number"),
+                                        Case.person_id == who.c.person_id)
+              .scalar_subquery())
+    return select(_counted(step).label("stored"), _counted(who).label("person"),
+                  select(consented).select_from(who).scalar_subquery().label("consented"),
+                  status.label("case_status"), _counted(asked).label("asked_now"))
 
 
 def menu_step(
@@ -291,13 +444,19 @@ def menu_step(
 
     A retried request (the step exists) runs no write again and answers the same.
     """
-    call, _ = get_call(session, now, ref)
-    created = store_step(session, now, call, str(step), node, digits)
+    stored = _store_with_caller(session, now, ref, step, node, digits) if action else None
+    if stored is not None:  # PostgreSQL, a known call, a new step: one statement for it all
+        call, person = stored
+        created = True
+    else:
+        call, _ = get_call(session, now, ref)
+        created = store_step(session, now, call, str(step), node, digits)
     result = StepResult(call, created)
     if action is None:
         return result
     handler = voice_actions.get(action.name)
-    person = _person(session, call)
+    if stored is None:
+        person = _person(session, call)
     if person is None and (handler.needs_consent or handler.needs_person):
         result.outcome = NO_PERSON
         return result
@@ -309,6 +468,31 @@ def menu_step(
     handler.run(ActionContext(session, now, call, person, action, result, question, outbox))
     session.flush()
     return result
+
+
+def _store_with_caller(session: Session, now: datetime, ref: CallRef, step: int, node: str,
+                       digits: str | None) -> tuple[Call, Person | None] | None:
+    """On PostgreSQL, store the step of a known call and load the call and its person in one
+    statement (the step's ``INSERT`` in a ``WITH``), where ``get_call``, ``store_step`` and
+    ``_person`` took three round trips. None elsewhere, and when nothing was stored (the call
+    not known yet, or a retried step): the caller then takes that slower path."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    row = session.execute(_store_with_caller_stmt(), {
+        "gateway": ref.gateway, "sid": ref.sid, "step": str(step)[:64], "node": node[:40],
+        "digits": digits[:32] if digits else None, "at": now,
+    }).first()
+    if row is None:
+        return None
+    call, person = row
+    return call, None if person is None or person.erased_at else person
+
+
+@functools.cache
+def _store_with_caller_stmt():
+    stored, _ = _step_and_caller()
+    return (select(Call, Person).join_from(stored, Call, Call.id == stored.c.call_id)
+            .outerjoin(Person, Person.id == Call.person_id))
 
 
 # --------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ class ActionRequest:
 
 @dataclass
 class StepResult:
-    call: Call
+    call: Call | None  # None from a one-statement step (``calls.act_in_one_statement``)
     created: bool  # False: a retried request; nothing was written again
     outcome: str = OK
     granted: bool | None = None  # consent

@@ -6,7 +6,7 @@ from collections import deque
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from audio.prompts import catalogue_at
 from hotline import clock
@@ -31,7 +31,7 @@ from ivr.menu import (
     choose,
     reachable_prompt_keys,
 )
-from tests.conftest import AUTH_TOKEN
+from tests.conftest import AUTH_TOKEN, BACKEND
 from tests.factories import create_person
 from tests.ivr.ivr_caller import Caller, fresh_phone, query, sign
 
@@ -464,6 +464,116 @@ def test_a_keypress_that_only_moves_is_one_statement(client, db):
     assert len(statements) == 1 and statements[0].lstrip().upper().startswith("INSERT")
     steps = db.scalars(select(CallStep.node).order_by(CallStep.id)).all()
     assert steps[-1] == "main" and len(steps) == 3
+
+
+def statements_of(client, press) -> list[str]:
+    """The SQL statements the app issued while ``press()`` ran."""
+    statements: list[str] = []
+    engine = client.application.extensions["hotline"].engine
+    listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        press()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    return statements
+
+
+# On PostgreSQL the consent answer and a keyed case number are one statement each; on
+# SQLite (no INSERT/UPDATE inside WITH, and a statement is no round trip) they take the
+# session path, whose count is pinned so that it does not grow unnoticed.
+ACTING = 1 if BACKEND == "postgresql" else None
+
+
+def test_the_consent_answer_is_one_statement_and_stored_once(client, db):
+    caller = Caller(client).call()
+    statements = statements_of(client, lambda: caller.press("1"))
+    assert len(statements) == (ACTING or 6)
+    assert caller.heard == ["consent_thanks", "main_menu"]
+    db.expire_all()
+    consent = db.scalar(select(Consent))
+    assert (consent.channel, consent.answer) == ("voice", "granted")
+    assert consent.answered_at is not None and count(db, Consent) == 1
+    assert db.scalars(select(CallStep.node).order_by(CallStep.id)).all() == [
+        "incoming", "consent"]
+
+
+def test_a_consent_answer_without_the_voice_question_open_records_it_asked_and_answered(
+        client, db):
+    """She was asked by SMS meanwhile and the voice question is closed: the voice answer
+    comes with its own question, and the SMS one stays open (as ``_ask_once`` +
+    ``answer_consent`` did)."""
+    caller = Caller(client).call()
+    db.execute(update(Consent).values(answer="refused", answered_at=clock.utcnow()))
+    me = db.scalar(select(Person).where(Person.phone == caller.phone))
+    db.add(Consent(person_id=me.id, purpose="register", question="sms?", channel="sms",
+                   asked_at=clock.utcnow() - timedelta(minutes=1)))
+    db.commit()
+    caller.press("1")
+    db.expire_all()
+    rows = db.execute(select(Consent.channel, Consent.answer).order_by(Consent.id)).all()
+    assert [tuple(r) for r in rows] == [("voice", "refused"), ("sms", None),
+                                         ("voice", "granted")]
+
+
+def test_a_case_number_is_one_statement(client, db):
+    now = clock.utcnow()
+    caller = agreed(client).press("3").press("1")
+    me = db.scalar(select(Person).where(Person.phone == caller.phone))
+    mine = cases.open_case(db, now, Outbox(db), person=me, channel="sms", category=5)
+    db.commit()
+    statements = statements_of(client, lambda: caller.press(str(mine.number)))
+    assert len(statements) == (ACTING or 5)
+    assert caller.heard == ["case_status_new", "main_menu"]
+
+
+def test_a_case_number_without_consent_asks_it_once_and_tells_nothing(client, db):
+    now = clock.utcnow()
+    caller = Caller(client).call().press("2")  # refused
+    me = db.scalar(select(Person).where(Person.phone == caller.phone))
+    mine = cases.open_case(db, now, Outbox(db), person=me, channel="sms", category=5)
+    db.commit()
+    caller.press("3").press("1").press(str(mine.number))
+    assert caller.heard == ["consent_ask"] and caller.node == "consent"
+    assert count(db, Consent) == 2  # asked again by voice, once
+    caller.retry()  # Twilio retries the step: the same answer, nothing more written
+    assert caller.heard == ["consent_ask"] and count(db, Consent) == 2
+    caller.press("1")
+    db.expire_all()
+    assert db.scalars(select(Consent.answer).order_by(Consent.id)).all() == [
+        "refused", "granted"]
+
+
+def test_a_case_number_of_an_erased_person_is_not_looked_up(client, db):
+    now = clock.utcnow()
+    caller = agreed(client).press("3").press("1")
+    me = db.scalar(select(Person).where(Person.phone == caller.phone))
+    mine = cases.open_case(db, now, Outbox(db), person=me, channel="sms", category=5)
+    me.erased_at = now
+    db.commit()
+    caller.press(str(mine.number))
+    assert caller.heard == ["consent_refused", "case_enter_number"]
+
+
+def test_key_9_stores_the_step_with_the_call_and_person_in_one_statement(client, db, duty):
+    """Key 9 takes the session path (a case, alerts, the ladder): on PostgreSQL its first
+    statement stores the step and loads the call and her person; the whole step is pinned
+    (it was 20 statements, 21 with the outbox's NOTIFY)."""
+    caller = agreed(client)
+    statements = statements_of(client, lambda: caller.press("9"))
+    assert caller.kind == "dial" and count(db, Case) == 1
+    if BACKEND == "postgresql":
+        first = " ".join(statements[0].split()).upper()
+        assert first.startswith("WITH STEP AS (INSERT INTO CALL_STEPS")
+        assert "FROM STEP JOIN CALLS" in first and "LEFT OUTER JOIN PEOPLE" in first
+        assert statements[-1] == "NOTIFY hotline_outbox"
+        assert len(statements) <= 17
+    else:
+        assert len(statements) <= 18
+    # Twilio retries it: the same numbers, nothing opened or queued again.
+    queued = count(db, Message)
+    caller.retry()
+    assert caller.kind == "dial" and count(db, Case) == 1 and count(db, Message) == queued
 
 
 def test_a_keypress_for_a_call_never_seen_still_stores_the_call(client, db):
