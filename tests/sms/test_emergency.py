@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hotline.models import Case, CaseStatus, Kind, Person
+from hotline import clock
+from hotline.models import Case, CaseStatus, Kind, Person, Role
 from scheduler import jobs
 from tests.emergency_support import (  # noqa: F401 (fixtures)
     FROM,
@@ -26,6 +27,7 @@ from tests.emergency_support import (  # noqa: F401 (fixtures)
     team,
     the_case,
 )
+from tests.factories import create_person
 from tests.sms.test_sms_flows import text
 
 
@@ -88,3 +90,35 @@ def test_a_peer_educators_note_about_a_case_does_not_raise_one_for_her(
     text(client, team["lan"].phone, f"GHI {case.number} chong danh chi ay, da goi 113")
     assert not the_case(db).emergency
     assert db.scalars(select(Case)).all() == [case]
+
+
+def test_the_ladder_is_the_responders_then_the_coordinators_in_one_query(db):
+    """``emergency.ladder`` (one query) lists whom ``responders`` and ``cases.coordinators``
+    list, in that order, each with a phone."""
+    from sqlalchemy import event
+
+    from hotline.services import cases as case_service
+    from hotline.services import emergency
+
+    now = clock.utcnow()
+    for i, (role, trained, on_duty, order) in enumerate([
+            (Role.COORDINATOR, False, False, 2), (Role.PEER_EDUCATOR, True, True, 3),
+            (Role.PEER_EDUCATOR, True, False, 1), (Role.PEER_EDUCATOR, False, True, 1),
+            (Role.COORDINATOR, False, False, 1), (Role.PEER_EDUCATOR, True, True, 1),
+            (Role.MEMBER, True, True, 0)]):
+        create_person(db, now, phone=f"+8491300{i:04d}", role=role, trained_violence=trained,
+                      on_duty=on_duty, duty_order=order)
+    erased = create_person(db, now, phone="+84913009999", role=Role.COORDINATOR)
+    erased.erased_at = now
+    db.flush()
+    expected = [p for p in emergency.responders(db) + case_service.coordinators(db) if p.phone]
+    statements: list[str] = []
+    listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(db.get_bind(), "before_cursor_execute", listen)
+    try:
+        got = emergency.ladder(db)
+    finally:
+        event.remove(db.get_bind(), "before_cursor_execute", listen)
+    assert got == expected and len(statements) == 1
+    assert [p.phone for p in got][:2] == ["+84913000005", "+84913000001"]  # responders first
+    assert erased not in got
