@@ -33,11 +33,6 @@ IDLE_WAIT = 120.0
 
 
 @pytest.fixture
-def rt(app):
-    return app.extensions["hotline"]
-
-
-@pytest.fixture
 def listener(rt):
     listening = WakeListener(rt.engine).start()
     assert listening.listening.wait(30)
