@@ -157,8 +157,25 @@ TEXTS: dict[str, str] = {
     ),
     "mine_menu": (
         "Nghe ngày họp nhóm tới, bấm một. Ngừng nhận mọi tin nhắn và cuộc gọi, bấm hai. "
-        "Xin xóa thông tin của chị, bấm ba. Quay lại, bấm không."
+        "Xin xóa thông tin của chị, bấm ba. Tên và nhóm của chị, bấm bốn. "
+        "Quay lại, bấm không."
     ),
+    # Registering by keypad: her name (recorded for staff to type in) and her group
+    "profile_menu": (
+        "Để chúng tôi biết tên chị, bấm một rồi nói tên chị. "
+        "Để vào nhóm tự lực của chị, bấm hai. Sang menu chính, bấm không."
+    ),
+    "name_record_instructions": "Chị nói tên của chị sau tiếng bíp. Nói xong, bấm phím thăng.",
+    "name_recorded": "Cảm ơn chị. Chúng tôi đã ghi lại tên chị.",
+    "group_list_intro": "Các nhóm tự lực gần chị là:",
+    "group_press_1": "Vào nhóm này, bấm một.",
+    "group_press_2": "Vào nhóm này, bấm hai.",
+    "group_press_3": "Vào nhóm này, bấm ba.",
+    "group_press_4": "Vào nhóm này, bấm bốn.",
+    "group_pick_ask": "Chị bấm số của nhóm chị. Nghe lại, bấm phím sao. Quay lại, bấm không.",
+    "group_none": "Chưa có nhóm nào để chị vào. Người trực sẽ giúp chị khi chị gọi lại.",
+    "group_joined": "Cảm ơn chị. Chị đã vào nhóm",
+    "group_not_listed": "Số chị bấm không có trong danh sách nhóm.",
     # The next meeting: "Buổi họp tới ... vào thứ hai, ngày 7 tháng 12, lúc 9 giờ 30 phút".
     "meeting_next": "Buổi họp tới của nhóm chị vào",
     "meeting_date": "ngày",

@@ -80,6 +80,34 @@ class RecordComplaint(ActionSpec):
                 "voicemail": bool(act.args.get("voicemail", False)),
                 "emergency": bool(act.args.get("emergency", False))}
 
+    def recorded(self, menu: Menu, act: Act, ref: ActRef, kept: Any, step: int) -> Screen:
+        if kept.case_number is None:
+            return then(menu, (), act.then, ref, step)
+        said = ("case_created", *digit_prompt_keys(kept.case_number), "case_created_end")
+        return then(menu, said, act.then, ref, step)
+
+
+@register
+class RecordName(RecordComplaint):
+    name = "record_name"
+    description = ("Play 'name_record_instructions', <Record> her name until '#' (kept on her, "
+                   "no case, for staff to type in), then 'name_recorded'. Nothing heard: "
+                   "'record_empty' and record again.")
+    prompts = ("name_record_instructions", "record_empty", "name_recorded")
+    args = ()
+    optional = ()
+    options = MappingProxyType({"finish_on_key": "#", "max_length": 15, "play_beep": True})
+
+    def start(self, menu: Menu, prompts: tuple[str, ...], act: Act, ref: ActRef,
+              step: int) -> Screen:
+        return Screen(prompts + ("name_record_instructions",), self.record(ref), step + 1)
+
+    def recording(self, act: Act) -> dict[str, Any]:
+        return {"name": True}
+
+    def recorded(self, menu: Menu, act: Act, ref: ActRef, kept: Any, step: int) -> Screen:
+        return then(menu, ("name_recorded",), act.then, ref, step)
+
 
 @register
 class CaseStatus(ActionSpec):
@@ -241,3 +269,45 @@ class EraseRequest(ActionSpec):
     def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
                step: int) -> Screen:
         return then(menu, ("erase_requested_said",), run.act.then, run.ref, step)
+
+
+# --------------------------------------------------------------------------------------------
+# Registering by keypad: her group, read as a short numbered list
+# --------------------------------------------------------------------------------------------
+
+GROUP_PRESS = tuple(f"group_press_{i}" for i in range(1, voice_member.MAX_GROUPS_READ + 1))
+
+
+@register
+class ListGroups(ActionSpec):
+    name = "list_groups"
+    description = ("Read the groups she may join (her ward's, at most four): 'group_list_intro', "
+                   "then each group's name (<Say>) and 'group_press_<n>'; then `then` (the "
+                   "node that takes the number). No group: 'group_none', then fallback.")
+    prompts = ("group_list_intro", *GROUP_PRESS, "group_none")
+
+    def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
+               step: int) -> Screen:
+        if result.outcome == FAILED or not result.group_names:
+            return then(menu, ("group_none",), run.act.fallback, run.ref, step)
+        said: tuple = ("group_list_intro",)
+        for press, group_name in zip(GROUP_PRESS, result.group_names, strict=False):
+            said += (Said(group_name), press)
+        return then(menu, said, run.act.then, run.ref, step)
+
+
+@register
+class JoinGroup(ActionSpec):
+    name = "join_group"
+    description = ("Join the group at `position` of the list 'list_groups' read (leaving her "
+                   "old group, as DK with a code does); say 'group_joined' and its name. A "
+                   "number not on the list: 'group_not_listed', then fallback.")
+    prompts = ("group_joined", "group_not_listed")
+    args = ("position",)
+
+    def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
+               step: int) -> Screen:
+        if result.outcome == FAILED or not result.group_names:
+            return then(menu, ("group_not_listed",), run.act.fallback, run.ref, step)
+        return then(menu, ("group_joined", Said(result.group_names[0])), run.act.then,
+                    run.ref, step)

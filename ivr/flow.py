@@ -224,18 +224,19 @@ def after_dial(menu: Menu, ref: ActRef, answered: bool, step: int) -> Screen:
     return then(menu, ("dial_duty_failed",), act.fallback, ref, step)
 
 
-def after_recording(menu: Menu, ref: ActRef, case_number: int | None, retries: int,
-                    step: int) -> Screen:
-    """The caller stopped speaking: the case number digit by digit, or record again."""
+def after_recording(menu: Menu, ref: ActRef, kept, retries: int, step: int) -> Screen:
+    """The caller stopped speaking: what the recording action says of what was kept (a
+    ``calls.Kept``; the case number digit by digit), or record again when nothing was."""
     act = ref.resolve(menu)
-    if case_number is None:
+    if kept is None:
         if act is None or retries >= menu.nodes[ref.node].max_retries:
             return Screen(GOODBYE, Hangup(), step + 1)
         return Screen(("record_empty",), menu.actions[act.name].record(ref, retries + 1),
                       step + 1)
-    said = ("case_created", *digit_prompt_keys(case_number), "case_created_end")
-    # A reference the menu no longer knows (changed during the call): back to the main menu.
-    return then(menu, said, act.then if act is not None else menu.root, ref, step)
+    if act is None:  # the menu changed during the call: the number, then the main menu
+        said = ("case_created", *digit_prompt_keys(kept.case_number), "case_created_end")
+        return then(menu, said if kept.case_number else (), menu.root, ref, step)
+    return menu.actions[act.name].recorded(menu, act, ref, kept, step)
 
 
 def then(menu: Menu, prompts: tuple[str, ...], target: Target | None, ref: ActRef,
@@ -254,7 +255,8 @@ def _start(menu: Menu, prompts: tuple[str, ...], act: Act, ref: ActRef, step: in
 
 
 def recording_args(menu: Menu, ref: ActRef) -> dict:
-    """Category, voicemail and emergency flags of the recording action at ``ref``; an
+    """Category, voicemail and emergency flags (or the name flag) of the recording action at
+    ``ref``; an
     unknown reference (the menu changed during the call) still keeps the complaint, as
     "other"."""
     act = ref.resolve(menu)

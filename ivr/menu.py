@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from hotline.categories import Category
 from hotline.services import voice_actions, voice_notices
+from hotline.services.voice_member import MAX_GROUPS_READ
 
 if TYPE_CHECKING:
     from hotline.services.voice_actions import StepResult
@@ -122,6 +123,10 @@ class ActionSpec:
     def recording(self, act: Act) -> dict[str, Any] | None:
         """For an action that records: how the recording's case is opened."""
         return None
+
+    def recorded(self, menu: Menu, act: Act, ref: ActRef, kept: Any, step: int) -> Screen:
+        """For an action that records: what she hears once it was kept (a ``calls.Kept``)."""
+        raise ValueError(f"action {self.name!r} does not record")
 
 
 ACTIONS: dict[str, ActionSpec] = {}
@@ -278,6 +283,7 @@ _NODES = [
         "consent",
         ("consent_ask",),
         {
+            # Agreed: she is registered (her name and group: "mine", then 4).
             "1": Act("consent", {"answer": "granted"}, then="main"),
             "2": Act("consent", {"answer": "refused"}, then="main"),
         },
@@ -318,8 +324,32 @@ _NODES = [
             "1": Act("next_meeting", then="meeting_rsvp", fallback="mine"),
             "2": "opt_out_confirm",
             "3": "erase_confirm",
+            "4": "profile",
         },
         parent="more",
+    ),
+    # Registering by keypad, under "mine": her name, her group.
+    Node(
+        "profile",
+        ("profile_menu",),
+        {
+            "1": Act("record_name", then="profile"),
+            "2": Act("list_groups", then="group_pick", fallback="profile"),
+            "9": EMERGENCY,
+        },
+        parent="main",
+    ),
+    # The groups were just read with a number each ('*' reads them again).
+    Node(
+        "group_pick",
+        ("group_pick_ask",),
+        {
+            **{str(n): Act("join_group", {"position": n}, then="profile", fallback="profile")
+               for n in range(1, MAX_GROUPS_READ + 1)},
+            "*": Act("list_groups", then="group_pick", fallback="profile"),
+        },
+        parent="profile",
+        repeat_key=None,
     ),
     Node(
         "meeting_rsvp",

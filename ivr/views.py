@@ -113,11 +113,11 @@ def recorded():
     call_ref, step, retries, ref = _call_ref(), _step(), _retries(), _act_ref()
     now, rt = clock.utcnow(), runtime()
     with session_scope(rt.sessions) as session:
-        number = calls.complaint_recorded(
+        kept = calls.complaint_recorded(
             session, now, Outbox.for_settings(session, rt.settings), call_ref, step=step,
             node="record_complaint", digits=_text(request.form, "Digits", 32) or None,
             **_recording(), **flow.recording_args(MENU, ref))
-    return _render(flow.after_recording(MENU, ref, number, retries, step), now)
+    return _render(flow.after_recording(MENU, ref, kept, retries, step), now)
 
 
 @bp.post("/recording")

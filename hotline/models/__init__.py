@@ -10,6 +10,7 @@ from hotline.models.calls import (
     CallStatus,
     CallStep,
     Recording,
+    RecordingPurpose,
     RecordingStatus,
 )
 from hotline.models.cases import (
@@ -80,7 +81,8 @@ __all__ = [
     "Direction", "GatewayDevice", "Group", "Lane",
     "GroupRole", "Kind", "Meeting", "MeetingStatus", "Membership", "Message", "MessageStatus",
     "NotSent", "NotifyChannel",
-    "OPEN_STATUSES", "Person", "PersonPhone", "Provider", "Recording", "Referral", "Residence",
+    "OPEN_STATUSES", "Person", "PersonPhone", "Provider", "Recording", "RecordingPurpose",
+    "Referral", "Residence",
     "JobFailure", "LoginThrottle", "Role", "STATUS_RANK", "SchedulerState", "Sex", "StaffRole",
     "StaffUser", "TERMINAL",
 ]

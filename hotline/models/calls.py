@@ -97,8 +97,14 @@ class CallStep(Base):
     call: Mapped[Call] = relationship(back_populates="steps")
 
 
+class RecordingPurpose(StrEnum):
+    COMPLAINT = "complaint"  # a spoken complaint or voicemail: it has its case
+    NAME = "name"  # her name, said after registering by keypad, for staff to type in
+
+
 class Recording(Base):
-    """A spoken complaint or voicemail. The media stays private: staff listen via the console."""
+    """A spoken complaint or voicemail, or a caller's name. The media stays private: staff
+    listen via the console."""
 
     __tablename__ = "recordings"
     __table_args__ = (UniqueConstraint("gateway", "external_id"),)
@@ -112,6 +118,8 @@ class Recording(Base):
     local_path: Mapped[str | None] = mapped_column(Text)
     duration_s: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(16), default=RecordingStatus.IN_PROGRESS)
+    purpose: Mapped[str] = mapped_column(String(12), default=RecordingPurpose.COMPLAINT,
+                                         server_default=RecordingPurpose.COMPLAINT.value)
     created_at: Mapped[datetime]
 
 

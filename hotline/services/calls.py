@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from hotline import clock
+from hotline.categories import Category
 from hotline.db import dialect_insert, insert_once, session_scope, write_now
 from hotline.gateways.base import GatewayError, VoiceGateway
 from hotline.models import (
@@ -42,7 +43,13 @@ from hotline.models import (
     Recording,
     Role,
 )
-from hotline.models.calls import FINAL_CALL_STATUSES, MISSED, CallStatus, RecordingStatus
+from hotline.models.calls import (
+    FINAL_CALL_STATUSES,
+    MISSED,
+    CallStatus,
+    RecordingPurpose,
+    RecordingStatus,
+)
 from hotline.phones import PhoneError, mask, normalize
 from hotline.services import cases, job_rows, people, voice_actions, voice_notices
 from hotline.services.outbox import Outbox, instead_by_voice
@@ -517,6 +524,8 @@ class GiveConsent(VoiceAction):
             _ask_once(ctx.session, ctx.now, ctx.person, ctx.question)
             people.answer_consent(ctx.session, ctx.now, ctx.person, purpose=CONSENT_PURPOSE,
                                   granted=result.granted)
+            if result.granted:  # registered by keypad, as DK then DONGY by SMS
+                ctx.person.registered_at = ctx.person.registered_at or ctx.now
 
 
 @register
@@ -599,6 +608,14 @@ class RecordComplaint(VoiceAction):
 
 
 @register
+class RecordName(VoiceAction):
+    """Her name, spoken: kept as a recording on her (no case) for staff to type in; stored
+    when the recording comes, like a complaint."""
+
+    name = "record_name"
+
+
+@register
 class Hangup(VoiceAction):
     """Only said: goodbye."""
 
@@ -631,46 +648,62 @@ def dial_finished(session: Session, now: datetime, ref: CallRef, *, step: int, n
     return dial_status in (CallStatus.COMPLETED, "answered")
 
 
+@dataclass(frozen=True)
+class Kept:
+    """A recording kept: the number of the case it opened (read back to her), or None for
+    a recording that opens no case (her name)."""
+
+    case_number: int | None = None
+
+
 def complaint_recorded(
     session: Session, now: datetime, outbox: Outbox, ref: CallRef, *, step: int, node: str,
     digits: str | None, recording_sid: str | None, recording_url: str | None,
-    duration: int | None, category: int, voicemail: bool = False, emergency: bool = False,
-) -> int | None:
-    """The caller finished speaking: the number of this recording's case (opened once), or
-    None when nothing was recorded."""
+    duration: int | None, category: int = Category.OTHER, voicemail: bool = False,
+    emergency: bool = False, name: bool = False,
+) -> Kept | None:
+    """The caller finished speaking: the case of this recording (opened once), her name kept
+    (``name``), or None when nothing was recorded."""
     call, _ = get_call(session, now, ref)
     store_step(session, now, call, str(step), node, digits)
     if not recording_sid or not recording_url or (duration or 0) < MIN_RECORDING_S:
         return None
-    recording = _recording(session, now, call, recording_sid, recording_url, duration, None)
+    recording = _recording(session, now, call, recording_sid, recording_url, duration, None,
+                           purpose=RecordingPurpose.NAME if name else RecordingPurpose.COMPLAINT)
+    if name:
+        return Kept()
     case = _case_for(session, now, outbox, call, recording, category, voicemail, emergency)
-    return case.number if case is not None else None
+    return Kept(case.number) if case is not None else None
 
 
 def recording_status(
     session: Session, now: datetime, outbox: Outbox, ref: CallRef, *, recording_sid: str,
-    recording_url: str | None, status: str, duration: int | None, category: int,
-    voicemail: bool = False, emergency: bool = False,
+    recording_url: str | None, status: str, duration: int | None,
+    category: int = Category.OTHER,
+    voicemail: bool = False, emergency: bool = False, name: bool = False,
 ) -> Recording:
     """Twilio's recording status callback: keep the media URL (private; staff listen through
-    the console) and make sure a completed recording has its one case. No status given is
-    taken as completed."""
+    the console) and make sure a completed complaint recording has its one case. No status
+    given is taken as completed."""
     status = (status or "").strip().lower() or RecordingStatus.COMPLETED
     call, _ = get_call(session, now, ref)
-    recording = _recording(session, now, call, recording_sid, recording_url, duration, status)
-    if status == RecordingStatus.COMPLETED and (recording.duration_s or 0) >= MIN_RECORDING_S:
+    recording = _recording(session, now, call, recording_sid, recording_url, duration, status,
+                           purpose=RecordingPurpose.NAME if name else RecordingPurpose.COMPLAINT)
+    if (status == RecordingStatus.COMPLETED and (recording.duration_s or 0) >= MIN_RECORDING_S
+            and recording.purpose == RecordingPurpose.COMPLAINT):
         _case_for(session, now, outbox, call, recording, category, voicemail, emergency)
     session.flush()
     return recording
 
 
 def _recording(session: Session, now: datetime, call: Call, sid: str, url: str | None,
-               duration: int | None, status: str | None) -> Recording:
+               duration: int | None, status: str | None,
+               purpose: str = "complaint") -> Recording:
     """The recording ``sid``, stored once: the <Record> action and the status callback of one
     recording may come together, and the first to insert it opens its case."""
     status = status if status in RECORDING_RANK else None
     values = {"gateway": call.gateway, "external_id": sid, "call_id": call.id,
-              "media_url": url or "", "duration_s": duration,
+              "media_url": url or "", "duration_s": duration, "purpose": purpose,
               "status": status or RecordingStatus.IN_PROGRESS, "created_at": now}
     inserted = insert_once(session, Recording, values, ("gateway", "external_id")) is not None
     recording = session.scalars(

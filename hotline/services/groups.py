@@ -23,7 +23,7 @@ from hotline.services import people as people_service
 from hotline.services.audit import audit
 from hotline.services.errors import N_, ServiceError
 
-__all__ = ["Group", "by_code", "join", "next_meeting", "meeting_values", "rsvp"]
+__all__ = ["Group", "by_code", "join", "next_meeting", "meeting_values", "offered", "rsvp"]
 
 WEEKDAYS = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
 
@@ -49,6 +49,19 @@ def join(session: Session, now: datetime, person: Person, group: Group,
     session.add(membership)
     session.flush()
     return membership
+
+
+def offered(session: Session, person: Person, limit: int) -> list[Group]:
+    """The active groups a person may join by keypad, by code: those of her old ward (the
+    narrower one), else of her current ward, else (ward unknown) all; at most ``limit``."""
+    base = select(Group).where(Group.active.is_(True)).order_by(Group.code).limit(limit)
+    for column, ward in ((Group.ward_old, person.ward_old),
+                         (Group.ward_current, person.ward_current)):
+        if ward:
+            found = list(session.scalars(base.where(column == ward)))
+            if found:
+                return found
+    return list(session.scalars(base))
 
 
 def next_meeting(session: Session, person: Person, now: datetime) -> Meeting | None:

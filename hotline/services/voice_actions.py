@@ -51,6 +51,7 @@ class StepResult:
     callback: CallbackRequest | None = None  # callback
     meeting_at: datetime | None = None  # next_meeting, Hanoi time
     meeting_place: str = ""  # next_meeting, as staff typed it
+    group_names: list[str] = field(default_factory=list)  # list_groups, join_group
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The member's SMS commands by keypad, core half: next meeting and RSVP (HOP, CO/KHONG),
-opt-out (HUY) and the erase request (XOA), each the same rule the SMS command follows.
+opt-out (HUY), the erase request (XOA) and joining a group (DK with a code), each the same
+rule the SMS command follows.
 
 Registered like the other voice actions (``hotline.services.voice_actions``); what the caller
 hears is ``ivr.actions``. Each writes only on the step's first request (``result.created``).
@@ -18,6 +19,8 @@ from hotline.services.voice_actions import (
 )
 
 CHANNEL = calls.CHANNEL
+# Groups read out at once for her to pick by number: no menu reads more than four choices.
+MAX_GROUPS_READ = 4
 ERASE_BODY = "XOA (qua điện thoại: bấm phím trong tổng đài)"
 
 
@@ -93,3 +96,34 @@ class EraseRequest(VoiceAction):
             msg = ctx.session.get(Message, msg_id)
             msg.person_id, msg.command, msg.needs_staff = ctx.person.id, "XOA", True
             msg.handled_at = ctx.now
+
+
+@register
+class ListGroups(VoiceAction):
+    """The groups she may join by keypad (``groups.offered``), their names to be read."""
+
+    name = "list_groups"
+
+    def run(self, ctx: ActionContext) -> None:
+        offered = groups.offered(ctx.session, ctx.person, MAX_GROUPS_READ)
+        if not offered:
+            ctx.result.outcome = FAILED
+        ctx.result.group_names = [g.name for g in offered]
+
+
+@register
+class JoinGroup(VoiceAction):
+    """DK with a group code, by keypad: the group at ``position`` of the list just read."""
+
+    name = "join_group"
+
+    def run(self, ctx: ActionContext) -> None:
+        offered = groups.offered(ctx.session, ctx.person, MAX_GROUPS_READ)
+        position = ctx.args.get("position")
+        if not isinstance(position, int) or not 1 <= position <= len(offered):
+            ctx.result.outcome = FAILED
+            return
+        group = offered[position - 1]
+        ctx.result.group_names = [group.name]
+        if ctx.result.created:
+            groups.join(ctx.session, ctx.now, ctx.person, group)

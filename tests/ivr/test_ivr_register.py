@@ -1,0 +1,123 @@
+"""Registering by keypad: consent makes her a member (as DK then DONGY), then under "mine"
+(3, 4, 4) she says her name (kept as a recording for staff) and joins her group from a short
+numbered list read out. A scripted caller follows the TwiML it gets."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from hotline import clock
+from hotline.models import Case, Membership, Person, Recording, RecordingPurpose
+from tests.conftest import AUTH_TOKEN
+from tests.factories import create_group
+from tests.ivr.ivr_caller import Caller
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.replace(twilio_auth_token=AUTH_TOKEN, twilio_account_sid="AC" + "0" * 32)
+
+
+def person_of(db, caller) -> Person:
+    db.expire_all()
+    return db.scalar(select(Person).where(Person.phone == caller.phone))
+
+
+def at_profile(client) -> Caller:
+    caller = Caller(client).call().press("1").press("3").press("4").press("4")
+    assert caller.node == "profile" and caller.heard == ["profile_menu"]
+    return caller
+
+
+def three_groups(db):
+    now = clock.utcnow()
+    groups = [create_group(db, now, "PT01", name="Nhóm bán hàng rong Phúc Tân",
+                           ward_old="Phúc Tân", ward_current="Hồng Hà"),
+              create_group(db, now, "CD02", name="Nhóm đồng nát Chương Dương",
+                           ward_old="Chương Dương", ward_current="Hồng Hà"),
+              create_group(db, now, "CD01", name="Nhóm bán hàng rong Chương Dương",
+                           ward_old="Chương Dương", ward_current="Hồng Hà")]
+    create_group(db, now, "CD09", name="Nhóm đã nghỉ", ward_old="Chương Dương", active=False)
+    db.commit()
+    return groups
+
+
+def test_consent_by_keypad_registers_her_and_a_refusal_does_not(client, db):
+    agreed = Caller(client).call().press("1")
+    assert agreed.heard == ["consent_thanks", "main_menu"]
+    refused = Caller(client).call().press("2")
+    assert person_of(db, agreed).registered_at is not None
+    assert person_of(db, refused).registered_at is None
+
+
+def test_her_name_is_kept_as_a_recording_without_a_case(client, db):
+    caller = at_profile(client).press("1")
+    assert caller.heard == ["name_record_instructions"] and caller.kind == "record"
+    assert caller.waiting.get("maxLength") == "15"
+    caller.speak(duration=3)
+    assert caller.heard == ["name_recorded", "profile_menu"] and caller.node == "profile"
+    caller.retry()
+    caller.send_recording_status()  # the status callback too, twice: still no case
+    db.expire_all()
+    recordings = db.scalars(select(Recording)).all()
+    assert [r.purpose for r in recordings] == [RecordingPurpose.NAME]
+    assert recordings[0].case_id is None and db.scalar(select(Case)) is None
+
+
+def test_nothing_said_for_the_name_asks_again(client, db):
+    caller = at_profile(client).press("1").silence()
+    assert caller.heard == ["record_empty"] and caller.kind == "record"
+
+
+def test_groups_are_read_by_number_and_the_one_keyed_is_joined(client, db):
+    three_groups(db)
+    caller = at_profile(client).press("2")
+    assert caller.heard == [
+        "group_list_intro",
+        "said:Nhóm bán hàng rong Chương Dương", "group_press_1",
+        "said:Nhóm đồng nát Chương Dương", "group_press_2",
+        "said:Nhóm bán hàng rong Phúc Tân", "group_press_3",
+        "group_pick_ask"]
+    assert caller.node == "group_pick"
+    caller.press("*")  # read again
+    assert caller.heard[0] == "group_list_intro" and caller.node == "group_pick"
+    caller.press("2")
+    assert caller.heard == ["group_joined", "said:Nhóm đồng nát Chương Dương", "profile_menu"]
+    caller.retry()  # Twilio retries: still one membership
+    person = person_of(db, caller)
+    rows = db.scalars(select(Membership).where(Membership.person_id == person.id)).all()
+    assert [(m.group.code, m.left_at) for m in rows] == [("CD02", None)]
+
+
+def test_a_number_not_on_the_list_says_so_and_joins_nothing(client, db):
+    three_groups(db)
+    caller = at_profile(client).press("2").press("4")
+    assert caller.heard == ["group_not_listed", "profile_menu"]
+    caller.press("2").press("7")
+    assert caller.heard == ["invalid_key", "group_pick_ask"]
+    assert db.scalar(select(Membership)) is None
+
+
+def test_a_member_of_a_known_ward_hears_only_its_groups(client, db):
+    three_groups(db)
+    caller = Caller(client).call().press("1")
+    person = person_of(db, caller)
+    person.ward_old = "Phúc Tân"
+    db.commit()
+    caller.press("3").press("4").press("4").press("2")
+    assert caller.heard == ["group_list_intro", "said:Nhóm bán hàng rong Phúc Tân",
+                            "group_press_1", "group_pick_ask"]
+
+
+def test_no_group_to_join_says_so(client, db):
+    caller = at_profile(client).press("2")
+    assert caller.heard == ["group_none", "profile_menu"]
+
+
+def test_her_name_and_group_need_her_consent(client, db):
+    three_groups(db)
+    caller = Caller(client).call().press("2")  # refuses consent
+    caller.press("3").press("4").press("4").press("2")
+    assert caller.heard == ["consent_ask"] and caller.node == "consent"
+    assert db.scalar(select(Membership)) is None
