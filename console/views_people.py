@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from console import auth, bp
+from console import auth, bp, media
 from console.common import act, get_or_404, me, now, outbox, rt, unit
 from console.forms import (
     CallbackFilterForm,
@@ -45,6 +45,17 @@ def person_page(person_id: int):
         context = queries.person_page.context(db, now(), me(db), _person(db, person_id),
                                               rt().settings.holiday_dates)
         return render_template("console/person.html", **context)
+
+
+@bp.get("/people/<int:person_id>/name/<int:recording_id>")
+@auth.allow(*auth.STAFF)
+def person_name_recording(person_id: int, recording_id: int):
+    """Her name as she said it by keypad registration, for staff to type it in."""
+    with unit() as db:
+        rec = queries.people.name_recording(db, person_id, recording_id)
+        if rec is None:
+            abort(404)
+    return media.stream_recording(rec, rt().settings)
 
 
 @bp.get("/callbacks")

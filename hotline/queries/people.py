@@ -14,6 +14,8 @@ from hotline.models import (
     Message,
     Person,
     PersonPhone,
+    Recording,
+    RecordingPurpose,
 )
 from hotline.phones import PhoneError, normalize
 from hotline.text import fold
@@ -151,3 +153,20 @@ def known_phones(session: Session, limit: int = 50) -> list[Person]:
 
 def occupations(session: Session) -> list[str]:
     return sorted(o for o in session.scalars(select(Person.occupation).distinct()) if o)
+
+
+def name_recordings(session: Session, person: Person, limit: int = 5) -> list[Recording]:
+    """Her name as she said it on her calls (registering by keypad), newest first: staff
+    listen and type it in."""
+    return list(session.scalars(
+        select(Recording).join(Call, Call.id == Recording.call_id)
+        .where(Call.person_id == person.id, Recording.purpose == RecordingPurpose.NAME)
+        .order_by(Recording.created_at.desc(), Recording.id.desc()).limit(limit)))
+
+
+def name_recording(session: Session, person_id: int, recording_id: int) -> Recording | None:
+    """One of her name recordings; None when ``recording_id`` is not one of hers."""
+    return session.scalar(
+        select(Recording).join(Call, Call.id == Recording.call_id)
+        .where(Recording.id == recording_id, Call.person_id == person_id,
+               Recording.purpose == RecordingPurpose.NAME))

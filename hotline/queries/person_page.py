@@ -22,6 +22,7 @@ def context(session: Session, now: datetime, user: StaffUser | None, person: Per
         "memberships": people.person_memberships(session, person),
         "cases": cases.person_cases(session, person, user),
         "activity": people.person_activity(session, person),
+        "name_recordings": people.name_recordings(session, person),
         "groups": groups.all_groups(session),
         "not_sent": notsent.for_person(session, person),
         "callbacks": callbacks.callbacks(session, person_id=person.id, limit=20),

@@ -301,3 +301,32 @@ def test_the_case_page_says_what_she_likes_to_be_called(as_user, demo):
     demo.commit()
     page = as_user("dieuphoi").get(f"/console/cases/{case.number}").get_data(as_text=True)
     assert "(gọi là Hằng nhỏ)" in page
+
+
+def test_her_spoken_name_is_on_her_page_for_staff_only(as_user, demo, settings):
+    hang, nam = person(demo, HANG), person(demo, NAM)
+    sound = Path(settings.audio_dir) / "calls" / "RE7.wav"
+    sound.parent.mkdir(parents=True, exist_ok=True)
+    sound.write_bytes(b"RIFF-name")
+    call = create_call(demo, NOW, HANG, person=hang)
+    name = Recording(gateway="twilio", external_id="RE7", call_id=call.id, purpose="name",
+                     local_path=str(sound), created_at=NOW)
+    complaint = Recording(gateway="twilio", external_id="RE8", call_id=call.id,
+                          local_path=str(sound), created_at=NOW)
+    demo.add_all([name, complaint])
+    demo.commit()
+    admin = as_user("admin")
+    page = admin.get(f"/console/people/{hang.id}").get_data(as_text=True)
+    url = f"/console/people/{hang.id}/name/{name.id}"
+    assert 'id="name-recordings"' in page and url in page
+    assert f"/name/{complaint.id}" not in page
+    sound_response = admin.get(url)
+    assert sound_response.data == b"RIFF-name"
+    sound_response.close()
+    assert 'id="name-recordings"' not in admin.get(f"/console/people/{nam.id}").get_data(
+        as_text=True)
+    # Not hers, not a name, or no such recording: 404; a peer educator may not listen.
+    assert admin.get(f"/console/people/{nam.id}/name/{name.id}").status_code == 404
+    assert admin.get(f"/console/people/{hang.id}/name/{complaint.id}").status_code == 404
+    assert admin.get(f"/console/people/{hang.id}/name/99999").status_code == 404
+    assert as_user("hoa").get(url).status_code in (302, 403)
