@@ -82,6 +82,11 @@ KEYWORDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "TT": (CASE, ("tt", "trạng thái", "tình trạng")),
     "GOI": (NONE, ("gọi", "gọi lại", "gọi điện", "gọi tôi")),
     "HOP": (NONE, ("họp", "lịch họp", "họp nhóm", "cuộc họp", "buổi họp")),
+    # How she is told (notices): by a call she listens to, by SMS, or both. Not "GOI": that
+    # asks for a call back.
+    "NGHE": (NONE, ("nghe", "nghe gọi", "nghe điện thoại", "báo qua cuộc gọi")),
+    "TIN": (NONE, ("tin", "tin nhắn", "báo qua tin nhắn")),
+    "CAHAI": (NONE, ("cả hai", "cả 2")),
     "BHYT": (INFO, ("bhyt", "bảo hiểm y tế", "thẻ bhyt")),
     "BHXH": (INFO, ("bhxh", "bảo hiểm xã hội", "bhxh tự nguyện", "bảo hiểm xã hội tự nguyện")),
     "TAMTRU": (INFO, ("tạm trú", "đăng ký tạm trú", "đăng kí tạm trú")),

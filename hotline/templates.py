@@ -49,7 +49,23 @@ TEMPLATES: dict[str, str] = {
         "STONES: DK dang ky; KN <so> <noi dung> bao van de; TT <so> ho so; GOI goi lai; "
         "HOP lich hop; BHYT BHXH TAMTRU PHAPLY TRATTU BINHDANG ANTOAN; HUY ngung; XOA xoa"
     ),
-    # The second SMS of HD: the numbers after KN, the same list as the voice menu's.
+    # The second SMS of HD: how she is told (the line's notices), by call, SMS or both.
+    "help_channel": (
+        "STONES: Muon nghe tin bao qua cuoc goi: NGHE. Chi nhan tin nhan: TIN. Ca hai: CAHAI"
+    ),
+    "channel_voice": (
+        "STONES: Da ghi nhan. Tu nay duong day goi dien de bao tin cho chi/anh. "
+        "Muon nhan tin nhan lai: TIN"
+    ),
+    "channel_sms": (
+        "STONES: Da ghi nhan. Tu nay duong day bao tin bang tin nhan. "
+        "Muon nghe qua cuoc goi: NGHE"
+    ),
+    "channel_both": (
+        "STONES: Da ghi nhan. Tu nay duong day bao tin bang ca tin nhan va cuoc goi. "
+        "Chi nhan tin nhan: TIN"
+    ),
+    # The third SMS of HD: the numbers after KN, the same list as the voice menu's.
     "help_categories": "KN/CG so: {categories}",
     "consent_ask": (
         "STONES: Chi/anh dong y de duong day luu so dien thoai va thong tin gui den de ho tro? "

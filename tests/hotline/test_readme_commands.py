@@ -31,7 +31,8 @@ def _keywords(cell: str) -> list[str]:
 
 MEMBER = _table("| member sends |")
 WORKER = _table("| peer educator sends |")
-HD = fold(render("help", hotline="+84240000000") + " " + render("help_categories"))
+HD = fold(" ".join((render("help", hotline="+84240000000"), render("help_channel"),
+                    render("help_categories"))))
 
 
 def test_every_member_command_in_the_readme_is_in_hd_and_parses_as_itself():

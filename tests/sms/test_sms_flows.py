@@ -167,6 +167,32 @@ class TestMember:
         text(client, MEMBER, body)
         assert expect in last_reply(db, MEMBER)
 
+    @pytest.mark.parametrize("body, channel, reply", [
+        ("NGHE", "voice", "goi dien de bao tin"), ("nghe a", "voice", "goi dien de bao tin"),
+        ("CA HAI", "both", "ca tin nhan va cuoc goi"), ("cả 2", "both", "ca tin nhan"),
+    ])
+    def test_the_channel_keywords_choose_how_she_is_told(self, client, db, world, body,
+                                                         channel, reply):
+        from hotline.models import Consent
+
+        text(client, MEMBER, body)
+        assert member(db).notify_channel == channel and reply in last_reply(db, MEMBER)
+        text(client, MEMBER, "tin nhan")
+        assert member(db).notify_channel == "sms"
+        assert "bao tin bang tin nhan" in last_reply(db, MEMBER)
+        log = db.scalars(select(Consent).where(Consent.purpose == "voice_calls")
+                         .order_by(Consent.id)).all()
+        assert [(c.answer, c.channel) for c in log] == [("granted", "sms"), ("withdrawn", "sms")]
+        text(client, MEMBER, "TIN")  # unchanged: the same kind answer, nothing logged again
+        assert db.scalar(select(func.count()).select_from(Consent).where(
+            Consent.purpose == "voice_calls")) == 2
+
+    def test_hd_tells_the_channel_keywords_in_its_second_sms(self, client, db, world):
+        text(client, MEMBER, "HD")
+        bodies = [m.body for m in outbound(db, MEMBER)]
+        assert len(bodies) == 3 and "NGHE" in bodies[1] and "CAHAI" in bodies[1]
+        assert bodies[2].startswith("KN/CG so: 1 ")
+
     def test_callback_request_is_queued_once(self, client, db, world):
         from hotline.models import CallbackRequest
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from hotline import danger
-from hotline.models import Message, Role
+from hotline.models import Message, NotifyChannel, Role
 from hotline.parser import parse
 from hotline.phones import is_service_sender, mask
 from hotline.services import emergency
@@ -67,6 +67,9 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "TT": member.status,
     "GOI": member.callback,
     "HOP": member.meeting,
+    "NGHE": member.notify_by(NotifyChannel.VOICE),
+    "TIN": member.notify_by(NotifyChannel.SMS),
+    "CAHAI": member.notify_by(NotifyChannel.BOTH),
     "BHYT": member.info("info_bhyt"),
     "BHXH": member.info("info_bhxh"),
     "TAMTRU": member.info("info_tamtru"),

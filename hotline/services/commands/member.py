@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hotline import clock, figures
+from hotline.models import NotifyChannel
 from hotline.services import calls, cases, groups, monitoring, outbox, people
 from hotline.services.commands.context import Ctx
 from hotline.services.outbox import Outbox
@@ -182,14 +183,29 @@ def info(key: str) -> Callable[[Ctx], None]:
     return answer
 
 
+CHANNEL_REPLIES = {NotifyChannel.VOICE: "channel_voice", NotifyChannel.SMS: "channel_sms",
+                   NotifyChannel.BOTH: "channel_both"}
+
+
+def notify_by(channel: NotifyChannel) -> Callable[[Ctx], None]:
+    """NGHE / TIN / CAHAI: her notices (case news, reminders) by call, by SMS or both."""
+    def choose(ctx: Ctx) -> None:
+        people.set_notify_channel(ctx.session, ctx.now, ctx.person, channel, source="sms")
+        ctx.reply(CHANNEL_REPLIES[channel])
+
+    return choose
+
+
 def erase(ctx: Ctx) -> None:
     ctx.msg.needs_staff = True
     ctx.reply("erase_requested")
 
 
 def help_(ctx: Ctx) -> None:
-    """HD: the commands, then the numbers after KN (a second SMS: one is too short)."""
+    """HD: the commands, how to be told by call, then the numbers after KN (one SMS is too
+    short for all three)."""
     ctx.reply("help")
+    ctx.reply("help_channel")
     ctx.reply("help_categories")
 
 
