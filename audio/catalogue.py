@@ -157,14 +157,22 @@ TEXTS: dict[str, str] = {
     ),
     "mine_menu": (
         "Nghe ngày họp nhóm tới, bấm một. Ngừng nhận mọi tin nhắn và cuộc gọi, bấm hai. "
-        "Xin xóa thông tin của chị, bấm ba. Tên và nhóm của chị, bấm bốn. "
+        "Xin xóa thông tin của chị, bấm ba. Tên, nhóm và cách nhận tin báo, bấm bốn. "
         "Quay lại, bấm không."
     ),
     # Registering by keypad: her name (recorded for staff to type in) and her group
     "profile_menu": (
         "Để chúng tôi biết tên chị, bấm một rồi nói tên chị. "
-        "Để vào nhóm tự lực của chị, bấm hai. Sang menu chính, bấm không."
+        "Để vào nhóm tự lực của chị, bấm hai. "
+        "Nghe tin báo qua cuộc gọi hay tin nhắn, bấm ba. Sang menu chính, bấm không."
     ),
+    "channel_ask": (
+        "Nếu chị muốn nghe tin báo qua cuộc gọi, bấm một. Chỉ nhận tin nhắn, bấm hai. "
+        "Cả cuộc gọi và tin nhắn, bấm ba. Quay lại, bấm không."
+    ),
+    "channel_voice_said": "Cảm ơn chị. Từ nay đường dây sẽ gọi điện để báo tin cho chị.",
+    "channel_sms_said": "Cảm ơn chị. Từ nay đường dây sẽ báo tin cho chị bằng tin nhắn.",
+    "channel_both_said": "Cảm ơn chị. Đường dây sẽ báo tin cho chị bằng cả cuộc gọi và tin nhắn.",
     "name_record_instructions": "Chị nói tên của chị sau tiếng bíp. Nói xong, bấm phím thăng.",
     "name_recorded": "Cảm ơn chị. Chúng tôi đã ghi lại tên chị.",
     "group_list_intro": "Các nhóm tự lực gần chị là:",

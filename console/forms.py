@@ -26,7 +26,7 @@ from wtforms.validators import StopValidation, ValidationError
 
 from console.i18n import LOCALES
 from hotline.categories import Category
-from hotline.models import CaseStatus, StaffRole
+from hotline.models import CaseStatus, NotifyChannel, StaffRole
 from hotline.models.voice import ISSUE_STATUSES, PARTICIPANT_KINDS, TONES
 from hotline.queries.callbacks import STATUSES as CALLBACK_STATUSES
 from hotline.services import monitoring
@@ -591,6 +591,13 @@ class PersonForm(Form):
     def values(self) -> dict:
         return {name: field.data for name, field in self._fields.items()
                 if field.raw_data or name in ("trained_violence", "on_duty")}
+
+
+class NotifyChannelForm(Form):
+    """How she is told (case news, reminders): by SMS, by a voice call, or both."""
+
+    channel = Choice(_l("How she is told"), [Required()],
+                     choices=tuple(c.value for c in NotifyChannel))
 
 
 class MergeForm(Form):

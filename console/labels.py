@@ -57,6 +57,10 @@ SEXES = {"F": _l("Female"), "M": _l("Male"), "X": _l("Other")}
 CHANNELS = {"sms": _l("SMS"), "voice": _l("Voice"), "console": _l("Console"),
             "ivr": _l("Voice")}
 
+# How a person is told (``Person.notify_channel``).
+NOTIFY_CHANNELS = {"sms": _l("By SMS"), "voice": _l("By voice call"),
+                   "both": _l("By SMS and voice call")}
+
 MESSAGE_STATUSES = {
     "queued": _l("Queued"),
     "sending": _l("Sending"),

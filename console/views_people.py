@@ -11,6 +11,7 @@ from console.forms import (
     CallbackFilterForm,
     ConfirmForm,
     MergeForm,
+    NotifyChannelForm,
     PeopleSearchForm,
     PersonForm,
     lenient,
@@ -75,6 +76,15 @@ def person_edit(person_id: int):
     return act(lambda db: people_service.update_person(
         db, now(), me(db), _person(db, person_id), parse(PersonForm).values()),
         url_for("console.person_page", person_id=person_id))
+
+
+@bp.post("/people/<int:person_id>/notify")
+@auth.allow(*auth.STAFF)
+def person_notify_channel(person_id: int):
+    """How she is told, as she asked (by phone or in person): consent log and audit."""
+    return act(lambda db: people_service.set_notify_channel(
+        db, now(), _person(db, person_id), parse(NotifyChannelForm).channel.data,
+        source="console", user=me(db)), url_for("console.person_page", person_id=person_id))
 
 
 @bp.get("/people/<int:person_id>/merge")

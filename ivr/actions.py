@@ -311,3 +311,21 @@ class JoinGroup(ActionSpec):
             return then(menu, ("group_not_listed",), run.act.fallback, run.ref, step)
         return then(menu, ("group_joined", Said(result.group_names[0])), run.act.then,
                     run.ref, step)
+
+
+CHANNEL_SAID = {"voice": "channel_voice_said", "sms": "channel_sms_said",
+                "both": "channel_both_said"}
+
+
+@register
+class ChooseChannel(ActionSpec):
+    name = "notify_channel"
+    description = ("NGHE / TIN / CAHAI: how she is told (channel: 'sms', 'voice' or 'both'), "
+                   "kept in the consent log as by SMS; say what was chosen.")
+    prompts = tuple(CHANNEL_SAID.values())
+    args = ("channel",)
+
+    def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
+               step: int) -> Screen:
+        said = CHANNEL_SAID[run.act.args["channel"]]
+        return then(menu, (said,), run.act.then, run.ref, step)

@@ -328,16 +328,28 @@ _NODES = [
         },
         parent="more",
     ),
-    # Registering by keypad, under "mine": her name, her group.
+    # Registering by keypad, under "mine": her name, her group, how she is told.
     Node(
         "profile",
         ("profile_menu",),
         {
             "1": Act("record_name", then="profile"),
             "2": Act("list_groups", then="group_pick", fallback="profile"),
+            "3": "channel_pick",
             "9": EMERGENCY,
         },
         parent="main",
+    ),
+    # How she is told (notices): by a call she listens to, by SMS, or both.
+    Node(
+        "channel_pick",
+        ("channel_ask",),
+        {
+            "1": Act("notify_channel", {"channel": "voice"}, then="profile"),
+            "2": Act("notify_channel", {"channel": "sms"}, then="profile"),
+            "3": Act("notify_channel", {"channel": "both"}, then="profile"),
+        },
+        parent="profile",
     ),
     # The groups were just read with a number each ('*' reads them again).
     Node(

@@ -36,6 +36,7 @@ from hotline.models import (
     MeetingStatus,
     Membership,
     Message,
+    NotifyChannel,
     Person,
     Referral,
     Role,
@@ -126,6 +127,8 @@ class Report:
     by_month: list[tuple[str, Cell]]
     # Cases by category x the breakdown's dimension (sex, ward ...), when one is chosen.
     by_category_group: list[tuple[int, dict[str, Cell]]] = field(default_factory=list)
+    # The members counted, by how they are told (``NotifyChannel``: sms, voice, both).
+    told_by: Indicator | None = None
 
     def indicator(self, key: str) -> Indicator:
         return next(i for i in self.indicators if i.key == key)
@@ -410,9 +413,22 @@ def build(session: Session, q: ReportQuery) -> Report:
                 ind.groups.setdefault(g, Cell(0 if ind.kind == "count" else None, 0))
             ind.groups = {g: ind.groups[g] for g in groups}
     report = Report(q, indicators, groups, *_case_charts(session, q))
+    report.told_by = _told_by(session, q)
     if q.by is not None:
         report.by_category_group = _category_by(session, q)
     return report
+
+
+def _told_by(session: Session, q: ReportQuery) -> Indicator:
+    """The members indicator's people by how they are told: every channel, zeros too."""
+    sel, _ = _members(q)
+    labelled = sel.add_columns(Person.notify_channel.label("g")).subquery()
+    counts = dict(session.execute(
+        select(labelled.c.g, func.count()).group_by(labelled.c.g)).all())
+    total = sum(counts.values())
+    groups = {c.value: Cell(counts.get(c.value, 0), counts.get(c.value, 0))
+              for c in NotifyChannel}
+    return Indicator("members_by_notify_channel", "count", Cell(total, total), groups)
 
 
 def _category_by(session: Session, q: ReportQuery) -> list[tuple[int, dict[str, Cell]]]:
@@ -484,7 +500,7 @@ def _hide(cell: Cell) -> None:
 def suppress(report: Report) -> Report:
     """Hide small cells in place (primary), then one more cell in any breakdown where exactly
     one is hidden and the total is shown (secondary), so none can be worked out."""
-    for ind in report.indicators:
+    for ind in (*report.indicators, *([report.told_by] if report.told_by else [])):
         _hide(ind.total)
         for cell in ind.groups.values():
             _hide(cell)

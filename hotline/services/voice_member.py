@@ -127,3 +127,15 @@ class JoinGroup(VoiceAction):
         ctx.result.group_names = [group.name]
         if ctx.result.created:
             groups.join(ctx.session, ctx.now, ctx.person, group)
+
+
+@register
+class ChooseChannel(VoiceAction):
+    """NGHE / TIN / CAHAI by keypad: how she is told (``channel``: sms, voice or both)."""
+
+    name = "notify_channel"
+
+    def run(self, ctx: ActionContext) -> None:
+        if ctx.result.created:
+            people.set_notify_channel(ctx.session, ctx.now, ctx.person,
+                                      str(ctx.args.get("channel")), source=CHANNEL)

@@ -330,3 +330,32 @@ def test_her_spoken_name_is_on_her_page_for_staff_only(as_user, demo, settings):
     assert admin.get(f"/console/people/{hang.id}/name/{complaint.id}").status_code == 404
     assert admin.get(f"/console/people/{hang.id}/name/99999").status_code == 404
     assert as_user("hoa").get(url).status_code in (302, 403)
+
+
+def test_staff_set_how_she_is_told_audited_in_the_consent_log_and_shown(as_user, demo):
+    hang = person(demo, HANG)
+    client = as_user("dieuphoi")
+    page = client.get(f"/console/people/{hang.id}").get_data(as_text=True)
+    assert '<dd id="notify-channel">Bằng tin nhắn</dd>' in page
+    response = client.post(f"/console/people/{hang.id}/notify", data={"channel": "voice"})
+    assert response.status_code == 302
+    demo.expire_all()
+    assert demo.get(Person, hang.id).notify_channel == "voice"
+    entry = demo.scalar(select(AuditLog).where(AuditLog.action == "notify_channel"))
+    assert (entry.detail["before"], entry.detail["after"]) == ("sms", "voice")
+    consent = demo.scalar(select(Consent).where(Consent.purpose == "voice_calls"))
+    assert (consent.channel, consent.answer) == ("console", "granted")
+    page = client.get(f"/console/people/{hang.id}").get_data(as_text=True)
+    assert '<dd id="notify-channel">Bằng cuộc gọi</dd>' in page
+    # A forged value, or none: a clear refusal, nothing changed; others may not.
+    for data in ({"channel": "fax"}, {}):
+        response = client.post(f"/console/people/{hang.id}/notify", data=data,
+                               follow_redirects=True)
+        assert response.status_code == 200 and 'class="flash error"' in response.get_data(
+            as_text=True)
+    assert client.post("/console/people/999999/notify", data={"channel": "sms"}
+                       ).status_code == 404
+    assert as_user("hoa").post(f"/console/people/{hang.id}/notify",
+                               data={"channel": "sms"}).status_code in (302, 403)
+    demo.expire_all()
+    assert demo.get(Person, hang.id).notify_channel == "voice"

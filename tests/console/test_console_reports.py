@@ -164,3 +164,23 @@ def test_referrals_completed(demo, data):
     r = reports.build(demo, ReportQuery(DAY - timedelta(days=30), DAY))
     assert r.indicator("referrals").total.value == 2
     assert r.indicator("referrals_completed").total.value == 1
+
+
+def test_members_are_counted_by_how_they_are_told(as_user, demo, data):
+    voice = data["women"][:6]
+    for p in voice:
+        p.notify_channel = "voice"
+    data["men"][0].notify_channel = "both"
+    demo.commit()
+    r = reports.build(demo, ReportQuery(DAY - timedelta(days=30), DAY, ward="Chương Dương"))
+    told = {code: cell.value for code, cell in r.told_by.groups.items()}
+    members = r.indicator("members").total.value
+    assert members >= 15  # and the demo's members of that ward
+    assert told == {"sms": members - 7, "voice": 6, "both": 1}
+    assert r.told_by.total.value == members
+    page = as_user("dieuphoi").get("/console/reports").get_data(as_text=True)
+    assert 'id="told-by"' in page and "Bằng cuộc gọi</td><td class=\"num\">6" in page
+    # A viewer sees the one small count hidden, and one more so it cannot be worked out.
+    reports.suppress(r)
+    assert r.told_by.groups["both"].shown() == "<5"
+    assert sum(c.withheld for c in r.told_by.groups.values()) == 1

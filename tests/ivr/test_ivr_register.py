@@ -121,3 +121,24 @@ def test_her_name_and_group_need_her_consent(client, db):
     caller.press("3").press("4").press("4").press("2")
     assert caller.heard == ["consent_ask"] and caller.node == "consent"
     assert db.scalar(select(Membership)) is None
+
+
+def test_she_chooses_by_keypad_to_be_told_by_call_kept_in_the_consent_log(client, db):
+    from hotline.models import Consent
+
+    caller = at_profile(client).press("3")
+    assert caller.heard == ["channel_ask"] and caller.node == "channel_pick"
+    caller.press("1")
+    assert caller.heard == ["channel_voice_said", "profile_menu"]
+    caller.retry()
+    assert person_of(db, caller).notify_channel == "voice"
+    caller.press("3").press("3")
+    assert caller.heard == ["channel_both_said", "profile_menu"]
+    caller.press("3").press("2")
+    assert person_of(db, caller).notify_channel == "sms"
+    log = db.scalars(select(Consent).where(Consent.purpose == "voice_calls")
+                     .order_by(Consent.id)).all()
+    assert [(c.answer, c.channel) for c in log] == [
+        ("granted", "voice"), ("granted", "voice"), ("withdrawn", "voice")]
+    caller.press("3").press("7")
+    assert caller.heard == ["invalid_key", "channel_ask"]
