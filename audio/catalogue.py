@@ -310,6 +310,11 @@ TEXTS: dict[str, str] = {
     "notice_meeting_moved": "Buổi họp nhóm của chị đã đổi sang",
     "notice_meeting_cancelled": "Buổi họp nhóm của chị vào",
     "notice_meeting_cancelled_end": "đã hủy. Lịch mới chúng tôi sẽ báo sau.",
+    "notice_bhyt": (
+        "Thẻ bảo hiểm y tế của chị sắp hết hạn. Chị nhớ gia hạn để không bị gián đoạn. "
+        "Cần giúp, chị gọi cho đường dây."
+    ),
+    "notice_broadcast": "Đường dây có tin muốn chị biết.",
     "notice_keys_info": "Nghe lại, bấm một. Không muốn nhận cuộc gọi báo tin nữa, bấm không.",
     "notice_keys_followup": (
         "Đã xong, bấm một. Chưa xong, bấm hai. Nghe lại, bấm phím sao. "

@@ -197,7 +197,8 @@ def broadcasts():
     form = lenient(BroadcastForm, request.form if request.method == "POST" else request.args)
     with unit() as db:
         done = broadcast_service.compose(db, now(), me(db), _draft(form),
-                                         rt().settings.sms_price_vnd)
+                                         rt().settings.sms_price_vnd,
+                                         rt().settings.call_price_vnd)
         if done.queued:
             flash(_("The broadcast is queued; the messages go out within a minute, "
                     "inside the allowed hours."), "ok")

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from console import auth, bp, charts, labels
-from console.common import me, now, unit
+from console.common import me, now, rt, unit
 from console.forms import ReportFilterForm, lenient
 from hotline import clock, queries
 from hotline.services import reports
@@ -54,7 +54,7 @@ def reports_page():
         return render_template(
             "console/reports.html", r=report, q=q, charts=_charts(report),
             wards=queries.people.wards(db), dimensions=reports.DIMENSIONS,
-            suppressed=current_user.role == auth.VIEWER,
+            suppressed=current_user.role == auth.VIEWER, call_price=rt().settings.call_price_vnd,
         )
 
 

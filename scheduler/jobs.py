@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from hotline import clock
 from hotline.db import session_scope
-from hotline.models import Case, Kind, Message, Recording
+from hotline.models import Case, Message, Recording
 from hotline.runtime import Runtime
 from hotline.services import (
     broadcasts,
@@ -30,7 +30,6 @@ from hotline.services import (
     voice,
 )
 from hotline.services.outbox import Outbox
-from hotline.templates import render
 
 log = logging.getLogger(__name__)
 
@@ -174,16 +173,13 @@ def queue_broadcasts(rt: Runtime, now: datetime) -> int:
 
 
 def remind_bhyt_renewals(rt: Runtime, now: datetime) -> int:
-    """Remind members 30 and 7 days before their health-insurance card ends."""
+    """Remind members 30 and 7 days before their health-insurance card ends (by a call too
+    for those told by voice)."""
     today = clock.local(now).date()
 
     def remind(session, person):
-        left = (person.bhyt_expires_on - today).days
-        window = min(d for d in people.BHYT_REMINDER_DAYS if left <= d)
-        end = person.bhyt_expires_on
-        Outbox.for_settings(session, rt.settings).enqueue(
-            now, person.phone, render("bhyt_renewal", date=f"{end:%d/%m/%Y}"),
-            kind=Kind.NORMAL, person=person, key=f"bhyt:{person.id}:{end}:{window}")
+        people.remind_bhyt(session, now, Outbox.for_settings(session, rt.settings), person,
+                           today)
 
     return job_rows.each_row(rt.sessions, now, "remind_bhyt_renewals", "person",
                              lambda session, skip: people.bhyt_due(session, today),  # no batch

@@ -23,11 +23,12 @@ from hotline.models import (
     Membership,
     Message,
     MessageStatus,
+    NotifyChannel,
     Person,
     Sex,
     StaffUser,
 )
-from hotline.services import devices
+from hotline.services import devices, voice_notices
 from hotline.services.audit import audit
 from hotline.services.errors import N_, ServiceError
 from hotline.services.outbox import Outbox
@@ -85,19 +86,41 @@ class Preview:
     segments: int
     messages: int
     cost: float
+    # Members told by voice (``voice_notices``) also get the text said in a call.
+    calls: int = 0
+    minutes: int = 0  # expected, billed by the started minute
+    call_cost: float = 0.0
+
+
+VOICE_CHANNELS = (NotifyChannel.VOICE, NotifyChannel.BOTH)
+# A voice broadcast call: the greeting and "the line has news" and the keys to hear it
+# again, then the text said at about this many characters a second (Vietnamese TTS).
+CALL_FIXED_S = 15
+SAID_CHARS_PER_S = 12
+
+
+def call_minutes(body: str) -> int:
+    """Started minutes one voice broadcast call of ``body`` is expected to bill."""
+    seconds = CALL_FIXED_S + len(body.strip()) / SAID_CHARS_PER_S
+    return max(1, -int(-seconds // 60))
 
 
 def preview(session: Session, now: datetime, body: str, segment: dict,
-            price_per_sms: float) -> Preview:
-    """What sending would mean: who, how many SMS parts, what it costs (``SegmentError``
-    for a segment ``check_segment`` refuses)."""
+            price_per_sms: float, price_per_minute: float = 0) -> Preview:
+    """What sending would mean: who, how many SMS parts, how many calls to the members
+    told by voice and their minutes, what it costs (``SegmentError`` for a segment
+    ``check_segment`` refuses). A voice-only member's SMS is counted too: it is the
+    fallback if her calls fail."""
     segment = check_segment(session, segment)
-    count = session.scalar(
-        select(func.count()).select_from(recipients_query(segment, now).subquery())
-    ) or 0
+    query = recipients_query(segment, now)
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    calls = session.scalar(select(func.count()).select_from(query.where(
+        Person.notify_channel.in_(VOICE_CHANNELS)).subquery())) or 0
     text = unaccent(body)
     parts = segments(text)
-    return Preview(count, text, parts, count * parts, count * parts * price_per_sms)
+    minutes = calls * call_minutes(body) if body.strip() else 0
+    return Preview(count, text, parts, count * parts, count * parts * price_per_sms,
+                   calls, minutes, minutes * price_per_minute)
 
 
 def expected_finish(session: Session, now: datetime, messages: int, settings, *,
@@ -184,11 +207,27 @@ def queue(session: Session, now: datetime, outbox: Outbox, broadcast: Broadcast)
     people = list(session.scalars(recipients_query(broadcast.segment or {}, now)))
     count = outbox.enqueue_many(now, people, broadcast.body, key_prefix=f"broadcast:{broadcast.id}",
                                 broadcast_id=broadcast.id)
+    _tell_by_voice(session, now, broadcast, [p for p in people if voice_notices.wants_voice(p)])
     broadcast.status = BroadcastStatus.SENT
     broadcast.queued_at = now
     broadcast.recipients = len(people)
     session.flush()
     return count
+
+
+def _tell_by_voice(session: Session, now: datetime, broadcast: Broadcast,
+                   people: list[Person]) -> None:
+    """The broadcast's text said in a call to each member told by voice: her SMS held back
+    for it (voice) or sent as well (both)."""
+    if not people:
+        return
+    sms = {m.person_id: m for m in session.scalars(select(Message).where(
+        Message.broadcast_id == broadcast.id, Message.person_id.in_([p.id for p in people])))}
+    ref = f"broadcast:{broadcast.id}"
+    for person in people:
+        if person.id in sms:
+            voice_notices.tell(session, now, person, "broadcast", sms[person.id], ref=ref,
+                               say={"text": broadcast.body})
 
 
 def progress(session: Session, broadcast: Broadcast) -> dict[str, int]:
@@ -241,16 +280,16 @@ class Composed:
 
 
 def compose(session: Session, now: datetime, user: StaffUser, draft: Draft,
-            price_per_sms: float) -> Composed:
+            price_per_sms: float, price_per_minute: float = 0) -> Composed:
     """Preview a broadcast, ask to confirm it, or queue it. Send first shows what will happen
     and to how many; only Yes with the count she saw queues it (if the recipients changed
     meanwhile, she is asked again)."""
     try:
         segment = check_segment(session, draft.segment)
     except SegmentError as exc:
-        return Composed(preview(session, now, draft.text, {}, price_per_sms), {},
-                        refused=str(exc))
-    seen = preview(session, now, draft.text, segment, price_per_sms)
+        return Composed(preview(session, now, draft.text, {}, price_per_sms,
+                                price_per_minute), {}, refused=str(exc))
+    seen = preview(session, now, draft.text, segment, price_per_sms, price_per_minute)
     changed = draft.recipients_seen != seen.recipients
     if draft.step == "confirm" and not changed:
         try:

@@ -211,6 +211,22 @@ def set_notify_channel(session: Session, now: datetime, person: Person, channel:
 BHYT_REMINDER_DAYS = (30, 7)
 
 
+def remind_bhyt(session: Session, now: datetime, outbox: Outbox, person: Person,
+                today) -> Message:
+    """The BHYT renewal reminder of the window ``person``'s card is in (30, then 7 days
+    before it ends), once per window; by a call too (or instead) for a voice member."""
+    from hotline.services import voice_notices
+
+    end = person.bhyt_expires_on
+    left = (end - today).days
+    window = min(d for d in BHYT_REMINDER_DAYS if left <= d)
+    key = f"bhyt:{person.id}:{end}:{window}"
+    msg = outbox.enqueue(now, person.phone, render("bhyt_renewal", date=f"{end:%d/%m/%Y}"),
+                         kind=Kind.NORMAL, person=person, key=key)
+    voice_notices.tell(session, now, person, "bhyt", msg, ref=key, say={})
+    return msg
+
+
 def bhyt_due(session: Session, today) -> list[Person]:
     """People whose card ends within the longest reminder window (index on the end date)."""
     from datetime import timedelta as _td

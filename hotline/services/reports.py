@@ -29,6 +29,7 @@ from hotline import clock
 from hotline.models import (
     Attendance,
     Call,
+    CallbackRequest,
     Case,
     Direction,
     Group,
@@ -129,6 +130,9 @@ class Report:
     by_category_group: list[tuple[int, dict[str, Cell]]] = field(default_factory=list)
     # The members counted, by how they are told (``NotifyChannel``: sms, voice, both).
     told_by: Indicator | None = None
+    # Voice notice calls placed, by month: (month, calls, billed minutes); the console
+    # prices the minutes with HOTLINE_CALL_PRICE_VND.
+    voice_notices: list[tuple[str, int, int]] = field(default_factory=list)
 
     def indicator(self, key: str) -> Indicator:
         return next(i for i in self.indicators if i.key == key)
@@ -414,9 +418,36 @@ def build(session: Session, q: ReportQuery) -> Report:
             ind.groups = {g: ind.groups[g] for g in groups}
     report = Report(q, indicators, groups, *_case_charts(session, q))
     report.told_by = _told_by(session, q)
+    report.voice_notices = voice_notice_months(session, q)
     if q.by is not None:
         report.by_category_group = _category_by(session, q)
     return report
+
+
+def _months(q: Period) -> list[str]:
+    months, day = [], q.first_day.replace(day=1)
+    while day <= q.last_day:
+        months.append(day.strftime("%Y-%m"))
+        day = (day + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def voice_notice_months(session: Session, q: Period) -> list[tuple[str, int, int]]:
+    """Per month of ``q``: the voice notice calls placed and the minutes they bill (each
+    call by the started minute, as the voice gateway charges; an unanswered call none)."""
+    from hotline.services.voice_notices import REASON
+
+    rows = session.execute(
+        select(Call.started_at, Call.duration_s)
+        .join(CallbackRequest, CallbackRequest.call_id == Call.id)
+        .where(CallbackRequest.reason == REASON, _in(Call.started_at, q)))
+    totals = {m: [0, 0] for m in _months(q)}
+    for started, duration in rows:
+        month = totals.get(clock.local(_aware(started)).strftime("%Y-%m"))
+        if month is not None:
+            month[0] += 1
+            month[1] += -(-(duration or 0) // 60)
+    return [(m, calls, minutes) for m, (calls, minutes) in totals.items()]
 
 
 def _told_by(session: Session, q: ReportQuery) -> Indicator:

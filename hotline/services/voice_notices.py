@@ -137,6 +137,10 @@ for _kind in (
                keys=_MEETING_KEYS, ask="notice_keys_meeting"),
     NoticeKind("meeting_cancelled", ("notice_hello", "notice_meeting_cancelled", "{when}",
                                      "notice_meeting_cancelled_end")),
+    # The BHYT renewal reminder (``people.remind_bhyt``), and a voice broadcast: a staff
+    # text said (``broadcasts.send``).
+    NoticeKind("bhyt", ("notice_hello", "notice_bhyt")),
+    NoticeKind("broadcast", ("notice_hello", "notice_broadcast", "{text}")),
 ):
     register_kind(_kind)
 

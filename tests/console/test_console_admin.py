@@ -288,3 +288,16 @@ def test_group_members_in_national_format_with_preferred_names(as_user, demo):
     row = page[page.index("Đỗ Thị Hằng"):]
     row = row[:row.index("</tr>")]
     assert "(Hằng nhỏ)" in row and "0912 000 001" in row and "+84912000001" not in row
+
+
+def test_broadcast_preview_shows_the_voice_calls_minutes_and_their_cost(console, demo):
+    from tests.console.conftest import sign_in
+
+    person(demo, HANG).notify_channel = "voice"
+    demo.commit()
+    cd01 = group(demo, "CD01")
+    admin = sign_in(console.test_client(), "admin")
+    page = admin.get("/console/broadcasts", query_string={
+        "text": "Hop nhom chu nhat", "group_id": cd01.id}).get_data(as_text=True)
+    assert '<dd id="calls">1</dd>' in page and '<dd id="call-minutes">1</dd>' in page
+    assert '<dd id="call-cost">4.000 đ</dd>' in page

@@ -184,3 +184,24 @@ def test_members_are_counted_by_how_they_are_told(as_user, demo, data):
     reports.suppress(r)
     assert r.told_by.groups["both"].shown() == "<5"
     assert sum(c.withheld for c in r.told_by.groups.values()) == 1
+
+
+def test_what_voice_notices_cost_per_month(as_user, demo):
+    from hotline.models import CallbackRequest
+
+    when = NOW - timedelta(days=3)
+    for i, (reason, seconds) in enumerate((("notice", 61), ("notice", 30), ("notice", None),
+                                           ("missed_call", 300))):
+        call = create_call(demo, when, f"+849710000{i:02d}", duration_s=seconds)
+        demo.add(CallbackRequest(phone=call.phone, reason=reason, status="done", due_at=when,
+                                 call_id=call.id, created_at=when,
+                                 notice="bhyt" if reason == "notice" else None))
+    demo.commit()
+    q = ReportQuery(DAY - timedelta(days=40), DAY)
+    months = reports.voice_notice_months(demo, q)
+    month = f"{NOW:%Y-%m}"
+    assert [m for m, _c, _n in months] == ["2026-01", "2026-02", "2026-03"]  # zeros too
+    assert dict((m, (c, n)) for m, c, n in months)[month] == (3, 3)  # 2 + 1 + 0 minutes
+    page = as_user("dieuphoi").get(
+        f"/console/reports?from={q.first_day}&to={q.last_day}").get_data(as_text=True)
+    assert 'id="voice-notice-cost"' in page and "12.000 đ" in page

@@ -154,3 +154,60 @@ def test_compose_sends_only_on_yes_with_the_count_she_saw(sessions, people):
     assert done.queued
     with session_scope(sessions) as s:
         assert s.scalar(select(func.count(Broadcast.id))) == 1
+
+
+def _tell_by(sessions, channels: dict[str, str]) -> None:
+    with session_scope(sessions) as s:
+        for phone, channel in channels.items():
+            s.scalar(select(broadcasts.Person).where(
+                broadcasts.Person.phone == phone)).notify_channel = channel
+
+
+def test_preview_counts_the_voice_calls_their_minutes_and_cost(sessions, people):
+    _tell_by(sessions, {"+84912000200": "voice", "+84912000201": "both"})
+    body = "Họp nhóm tháng này bàn về bảo hiểm y tế"
+    with sessions() as s:
+        p = broadcasts.preview(s, T0, body, {}, 350, 4000)
+    assert broadcasts.call_minutes(body) == 1 and broadcasts.call_minutes("x" * 600) == 2
+    assert (p.recipients, p.messages, p.cost) == (6, 6, 2100)  # her SMS is the fallback
+    assert (p.calls, p.minutes, p.call_cost) == (2, 2, 8000)
+    with sessions() as s:
+        assert broadcasts.preview(s, T0, body, {"sex": "M"}, 350, 4000).calls == 1
+
+
+def test_voice_members_get_the_broadcast_said_in_a_call_once(rt, sessions, people):
+    from hotline.models import CallbackRequest, NotSent
+
+    _tell_by(sessions, {"+84912000200": "voice", "+84912000201": "both"})
+    with session_scope(sessions) as s:
+        bid = broadcasts.create(s, T0, "Họp nhóm chủ nhật", {}).id
+    jobs.queue_broadcasts(rt, T0)
+    jobs.queue_broadcasts(rt, T0)
+    with sessions() as s:
+        calls = s.scalars(select(CallbackRequest).order_by(CallbackRequest.phone)).all()
+        sms = {m.phone: m for m in s.scalars(select(Message).where(
+            Message.broadcast_id == bid))}
+    assert [(c.phone, c.notice, c.notice_ref, c.notice_args) for c in calls] == [
+        ("+84912000200", "broadcast", f"broadcast:{bid}", {"text": "Họp nhóm chủ nhật"}),
+        ("+84912000201", "broadcast", f"broadcast:{bid}", {"text": "Họp nhóm chủ nhật"})]
+    assert calls[0].message_id == sms["+84912000200"].id
+    # Voice only: her SMS waits as the fallback; both: it goes too; SMS: no call.
+    assert sms["+84912000200"].hold_reason == NotSent.VOICE_INSTEAD
+    assert sms["+84912000201"].status == MessageStatus.QUEUED
+    assert sms["+84912000202"].status == MessageStatus.QUEUED
+
+
+def test_bhyt_renewal_by_voice_for_a_voice_member(rt, sessions):
+    from hotline.models import CallbackRequest, NotSent
+
+    with session_scope(sessions) as s:
+        create_person(s, T0, phone="+84912000302", registered_at=T0, notify_channel="voice",
+                      bhyt_expires_on=date(2026, 12, 31))
+    jobs.remind_bhyt_renewals(rt, T0)
+    jobs.remind_bhyt_renewals(rt, T0)
+    with sessions() as s:
+        call = s.scalars(select(CallbackRequest)).one()
+        msg = s.scalars(select(Message)).one()
+    assert (call.notice, call.notice_ref, call.message_id) == ("bhyt", msg.idempotency_key,
+                                                               msg.id)
+    assert msg.hold_reason == NotSent.VOICE_INSTEAD and "31/12/2026" in msg.body
