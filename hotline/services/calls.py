@@ -416,8 +416,17 @@ def _consent_step_stmt():
                         answered_at=bindparam("at", type_=consents.c.answered_at.type))
                 .returning(consents.c.id).cte("answered"))
     added = _new_consent(who, True, ~voice_open).cte("added")
+    # Agreed: registered by keypad, as the SMS DONGY registers her (GiveConsent.run).
+    people_table = Person.__table__
+    registered = (update(people_table)
+                  .where(people_table.c.id.in_(select(who.c.person_id)),
+                         people_table.c.registered_at.is_(None),
+                         cast(bindparam("said"), consents.c.answer.type) == "granted")
+                  .values(registered_at=bindparam("at", type_=people_table.c.registered_at.type))
+                  .returning(people_table.c.id).cte("registered"))
     return select(_counted(step).label("stored"), _counted(who).label("person"),
-                  _counted(answered).label("answered"), _counted(added).label("added"))
+                  _counted(answered).label("answered"), _counted(added).label("added"),
+                  _counted(registered).label("registered"))
 
 
 @functools.cache
