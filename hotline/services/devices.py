@@ -37,6 +37,7 @@ from hotline.models.devices import SILENT_AFTER_MINUTES
 from hotline.phones import carrier
 from hotline.services.audit import audit
 from hotline.services.errors import ServiceError
+from hotline.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,9 @@ def seen(conn: Session | Connection, now: datetime, app_device_id: str, event: s
         .where(GatewayDevice.app_device_id == app_device_id,
                or_(GatewayDevice.last_seen_at.is_(None),
                    GatewayDevice.last_seen_at <= now - SEEN_EVERY))
-        .values(last_seen_at=now, last_event=event[:32])
+        # The event name is the phone's free text: NUL or a lone surrogate would be a 500
+        # on PostgreSQL, so it is stored cleaned like every other text.
+        .values(last_seen_at=now, last_event=clean(event)[:32])
         .execution_options(synchronize_session=False)
     ).rowcount
 

@@ -208,6 +208,9 @@ def received(event_id, phone="+84912345678", message="HD"):
 @example(body=received("evt\x00"))
 @example(body=received("e" * 100))
 @example(body=received(12345, phone="\ud800\x00", message="\udfff\x00"))
+# Were 500s on PostgreSQL: NUL or a lone surrogate in the event name of a phone's event.
+@example(body={"event": "system:ping\x00", "deviceId": "phone-1"})
+@example(body={"event": "\ud800", "deviceId": "phone-1"})
 def test_fuzz_android_webhook_json(client, sessions, body):
     before = census(sessions)
     assert_sound(android_post(client, body), before, sessions, signed=True)
