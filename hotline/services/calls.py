@@ -255,19 +255,24 @@ def store_move(conn: Connection, now: datetime, ref: CallRef, *, step: int, node
     }).first() is not None
 
 
-@functools.cache
-def _store_move_stmt(dialect: str):
-    insert = dialect_insert(dialect)
-    if insert is None:
-        return None
-    table = CallStep.__table__
-    values = select(
+def _step_values(table):
+    """The step row to insert, its call found by the gateway's call id (bound parameters)."""
+    return select(
         Call.id,
         cast(bindparam("step"), table.c.step.type),
         cast(bindparam("node"), table.c.node.type),
         cast(bindparam("digits"), table.c.digits.type),
         bindparam("at", type_=table.c.at.type),
     ).where(Call.gateway == bindparam("gateway"), Call.external_id == bindparam("sid"))
+
+
+@functools.cache
+def _store_move_stmt(dialect: str):
+    insert = dialect_insert(dialect)
+    if insert is None:
+        return None
+    table = CallStep.__table__
+    values = _step_values(table)
     return (insert(table).from_select(["call_id", "step", "node", "digits", "at"], values)
             .on_conflict_do_nothing(index_elements=["call_id", "step"])
             .returning(table.c.id))
@@ -351,13 +356,7 @@ def _step_and_caller():
     """The CTEs both one-statement steps start with: ``step`` (the step inserted once, its
     call's id returned only when new) and ``who`` (the call's person, unless erased)."""
     table = CallStep.__table__
-    values = select(
-        Call.id,
-        cast(bindparam("step"), table.c.step.type),
-        cast(bindparam("node"), table.c.node.type),
-        cast(bindparam("digits"), table.c.digits.type),
-        bindparam("at", type_=table.c.at.type),
-    ).where(Call.gateway == bindparam("gateway"), Call.external_id == bindparam("sid"))
+    values = _step_values(table)
     step = (dialect_insert("postgresql")(table)
             .from_select(["call_id", "step", "node", "digits", "at"], values)
             .on_conflict_do_nothing(index_elements=["call_id", "step"])
