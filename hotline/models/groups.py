@@ -160,6 +160,10 @@ class Broadcast(Base):
     created_at: Mapped[datetime]
     queued_at: Mapped[datetime | None]
     recipients: Mapped[int] = mapped_column(default=0)
+    # A voice broadcast from a staff recording (``audio.broadcasts``): the stored sound's
+    # file name and its length. Members told by voice hear it instead of the text said.
+    recording: Mapped[str | None] = mapped_column(String(64))
+    recording_seconds: Mapped[int | None]  # rounded up
 
 
 class Attendance(Base):
