@@ -12,6 +12,7 @@ import hashlib
 import logging
 import threading
 import time as _time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +23,13 @@ from functools import lru_cache
 from sqlalchemy import bindparam, event, func, or_, select, true, union_all, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, aliased, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import (
+    Session,
+    aliased,
+    make_transient_to_detached,
+    object_session,
+    sessionmaker,
+)
 
 from hotline import clock
 from hotline.db import dialect_insert, insert_once, session_scope
@@ -59,6 +66,10 @@ WAKE = threading.Event()
 WAKE_LANES = Lane.ALERT
 WAKE_CHANNEL = "hotline_outbox"
 _WAKE_KEY = "outbox_wake"
+# The outboxes of a session (weak references in ``Session.info``), so a message given up
+# for a voice call (``instead_by_voice``) leaves the daily-cap count of the outbox that
+# counted it.
+_OUTBOXES_KEY = "outboxes"
 
 
 @event.listens_for(Session, "before_commit")
@@ -169,6 +180,12 @@ class Outbox:
     _known_from: dict[int, datetime] = field(default_factory=dict, repr=False)
     # The Android SIM pool, loaded on first use (False: not loaded yet; None: no pool).
     _sims: object = field(default=False, repr=False)
+    # The messages counted in ``_counts`` (by id, or ("key", idempotency key) for those
+    # queued in bulk): the (person, day) each was counted on.
+    _counted: dict[object, tuple[int, datetime]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.session.info.setdefault(_OUTBOXES_KEY, []).append(weakref.ref(self))
 
     @classmethod
     def for_settings(cls, session: Session, settings) -> "Outbox":
@@ -264,7 +281,17 @@ class Outbox:
         if status == MessageStatus.QUEUED and kind == Kind.NORMAL and person is not None:
             day = clock.local_day_bounds(due)[0]
             self._counts[(person.id, day)] = self._counts.get((person.id, day), 0) + 1
+            self._counted[message_id] = (person.id, day)
         return msg
+
+    def uncount(self, msg: Message) -> None:
+        """``msg``, counted towards its person's daily cap here, was given up before it was
+        sent (held for a voice call): it no longer counts, as in the database's count."""
+        found = self._counted.pop(msg.id, None)
+        if found is None and msg.idempotency_key is not None:
+            found = self._counted.pop(("key", msg.idempotency_key), None)
+        if found is not None and self._counts.get(found, 0) > 0:
+            self._counts[found] -= 1
 
     def sims(self, now: datetime):
         """The Android SIM pool for this unit of work (None when none is set up)."""
@@ -342,6 +369,7 @@ class Outbox:
             })
             cap_day = clock.local_day_bounds(due)[0]
             self._counts[(person.id, cap_day)] = self._counts.get((person.id, cap_day), 0) + 1
+            self._counted[("key", f"{key_prefix}:{person.id}")] = (person.id, cap_day)
         # No RETURNING: a plain executemany is three times faster on PostgreSQL (psycopg
         # re-parses a multi-row VALUES with RETURNING for every chunk). ON CONFLICT still
         # keeps a key queued by someone else meanwhile from being queued twice.
@@ -975,9 +1003,16 @@ def _cancel(msg: Message, reason: NotSent) -> None:
 
 def instead_by_voice(msg: Message) -> None:
     """Keep the queued ``msg`` unsent: a voice call tells her instead
-    (``hotline.services.voice_notices``); ``send_after_all`` sends it if the calls fail."""
+    (``hotline.services.voice_notices``); ``send_after_all`` sends it if the calls fail.
+    It leaves the daily-cap count of the outbox that queued it (the database's count leaves
+    cancelled messages out too), so an SMS held for voice holds back no other SMS of hers."""
     if msg.status == MessageStatus.QUEUED:
         _cancel(msg, NotSent.VOICE_INSTEAD)
+        session = object_session(msg)
+        for ref in session.info.get(_OUTBOXES_KEY, ()) if session is not None else ():
+            outbox = ref()
+            if outbox is not None:
+                outbox.uncount(msg)
 
 
 def send_after_all(msg: Message, now: datetime) -> bool:

@@ -10,6 +10,7 @@ from hotline.models import (
     CallbackRequest,
     CallbackStatus,
     Consent,
+    Message,
     MessageStatus,
     NotifyChannel,
     NotSent,
@@ -184,3 +185,28 @@ def meeting_reminders(db):
     from hotline.models import MeetingReminder
 
     return db.scalars(select(MeetingReminder)).all()
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_sms_held_for_voice_do_not_count_towards_her_daily_cap(db, bulk):
+    """Within one unit of work (a job telling her three things) the outbox's own count of
+    her day leaves the SMS held for voice out, as the database's count does: the next SMS
+    she is sent is not held back for the cap."""
+    voice = create_person(db, T0, notify_channel="voice")
+    reader = create_person(db, T0)
+    box = Outbox(db, daily_cap=3)
+    for n in range(3):
+        if bulk:  # a broadcast queues in bulk, then tells each voice member
+            box.enqueue_many(T0, [voice, reader], f"tin {n}", key_prefix=f"b{n}")
+            held = db.scalars(select(Message).where(
+                Message.idempotency_key == f"b{n}:{voice.id}")).one()
+        else:
+            held = box.enqueue(T0, voice.phone, f"tin {n}", person=voice, key=f"n{n}")
+            box.enqueue(T0, reader.phone, f"tin {n}", person=reader, key=f"r{n}")
+        voice_notices.tell(db, T0, voice, "broadcast", held, ref=f"x{n}", say={"text": "t"})
+        assert held.hold_reason == NotSent.VOICE_INSTEAD
+    to_her = box.enqueue(T0, voice.phone, "tin nhan thu tu", person=voice)
+    assert (to_her.due_at, to_her.hold_reason) == (T0, None)
+    # The cap itself still holds for a member told by SMS.
+    capped = box.enqueue(T0, reader.phone, "tin nhan thu tu", person=reader)
+    assert capped.hold_reason == NotSent.DAILY_CAP and capped.due_at > T0
