@@ -153,12 +153,14 @@ def dialed():
 @bp.post("/status")
 @twilio_signed
 def status():
-    """Twilio's call status callback: status, outcome and duration; settles callbacks."""
+    """Twilio's call status callback: status, outcome, duration and who answered (a
+    machine?); settles callbacks."""
     ref = _call_ref()
     with session_scope(runtime().sessions) as session:
         calls.call_status(
             session, clock.utcnow(), ref, status=_text(request.form, "CallStatus", 16).lower(),
             duration=_int(request.form, "CallDuration"),
+            answered_by=_text(request.form, "AnsweredBy", 24) or None,
         )
     return "", 204
 

@@ -765,10 +765,13 @@ def _case_for(session: Session, now: datetime, outbox: Outbox, call: Call,
 
 
 def call_status(session: Session, now: datetime, ref: CallRef, *, status: str,
-                duration: int | None) -> Call:
+                duration: int | None, answered_by: str | None = None) -> Call:
     """Twilio's call status callback: status moves forward only; a final one sets outcome,
-    end and duration once, and settles the callback the call was placed for."""
+    end and duration once, and settles the callback the call was placed for. Its
+    ``AnsweredBy`` (answering-machine detection) is kept when the call has none yet: a
+    notice call a machine answered counts as left on a machine."""
     call, _ = get_call(session, now, ref)
+    voice_notices.record_answered_by(call, answered_by)
     status = (status or "").strip().lower()
     if call.outcome is not None or CALL_RANK.get(status, -1) < 0:
         return call
@@ -784,6 +787,8 @@ def call_status(session: Session, now: datetime, ref: CallRef, *, status: str,
             )
         )
         if callback is not None:
+            if status == CallStatus.COMPLETED:
+                voice_notices.settled_on_a_machine(callback, call)
             _settle(session, callback, status, now)
     session.flush()
     return call

@@ -235,6 +235,36 @@ MACHINE_DETECTION = "DetectMessageEnd"
 # ``AnsweredBy`` values that mean no person picked up (Twilio: machine_start,
 # machine_end_beep, machine_end_silence, machine_end_other, fax).
 MACHINE_PREFIXES = ("machine", "fax")
+# Every ``AnsweredBy`` Twilio documents (on the answer webhook and on status callbacks);
+# anything else is not from Twilio and is not stored.
+ANSWERED_BY = frozenset({"human", "machine_start", "machine_end_beep", "machine_end_silence",
+                         "machine_end_other", "fax", "unknown"})
+LEFT_ON_A_MACHINE = "left on a machine"
+
+
+def answered_by_value(raw: str | None) -> str | None:
+    """Twilio's ``AnsweredBy`` as stored, or None for a value Twilio does not send."""
+    value = (raw or "").strip().lower()
+    return value if value in ANSWERED_BY else None
+
+
+def is_machine(answered_by: str | None) -> bool:
+    return (answered_by or "").startswith(MACHINE_PREFIXES)
+
+
+def record_answered_by(call, raw: str | None) -> None:
+    """Keep Twilio's first verdict on who answered ``call`` (a documented value only)."""
+    value = answered_by_value(raw)
+    if value is not None and call.answered_by is None:
+        call.answered_by = value
+
+
+def settled_on_a_machine(callback: CallbackRequest, call) -> None:
+    """The notice call ended after a machine answered it (Twilio said so in the status
+    callback, maybe without an answer webhook): it counts as left on a machine."""
+    if (callback.reason == REASON and is_machine(call.answered_by)
+            and LEFT_ON_A_MACHINE not in (callback.note or "")):
+        callback.note = ((callback.note or "") + f"\n{LEFT_ON_A_MACHINE}").strip()[-2000:]
 
 
 def tries(callback: CallbackRequest) -> int:
@@ -352,11 +382,10 @@ def _answered(session: Session, call, callback: CallbackRequest, screen: NoticeS
               answered_by: str | None, created: bool) -> NoticeScreen:
     """Picked up: by her (the notice and its question) or by a machine (the short message
     once; the call counts as delivered to a machine, not as heard by her)."""
-    if answered_by and call.answered_by is None:
-        call.answered_by = answered_by[:24]
-    machine = (call.answered_by or "").startswith(MACHINE_PREFIXES)
-    if created:
-        callback.note = (callback.note + ("\nleft on a machine" if machine else "\nanswered")
+    record_answered_by(call, answered_by)
+    machine = is_machine(call.answered_by)
+    if created and LEFT_ON_A_MACHINE not in (callback.note or ""):
+        callback.note = (callback.note + (f"\n{LEFT_ON_A_MACHINE}" if machine else "\nanswered")
                          ).strip()[-2000:]
     session.flush()
     if machine:

@@ -330,3 +330,53 @@ def test_a_member_told_by_voice_goes_through_a_whole_case_life_without_one_sms(
     assert sent_to(db, MEMBER) == []  # nothing was texted to her
     held = out_to(db, MEMBER)
     assert held and {m.hold_reason for m in held} == {NotSent.VOICE_INSTEAD}
+
+
+def status_callback(client, fake, **extra):
+    """Twilio's final status callback for the call placed last, with ``extra`` fields."""
+    last = placed(fake)[-1]
+    form = {"CallSid": last["sid"], "AccountSid": "AC" + "0" * 32, "CallStatus": "completed",
+            "From": last["From"], "To": last["To"], "Direction": "outbound-api",
+            "CallDuration": "11", **extra}
+    return client.post("/ivr/status", data=form, headers=sign("/ivr/status", form))
+
+
+def test_answered_by_a_machine_told_only_in_the_status_callback_counts_as_left_on_a_machine(
+        client, db, rt, fake, member, clock_at):
+    open_accept_resolve(db, rt, member[0])
+    place(rt, T0, clock_at)
+    # No answer webhook reached us (a machine hung up on it): only the final status says who.
+    assert status_callback(client, fake, AnsweredBy="machine_end_silence").status_code == 204
+    db.expire_all()
+    call = db.scalars(select(Call)).one()
+    assert call.answered_by == "machine_end_silence"
+    notice = notices(db)[0]
+    assert notice.status == CallbackStatus.DONE and "left on a machine" in notice.note
+    # Twilio retries the callback: noted once.
+    assert status_callback(client, fake, AnsweredBy="machine_end_silence").status_code == 204
+    assert notices(db)[0].note.count("left on a machine") == 1
+
+
+def test_the_answer_webhook_verdict_is_kept_and_a_human_call_is_not_left_on_a_machine(
+        client, db, rt, fake, member, clock_at):
+    open_accept_resolve(db, rt, member[0])
+    place(rt, T0, clock_at)
+    pick_up(client, fake, answered_by="human")
+    assert status_callback(client, fake, AnsweredBy="machine_start").status_code == 204
+    db.expire_all()
+    assert db.scalars(select(Call)).one().answered_by == "human"
+    notice = notices(db)[0]
+    assert notice.status == CallbackStatus.DONE and "left on a machine" not in notice.note
+
+
+@pytest.mark.parametrize("value", ["robot", "MACHINE\x00", "human" * 10, "é" * 30, " "])
+def test_an_answered_by_twilio_never_sends_is_not_stored_and_no_500(
+        client, db, rt, fake, member, clock_at, value):
+    open_accept_resolve(db, rt, member[0])
+    place(rt, T0, clock_at)
+    her = pick_up(client, fake, answered_by=value)  # treated as her: the notice is read
+    assert her.heard[0] == "notice_hello"
+    assert status_callback(client, fake, AnsweredBy=value).status_code == 204
+    db.expire_all()
+    assert db.scalars(select(Call)).one().answered_by is None
+    assert "left on a machine" not in notices(db)[0].note
