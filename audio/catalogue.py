@@ -310,9 +310,10 @@ TEXTS: dict[str, str] = {
     "notice_meeting_moved": "Buổi họp nhóm của chị đã đổi sang",
     "notice_meeting_cancelled": "Buổi họp nhóm của chị vào",
     "notice_meeting_cancelled_end": "đã hủy. Lịch mới chúng tôi sẽ báo sau.",
-    "notice_bhyt": (
-        "Thẻ bảo hiểm y tế của chị sắp hết hạn. Chị nhớ gia hạn để không bị gián đoạn. "
-        "Cần giúp, chị gọi cho đường dây."
+    # The card's last day is read between the two: "ngày 31 tháng 12".
+    "notice_bhyt": "Thẻ bảo hiểm y tế của chị sắp hết hạn, vào",
+    "notice_bhyt_end": (
+        "Chị nhớ gia hạn để không bị gián đoạn. Cần giúp, chị gọi cho đường dây."
     ),
     "notice_broadcast": "Đường dây có tin muốn chị biết.",
     "notice_keys_info": "Nghe lại, bấm một. Không muốn nhận cuộc gọi báo tin nữa, bấm không.",

@@ -9,7 +9,7 @@ that lacks either half. To add an action: a ``VoiceAction`` subclass in the core
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -202,10 +202,15 @@ class Hangup(ActionSpec):
 # --------------------------------------------------------------------------------------------
 
 
+def date_prompts(day: date) -> tuple[str, ...]:
+    """ "ngày 7 tháng 12": a day and its month, each number said as a word."""
+    return ("meeting_date", *number_prompt_keys(day.day), "meeting_month",
+            *number_prompt_keys(day.month))
+
+
 def meeting_prompts(at: datetime) -> tuple[str, ...]:
     """ "Buổi họp tới của nhóm chị vào thứ hai, ngày 7 tháng 12, lúc 9 giờ 30 phút"."""
-    said = ["meeting_next", f"weekday_{at.weekday()}", "meeting_date",
-            *number_prompt_keys(at.day), "meeting_month", *number_prompt_keys(at.month),
+    said = ["meeting_next", f"weekday_{at.weekday()}", *date_prompts(at),
             "meeting_at", *number_prompt_keys(at.hour), "meeting_hour"]
     if at.minute:
         said += [*number_prompt_keys(at.minute), "meeting_minute"]

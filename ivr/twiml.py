@@ -221,7 +221,7 @@ def _read_notice(renderer: Renderer, verb, kind, args: Mapping[str, str]) -> Non
     slowly and twice, names said, a meeting's day and hour."""
     from datetime import datetime
 
-    from ivr.actions import meeting_prompts
+    from ivr.actions import date_prompts, meeting_prompts
 
     for item in kind.said:
         value = args.get(item.strip("{}"), "")
@@ -244,6 +244,12 @@ def _read_notice(renderer: Renderer, verb, kind, args: Mapping[str, str]) -> Non
             except ValueError:
                 continue
             renderer.prompts(verb, meeting_prompts(at)[1:])  # without "Buổi họp tới"
+        elif item == "{date}":
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:  # queued before the date was kept: the words around it only
+                continue
+            renderer.prompts(verb, date_prompts(day))
         elif item == "{recording}":
             renderer.prompts(verb, (value,))
         else:

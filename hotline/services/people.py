@@ -223,7 +223,8 @@ def remind_bhyt(session: Session, now: datetime, outbox: Outbox, person: Person,
     key = f"bhyt:{person.id}:{end}:{window}"
     msg = outbox.enqueue(now, person.phone, render("bhyt_renewal", date=f"{end:%d/%m/%Y}"),
                          kind=Kind.NORMAL, person=person, key=key)
-    voice_notices.tell(session, now, person, "bhyt", msg, ref=key, say={})
+    voice_notices.tell(session, now, person, "bhyt", msg, ref=key,
+                       say={"date": end.isoformat()})
     return msg
 
 

@@ -58,6 +58,7 @@ SLOTS = {
     "{provider}": "a provider's name, said (<Say>)",
     "{phone}": "a phone number, digit by digit, slowly, twice",
     "{when}": "a meeting time (ISO, Hanoi time): weekday, day, month, hour, minutes",
+    "{date}": "a calendar day (ISO date): day and month, as words",
     "{text}": "free text, said (a rendered broadcast)",
     "{recording}": "a staff recording's prompt key, played",
 }
@@ -139,7 +140,7 @@ for _kind in (
                                      "notice_meeting_cancelled_end")),
     # The BHYT renewal reminder (``people.remind_bhyt``), and a voice broadcast: a staff
     # text said (``broadcasts.send``).
-    NoticeKind("bhyt", ("notice_hello", "notice_bhyt")),
+    NoticeKind("bhyt", ("notice_hello", "notice_bhyt", "{date}", "notice_bhyt_end")),
     NoticeKind("broadcast", ("notice_hello", "notice_broadcast", "{text}")),
 ):
     register_kind(_kind)
@@ -148,12 +149,14 @@ for _kind in (
 REPLY_PROMPTS = ("notice_phone_again", "notice_stopped", "notice_followup_thanks",
                  "notice_followup_reopened", "notice_answered_before", "notice_goodbye",
                  "rsvp_yes_said", "rsvp_no_said", "meeting_none", "invalid_key", "no_input")
+# The words around the numbers of a slot read out ("{date}": "ngày" .. "tháng" ..).
+SLOT_PROMPTS = ("meeting_date", "meeting_month")
 
 
 def prompt_keys() -> set[str]:
     """Every fixed prompt key a notice call can play (slots aside), for ``flask audio
     check`` (through ``ivr.menu.reachable_prompt_keys``)."""
-    keys = set(REPLY_PROMPTS)
+    keys = set(REPLY_PROMPTS) | set(SLOT_PROMPTS)
     for kind in KINDS.values():
         keys.update(k for k in kind.said if not k.startswith("{"))
         keys.update((kind.ask, *kind.machine))

@@ -380,3 +380,35 @@ def test_an_answered_by_twilio_never_sends_is_not_stored_and_no_500(
     db.expire_all()
     assert db.scalars(select(Call)).one().answered_by is None
     assert "left on a machine" not in notices(db)[0].note
+
+
+def test_a_bhyt_reminder_call_reads_the_day_and_month_her_card_ends(
+        client, db, rt, fake, member, clock_at):
+    from datetime import date
+
+    her_row = db.get(Person, member[0])
+    her_row.bhyt_expires_on = date(2026, 12, 31)
+    db.commit()
+    jobs.remind_bhyt_renewals(rt, T0)
+    place(rt, T0, clock_at)
+    her = pick_up(client, fake)
+    said = ["notice_hello", "notice_bhyt", "meeting_date", "number_31", "meeting_month",
+            "number_12", "notice_bhyt_end"]
+    assert her.heard == [*said, "notice_keys_info"]
+    her.press("1")  # again: the date too
+    assert her.heard == [*said, "notice_keys_info"]
+    [sms] = [m for m in out_to(db, MEMBER) if m.idempotency_key.startswith("bhyt:")]
+    assert sms.hold_reason == NotSent.VOICE_INSTEAD and "31/12/2026" in sms.body
+
+
+def test_a_bhyt_reminder_queued_without_its_date_is_still_read(
+        client, db, rt, fake, member, clock_at):
+    """A call queued before the date was kept (no "date" in its args): the words only."""
+    from hotline.services import voice_notices
+
+    with session_scope(rt.sessions) as s:
+        voice_notices.queue(s, T0, s.get(Person, member[0]), "bhyt", ref="bhyt:old",
+                            say={"date": ""})
+    place(rt, T0, clock_at)
+    her = pick_up(client, fake)
+    assert her.heard == ["notice_hello", "notice_bhyt", "notice_bhyt_end", "notice_keys_info"]
