@@ -28,6 +28,7 @@ from ivr.menu import (
     Menu,
     case_status_prompt,
     digit_prompt_keys,
+    group_pick_node,
     number_prompt_keys,
     register,
 )
@@ -286,19 +287,31 @@ GROUP_PRESS = tuple(f"group_press_{i}" for i in range(1, voice_member.MAX_GROUPS
 @register
 class ListGroups(ActionSpec):
     name = "list_groups"
-    description = ("Read the groups she may join (her ward's, at most four): 'group_list_intro', "
-                   "then each group's name (<Say>) and 'group_press_<n>'; then `then` (the "
-                   "node that takes the number). No group: 'group_none', then fallback.")
-    prompts = ("group_list_intro", *GROUP_PRESS, "group_none")
+    description = ("Read a page of the groups she may join (her ward's, four at a time; "
+                   "`page`, 0 the first): 'group_list_intro' (a later page: "
+                   "'group_list_next'; past the last: 'group_list_from_start' and the first "
+                   "page), then each group's name (<Say>) and 'group_press_<n>', "
+                   "'group_list_more' when another page follows; then the node of the page "
+                   "read (``group_pick_node``), which takes the number. No group: "
+                   "'group_none', then fallback.")
+    prompts = ("group_list_intro", "group_list_next", "group_list_from_start", *GROUP_PRESS,
+               "group_list_more", "group_none")
+    optional = ("page",)
 
     def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
                step: int) -> Screen:
         if result.outcome == FAILED or not result.group_names:
             return then(menu, ("group_none",), run.act.fallback, run.ref, step)
-        said: tuple = ("group_list_intro",)
+        page = result.group_page
+        if page != run.act.args.get("page", 0):
+            said: tuple = ("group_list_from_start", "group_list_intro")
+        else:
+            said = ("group_list_intro",) if page == 0 else ("group_list_next",)
         for press, group_name in zip(GROUP_PRESS, result.group_names, strict=False):
             said += (Said(group_name), press)
-        return then(menu, said, run.act.then, run.ref, step)
+        if result.more_groups:
+            said += ("group_list_more",)
+        return then(menu, said, group_pick_node(page), run.ref, step)
 
 
 @register

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from hotline.categories import Category
 from hotline.services import voice_actions, voice_notices
-from hotline.services.voice_member import MAX_GROUPS_READ
+from hotline.services.voice_member import GROUP_PAGES, MAX_GROUPS_READ
 
 if TYPE_CHECKING:
     from hotline.services.voice_actions import StepResult
@@ -278,6 +278,42 @@ def _report_pages() -> list[Node]:
     return nodes
 
 
+# Her ward's groups, read four at a time by ``list_groups``: one node per page takes the
+# number of a group read ('*' reads the page again, '#' the next four, from the first page
+# again after the last; 0 goes back).
+GROUP_PICK_NODES = tuple("group_pick" if i == 0 else f"group_pick_{i + 1}"
+                         for i in range(GROUP_PAGES))
+MORE_GROUPS_KEY = "#"
+
+
+def group_pick_node(page: int) -> str:
+    """The node that takes the number of a group read on ``page``."""
+    return GROUP_PICK_NODES[page if 0 <= page < len(GROUP_PICK_NODES) else 0]
+
+
+def list_groups(page: int) -> Act:
+    return Act("list_groups", {"page": page}, then=group_pick_node(page), fallback="profile")
+
+
+def _group_pages() -> list[Node]:
+    return [
+        Node(
+            key,
+            ("group_pick_ask",),
+            {
+                **{str(n): Act("join_group", {"position": page * MAX_GROUPS_READ + n},
+                               then="profile", fallback="profile")
+                   for n in range(1, MAX_GROUPS_READ + 1)},
+                "*": list_groups(page),
+                MORE_GROUPS_KEY: list_groups(page + 1),  # past the last: the first again
+            },
+            parent="profile",
+            repeat_key=None,
+        )
+        for page, key in enumerate(GROUP_PICK_NODES)
+    ]
+
+
 _NODES = [
     Node(
         "consent",
@@ -334,7 +370,7 @@ _NODES = [
         ("profile_menu",),
         {
             "1": Act("record_name", then="profile"),
-            "2": Act("list_groups", then="group_pick", fallback="profile"),
+            "2": list_groups(0),
             "3": "channel_pick",
             "9": EMERGENCY,
         },
@@ -351,18 +387,8 @@ _NODES = [
         },
         parent="profile",
     ),
-    # The groups were just read with a number each ('*' reads them again).
-    Node(
-        "group_pick",
-        ("group_pick_ask",),
-        {
-            **{str(n): Act("join_group", {"position": n}, then="profile", fallback="profile")
-               for n in range(1, MAX_GROUPS_READ + 1)},
-            "*": Act("list_groups", then="group_pick", fallback="profile"),
-        },
-        parent="profile",
-        repeat_key=None,
-    ),
+    # A page of groups was just read with a number each.
+    *_group_pages(),
     Node(
         "meeting_rsvp",
         ("meeting_rsvp_ask",),

@@ -51,17 +51,21 @@ def join(session: Session, now: datetime, person: Person, group: Group,
     return membership
 
 
-def offered(session: Session, person: Person, limit: int) -> list[Group]:
+def offered(session: Session, person: Person, limit: int, offset: int = 0) -> list[Group]:
     """The active groups a person may join by keypad, by code: those of her old ward (the
-    narrower one), else of her current ward, else (ward unknown) all; at most ``limit``."""
-    base = select(Group).where(Group.active.is_(True)).order_by(Group.code).limit(limit)
+    narrower one), else of her current ward, else (ward unknown) all; at most ``limit`` of
+    them after the first ``offset`` (the list is read a page at a time)."""
+    base = (select(Group).where(Group.active.is_(True)).order_by(Group.code, Group.id)
+            .limit(offset + limit))
     for column, ward in ((Group.ward_old, person.ward_old),
                          (Group.ward_current, person.ward_current)):
         if ward:
+            # The ward's list up to the page: an empty page of a ward with groups is
+            # still that ward's (not the next ward's).
             found = list(session.scalars(base.where(column == ward)))
             if found:
-                return found
-    return list(session.scalars(base))
+                return found[offset:]
+    return list(session.scalars(base))[offset:]
 
 
 def next_meeting(session: Session, person: Person, now: datetime) -> Meeting | None:

@@ -52,6 +52,8 @@ class StepResult:
     meeting_at: datetime | None = None  # next_meeting, Hanoi time
     meeting_place: str = ""  # next_meeting, as staff typed it
     group_names: list[str] = field(default_factory=list)  # list_groups, join_group
+    group_page: int = 0  # list_groups: the page read (0: the first)
+    more_groups: bool = False  # list_groups: another page follows
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,10 @@ from hotline.services.voice_actions import (
 
 CHANNEL = calls.CHANNEL
 # Groups read out at once for her to pick by number: no menu reads more than four choices.
+# The ward's list is read a page of four at a time ('#' the next page), up to GROUP_PAGES
+# pages; past the last page with groups it starts again from the first.
 MAX_GROUPS_READ = 4
+GROUP_PAGES = 5
 ERASE_BODY = "XOA (qua điện thoại: bấm phím trong tổng đài)"
 
 
@@ -98,32 +101,50 @@ class EraseRequest(VoiceAction):
             msg.handled_at = ctx.now
 
 
+def _page(ctx: ActionContext, page: int) -> list:
+    """Page ``page`` of her groups, and one more to tell whether another page follows."""
+    return groups.offered(ctx.session, ctx.person, MAX_GROUPS_READ + 1,
+                          offset=page * MAX_GROUPS_READ)
+
+
 @register
 class ListGroups(VoiceAction):
-    """The groups she may join by keypad (``groups.offered``), their names to be read."""
+    """A page of the groups she may join by keypad (``groups.offered``), four names to be
+    read (``result.group_names``), the page read (``result.group_page``: the first again
+    when the one asked for has none) and whether another follows (``result.more_groups``)."""
 
     name = "list_groups"
 
     def run(self, ctx: ActionContext) -> None:
-        offered = groups.offered(ctx.session, ctx.person, MAX_GROUPS_READ)
+        page = ctx.args.get("page", 0)
+        page = page if isinstance(page, int) and 0 <= page < GROUP_PAGES else 0
+        offered = _page(ctx, page)
+        if not offered and page:  # past the end: from the start again
+            page, offered = 0, _page(ctx, 0)
         if not offered:
             ctx.result.outcome = FAILED
-        ctx.result.group_names = [g.name for g in offered]
+        ctx.result.group_page = page
+        ctx.result.group_names = [g.name for g in offered[:MAX_GROUPS_READ]]
+        ctx.result.more_groups = len(offered) > MAX_GROUPS_READ and page + 1 < GROUP_PAGES
 
 
 @register
 class JoinGroup(VoiceAction):
-    """DK with a group code, by keypad: the group at ``position`` of the list just read."""
+    """DK with a group code, by keypad: the group at ``position`` of the list read (1..4 on
+    the first page, 5..8 on the second, ...)."""
 
     name = "join_group"
 
     def run(self, ctx: ActionContext) -> None:
-        offered = groups.offered(ctx.session, ctx.person, MAX_GROUPS_READ)
         position = ctx.args.get("position")
-        if not isinstance(position, int) or not 1 <= position <= len(offered):
+        if not isinstance(position, int) or position < 1:
             ctx.result.outcome = FAILED
             return
-        group = offered[position - 1]
+        offered = groups.offered(ctx.session, ctx.person, 1, offset=position - 1)
+        if not offered:
+            ctx.result.outcome = FAILED
+            return
+        group = offered[0]
         ctx.result.group_names = [group.name]
         if ctx.result.created:
             groups.join(ctx.session, ctx.now, ctx.person, group)

@@ -26,6 +26,7 @@ from hotline.services.outbox import Outbox
 from ivr.menu import (
     ACTIONS,
     ALERT_PROMPTS,
+    GROUP_PICK_NODES,
     MENU,
     NOTICE_PROMPTS,
     choose,
@@ -375,7 +376,7 @@ def test_every_path_of_the_menu_ends_well(client, db, duty):
                 todo.append((caller, path + [action]))
     # The RSVP question follows a meeting, the group list needs groups; these callers are
     # in no group and there is none (see the meeting and keypad registration tests).
-    assert nodes == set(MENU.nodes) - {"meeting_rsvp", "group_pick"}
+    assert nodes == set(MENU.nodes) - {"meeting_rsvp", *GROUP_PICK_NODES}
     expected = reachable_prompt_keys() - {k for k in heard if k.startswith("digit_")}
     expected -= set(ACTIONS["next_meeting"].prompts) - {"meeting_none"}
     expected -= set(MENU.nodes["meeting_rsvp"].prompts) | set(ACTIONS["rsvp"].prompts)

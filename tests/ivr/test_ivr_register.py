@@ -142,3 +142,59 @@ def test_she_chooses_by_keypad_to_be_told_by_call_kept_in_the_consent_log(client
         ("granted", "voice"), ("granted", "voice"), ("withdrawn", "voice")]
     caller.press("3").press("7")
     assert caller.heard == ["invalid_key", "channel_ask"]
+
+
+def seven_groups(db):
+    now = clock.utcnow()
+    names = {f"HH0{i}": f"Nhóm số {i}" for i in range(1, 8)}
+    for code, name in names.items():
+        create_group(db, now, code, name=name, ward_current="Hồng Hà")
+    create_group(db, now, "XX01", name="Nhóm phường khác", ward_current="Hoàn Kiếm")
+    db.commit()
+    return names
+
+
+def group_page(*numbers):
+    said = []
+    for press, n in enumerate(numbers, start=1):
+        said += [f"said:Nhóm số {n}", f"group_press_{press}"]
+    return said
+
+
+def test_more_than_four_groups_are_read_four_at_a_time_and_hash_reads_the_next(client, db):
+    seven_groups(db)
+    caller = Caller(client).call().press("1")
+    person = person_of(db, caller)
+    person.ward_current = "Hồng Hà"
+    db.commit()
+    caller.press("3").press("4").press("4").press("2")
+    assert caller.heard == ["group_list_intro", *group_page(1, 2, 3, 4), "group_list_more",
+                            "group_pick_ask"]
+    assert caller.node == "group_pick"
+    caller.press("#")
+    assert caller.heard == ["group_list_next", *group_page(5, 6, 7), "group_pick_ask"]
+    caller.press("*")  # this page again
+    assert caller.heard == ["group_list_next", *group_page(5, 6, 7), "group_pick_ask"]
+    caller.press("4")  # no fourth group on this page
+    assert caller.heard == ["group_not_listed", "profile_menu"]
+    caller.press("2").press("#").press("#")  # past the last page: from the start
+    assert caller.heard == ["group_list_from_start", "group_list_intro",
+                            *group_page(1, 2, 3, 4), "group_list_more", "group_pick_ask"]
+    caller.press("#").press("2")  # the second of the second page: the sixth
+    assert caller.heard == ["group_joined", "said:Nhóm số 6", "profile_menu"]
+    caller.retry()
+    rows = db.scalars(select(Membership).where(Membership.person_id == person.id)).all()
+    assert [(m.group.code, m.left_at) for m in rows] == [("HH06", None)]
+
+
+def test_every_page_of_groups_reads_at_most_four_and_the_last_leads_back_to_the_first():
+    from audio.prompts import catalogue_at
+    from ivr.menu import GROUP_PICK_NODES, MENU, read_choices
+
+    catalogue = catalogue_at(clock.utcnow())
+    for key in GROUP_PICK_NODES:
+        node = MENU.nodes[key]
+        assert read_choices(node, catalogue) <= 4
+        assert sorted(k for k in node.choices if k.isdigit()) == ["1", "2", "3", "4"]
+    last = MENU.nodes[GROUP_PICK_NODES[-1]].choices["#"]
+    assert last.then == "group_pick"
