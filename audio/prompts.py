@@ -14,10 +14,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from audio.catalogue import build_catalogue
+from audio.recordings import BROADCAST_NAME
 from audio.render import content_type, etag_for
 from hotline import clock
 
 RECORDED_SUBDIR = "recorded"
+# Voice broadcasts' staff recordings (``audio.recordings.save_broadcast_recording``), named by
+# their content: a name never changes its sound, so they are cached like rendered prompts.
+BROADCAST_SUBDIR = "broadcasts"
 _RENDERED = re.compile(r"^[a-z0-9_]+-[0-9a-f]{12}\.(?:mp3|wav)$")
 _RECORDED = re.compile(r"^[a-z0-9_]+\.(?:mp3|wav)$")
 # Rendered names change with their text, so they never go stale; staff recordings keep their
@@ -30,6 +34,11 @@ def sound_dirs(settings) -> tuple[Path, Path]:
     """(rendered files, staff recordings)."""
     out = Path(settings.audio_dir)
     return out, out / RECORDED_SUBDIR
+
+
+def broadcast_dir(settings) -> Path:
+    """Where voice broadcasts' recordings are kept (and served from)."""
+    return Path(settings.audio_dir) / BROADCAST_SUBDIR
 
 
 @lru_cache(maxsize=4)
@@ -55,11 +64,13 @@ class SoundFile:
 
 
 def sound_file(settings, name: str) -> SoundFile | None:
-    """The sound file called ``name`` (a rendered prompt or a staff recording); None for
-    any other name or a file that is not there."""
+    """The sound file called ``name`` (a rendered prompt, a staff recording or a voice
+    broadcast's recording); None for any other name or a file that is not there."""
     rendered_dir, recorded_dir = sound_dirs(settings)
     if _RENDERED.match(name):
         path, max_age = rendered_dir / name, RENDERED_MAX_AGE
+    elif BROADCAST_NAME.match(name):
+        path, max_age = broadcast_dir(settings) / name, RENDERED_MAX_AGE
     elif _RECORDED.match(name):
         path, max_age = recorded_dir / name, RECORDED_MAX_AGE
     else:

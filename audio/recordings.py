@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import tempfile
+import wave
 from datetime import datetime
 from pathlib import Path
 
@@ -15,10 +18,18 @@ from hotline.models import (
     StaffUser,
 )
 from hotline.services.audit import audit
+from hotline.services.broadcasts import Recorded
 from hotline.services.errors import N_, ServiceError
 
 PROMPT_KEY = re.compile(r"^[a-z0-9_]{1,60}$")
-RECORDING_TYPES = {".mp3": (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"), ".wav": (b"RIFF",)}
+# How each type a staff recording may be uploaded as begins: an MP3 with its ID3 tag or an
+# MPEG audio frame (11 sync bits: any version, layer and bit rate, as sox writes at 8 kHz).
+RECORDING_TYPES = {".mp3": (b"ID3", *(bytes((0xFF, b)) for b in range(0xE0, 0x100))),
+                   ".wav": (b"RIFF",), ".ogg": (b"OggS",)}
+# What an upload may weigh: the console's request limit (``app.py``, MAX_CONTENT_LENGTH).
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+BROADCAST_PREFIX = "bc-"
+BROADCAST_NAME = re.compile(r"^bc-[0-9a-f]{16}\.wav$")
 
 
 def save_prompt_recording(session: Session, now: datetime, user: StaffUser,
@@ -29,14 +40,31 @@ def save_prompt_recording(session: Session, now: datetime, user: StaffUser,
     the key's other file goes, so the new one is the one played."""
     if not PROMPT_KEY.match(key):
         raise ServiceError(N_("Unknown prompt."))
-    suffix = Path(filename or "").suffix.lower()
-    if suffix not in RECORDING_TYPES:
-        raise ServiceError(N_("Upload an .mp3 or .wav file."))
-    if not data or not data.startswith(RECORDING_TYPES[suffix]):
-        raise ServiceError(N_("This file is not a sound file of that type."))
     folder = Path(recordings_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     dest = folder / f"{key}{render.UPLOAD_SUFFIX}"
+    store_upload(filename, data, dest)
+    for other in RECORDING_TYPES:
+        if other != render.UPLOAD_SUFFIX:
+            (folder / f"{key}{other}").unlink(missing_ok=True)
+    audit(session, now, user, "prompt_upload", "prompt", key, file=dest.name, bytes=len(data))
+    return dest
+
+
+def store_upload(filename: str, data: bytes, dest: Path) -> Path:
+    """An uploaded sound checked and written re-encoded to ``dest``: its type from its name
+    (``RECORDING_TYPES``), its first bytes that type's, at most ``MAX_UPLOAD_BYTES``, then
+    decoded by sox (``render.transcode_upload``). ``ServiceError`` (nothing written) for
+    anything else."""
+    suffix = Path((filename or "").replace("\x00", "")).suffix.lower()
+    if suffix not in RECORDING_TYPES:
+        raise ServiceError(N_("Upload a .wav, .mp3 or .ogg file."))
+    if not data:
+        raise ServiceError(N_("The file is empty."))
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ServiceError(N_("The file is too large (at most 2 MB)."))
+    if not data.startswith(RECORDING_TYPES[suffix]):
+        raise ServiceError(N_("This file is not a sound file of that type."))
+    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         render.transcode_upload(data, suffix, dest)
     except render.NotAudio:
@@ -44,11 +72,34 @@ def save_prompt_recording(session: Session, now: datetime, user: StaffUser,
     except render.EngineUnavailable:
         raise ServiceError(N_("Sound files cannot be checked on this server (sox is "
                               "missing); nothing was saved.")) from None
-    for other in RECORDING_TYPES:
-        if other != render.UPLOAD_SUFFIX:
-            (folder / f"{key}{other}").unlink(missing_ok=True)
-    audit(session, now, user, "prompt_upload", "prompt", key, file=dest.name, bytes=len(data))
     return dest
+
+
+def save_broadcast_recording(folder: str | os.PathLike[str], filename: str,
+                             data: bytes) -> Recorded:
+    """Store a voice broadcast's uploaded recording re-encoded (``store_upload``), named by
+    its content, so the same sound is one file and a name never changes its sound; kept in
+    ``folder`` (``audio.prompts.broadcast_dir``), served at ``/ivr/audio/<name>``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".upload-", dir=folder) as work:
+        decoded = store_upload(filename, data, Path(work) / f"sound{render.UPLOAD_SUFFIX}")
+        digest = hashlib.sha256(decoded.read_bytes()).hexdigest()[:16]
+        seconds = render.wav_seconds(decoded)
+        name = f"{BROADCAST_PREFIX}{digest}{render.UPLOAD_SUFFIX}"
+        os.replace(decoded, folder / name)
+    return Recorded(name, max(1, round(seconds)))
+
+
+def broadcast_sound(folder: str | os.PathLike[str], name: str | None) -> Recorded | None:
+    """The stored broadcast recording ``name``; None for another name or a file not there."""
+    if not name or not BROADCAST_NAME.match(name):
+        return None
+    try:
+        seconds = render.wav_seconds(Path(folder) / name)
+    except (OSError, EOFError, ZeroDivisionError, wave.Error):
+        return None
+    return Recorded(name, max(1, round(seconds)))
 
 
 def remove_prompt_recording(session: Session, now: datetime, user: StaffUser,

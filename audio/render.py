@@ -461,10 +461,11 @@ def check(
 # Staff uploads: decoded and re-encoded before the line plays them
 # --------------------------------------------------------------------------------------------
 
-UPLOAD_TYPES = {".mp3": "mp3", ".wav": "wav"}
+UPLOAD_TYPES = {".mp3": "mp3", ".wav": "wav", ".ogg": "ogg"}
 # What the line stores and serves for a staff recording: telephone quality, like espeak's.
 UPLOAD_SUFFIX = ".wav"
 MAX_UPLOAD_SECONDS = 600
+MIN_UPLOAD_SECONDS = 0.05
 
 
 class NotAudio(ValueError):
@@ -473,7 +474,7 @@ class NotAudio(ValueError):
 
 def transcode_upload(data: bytes, suffix: str, dest: Path, *, sox: str = "sox",
                      rate: int = 8000, timeout: float = 60.0) -> Path:
-    """Decode ``data`` as ``suffix`` says (mp3 or wav, never guessed from its bytes) with
+    """Decode ``data`` as ``suffix`` says (mp3, wav or ogg, never guessed from its bytes) with
     sox and write it re-encoded as 8 kHz mono 16-bit PCM wav to ``dest`` (atomically).
 
     The uploaded bytes are never kept: what is served is what sox wrote, so a file that
@@ -499,13 +500,19 @@ def transcode_upload(data: bytes, suffix: str, dest: Path, *, sox: str = "sox",
         except subprocess.TimeoutExpired as e:
             raise NotAudio("decoding took too long") from e
         try:
-            with wave.open(str(decoded), "rb") as sound:
-                seconds = sound.getnframes() / sound.getframerate()
-        except (wave.Error, EOFError, OSError) as e:
+            seconds = wav_seconds(decoded)
+        except (wave.Error, EOFError, OSError, ZeroDivisionError) as e:
             raise NotAudio(f"sox wrote no sound: {e}") from e
-        if seconds <= 0.05:
+        if seconds <= MIN_UPLOAD_SECONDS:
             raise NotAudio("no sound in the file")
         if seconds > MAX_UPLOAD_SECONDS:
             raise NotAudio(f"longer than {MAX_UPLOAD_SECONDS} s")
         _atomic_write(dest, lambda tmp: shutil.copyfile(decoded, tmp))
     return dest
+
+
+def wav_seconds(path: str | os.PathLike[str]) -> float:
+    """How long the wav at ``path`` plays (``transcode_upload``'s output); OSError or
+    ``wave.Error`` for a file that is not one."""
+    with wave.open(os.fspath(path), "rb") as sound:
+        return sound.getnframes() / sound.getframerate()

@@ -618,6 +618,12 @@ class BroadcastForm(Form):
     send_at = Moment(_l("Send at (empty: now)"))
     send = Choice("send", choices=("0", "1", "confirm"), default=None)
     recipients = Int(_l("Recipients"), low=0)
+    # A voice broadcast from a staff recording: the file uploaded now (judged by
+    # audio.recordings), or the one stored by an earlier step of the same page, by name; or
+    # the text said instead of it.
+    recording = FileField(_l("Recording"))
+    recording_name = Text(_l("Recording"), limit=64)
+    text_instead = Choice("text_instead", choices=("1",), default=None)
 
 
 # ---- voice prompts -----------------------------------------------------------------------

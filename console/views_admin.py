@@ -7,8 +7,11 @@ from datetime import datetime
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from audio import recordings as prompt_service
+from audio.prompts import broadcast_dir
 from console import auth, bp, prompts
 from console.common import act, get_or_404, me, now, outbox, page_number, rt, unit
 from console.forms import (
@@ -33,7 +36,7 @@ from hotline.services import broadcasts as broadcast_service
 from hotline.services import groups as group_service
 from hotline.services import meetings as meeting_service
 from hotline.services import providers as provider_service
-from hotline.services.errors import ServiceError
+from hotline.services.errors import N_, ServiceError
 from hotline.text import is_gsm7, sms_length
 
 # --------------------------------------------------------------------------------------------
@@ -193,17 +196,41 @@ def meeting_cancel(meeting_id: int):
 @bp.route("/broadcasts", methods=["GET", "POST"])
 @auth.allow(*auth.STAFF)
 def broadcasts():
-    """Compose and preview (recipients, SMS parts, cost); the scheduler sends at the time."""
-    form = lenient(BroadcastForm, request.form if request.method == "POST" else request.args)
+    """Compose and preview (recipients, SMS parts, cost, the calls and their minutes); the
+    scheduler sends at the time. Members told by voice hear the text said, or the staff
+    recording uploaded here played."""
+    posted = request.method == "POST"
+    form = lenient(BroadcastForm, CombinedMultiDict((request.files, request.form))
+                   if posted else request.args)
+    recording, refused = _recording(form)
     with unit() as db:
-        done = broadcast_service.compose(db, now(), me(db), _draft(form),
+        done = broadcast_service.compose(db, now(), me(db), _draft(form, recording, refused),
                                          rt().settings.sms_price_vnd,
                                          rt().settings.call_price_vnd)
         if done.queued:
             flash(_("The broadcast is queued; the messages go out within a minute, "
                     "inside the allowed hours."), "ok")
             return redirect(url_for("console.broadcasts"))
-        return _broadcast_page(db, form, done)
+        return _broadcast_page(db, form, done, recording, refused)
+
+
+def _recording(form: BroadcastForm) -> tuple[broadcast_service.Recorded | None, str | None]:
+    """The staff recording of the draft: uploaded now (checked and stored re-encoded), or
+    the one an earlier step stored, by its name; None to say the text. Second: why an
+    upload or a name was refused (then nothing is sent)."""
+    folder = broadcast_dir(rt().settings)
+    upload = form.recording.data
+    if upload is not None:
+        try:
+            return prompt_service.save_broadcast_recording(folder, upload.filename,
+                                                           upload.read()), None
+        except ServiceError as exc:
+            return None, str(exc)
+    name = form.recording_name.data
+    if not name or form.text_instead.data:
+        return None, None
+    found = prompt_service.broadcast_sound(folder, name)
+    return found, None if found else N_("The recording is gone; upload it again.")
 
 
 def _send_at(form: BroadcastForm) -> datetime | None:
@@ -211,19 +238,22 @@ def _send_at(form: BroadcastForm) -> datetime | None:
     return clock.at_local(local.date(), local.time()) if local else None
 
 
-def _draft(form: BroadcastForm) -> broadcast_service.Draft:
-    """The page's values; after a refused value only a preview (nothing is sent)."""
-    posted = request.method == "POST" and not form.refused
+def _draft(form: BroadcastForm, recording: broadcast_service.Recorded | None,
+           refused: str | None) -> broadcast_service.Draft:
+    """The page's values; after a refused value or upload only a preview (nothing is sent)."""
+    posted = request.method == "POST" and not form.refused and not refused
     return broadcast_service.Draft(
         text=form.text.data,
         segment={k: form[k].data for k in broadcast_service.SEGMENT_KEYS if form[k].data},
         send_at=_send_at(form), step=form.send.data if posted else None,
-        recipients_seen=form.recipients.data)
+        recipients_seen=form.recipients.data, recording=recording)
 
 
-def _broadcast_page(db, form: BroadcastForm, done: broadcast_service.Composed):
-    """The broadcasts page, with why a value or a step was refused (then status 400)."""
-    refusals = [r for r in (form.refused, done.refused) if r]
+def _broadcast_page(db, form: BroadcastForm, done: broadcast_service.Composed,
+                    recording: broadcast_service.Recorded | None, refused: str | None):
+    """The broadcasts page, with why a value, an upload or a step was refused (then status
+    400)."""
+    refusals = [r for r in (form.refused, refused, done.refused) if r]
     for refused in refusals:
         flash(_(refused), "error")
     preview, send_at = done.preview, _send_at(form)
@@ -240,8 +270,30 @@ def _broadcast_page(db, form: BroadcastForm, done: broadcast_service.Composed):
         sample=queries.broadcasts.recipients_sample(db, done.segment, now()),
         groups=queries.groups.all_groups(db), wards=queries.people.wards(db),
         occupations=queries.people.occupations(db),
-        age_bands=list(broadcast_service.AGE_BANDS), recent=recent,
+        age_bands=list(broadcast_service.AGE_BANDS), recent=recent, recording=recording,
     ), 400 if refusals else 200
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_exc):
+    """A body over the app's limit (an upload too large): a form error on the page it came
+    from, nothing saved, never a bare 413 or a 500."""
+    flash(_("The file is too large (at most 2 MB)."), "error")
+    back = request.referrer or ""
+    if not back.startswith(request.host_url + "console/"):
+        back = url_for("console.broadcasts" if request.endpoint == "console.broadcasts"
+                       else "console.index")
+    return redirect(back)
+
+
+@bp.get("/broadcasts/recordings/<name>")
+@auth.allow(*auth.STAFF)
+def broadcast_recording(name: str):
+    """A voice broadcast's staff recording, for staff to listen to before and after sending."""
+    folder = broadcast_dir(rt().settings)
+    if prompt_service.broadcast_sound(folder, name) is None:
+        abort(404)
+    return _sound(folder / name)
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/cancel")
@@ -272,10 +324,14 @@ def prompt_audio(key: str):
     prompt = prompts.find(rt().settings, key)
     if prompt is None or prompt.path is None:
         abort(404)
+    return _sound(prompt.path)
+
+
+def _sound(path):
+    """A sound file of the line's for staff to listen to (a prompt, a broadcast's)."""
     from audio.render import content_type
 
-    return send_file(prompt.path, mimetype=content_type(prompt.path), conditional=True,
-                     max_age=0)
+    return send_file(path, mimetype=content_type(path), conditional=True, max_age=0)
 
 
 @bp.post("/prompts/<key>/upload")

@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from audio.prompts import catalogue_on, sound_dirs
+from audio.prompts import broadcast_dir, catalogue_on, sound_dirs
+from audio.recordings import broadcast_sound
 from audio.render import SAY_LANGUAGE, SAY_VOICE, resolve
 from ivr.flow import Dial, Gather, Hangup, Record, Said, Screen
 from ivr.menu import Menu, digit_prompt_keys
@@ -38,6 +39,7 @@ class Renderer:
     def __init__(self, settings, catalogue: Mapping[str, str], menu: Menu) -> None:
         self.base = settings.public_url.rstrip("/")
         self.out_dir, self.recordings_dir = sound_dirs(settings)
+        self.broadcasts_dir = broadcast_dir(settings)
         self.catalogue = catalogue
         self.menu = menu
 
@@ -251,6 +253,10 @@ def _read_notice(renderer: Renderer, verb, kind, args: Mapping[str, str]) -> Non
                 continue
             renderer.prompts(verb, date_prompts(day))
         elif item == "{recording}":
-            renderer.prompts(verb, (value,))
+            # A voice broadcast's staff recording, played; its text said if the file is gone.
+            if broadcast_sound(renderer.broadcasts_dir, value) is not None:
+                verb.play(renderer.url(AUDIO_PATH + value))
+            else:
+                renderer.prompts(verb, (Said(args.get("text", "")),))
         else:
             renderer.prompts(verb, (item,))

@@ -163,7 +163,7 @@ class Broadcast(Base):
     # A voice broadcast from a staff recording (``audio.broadcasts``): the stored sound's
     # file name and its length. Members told by voice hear it instead of the text said.
     recording: Mapped[str | None] = mapped_column(String(64))
-    recording_seconds: Mapped[int | None]  # rounded up
+    recording_seconds: Mapped[int | None]  # to the nearest second
 
 
 class Attendance(Base):

@@ -90,25 +90,40 @@ class Preview:
     calls: int = 0
     minutes: int = 0  # expected, billed by the started minute
     call_cost: float = 0.0
+    # A staff recording played in the calls instead of the text said: its length.
+    recording_seconds: int | None = None
 
 
 VOICE_CHANNELS = (NotifyChannel.VOICE, NotifyChannel.BOTH)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A staff recording a voice broadcast's calls play: its stored file's name (the
+    console's audio folder keeps it) and how long it plays."""
+
+    name: str
+    seconds: int  # to the nearest second
 # A voice broadcast call: the greeting and "the line has news" and the keys to hear it
-# again, then the text said at about this many characters a second (Vietnamese TTS).
+# again, then the staff recording played, or the text said at about this many characters a
+# second (Vietnamese TTS).
 CALL_FIXED_S = 15
 SAID_CHARS_PER_S = 12
 
 
-def call_minutes(body: str) -> int:
-    """Started minutes one voice broadcast call of ``body`` is expected to bill."""
-    seconds = CALL_FIXED_S + len(body.strip()) / SAID_CHARS_PER_S
-    return max(1, -int(-seconds // 60))
+def call_minutes(body: str, recording_seconds: int | None = None) -> int:
+    """Started minutes one voice broadcast call of ``body`` (or of its recording, that
+    long) is expected to bill."""
+    said = recording_seconds if recording_seconds else len(body.strip()) / SAID_CHARS_PER_S
+    return max(1, -int(-(CALL_FIXED_S + said) // 60))
 
 
 def preview(session: Session, now: datetime, body: str, segment: dict,
-            price_per_sms: float, price_per_minute: float = 0) -> Preview:
+            price_per_sms: float, price_per_minute: float = 0,
+            recording_seconds: int | None = None) -> Preview:
     """What sending would mean: who, how many SMS parts, how many calls to the members
-    told by voice and their minutes, what it costs (``SegmentError`` for a segment
+    told by voice and their minutes (the text said, or the staff recording of
+    ``recording_seconds`` played), what it costs (``SegmentError`` for a segment
     ``check_segment`` refuses). A voice-only member's SMS is counted too: it is the
     fallback if her calls fail."""
     segment = check_segment(session, segment)
@@ -118,9 +133,10 @@ def preview(session: Session, now: datetime, body: str, segment: dict,
         Person.notify_channel.in_(VOICE_CHANNELS)).subquery())) or 0
     text = unaccent(body)
     parts = segments(text)
-    minutes = calls * call_minutes(body) if body.strip() else 0
+    spoken = body.strip() or recording_seconds
+    minutes = calls * call_minutes(body, recording_seconds) if spoken else 0
     return Preview(count, text, parts, count * parts, count * parts * price_per_sms,
-                   calls, minutes, minutes * price_per_minute)
+                   calls, minutes, minutes * price_per_minute, recording_seconds or None)
 
 
 def expected_finish(session: Session, now: datetime, messages: int, settings, *,
@@ -174,13 +190,15 @@ def finish_times(session: Session, now: datetime, recent: list[tuple[Broadcast, 
 
 
 def create(session: Session, now: datetime, body: str, segment: dict, *,
-           send_at: datetime | None = None, user: StaffUser | None = None) -> Broadcast:
-    """A broadcast ready to go at ``send_at`` (now when not given); ``SegmentError`` for a
-    segment ``check_segment`` refuses."""
+           send_at: datetime | None = None, user: StaffUser | None = None,
+           recording: Recorded | None = None) -> Broadcast:
+    """A broadcast ready to go at ``send_at`` (now when not given), its voice calls playing
+    ``recording`` when given; ``SegmentError`` for a segment ``check_segment`` refuses."""
     clean = check_segment(session, segment)
     broadcast = Broadcast(body=body, segment=clean, status=BroadcastStatus.SCHEDULED,
                           send_at=send_at or now, created_by_id=user.id if user else None,
-                          created_at=now)
+                          created_at=now, recording=recording.name if recording else None,
+                          recording_seconds=recording.seconds if recording else None)
     session.add(broadcast)
     session.flush()
     return broadcast
@@ -224,10 +242,12 @@ def _tell_by_voice(session: Session, now: datetime, broadcast: Broadcast,
     sms = {m.person_id: m for m in session.scalars(select(Message).where(
         Message.broadcast_id == broadcast.id, Message.person_id.in_([p.id for p in people])))}
     ref = f"broadcast:{broadcast.id}"
+    kind, say = "broadcast", {"text": broadcast.body}
+    if broadcast.recording:  # played; the text said if the file is gone by then
+        kind, say = "broadcast_recorded", {"recording": broadcast.recording, **say}
     for person in people:
         if person.id in sms:
-            voice_notices.tell(session, now, person, "broadcast", sms[person.id], ref=ref,
-                               say={"text": broadcast.body})
+            voice_notices.tell(session, now, person, kind, sms[person.id], ref=ref, say=say)
 
 
 def progress(session: Session, broadcast: Broadcast) -> dict[str, int]:
@@ -242,15 +262,18 @@ def progress(session: Session, broadcast: Broadcast) -> dict[str, int]:
 # --- staff: composed in the console, queued by the broadcast job at ``send_at`` ----------
 
 def create_broadcast(session: Session, now: datetime, user: StaffUser, body: str,
-                     segment: Mapping[str, str], send_at: datetime | None) -> Broadcast:
+                     segment: Mapping[str, str], send_at: datetime | None,
+                     recording: Recorded | None = None) -> Broadcast:
     body = body.strip()
     if not body:
         raise ServiceError(N_("Write the message first."))
     if send_at is not None and send_at < now:
         send_at = now
-    broadcast = create(session, now, body, dict(segment), send_at=send_at, user=user)
+    broadcast = create(session, now, body, dict(segment), send_at=send_at, user=user,
+                       recording=recording)
     audit(session, now, user, "broadcast", "broadcast", broadcast.id,
-          segment=broadcast.segment, send_at=broadcast.send_at, parts=segments(unaccent(body)))
+          segment=broadcast.segment, send_at=broadcast.send_at, parts=segments(unaccent(body)),
+          recording=broadcast.recording, recording_seconds=broadcast.recording_seconds)
     return broadcast
 
 
@@ -258,13 +281,14 @@ def create_broadcast(session: Session, now: datetime, user: StaffUser, body: str
 class Draft:
     """What the broadcasts page sends: the text, who (``SEGMENT_KEYS``), when (None: now),
     and the step: None to preview, "1" for Send, "confirm" for Yes with the number of
-    recipients she was shown."""
+    recipients she was shown; the staff recording the calls play, if any."""
 
     text: str = ""
     segment: dict = field(default_factory=dict)
     send_at: datetime | None = None
     step: str | None = None
     recipients_seen: int | None = None
+    recording: Recorded | None = None
 
 
 @dataclass(frozen=True)
@@ -284,16 +308,18 @@ def compose(session: Session, now: datetime, user: StaffUser, draft: Draft,
     """Preview a broadcast, ask to confirm it, or queue it. Send first shows what will happen
     and to how many; only Yes with the count she saw queues it (if the recipients changed
     meanwhile, she is asked again)."""
+    seconds = draft.recording.seconds if draft.recording else None
     try:
         segment = check_segment(session, draft.segment)
     except SegmentError as exc:
         return Composed(preview(session, now, draft.text, {}, price_per_sms,
-                                price_per_minute), {}, refused=str(exc))
-    seen = preview(session, now, draft.text, segment, price_per_sms, price_per_minute)
+                                price_per_minute, seconds), {}, refused=str(exc))
+    seen = preview(session, now, draft.text, segment, price_per_sms, price_per_minute, seconds)
     changed = draft.recipients_seen != seen.recipients
     if draft.step == "confirm" and not changed:
         try:
-            create_broadcast(session, now, user, draft.text, segment, draft.send_at)
+            create_broadcast(session, now, user, draft.text, segment, draft.send_at,
+                             draft.recording)
         except ServiceError as exc:
             return Composed(seen, segment, refused=str(exc))
         return Composed(seen, segment, queued=True)

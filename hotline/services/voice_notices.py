@@ -60,7 +60,8 @@ SLOTS = {
     "{when}": "a meeting time (ISO, Hanoi time): weekday, day, month, hour, minutes",
     "{date}": "a calendar day (ISO date): day and month, as words",
     "{text}": "free text, said (a rendered broadcast)",
-    "{recording}": "a staff recording's prompt key, played",
+    "{recording}": "a voice broadcast's staff recording (its file name), played; the args'"
+                   " text said instead when the file is gone",
 }
 
 # Keys every notice call takes: the keys of informational notices.
@@ -139,9 +140,10 @@ for _kind in (
     NoticeKind("meeting_cancelled", ("notice_hello", "notice_meeting_cancelled", "{when}",
                                      "notice_meeting_cancelled_end")),
     # The BHYT renewal reminder (``people.remind_bhyt``), and a voice broadcast: a staff
-    # text said (``broadcasts.send``).
+    # text said, or a staff recording played (``broadcasts.queue``).
     NoticeKind("bhyt", ("notice_hello", "notice_bhyt", "{date}", "notice_bhyt_end")),
     NoticeKind("broadcast", ("notice_hello", "notice_broadcast", "{text}")),
+    NoticeKind("broadcast_recorded", ("notice_hello", "notice_broadcast", "{recording}")),
 ):
     register_kind(_kind)
 
