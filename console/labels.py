@@ -87,6 +87,16 @@ NOT_SENT = {
     "voice_failed": _l("Sent late: the voice calls were not answered"),
 }
 
+# Where a meeting notice stands for a member told by call (``hotline.queries.notsent``).
+REMINDED_BY_CALL = {
+    "call_pending": _l("Reminder call pending (not answered yet)"),
+    "by_call": _l("Reminded by a call"),
+    "on_machine": _l("Reminder left on an answering machine"),
+    "call_failed_sms": _l("Calls not answered; the SMS was sent instead"),
+    "call_failed": _l("Not reminded: the calls were not answered and no SMS went"),
+    "no_call": _l("Not reminded: her number cannot be called"),
+}
+
 RESIDENCE = {
     "permanent": _l("Permanent"),
     "temporary": _l("Temporary"),

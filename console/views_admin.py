@@ -159,7 +159,7 @@ def meeting_page(meeting_id: int):
         series = db.get(MeetingSeries, meeting.series_id) if meeting.series_id else None
         return render_template("console/meeting.html", m=meeting, series=series,
                                rows=queries.groups.meeting_attendance(db, meeting),
-                               not_reminded=queries.notsent.not_reminded(db, meeting.id))
+                               reminders=queries.notsent.meeting_reminders(db, meeting.id))
 
 
 @bp.post("/meetings/<int:meeting_id>/attendance")

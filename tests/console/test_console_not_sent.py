@@ -8,6 +8,7 @@ handle_inbound job acts on them as it would a second later.
 from __future__ import annotations
 
 import ast
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -99,6 +100,70 @@ def test_a_reminder_the_cap_pushes_past_the_meeting_shows_who_and_why(console, d
     section = page[page.index('id="not-reminded"'):]
     assert "Chi Ban Ron" in section and "qu\u00e1 s\u1ed1 tin trong ng\u00e0y" in section
     assert db.get(Meeting, meeting_id) is not None
+
+
+def test_members_told_by_call_are_not_listed_as_not_reminded(console, db, as_user):
+    """Her SMS held back for a call (voice_instead) is no failure: the meeting page says
+    where each call stands, and lists as not reminded only those nobody reached."""
+    from hotline.models import CallbackRequest, CallStatus
+    from hotline.services import calls, voice_notices
+    from scheduler import jobs
+    from tests.factories import create_call
+
+    cd01 = group(db, "CD01")
+    names = ("Chi Cho Goi", "Chi Da Nghe", "Chi Hop Thu", "Chi Khong Nghe")
+    voice = [create_person(db, NOW, phone=f"+8491200088{i}", name=name, registered_at=NOW,
+                           notify_channel="voice") for i, name in enumerate(names)]
+    busy = create_person(db, NOW, phone="+84912000777", name="Chi Ban Ron", registered_at=NOW)
+    for member in (*voice, busy):
+        join(db, NOW, member, cd01)
+    db.commit()
+    rt = console.extensions["hotline"]
+    with session_scope(rt.sessions) as s:
+        box = Outbox(s)
+        for i in range(3):  # her three for today are used up
+            box.enqueue(NOW, busy.phone, f"tin {i}", person=s.get(type(busy), busy.id),
+                        key=f"test:{i}")
+        meeting_id = meetings.create(s, NOW, s.get(type(cd01), cd01.id),
+                                     NOW + timedelta(hours=3), place="Nha van hoa").id
+    later = NOW + timedelta(hours=1)
+    jobs.send_meeting_reminders(rt, later)
+    page = as_user("dieuphoi").get(f"/console/meetings/{meeting_id}").get_data(as_text=True)
+    section = page[page.index('id="not-reminded"'):]
+    missed = section[:section.index("</ul>")]
+    assert "Chi Ban Ron" in missed and not any(name in missed for name in names)
+    assert "told by a voice call instead" not in section  # the old, wrong "not reminded"
+    assert section.count('data-state="call_pending"') == 4
+
+    with session_scope(rt.sessions) as s:
+        notice = {cb.phone: cb for cb in s.scalars(select(CallbackRequest).where(
+            CallbackRequest.reason == voice_notices.REASON))}
+        assert len(notice) == 4
+        for member, answered_by in ((voice[1], "human"), (voice[2], "machine_end_beep")):
+            cb = notice[member.phone]
+            cb.call_id = create_call(s, later, member.phone, direction="out",
+                                     answered_by=answered_by).id
+            calls.settle(cb, CallStatus.COMPLETED, later)
+        failed = notice[voice[3].phone]
+        failed.attempts = voice_notices.tries(failed)
+        calls.settle(failed, CallStatus.NO_ANSWER, later)
+        assert voice_notices.fall_back(s, later, failed, "not answered after 3 calls")
+    page = as_user("dieuphoi").get(f"/console/meetings/{meeting_id}").get_data(as_text=True)
+    section = page[page.index('id="not-reminded"'):]
+    missed = section[:section.index("</ul>")]
+    assert "Chi Ban Ron" in missed and not any(name in missed for name in names)
+    told = section[section.index('id="reminded-by-call"'):]
+    rows = dict(re.findall(r'<li data-state="(\w+)">([^<]*)</li>', told))
+    assert rows == {
+        "call_pending": "Chi Cho Goi · Cuộc gọi nhắc họp đang chờ (chưa nghe máy)",
+        "by_call": "Chi Da Nghe · Đã được nhắc bằng cuộc gọi",
+        "on_machine": "Chi Hop Thu · Lời nhắc để lại trên hộp thư thoại",
+        "call_failed_sms": "Chi Khong Nghe · Không nghe máy; đã gửi tin nhắn thay (Đang chờ gửi)",
+    }
+    # The SMS that went instead is sent (the simulator delivers it at once).
+    jobs.drain_outbox(rt, later)
+    page = as_user("dieuphoi").get(f"/console/meetings/{meeting_id}").get_data(as_text=True)
+    assert "Chi Khong Nghe · Không nghe máy; đã gửi tin nhắn thay (Đã đến máy)" in page
 
 
 # --- no code path gives a message up without a reason -----------------------------------
