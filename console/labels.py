@@ -341,7 +341,8 @@ AUDIT_DETAIL = {
 }
 
 CONSENT_PURPOSES = {"register": _l("Registration: keep the number and what is sent"),
-                    "contact": _l("Being contacted"), "case": _l("Help with a case")}
+                    "contact": _l("Being contacted"), "case": _l("Help with a case"),
+                    "voice_calls": _l("Being told by call")}
 
 # What the line read a text as (the triage badge): the keyword, or none of them.
 COMMANDS = {
