@@ -1,19 +1,16 @@
-"""${message}
-
-Revision ID: ${up_revision}
-Revises: ${down_revision | comma,n}
-Create Date: ${create_date}
-"""
+"""${message}"""
 
 import sqlalchemy as sa
 from alembic import op
 
 import hotline.db
+from hotline.migrations import helpers as h
 ${imports if imports else ""}
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
-branch_labels = ${repr(branch_labels)}
-depends_on = ${repr(depends_on)}
+
+# Rewrite what autogenerate wrote with the shapes in hotline.migrations.helpers (h.Table,
+# h.Columns, h.Indexed, and h.apply/h.revert over one list), as the revisions before did.
 
 
 def upgrade() -> None:

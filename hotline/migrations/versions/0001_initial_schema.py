@@ -1,412 +1,237 @@
-"""initial schema
+"""initial schema"""
 
-Revision ID: 0001
-Revises: 
-Create Date: 2026-11-29 10:50:13.884739
-"""
-
-import sqlalchemy as sa
-from alembic import op
-
-import hotline.db
+from hotline.migrations import helpers as h
 
 revision = '0001'
 down_revision = None
-branch_labels = None
-depends_on = None
+
+TABLES = [
+    h.Table('groups', [
+        h.string('code', 10, unique=True),
+        h.string('name', 120),
+        h.ward('ward_old'),
+        h.ward('ward_current'),
+        h.boolean('active'),
+        h.created_at(),
+    ]),
+    h.Table('people', [
+        h.phone(null=True, unique=True),
+        h.string('name', 120),
+        h.string('sex', 1, null=True),
+        h.integer('birth_year', null=True),
+        h.string('occupation', 40, null=True),
+        h.string('home_province', 60, null=True),
+        h.ward('ward_old'),
+        h.ward('ward_current'),
+        h.string('residence_status', 12),
+        h.string('role', 16, index=True),
+        h.boolean('trained_violence'),
+        h.boolean('on_duty'),
+        h.integer('duty_order'),
+        h.utc('registered_at', null=True),
+        h.utc('opted_out_at', null=True),
+        h.time('safe_contact_start', null=True),
+        h.time('safe_contact_end', null=True),
+        h.string('pending_kind', 20, null=True),
+        h.integer('pending_ref', null=True),
+        h.utc('pending_expires_at', null=True),
+        h.date('bhyt_expires_on', null=True),
+        h.created_at(),
+        h.utc('erased_at', null=True),
+    ]),
+    h.Table('providers', [
+        h.string('code', 12, unique=True),
+        h.string('name', 160),
+        h.string('phone', 40),
+        h.text('handles'),
+        h.string('hours', 120),
+        h.string('address', 200),
+        h.boolean('active'),
+    ]),
+    h.Table('scheduler_state', [
+        h.string('name', 40),
+        h.string('holder', 80),
+        h.utc('lease_until', null=True),
+        h.utc('heartbeat_at', null=True),
+    ], primary_key=('name',)),
+    h.Table('calls', [
+        h.string('gateway', 12),
+        h.string('external_id', 64),
+        h.string('direction', 3),
+        h.string('phone', 64),
+        h.ref('person_id', 'people', null=True, ondelete='SET NULL'),
+        h.string('status', 16),
+        h.string('outcome', 24, null=True),
+        h.utc('started_at'),
+        h.utc('ended_at', null=True),
+        h.integer('duration_s', null=True),
+    ], unique=[('gateway', 'external_id')]),
+    h.Table('cases', [
+        h.integer('number', null=True, unique=True),
+        h.ref('person_id', 'people', index=True),
+        h.ref('group_id', 'groups', null=True),
+        h.integer('category'),
+        h.boolean('emergency'),
+        h.string('status', 20),
+        h.string('channel', 12),
+        h.text('summary'),
+        h.ref('assignee_id', 'people', null=True, index=True),
+        h.integer('escalation_level'),
+        h.utc('next_action_at', null=True),
+        h.created_at(),
+        h.utc('assigned_at', null=True),
+        h.utc('acknowledged_at', null=True),
+        h.utc('first_contact_at', null=True),
+        h.utc('resolved_at', null=True),
+        h.utc('closed_at', null=True),
+        h.utc('followup_due_at', null=True),
+        h.string('followup_answer', 12, null=True),
+        h.integer('reopened_count'),
+    ], indexes=[
+        h.index('ix_cases_followup_due', 'followup_due_at'),
+        h.index('ix_cases_status_next_action', 'status', 'next_action_at'),
+    ]),
+    h.Table('consents', [
+        h.ref('person_id', 'people', ondelete='CASCADE'),
+        h.string('purpose', 40),
+        h.text('question'),
+        h.string('channel', 12),
+        h.utc('asked_at'),
+        h.string('answer', 12, null=True),
+        h.utc('answered_at', null=True),
+    ], indexes=[h.index('ix_consents_person_purpose', 'person_id', 'purpose')]),
+    h.Table('meetings', [
+        h.ref('group_id', 'groups'),
+        h.utc('starts_at'),
+        h.string('place', 200),
+        h.text('topic'),
+        h.string('status', 12),
+        h.created_at(),
+    ], indexes=[h.index('ix_meetings_group_starts', 'group_id', 'starts_at')]),
+    h.Table('memberships', [
+        h.ref('group_id', 'groups', index=True),
+        h.ref('person_id', 'people', ondelete='CASCADE'),
+        h.string('role', 16),
+        h.utc('joined_at'),
+        h.utc('left_at', null=True),
+    ], indexes=[h.index('ix_memberships_person_left', 'person_id', 'left_at')]),
+    h.Table('person_phones', [
+        h.ref('person_id', 'people', ondelete='CASCADE', index=True),
+        h.phone(index=True),
+        h.utc('added_at'),
+        h.utc('retired_at', null=True),
+    ]),
+    h.Table('staff_users', [
+        h.string('username', 80, unique=True),
+        h.string('name', 120),
+        h.string('password_hash', 255),
+        h.string('role', 16),
+        h.ref('person_id', 'people', null=True, ondelete='SET NULL'),
+        h.boolean('active'),
+        h.integer('failed_logins'),
+        h.utc('locked_until', null=True),
+        h.string('locale', 5),
+        h.created_at(),
+        h.utc('last_login_at', null=True),
+    ]),
+    h.Table('attendance', [
+        h.ref('meeting_id', 'meetings', ondelete='CASCADE'),
+        h.ref('person_id', 'people', ondelete='CASCADE'),
+        h.string('rsvp', 8, null=True),
+        h.utc('rsvp_at', null=True),
+        h.boolean('attended', null=True),
+        h.utc('recorded_at', null=True),
+    ], unique=[('meeting_id', 'person_id')]),
+    h.Table('audit_log', [
+        h.utc('at', index=True),
+        h.ref('user_id', 'staff_users', null=True, ondelete='SET NULL'),
+        h.string('actor', 120),
+        h.string('action', 40),
+        h.string('object_type', 24),
+        h.string('object_id', 40),
+        h.json('detail', null=True),
+    ]),
+    h.Table('call_steps', [
+        h.ref('call_id', 'calls', ondelete='CASCADE'),
+        h.string('step', 64),
+        h.string('node', 40),
+        h.string('digits', 32, null=True),
+        h.utc('at'),
+    ], unique=[('call_id', 'step')]),
+    h.Table('callback_requests', [
+        h.ref('person_id', 'people', null=True, ondelete='SET NULL'),
+        h.phone(),
+        h.string('reason', 16),
+        h.boolean('urgent'),
+        h.string('status', 12),
+        h.integer('attempts'),
+        h.utc('due_at'),
+        h.ref('call_id', 'calls', null=True, ondelete='SET NULL'),
+        h.text('note'),
+        h.created_at(),
+        h.utc('done_at', null=True),
+    ], indexes=[h.index('ix_callback_requests_status_due', 'status', 'due_at')]),
+    h.Table('case_events', [
+        h.ref('case_id', 'cases', ondelete='CASCADE', index=True),
+        h.utc('at'),
+        h.string('kind', 20),
+        h.ref('actor_person_id', 'people', null=True),
+        h.ref('actor_user_id', 'staff_users', null=True),
+        h.text('note'),
+        h.json('data', null=True),
+    ]),
+    h.Table('messages', [
+        h.string('direction', 3),
+        h.string('gateway', 12),
+        h.string('external_id', 64, null=True),
+        h.ref('person_id', 'people', null=True, ondelete='SET NULL'),
+        h.string('phone', 64),
+        h.text('body'),
+        h.string('status', 12),
+        h.string('kind', 8),
+        h.string('idempotency_key', 120, null=True, unique=True),
+        h.integer('attempts'),
+        h.utc('due_at', null=True),
+        h.string('error_code', 20, null=True),
+        h.text('error_message', null=True),
+        h.integer('segments'),
+        h.ref('case_id', 'cases', null=True, ondelete='SET NULL'),
+        h.boolean('maybe_duplicate'),
+        h.created_at(),
+        h.utc('sent_at', null=True),
+        h.utc('delivered_at', null=True),
+        h.utc('handled_at', null=True),
+        h.string('command', 12, null=True),
+    ], unique=[('gateway', 'external_id')], indexes=[
+        h.index('ix_messages_person_kind_due', 'person_id', 'kind', 'due_at'),
+        h.index('ix_messages_phone_created', 'phone', 'created_at'),
+        h.index('ix_messages_status_due', 'status', 'due_at'),
+    ]),
+    h.Table('recordings', [
+        h.string('gateway', 12),
+        h.string('external_id', 64),
+        h.ref('call_id', 'calls', null=True, ondelete='SET NULL'),
+        h.ref('case_id', 'cases', null=True, ondelete='SET NULL'),
+        h.text('media_url'),
+        h.text('local_path', null=True),
+        h.integer('duration_s', null=True),
+        h.string('status', 16),
+        h.created_at(),
+    ], unique=[('gateway', 'external_id')]),
+    h.Table('referrals', [
+        h.ref('case_id', 'cases', ondelete='CASCADE', index=True),
+        h.ref('provider_id', 'providers'),
+        h.utc('referred_at'),
+        h.ref('by_person_id', 'people', null=True),
+        h.utc('completed_at', null=True),
+        h.text('outcome'),
+    ]),
+]
 
 
 def upgrade() -> None:
-    # ### commands auto generated by Alembic - please adjust! ###
-    op.create_table('groups',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('code', sa.String(length=10), nullable=False),
-    sa.Column('name', sa.String(length=120), nullable=False),
-    sa.Column('ward_old', sa.String(length=60), nullable=True),
-    sa.Column('ward_current', sa.String(length=60), nullable=True),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_groups')),
-    sa.UniqueConstraint('code', name=op.f('uq_groups_code'))
-    )
-    op.create_table('people',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('phone', sa.String(length=20), nullable=True),
-    sa.Column('name', sa.String(length=120), nullable=False),
-    sa.Column('sex', sa.String(length=1), nullable=True),
-    sa.Column('birth_year', sa.Integer(), nullable=True),
-    sa.Column('occupation', sa.String(length=40), nullable=True),
-    sa.Column('home_province', sa.String(length=60), nullable=True),
-    sa.Column('ward_old', sa.String(length=60), nullable=True),
-    sa.Column('ward_current', sa.String(length=60), nullable=True),
-    sa.Column('residence_status', sa.String(length=12), nullable=False),
-    sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('trained_violence', sa.Boolean(), nullable=False),
-    sa.Column('on_duty', sa.Boolean(), nullable=False),
-    sa.Column('duty_order', sa.Integer(), nullable=False),
-    sa.Column('registered_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('opted_out_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('safe_contact_start', sa.Time(), nullable=True),
-    sa.Column('safe_contact_end', sa.Time(), nullable=True),
-    sa.Column('pending_kind', sa.String(length=20), nullable=True),
-    sa.Column('pending_ref', sa.Integer(), nullable=True),
-    sa.Column('pending_expires_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('bhyt_expires_on', sa.Date(), nullable=True),
-    sa.Column('created_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('erased_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_people')),
-    sa.UniqueConstraint('phone', name=op.f('uq_people_phone'))
-    )
-    with op.batch_alter_table('people', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_people_role'), ['role'], unique=False)
-
-    op.create_table('providers',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('code', sa.String(length=12), nullable=False),
-    sa.Column('name', sa.String(length=160), nullable=False),
-    sa.Column('phone', sa.String(length=40), nullable=False),
-    sa.Column('handles', sa.Text(), nullable=False),
-    sa.Column('hours', sa.String(length=120), nullable=False),
-    sa.Column('address', sa.String(length=200), nullable=False),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_providers')),
-    sa.UniqueConstraint('code', name=op.f('uq_providers_code'))
-    )
-    op.create_table('scheduler_state',
-    sa.Column('name', sa.String(length=40), nullable=False),
-    sa.Column('holder', sa.String(length=80), nullable=False),
-    sa.Column('lease_until', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('heartbeat_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_state'))
-    )
-    op.create_table('calls',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('gateway', sa.String(length=12), nullable=False),
-    sa.Column('external_id', sa.String(length=64), nullable=False),
-    sa.Column('direction', sa.String(length=3), nullable=False),
-    sa.Column('phone', sa.String(length=64), nullable=False),
-    sa.Column('person_id', sa.Integer(), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('outcome', sa.String(length=24), nullable=True),
-    sa.Column('started_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('ended_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('duration_s', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_calls_person_id_people'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_calls')),
-    sa.UniqueConstraint('gateway', 'external_id', name=op.f('uq_calls_gateway_external_id'))
-    )
-    op.create_table('cases',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.Integer(), nullable=True),
-    sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('group_id', sa.Integer(), nullable=True),
-    sa.Column('category', sa.Integer(), nullable=False),
-    sa.Column('emergency', sa.Boolean(), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('channel', sa.String(length=12), nullable=False),
-    sa.Column('summary', sa.Text(), nullable=False),
-    sa.Column('assignee_id', sa.Integer(), nullable=True),
-    sa.Column('escalation_level', sa.Integer(), nullable=False),
-    sa.Column('next_action_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('created_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('assigned_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('acknowledged_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('first_contact_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('resolved_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('closed_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('followup_due_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('followup_answer', sa.String(length=12), nullable=True),
-    sa.Column('reopened_count', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['assignee_id'], ['people.id'], name=op.f('fk_cases_assignee_id_people')),
-    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_cases_group_id_groups')),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_cases_person_id_people')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_cases')),
-    sa.UniqueConstraint('number', name=op.f('uq_cases_number'))
-    )
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_cases_assignee_id'), ['assignee_id'], unique=False)
-        batch_op.create_index('ix_cases_followup_due', ['followup_due_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cases_person_id'), ['person_id'], unique=False)
-        batch_op.create_index('ix_cases_status_next_action', ['status', 'next_action_at'], unique=False)
-
-    op.create_table('consents',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('purpose', sa.String(length=40), nullable=False),
-    sa.Column('question', sa.Text(), nullable=False),
-    sa.Column('channel', sa.String(length=12), nullable=False),
-    sa.Column('asked_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('answer', sa.String(length=12), nullable=True),
-    sa.Column('answered_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_consents_person_id_people'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_consents'))
-    )
-    with op.batch_alter_table('consents', schema=None) as batch_op:
-        batch_op.create_index('ix_consents_person_purpose', ['person_id', 'purpose'], unique=False)
-
-    op.create_table('meetings',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('group_id', sa.Integer(), nullable=False),
-    sa.Column('starts_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('place', sa.String(length=200), nullable=False),
-    sa.Column('topic', sa.Text(), nullable=False),
-    sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_meetings_group_id_groups')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_meetings'))
-    )
-    with op.batch_alter_table('meetings', schema=None) as batch_op:
-        batch_op.create_index('ix_meetings_group_starts', ['group_id', 'starts_at'], unique=False)
-
-    op.create_table('memberships',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('group_id', sa.Integer(), nullable=False),
-    sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('joined_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('left_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_memberships_group_id_groups')),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_memberships_person_id_people'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_memberships'))
-    )
-    with op.batch_alter_table('memberships', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_memberships_group_id'), ['group_id'], unique=False)
-        batch_op.create_index('ix_memberships_person_left', ['person_id', 'left_at'], unique=False)
-
-    op.create_table('person_phones',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('phone', sa.String(length=20), nullable=False),
-    sa.Column('added_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('retired_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_person_phones_person_id_people'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_person_phones'))
-    )
-    with op.batch_alter_table('person_phones', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_person_phones_person_id'), ['person_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_person_phones_phone'), ['phone'], unique=False)
-
-    op.create_table('staff_users',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('username', sa.String(length=80), nullable=False),
-    sa.Column('name', sa.String(length=120), nullable=False),
-    sa.Column('password_hash', sa.String(length=255), nullable=False),
-    sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('person_id', sa.Integer(), nullable=True),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('locale', sa.String(length=5), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('last_login_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_staff_users_person_id_people'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_users')),
-    sa.UniqueConstraint('username', name=op.f('uq_staff_users_username'))
-    )
-    op.create_table('attendance',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('meeting_id', sa.Integer(), nullable=False),
-    sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('rsvp', sa.String(length=8), nullable=True),
-    sa.Column('rsvp_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('attended', sa.Boolean(), nullable=True),
-    sa.Column('recorded_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['meeting_id'], ['meetings.id'], name=op.f('fk_attendance_meeting_id_meetings'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_attendance_person_id_people'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance')),
-    sa.UniqueConstraint('meeting_id', 'person_id', name=op.f('uq_attendance_meeting_id_person_id'))
-    )
-    op.create_table('audit_log',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('actor', sa.String(length=120), nullable=False),
-    sa.Column('action', sa.String(length=40), nullable=False),
-    sa.Column('object_type', sa.String(length=24), nullable=False),
-    sa.Column('object_id', sa.String(length=40), nullable=False),
-    sa.Column('detail', sa.JSON(), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['staff_users.id'], name=op.f('fk_audit_log_user_id_staff_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
-    )
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
-
-    op.create_table('call_steps',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('call_id', sa.Integer(), nullable=False),
-    sa.Column('step', sa.String(length=64), nullable=False),
-    sa.Column('node', sa.String(length=40), nullable=False),
-    sa.Column('digits', sa.String(length=32), nullable=True),
-    sa.Column('at', hotline.db.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['call_id'], ['calls.id'], name=op.f('fk_call_steps_call_id_calls'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_steps')),
-    sa.UniqueConstraint('call_id', 'step', name=op.f('uq_call_steps_call_id_step'))
-    )
-    op.create_table('callback_requests',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('person_id', sa.Integer(), nullable=True),
-    sa.Column('phone', sa.String(length=20), nullable=False),
-    sa.Column('reason', sa.String(length=16), nullable=False),
-    sa.Column('urgent', sa.Boolean(), nullable=False),
-    sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('due_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('call_id', sa.Integer(), nullable=True),
-    sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('done_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['call_id'], ['calls.id'], name=op.f('fk_callback_requests_call_id_calls'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_callback_requests_person_id_people'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_callback_requests'))
-    )
-    with op.batch_alter_table('callback_requests', schema=None) as batch_op:
-        batch_op.create_index('ix_callback_requests_status_due', ['status', 'due_at'], unique=False)
-
-    op.create_table('case_events',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('case_id', sa.Integer(), nullable=False),
-    sa.Column('at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('actor_person_id', sa.Integer(), nullable=True),
-    sa.Column('actor_user_id', sa.Integer(), nullable=True),
-    sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('data', sa.JSON(), nullable=True),
-    sa.ForeignKeyConstraint(['actor_person_id'], ['people.id'], name=op.f('fk_case_events_actor_person_id_people')),
-    sa.ForeignKeyConstraint(['actor_user_id'], ['staff_users.id'], name=op.f('fk_case_events_actor_user_id_staff_users')),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_events_case_id_cases'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_events'))
-    )
-    with op.batch_alter_table('case_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_case_events_case_id'), ['case_id'], unique=False)
-
-    op.create_table('messages',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('direction', sa.String(length=3), nullable=False),
-    sa.Column('gateway', sa.String(length=12), nullable=False),
-    sa.Column('external_id', sa.String(length=64), nullable=True),
-    sa.Column('person_id', sa.Integer(), nullable=True),
-    sa.Column('phone', sa.String(length=64), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('kind', sa.String(length=8), nullable=False),
-    sa.Column('idempotency_key', sa.String(length=120), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('due_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('error_code', sa.String(length=20), nullable=True),
-    sa.Column('error_message', sa.Text(), nullable=True),
-    sa.Column('segments', sa.Integer(), nullable=False),
-    sa.Column('case_id', sa.Integer(), nullable=True),
-    sa.Column('maybe_duplicate', sa.Boolean(), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('sent_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('delivered_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('handled_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('command', sa.String(length=12), nullable=True),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_messages_case_id_cases'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_messages_person_id_people'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_messages')),
-    sa.UniqueConstraint('gateway', 'external_id', name=op.f('uq_messages_gateway_external_id')),
-    sa.UniqueConstraint('idempotency_key', name=op.f('uq_messages_idempotency_key'))
-    )
-    with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.create_index('ix_messages_person_kind_due', ['person_id', 'kind', 'due_at'], unique=False)
-        batch_op.create_index('ix_messages_phone_created', ['phone', 'created_at'], unique=False)
-        batch_op.create_index('ix_messages_status_due', ['status', 'due_at'], unique=False)
-
-    op.create_table('recordings',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('gateway', sa.String(length=12), nullable=False),
-    sa.Column('external_id', sa.String(length=64), nullable=False),
-    sa.Column('call_id', sa.Integer(), nullable=True),
-    sa.Column('case_id', sa.Integer(), nullable=True),
-    sa.Column('media_url', sa.Text(), nullable=False),
-    sa.Column('local_path', sa.Text(), nullable=True),
-    sa.Column('duration_s', sa.Integer(), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['call_id'], ['calls.id'], name=op.f('fk_recordings_call_id_calls'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_recordings_case_id_cases'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_recordings')),
-    sa.UniqueConstraint('gateway', 'external_id', name=op.f('uq_recordings_gateway_external_id'))
-    )
-    op.create_table('referrals',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('case_id', sa.Integer(), nullable=False),
-    sa.Column('provider_id', sa.Integer(), nullable=False),
-    sa.Column('referred_at', hotline.db.UTCDateTime(), nullable=False),
-    sa.Column('by_person_id', sa.Integer(), nullable=True),
-    sa.Column('completed_at', hotline.db.UTCDateTime(), nullable=True),
-    sa.Column('outcome', sa.Text(), nullable=False),
-    sa.ForeignKeyConstraint(['by_person_id'], ['people.id'], name=op.f('fk_referrals_by_person_id_people')),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_referrals_case_id_cases'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_referrals_provider_id_providers')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_referrals'))
-    )
-    with op.batch_alter_table('referrals', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_referrals_case_id'), ['case_id'], unique=False)
-
-    # ### end Alembic commands ###
+    h.apply(TABLES)
 
 
 def downgrade() -> None:
-    # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('referrals', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_referrals_case_id'))
-
-    op.drop_table('referrals')
-    op.drop_table('recordings')
-    with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.drop_index('ix_messages_status_due')
-        batch_op.drop_index('ix_messages_phone_created')
-        batch_op.drop_index('ix_messages_person_kind_due')
-
-    op.drop_table('messages')
-    with op.batch_alter_table('case_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_case_events_case_id'))
-
-    op.drop_table('case_events')
-    with op.batch_alter_table('callback_requests', schema=None) as batch_op:
-        batch_op.drop_index('ix_callback_requests_status_due')
-
-    op.drop_table('callback_requests')
-    op.drop_table('call_steps')
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_audit_log_at'))
-
-    op.drop_table('audit_log')
-    op.drop_table('attendance')
-    op.drop_table('staff_users')
-    with op.batch_alter_table('person_phones', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_person_phones_phone'))
-        batch_op.drop_index(batch_op.f('ix_person_phones_person_id'))
-
-    op.drop_table('person_phones')
-    with op.batch_alter_table('memberships', schema=None) as batch_op:
-        batch_op.drop_index('ix_memberships_person_left')
-        batch_op.drop_index(batch_op.f('ix_memberships_group_id'))
-
-    op.drop_table('memberships')
-    with op.batch_alter_table('meetings', schema=None) as batch_op:
-        batch_op.drop_index('ix_meetings_group_starts')
-
-    op.drop_table('meetings')
-    with op.batch_alter_table('consents', schema=None) as batch_op:
-        batch_op.drop_index('ix_consents_person_purpose')
-
-    op.drop_table('consents')
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.drop_index('ix_cases_status_next_action')
-        batch_op.drop_index(batch_op.f('ix_cases_person_id'))
-        batch_op.drop_index('ix_cases_followup_due')
-        batch_op.drop_index(batch_op.f('ix_cases_assignee_id'))
-
-    op.drop_table('cases')
-    op.drop_table('calls')
-    op.drop_table('scheduler_state')
-    op.drop_table('providers')
-    with op.batch_alter_table('people', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_people_role'))
-
-    op.drop_table('people')
-    op.drop_table('groups')
-    # ### end Alembic commands ###
+    h.revert(TABLES)

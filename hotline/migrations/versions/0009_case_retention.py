@@ -1,28 +1,23 @@
-"""case retention: when a closed case's identifying data was removed
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-02 14:00:00
-"""
+"""case retention: when a closed case's identifying data was removed"""
 
 import sqlalchemy as sa
-from alembic import op
+
+from hotline.migrations import helpers as h
 
 revision = '0009'
 down_revision = '0008'
-branch_labels = None
-depends_on = None
+
+CHANGES = [
+    # Written as a plain DateTime (naive, as UTCDateTime stores it).
+    h.Columns('cases', [h.Column('anonymised_at', sa.DateTime, null=True)]),
+    # The retention job's queue: closed cases not yet anonymised, oldest closing first.
+    h.Indexed('cases', h.index('ix_cases_retention_due', 'anonymised_at', 'closed_at')),
+]
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('cases') as batch:
-        batch.add_column(sa.Column('anonymised_at', sa.DateTime(), nullable=True))
-    # The retention job's queue: closed cases not yet anonymised, oldest closing first.
-    op.create_index('ix_cases_retention_due', 'cases', ['anonymised_at', 'closed_at'],
-                    unique=False)
+    h.apply(CHANGES)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_cases_retention_due', table_name='cases')
-    with op.batch_alter_table('cases') as batch:
-        batch.drop_column('anonymised_at')
+    h.revert(CHANGES)

@@ -1,24 +1,16 @@
-"""case category hint: the number the member chose (KN 6, a voice key), for staff to confirm
+"""case category hint: the number the member chose (KN 6, a voice key), for staff to confirm"""
 
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-02 20:30:00
-"""
-
-import sqlalchemy as sa
-from alembic import op
+from hotline.migrations import helpers as h
 
 revision = '0013'
 down_revision = '0012'
-branch_labels = None
-depends_on = None
+
+CATEGORY_HINT = h.Columns('cases', [h.integer('category_hint', null=True)])
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('category_hint', sa.Integer(), nullable=True))
+    CATEGORY_HINT.upgrade()
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.drop_column('category_hint')
+    CATEGORY_HINT.downgrade()

@@ -1,24 +1,16 @@
-"""preferred name: what a person likes to be called, used where an SMS names her
+"""preferred name: what a person likes to be called, used where an SMS names her"""
 
-Revision ID: 0014
-Revises: 0013
-Create Date: 2026-12-02 20:30:00
-"""
-
-import sqlalchemy as sa
-from alembic import op
+from hotline.migrations import helpers as h
 
 revision = '0014'
 down_revision = '0013'
-branch_labels = None
-depends_on = None
+
+PREFERRED_NAME = h.Columns('people', [h.string('preferred_name', 40, null=True)])
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('people') as batch:
-        batch.add_column(sa.Column('preferred_name', sa.String(length=40), nullable=True))
+    PREFERRED_NAME.upgrade()
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('people') as batch:
-        batch.drop_column('preferred_name')
+    PREFERRED_NAME.downgrade()

@@ -1,25 +1,16 @@
-"""recording purpose: a caller's spoken name is a recording too, with no case
+"""recording purpose: a caller's spoken name is a recording too, with no case"""
 
-Revision ID: 0016
-Revises: 0015
-Create Date: 2026-12-03 13:20:00
-"""
-
-import sqlalchemy as sa
-from alembic import op
+from hotline.migrations import helpers as h
 
 revision = '0016'
 down_revision = '0015'
-branch_labels = None
-depends_on = None
+
+PURPOSE = h.Columns('recordings', [h.string('purpose', 12, server_default='complaint')])
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('recordings') as batch:
-        batch.add_column(sa.Column('purpose', sa.String(length=12), nullable=False,
-                                   server_default='complaint'))
+    PURPOSE.upgrade()
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('recordings') as batch:
-        batch.drop_column('purpose')
+    PURPOSE.downgrade()
