@@ -91,6 +91,26 @@ def save_broadcast_recording(folder: str | os.PathLike[str], filename: str,
     return Recorded(name, max(1, round(seconds)))
 
 
+# A recording uploaded for a broadcast that was never sent is removed after this long.
+UNSENT_KEPT_S = 7 * 24 * 3600
+
+
+def sweep_broadcast_recordings(folder: str | os.PathLike[str], in_use: set[str],
+                               now_s: float) -> list[str]:
+    """Remove the broadcast recordings no broadcast plays (``in_use``) that were uploaded
+    more than ``UNSENT_KEPT_S`` before ``now_s`` (a draft left on the page); the names."""
+    removed = []
+    for path in sorted(Path(folder).glob(f"{BROADCAST_PREFIX}*{render.UPLOAD_SUFFIX}")):
+        try:
+            old = now_s - path.stat().st_mtime > UNSENT_KEPT_S
+        except OSError:
+            continue
+        if old and BROADCAST_NAME.match(path.name) and path.name not in in_use:
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+    return removed
+
+
 def broadcast_sound(folder: str | os.PathLike[str], name: str | None) -> Recorded | None:
     """The stored broadcast recording ``name``; None for another name or a file not there."""
     if not name or not BROADCAST_NAME.match(name):

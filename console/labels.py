@@ -93,7 +93,7 @@ REMINDED_BY_CALL = {
     "by_call": _l("Reminded by a call"),
     "on_machine": _l("Reminder left on an answering machine"),
     "call_failed_sms": _l("Calls not answered; the SMS was sent instead"),
-    "call_failed": _l("Not reminded: the calls were not answered and no SMS went"),
+    "call_failed": _l("Not reminded: the calls were given up and no SMS went"),
     "no_call": _l("Not reminded: her number cannot be called"),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
@@ -222,10 +223,14 @@ def _recording(form: BroadcastForm) -> tuple[broadcast_service.Recorded | None, 
     upload = form.recording.data
     if upload is not None:
         try:
-            return prompt_service.save_broadcast_recording(folder, upload.filename,
-                                                           upload.read()), None
+            stored = prompt_service.save_broadcast_recording(folder, upload.filename,
+                                                             upload.read())
         except ServiceError as exc:
             return None, str(exc)
+        with unit() as db:  # drafts left unsent a week ago go
+            prompt_service.sweep_broadcast_recordings(
+                folder, queries.broadcasts.recordings_in_use(db) | {stored.name}, time.time())
+        return stored, None
     name = form.recording_name.data
     if not name or form.text_instead.data:
         return None, None

@@ -26,3 +26,9 @@ def recipients_sample(session: Session, segment: dict, now: datetime, limit: int
                       ) -> list[Person]:
 
     return list(session.scalars(recipients_query(segment, now).limit(limit)))
+
+
+def recordings_in_use(session: Session) -> set[str]:
+    """The staff recordings broadcasts play (their file names)."""
+    return set(session.scalars(select(Broadcast.recording).where(
+        Broadcast.recording.is_not(None)).distinct()))

@@ -70,7 +70,7 @@ CALL_PENDING = "call_pending"  # queued or ringing: not answered yet
 BY_CALL = "by_call"  # she answered the call
 ON_MACHINE = "on_machine"  # an answering machine took the short message
 CALL_FAILED_SMS = "call_failed_sms"  # not answered: the SMS went instead (its status says)
-CALL_FAILED = "call_failed"  # not answered, and no SMS went: not reminded
+CALL_FAILED = "call_failed"  # given up (her data erased), and no SMS went: not reminded
 NO_CALL = "no_call"  # held for a call that was never queued (a number that cannot be called)
 TOLD = frozenset({CALL_PENDING, BY_CALL, ON_MACHINE, CALL_FAILED_SMS})
 

@@ -189,3 +189,25 @@ def test_only_staff_upload_or_listen(as_user, settings, tmp_path, demo):
     assert peer.get(f"/console/broadcasts/recordings/{name}").status_code in (302, 403)
     assert upload(peer, tone(tmp_path, ".wav", 3), "hop.wav").status_code in (302, 403)
     assert stored(settings) == [name]
+
+
+def test_recordings_of_broadcasts_never_sent_go_after_a_week(as_user, settings, tmp_path,
+                                                             demo):
+    import os
+    import time
+
+    admin = as_user("admin")
+    folder = broadcast_dir(settings)
+    week_ago = time.time() - 8 * 24 * 3600
+    for seconds in (2, 3):
+        upload(admin, tone(tmp_path, ".wav", seconds), "hop.wav")
+    sent, left = stored(settings)
+    admin.post("/console/broadcasts", data={"text": TEXT, "recording_name": sent,
+                                            "group_id": str(group(demo, "CD01").id),
+                                            "send": "confirm", "recipients": "3"})
+    assert demo.scalar(select(Broadcast)).recording == sent
+    for name in (sent, left):
+        os.utime(folder / name, (week_ago, week_ago))
+    upload(admin, tone(tmp_path, ".wav", 4), "hop.wav")  # the next upload sweeps
+    names = stored(settings)
+    assert sent in names and left not in names and len(names) == 2

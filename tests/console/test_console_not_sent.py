@@ -164,6 +164,14 @@ def test_members_told_by_call_are_not_listed_as_not_reminded(console, db, as_use
     jobs.drain_outbox(rt, later)
     page = as_user("dieuphoi").get(f"/console/meetings/{meeting_id}").get_data(as_text=True)
     assert "Chi Khong Nghe · Không nghe máy; đã gửi tin nhắn thay (Đã đến máy)" in page
+    # A call given up with no SMS after it (as for an erased member) is not a reminder.
+    with session_scope(rt.sessions) as s:
+        s.get(CallbackRequest, notice[voice[0].phone].id).status = "given_up"
+    page = as_user("dieuphoi").get(f"/console/meetings/{meeting_id}").get_data(as_text=True)
+    section = page[page.index('id="not-reminded"'):]
+    missed = section[:section.index("</ul>")]
+    assert "Chi Cho Goi · Chưa được nhắc: đã thôi gọi và chưa gửi tin nhắn" in missed
+    assert 'data-state="call_pending"' not in section
 
 
 # --- no code path gives a message up without a reason -----------------------------------
