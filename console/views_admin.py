@@ -247,10 +247,13 @@ def _draft(form: BroadcastForm, recording: broadcast_service.Recorded | None,
            refused: str | None) -> broadcast_service.Draft:
     """The page's values; after a refused value or upload only a preview (nothing is sent)."""
     posted = request.method == "POST" and not form.refused and not refused
+    step = form.send.data if posted else None
+    if step == "confirm" and form.recording.data is not None:
+        step = "1"  # a sound she has not been asked about yet: ask with it first
     return broadcast_service.Draft(
         text=form.text.data,
         segment={k: form[k].data for k in broadcast_service.SEGMENT_KEYS if form[k].data},
-        send_at=_send_at(form), step=form.send.data if posted else None,
+        send_at=_send_at(form), step=step,
         recipients_seen=form.recipients.data, recording=recording)
 
 

@@ -170,6 +170,16 @@ def test_a_forged_or_vanished_recording_name_is_refused(as_user, settings, tmp_p
         assert admin.get(f"/console/broadcasts/recordings/{name}").status_code == 404
 
 
+def test_a_sound_uploaded_with_yes_is_asked_about_first(as_user, settings, tmp_path, demo,
+                                                      voice_member):
+    admin = as_user("admin")
+    cd01 = group(demo, "CD01")
+    page = upload(admin, tone(tmp_path, ".wav", 5), "hop.wav", group_id=str(cd01.id),
+                  send="confirm", recipients="3").get_data(as_text=True)
+    assert 'id="confirm-recording">bản ghi âm, 5 giây<' in page
+    assert demo.scalar(select(Broadcast)) is None
+
+
 def test_say_the_text_instead_drops_the_recording(as_user, settings, tmp_path, demo,
                                                   voice_member):
     admin = as_user("admin")
