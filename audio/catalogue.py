@@ -170,6 +170,12 @@ TEXTS: dict[str, str] = {
         "Nếu chị muốn nghe tin báo qua cuộc gọi, bấm một. Chỉ nhận tin nhắn, bấm hai. "
         "Cả cuộc gọi và tin nhắn, bấm ba. Quay lại, bấm không."
     ),
+    # Asked once, right after she agreed by keypad; no key keeps SMS.
+    "channel_offer_ask": (
+        "Nếu chị muốn nghe tin báo qua cuộc gọi, bấm một. "
+        "Nếu chị muốn nhận tin báo bằng tin nhắn, bấm hai. "
+        "Không bấm gì, chị sẽ nhận tin nhắn như trước."
+    ),
     "channel_voice_said": "Cảm ơn chị. Từ nay đường dây sẽ gọi điện để báo tin cho chị.",
     "channel_sms_said": "Cảm ơn chị. Từ nay đường dây sẽ báo tin cho chị bằng tin nhắn.",
     "channel_both_said": "Cảm ơn chị. Đường dây sẽ báo tin cho chị bằng cả cuộc gọi và tin nhắn.",

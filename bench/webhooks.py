@@ -20,9 +20,9 @@ per request as a proxy in front of sync workers does):
   BHYT, TAMTRU, ...), 8 % TT case status, 8 % DK registrations, 8 % answers (DONGY, CO,
   KHONG, 1, 2), 5 % GOI/HOP, 2 % HUY/STOP, 36 % free text.
 - **IVR**: scripted callers (25 at a time, interleaved) walking the menu: the incoming call,
-  consent, information, back, case-number entry, silence, emergency numbers. The URL of each
-  step is the one the app's TwiML gives (learnt by walking the menu once through Flask's test
-  client before the run, and checked against every answer afterwards).
+  consent, how she is told, information, back, case-number entry, silence, emergency numbers.
+  The URL of each step is the one the app's TwiML gives (learnt by walking the menu once
+  through Flask's test client before the run, and checked against every answer afterwards).
 
 Measured, per backend:
 
@@ -108,9 +108,10 @@ IVR_P99_GOAL = {"sqlite": below(20, "ms")}  # issue 4; elsewhere the 50 ms budge
 RATIO_GOAL = at_least(0.5, "×")
 RSS_GOAL = below(150, "MB")
 # What each scripted caller does after the incoming call, one request each (None: silence):
-# consent, information and back, her case (3 "more", 1, the number), back, silence, key 9.
-# The consent answer, the case number and key 9 act; the other eight only move.
-IVR_SCRIPT = ("1", "1", "2", "0", "0", "3", "1", "1001", "*", None, "9")
+# consent, then how she is told (asked once after it: 2, SMS), information and back, her case
+# (3 "more", 1, the number), back, silence, key 9. The consent answer, the channel, the case
+# number and key 9 act; the other eight only move.
+IVR_SCRIPT = ("1", "2", "1", "2", "0", "0", "3", "1", "1001", "*", None, "9")
 CONCURRENT_CALLS = 25
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from hotline.categories import Category
 from hotline.services import calls, voice_member  # noqa: F401 (register the core halves)
 from hotline.services.voice_actions import FAILED, StepResult
-from ivr.flow import GOODBYE, ActRef, Dial, Record, Run, Said, Screen, then
+from ivr.flow import GOODBYE, ActRef, Dial, Gather, Record, Run, Said, Screen, then
 from ivr.flow import Hangup as HangUp
 from ivr.menu import (
     CASE_STATUSES,
@@ -38,15 +38,18 @@ from ivr.menu import (
 class GiveConsent(ActionSpec):
     name = "consent"
     description = ("Store the answer to the consent question (the text of 'consent_ask' is "
-                   "what was asked). answer: 'granted' or 'refused'.")
+                   "what was asked). answer: 'granted' or 'refused'. Granted: "
+                   "'consent_thanks', then `then` (the question asked once, 'channel_offer': "
+                   "by call or SMS), then where she was going; refused: 'consent_refused', "
+                   "then `then`.")
     prompts = ("consent_thanks", "consent_refused")
     args = ("answer",)
 
     def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
                step: int) -> Screen:
         act = run.act
-        if result.granted:  # she goes on where she was going before being asked
-            return then(menu, ("consent_thanks",), resume or act.then, run.ref, step)
+        if result.granted:  # asked once how she is told (`then`), then on where she was going
+            return Screen(("consent_thanks",), Gather(act.then, 0, resume), step + 1)
         return then(menu, ("consent_refused",), act.then, run.ref, step)
 
 
@@ -346,4 +349,5 @@ class ChooseChannel(ActionSpec):
     def screen(self, menu: Menu, run: Run, result: StepResult, resume: str | None,
                step: int) -> Screen:
         said = CHANNEL_SAID[run.act.args["channel"]]
-        return then(menu, (said,), run.act.then, run.ref, step)
+        # Asked right after consent: on to where she was going before it.
+        return then(menu, (said,), resume or run.act.then, run.ref, step)

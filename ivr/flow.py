@@ -184,6 +184,10 @@ def after_move(menu: Menu, node: str, move: Move, retries: int, resume: str | No
                step: int) -> Screen | None:
     """The screen for a Replay or GoTo; None for Run (it needs the service's answer)."""
     if isinstance(move, Replay):
+        go_on = menu.nodes[node].go_on
+        if go_on is not None and (move.prompt == "no_input"
+                                  or retries >= menu.nodes[node].max_retries):
+            return Screen((), Gather(resume or go_on), step + 1)
         if retries >= menu.nodes[node].max_retries:
             return Screen(GOODBYE, Hangup(), step + 1)
         return Screen((move.prompt,), Gather(node, retries + 1, resume), step + 1)

@@ -76,6 +76,10 @@ class Node:
     on_digits: Act | None = None  # number entry: the action that receives the keyed digits
     timeout: int = 6  # seconds of silence before "no_input"
     max_retries: int = 2  # replays after invalid or no input, then goodbye
+    # A question asked once, in passing: silence (or a wrong key after the last replay)
+    # goes on to this node (or where the call was going) instead of asking again or
+    # saying goodbye.
+    go_on: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "choices", MappingProxyType(dict(self.choices)))
@@ -319,11 +323,25 @@ _NODES = [
         "consent",
         ("consent_ask",),
         {
-            # Agreed: she is registered (her name and group: "mine", then 4).
-            "1": Act("consent", {"answer": "granted"}, then="main"),
+            # Agreed: she is registered (her name and group: "mine", then 4), and asked
+            # once how she is told (``channel_offer``).
+            "1": Act("consent", {"answer": "granted"}, then="channel_offer"),
             "2": Act("consent", {"answer": "refused"}, then="main"),
         },
         back_key=None,
+    ),
+    # Right after she agreed by keypad, once: told by calls (1) or by SMS (2); no key keeps
+    # SMS and goes on to where she was going (the main menu).
+    Node(
+        "channel_offer",
+        ("channel_offer_ask",),
+        {
+            "1": Act("notify_channel", {"channel": "voice"}, then="main"),
+            "2": Act("notify_channel", {"channel": "sms"}, then="main"),
+        },
+        back_key=None,
+        max_retries=1,
+        go_on="main",
     ),
     # At most four choices read at once (``read_choices``); key 9, danger, is read first.
     # 4 and 5 stay as the shortcuts they were (callback, the person on duty), not read.
@@ -488,6 +506,8 @@ def _node_targets(node: Node) -> Iterable[Target]:
         yield node.on_digits
     if node.parent is not None and node.back_key is not None:
         yield node.parent
+    if node.go_on is not None:
+        yield node.go_on
 
 
 def _walk(menu: Menu) -> tuple[set[str], set[str]]:
@@ -582,6 +602,8 @@ def validate(menu: Menu, catalogue: Mapping[str, str]) -> list[str]:
                 errors.append(f"{where} choice {pressed!r}: target {target!r} does not exist")
         if node.parent is not None and node.parent not in menu.nodes:
             errors.append(f"{where}: parent {node.parent!r} does not exist")
+        if node.go_on is not None and node.go_on not in menu.nodes:
+            errors.append(f"{where}: go_on {node.go_on!r} does not exist")
         if node.gather_digits > 1:
             if node.on_digits is None and not node.choices:
                 errors.append(f"{where}: number entry without on_digits or choices")

@@ -80,7 +80,8 @@ def test_ivr_requests_follow_the_menu(bench_db, hotline_client):
     assert walk.steps[0] == ("/ivr/incoming", None)
     # The acting steps the benchmark claims to send are the ones the menu runs there.
     keyed = {(path.split("node=")[1].split("&")[0], digits) for path, digits in walk.steps[1:]}
-    assert {("consent", "1"), ("case_lookup", "1001"), ("main", "9")} <= keyed
+    assert {("consent", "1"), ("channel_offer", "2"), ("case_lookup", "1001"),
+            ("main", "9")} <= keyed
     assert all(path.startswith("/ivr/") for path, _ in walk.steps)
     reqs = webhooks.ivr_requests(walk, 30, first_call=500_000, concurrent=3)
     assert len(reqs) == 3 * len(walk.steps)  # whole calls, three at a time
@@ -178,7 +179,7 @@ def test_ivr_part_times_steps_and_whole_calls_and_every_answer_leads_on():
     """The IVR half, tiny: the open loop's answers follow the walk, the calls of the
     steps-only closed loop are started first (no step falls back to creating its call)."""
     with throwaway_database(BACKEND) as db:
-        # ivr_requests sends whole blocks of 25 calls (275 requests): 1.1 s at 250/s. The
+        # ivr_requests sends whole blocks of 25 calls (325 requests): 1.3 s at 250/s. The
         # whole-call loop must get past the first 25 requests (all incoming calls) even on a
         # loaded machine: 0.2 s was not enough at a load average of 10 on 2 cores.
         opts = webhooks.Options(seconds=1.0, closed_seconds=3.0, ivr_rate=250, warmup=22,

@@ -55,6 +55,8 @@ def test_sign_in_text_call_and_work_the_case(page_for, server, demo):
     key = _wait_for_gather(page)
     if key == "consent_ask":
         _press(page, "1")
+        assert _wait_for_gather(page) == "channel_offer_ask"
+        _press(page, "2")  # how she is told: SMS, as before
         key = _wait_for_gather(page)
     assert key == "main_menu"
     _press(page, "2")
@@ -128,6 +130,8 @@ def test_ring_once_and_take_the_callback(page_for, server, app, demo):
     key = _wait_for_gather(page)
     if key == "consent_ask":
         _press(page, "1")
+        assert _wait_for_gather(page) == "channel_offer_ask"
+        _press(page, "2")  # how she is told: SMS, as before
         key = _wait_for_gather(page)
     assert key == "main_menu"
     shot(page, "simulator-callback-answered")

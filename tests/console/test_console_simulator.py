@@ -123,6 +123,8 @@ def test_call_the_menu_and_report_a_problem(admin, demo):
     assert phone.heard[0] == "welcome"
     if phone.heard[-1] == "consent_ask":
         verb = phone.press(verb, "1")
+        assert phone.heard[-1] == "channel_offer_ask"  # how she is told: SMS, as before
+        verb = phone.press(verb, "2")
     assert phone.heard[-1] == "main_menu"
     verb = phone.press(verb, "2")
     assert "report_menu" in phone.heard and phone.heard[-1] == "report_more"

@@ -200,6 +200,13 @@ class Caller:
         self.post(path_of(self.waiting.get("action")), self.form(Digits=digits))
         return self
 
+    def agree(self, channel: str | None = None) -> Caller:
+        """Agree to the consent question ('1'), then answer the question asked once after
+        it, how she is told: '1' by calls, '2' by SMS, None no key (SMS kept)."""
+        self.press("1")
+        assert self.node == "channel_offer", self.heard
+        return self.press(channel) if channel else self.silence()
+
     def silence(self) -> Caller:
         assert self.kind in ("gather", "record"), self.kind
         self.post(path_of(self.last.text), self.form())

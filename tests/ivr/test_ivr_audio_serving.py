@@ -100,7 +100,7 @@ def test_staff_recording_wins_and_is_cached_briefly(client, audio_dir):
     text = cli.current_catalogue()["main_menu"]
     write_rendered(audio_dir, "main_menu", text)
     (audio_dir / "recorded" / "main_menu.mp3").write_bytes(TINY_MP3)
-    caller = Caller(client).call().press("1")
+    caller = Caller(client).call().agree()
     assert plays(caller) == [f"{PUBLIC_URL}/ivr/audio/main_menu.mp3"]
     resp = fetch(client, "/ivr/audio/main_menu.mp3")
     assert resp.status_code == 200 and resp.mimetype == "audio/mpeg"
@@ -109,8 +109,8 @@ def test_staff_recording_wins_and_is_cached_briefly(client, audio_dir):
 
 def test_a_file_for_an_older_text_is_not_played(client, audio_dir):
     write_rendered(audio_dir, "main_menu", "an older text")
-    caller = Caller(client).call().press("1")
-    assert plays(caller) == [] and caller.heard == ["consent_thanks", "main_menu"]
+    caller = Caller(client).call().agree()
+    assert plays(caller) == [] and caller.heard == ["main_menu"]
 
 
 @pytest.mark.parametrize("name", [

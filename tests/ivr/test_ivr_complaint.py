@@ -27,7 +27,7 @@ def count(db, model) -> int:
 
 def reporting(client, *keys: str) -> Caller:
     """A caller who agreed to consent and chose a problem, at the beep."""
-    caller = Caller(client).call().press("1").press("2")
+    caller = Caller(client).call().agree().press("2")
     for key in keys:
         caller.press(key)
     assert caller.kind == "record" and caller.heard[-1] == "record_instructions"
@@ -123,7 +123,7 @@ def test_safety_voicemail_is_category_three_and_noted_as_voicemail(client, db):
     caller.speak()
     case = db.scalar(select(Case))
     assert case.category == 3
-    caller2 = Caller(client).call().press("1").press("5")  # nobody on duty -> voicemail
+    caller2 = Caller(client).call().agree().press("5")  # nobody on duty -> voicemail
     caller2.speak()
     notes = db.scalars(select(CaseEvent.note).where(CaseEvent.kind == "recording")
                        .order_by(CaseEvent.id)).all()

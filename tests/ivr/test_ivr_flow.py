@@ -65,7 +65,7 @@ def agreed(client, phone=None) -> Caller:
     """A caller who has agreed to the consent question and is at the main menu."""
     caller = Caller(client, phone=phone or fresh_phone()).call()
     if caller.node == "consent":
-        caller.press("1")
+        caller.agree()
     assert caller.node == "main"
     return caller
 
@@ -83,7 +83,9 @@ def test_first_call_asks_consent_and_stores_the_answer_like_sms(client, db):
     assert consent.question == catalogue_at(clock.utcnow())["consent_ask"]
 
     caller.press("1")
-    assert caller.heard == ["consent_thanks", "main_menu"] and caller.node == "main"
+    assert caller.heard == ["consent_thanks", "channel_offer_ask"]
+    caller.silence()  # how she is told: no key keeps SMS, on to the main menu
+    assert caller.heard == ["main_menu"] and caller.node == "main"
     db.expire_all()
     consent = db.scalar(select(Consent))
     assert consent.answer == "granted" and consent.answered_at is not None
@@ -104,8 +106,10 @@ def test_refusal_is_stored_and_consent_asked_again_before_anything_is_recorded(c
     assert query(caller.waiting.get("action"))["resume"] == "report"
     assert count(db, Consent) == 2
 
-    caller.press("1")  # agrees now: back where she was going
-    assert caller.heard == ["consent_thanks", *MENU.nodes["report"].prompts]
+    caller.press("1")  # agrees now, keeps SMS: back where she was going
+    assert caller.heard == ["consent_thanks", "channel_offer_ask"]
+    caller.press("2")
+    assert caller.heard == ["channel_sms_said", *MENU.nodes["report"].prompts]
     assert caller.node == "report"
     caller.press("1")
     assert caller.kind == "record" and caller.heard == ["record_instructions"]
@@ -359,6 +363,14 @@ def test_every_path_of_the_menu_ends_well(client, db, duty):
     start = Caller(client).call()
     paths = {start.state: []}
     todo = deque([(start, [])])
+    # The main menu is first explored as a caller who agreed (then kept SMS): a refusal
+    # leads to the same state, and the one found first is the one walked on from.
+    agreed_path = [("press", "1"), ("silence",)]
+    agreed = Caller(client).call()
+    for action in agreed_path:
+        agreed.do(action)
+    paths[agreed.state] = agreed_path
+    todo.append((agreed, agreed_path))
     nodes, heard, hangups = set(), set(start.heard), 0
     while todo:
         sample, path = todo.popleft()
@@ -402,8 +414,8 @@ def test_each_step_is_stored_once_whatever_twilio_retries(client, db, duty):
     first = caller.root
     caller.retry()
     assert [e.tag for e in caller.root] == [e.tag for e in first]
-    steps = [("press", "1"), ("press", "3"), ("press", "1"), ("press", "99999"), ("press", "*"),
-             ("press", "5"), ("dial", "no-answer"), ("silence",), ("speak",)]
+    steps = [("press", "1"), ("silence",), ("press", "3"), ("press", "1"), ("press", "99999"),
+             ("press", "*"), ("press", "5"), ("dial", "no-answer"), ("silence",), ("speak",)]
     for action in steps:
         caller.do(action)
         before = caller.heard
@@ -414,10 +426,10 @@ def test_each_step_is_stored_once_whatever_twilio_retries(client, db, duty):
     stored = db.execute(select(CallStep.step, CallStep.node, CallStep.digits)
                         .where(CallStep.call_id == call.id).order_by(CallStep.id)).all()
     assert [s.step for s in stored] == [str(i) for i in range(len(steps) + 1)]
-    assert [s.node for s in stored] == ["incoming", "consent", "main", "more", "case_lookup",
-                                        "case_lookup", "main", "dial_duty", "record_complaint",
-                                        "record_complaint"]
-    assert stored[4].digits == "99999"
+    assert [s.node for s in stored] == ["incoming", "consent", "channel_offer", "main", "more",
+                                        "case_lookup", "case_lookup", "main", "dial_duty",
+                                        "record_complaint", "record_complaint"]
+    assert stored[5].digits == "99999"
     assert count(db, Call) == 1 and count(db, Consent) == 1
     assert count(db, Case) == 1 and count(db, Recording) == 1
 
@@ -492,7 +504,7 @@ def test_the_consent_answer_is_one_statement_and_stored_once(client, db):
     caller = Caller(client).call()
     statements = statements_of(client, lambda: caller.press("1"))
     assert len(statements) == (ACTING or 7)  # SQLite: the session path, her registration too
-    assert caller.heard == ["consent_thanks", "main_menu"]
+    assert caller.heard == ["consent_thanks", "channel_offer_ask"]
     db.expire_all()
     assert db.scalar(select(Person.registered_at).where(Person.phone == caller.phone))
     consent = db.scalar(select(Consent))

@@ -24,7 +24,7 @@ def settings(settings):
 
 def at_mine(client) -> Caller:
     """A caller who agreed to consent, at "meetings, stop messages, erase" (3, then 4)."""
-    caller = Caller(client).call().press("1")
+    caller = Caller(client).call().agree()
     caller.press("3").press("4")
     assert caller.node == "mine" and caller.heard == ["mine_menu"]
     return caller

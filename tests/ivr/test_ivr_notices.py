@@ -299,7 +299,7 @@ def test_a_unknown_or_foreign_callback_says_goodbye(client, db, rt, fake, member
 def test_a_member_told_by_voice_goes_through_a_whole_case_life_without_one_sms(
         client, db, rt, fake, member, clock_at):
     clock_at(T0)
-    her = Caller(client, phone=MEMBER).call().press("1").press("2").press("1")  # report
+    her = Caller(client, phone=MEMBER).call().agree("1").press("2").press("1")  # report
     assert her.kind == "record"
     her.speak(duration=9)
     case = the_case(db)

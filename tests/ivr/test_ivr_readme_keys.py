@@ -15,12 +15,14 @@ KEYS = _table("| action | SMS | keys |")
 
 
 def _walk(start: str, presses: list[str]):
+    """Where ``presses`` lead from ``start``; an action on the way leads on to the node it
+    is followed by (``then``: consent, then how she is told)."""
     node, target = start, None
     for pressed in presses:
-        assert node is not None, f"{presses}: an action before the last key"
+        assert node is not None, f"{presses}: an action that ends the call before the last key"
         target = choose(MENU, node, pressed)
         assert target is not None, f"{presses}: {pressed!r} does nothing on {node!r}"
-        node = target if isinstance(target, str) else None
+        node = target if isinstance(target, str) else target.then
     return target
 
 

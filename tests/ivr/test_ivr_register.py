@@ -25,7 +25,7 @@ def person_of(db, caller) -> Person:
 
 
 def at_profile(client) -> Caller:
-    caller = Caller(client).call().press("1").press("3").press("4").press("4")
+    caller = Caller(client).call().agree().press("3").press("4").press("4")
     assert caller.node == "profile" and caller.heard == ["profile_menu"]
     return caller
 
@@ -45,8 +45,12 @@ def three_groups(db):
 
 def test_consent_by_keypad_registers_her_and_a_refusal_does_not(client, db):
     agreed = Caller(client).call().press("1")
-    assert agreed.heard == ["consent_thanks", "main_menu"]
+    assert agreed.heard == ["consent_thanks", "channel_offer_ask"]
+    agreed.silence()  # no key: SMS kept, on to the main menu
+    assert agreed.heard == ["main_menu"] and agreed.node == "main"
+    assert person_of(db, agreed).notify_channel == "sms"
     refused = Caller(client).call().press("2")
+    assert refused.heard == ["consent_refused", "main_menu"]
     assert person_of(db, agreed).registered_at is not None
     assert person_of(db, refused).registered_at is None
 
@@ -101,7 +105,7 @@ def test_a_number_not_on_the_list_says_so_and_joins_nothing(client, db):
 
 def test_a_member_of_a_known_ward_hears_only_its_groups(client, db):
     three_groups(db)
-    caller = Caller(client).call().press("1")
+    caller = Caller(client).call().agree()
     person = person_of(db, caller)
     person.ward_old = "Phúc Tân"
     db.commit()
@@ -163,7 +167,7 @@ def group_page(*numbers):
 
 def test_more_than_four_groups_are_read_four_at_a_time_and_hash_reads_the_next(client, db):
     seven_groups(db)
-    caller = Caller(client).call().press("1")
+    caller = Caller(client).call().agree()
     person = person_of(db, caller)
     person.ward_current = "Hồng Hà"
     db.commit()
@@ -198,3 +202,57 @@ def test_every_page_of_groups_reads_at_most_four_and_the_last_leads_back_to_the_
         assert sorted(k for k in node.choices if k.isdigit()) == ["1", "2", "3", "4"]
     last = MENU.nodes[GROUP_PICK_NODES[-1]].choices["#"]
     assert last.then == "group_pick"
+
+
+def voice_log(db, person):
+    from hotline.models import Consent
+
+    return [(c.answer, c.channel) for c in db.scalars(
+        select(Consent).where(Consent.purpose == "voice_calls", Consent.person_id == person.id)
+        .order_by(Consent.id))]
+
+
+def test_right_after_consent_1_chooses_to_be_told_by_calls_kept_in_the_consent_log(client, db):
+    caller = Caller(client).call().press("1")
+    assert caller.node == "channel_offer"
+    caller.press("1")
+    assert caller.heard == ["channel_voice_said", "main_menu"] and caller.node == "main"
+    caller.retry()  # Twilio retries: recorded once
+    person = person_of(db, caller)
+    assert person.notify_channel == "voice" and person.registered_at is not None
+    assert voice_log(db, person) == [("granted", "voice")]
+    # Asked once: the next call goes straight to the main menu.
+    again = Caller(client, phone=caller.phone).call()
+    assert again.heard == ["welcome", "main_menu"]
+
+
+def test_right_after_consent_2_keeps_sms(client, db):
+    caller = Caller(client).call().press("1").press("2")
+    assert caller.heard == ["channel_sms_said", "main_menu"]
+    person = person_of(db, caller)
+    assert person.notify_channel == "sms" and voice_log(db, person) == []
+
+
+def test_a_wrong_key_on_the_channel_question_asks_once_more_then_goes_on_with_sms(client, db):
+    caller = Caller(client).call().press("1").press("7")
+    assert caller.heard == ["invalid_key", "channel_offer_ask"]
+    caller.press("9")  # not the danger key here: the question has two answers only
+    assert caller.heard == ["main_menu"] and caller.kind == "gather"
+    assert person_of(db, caller).notify_channel == "sms"
+
+
+def test_consent_asked_on_the_way_comes_back_where_she_was_after_the_channel_question(
+        client, db):
+    three_groups(db)
+    caller = Caller(client).call().press("2")  # refuses at first
+    caller.press("3").press("4").press("4").press("2")  # her group: needs her consent
+    assert caller.node == "consent"
+    caller.press("1")
+    assert caller.heard == ["consent_thanks", "channel_offer_ask"]
+    caller.press("1")
+    assert caller.heard == ["channel_voice_said", "profile_menu"] and caller.node == "profile"
+    assert person_of(db, caller).notify_channel == "voice"
+    # Silence instead goes on there too.
+    other = Caller(client).call().press("2")
+    other.press("3").press("4").press("4").press("2").press("1").silence()
+    assert other.heard == ["profile_menu"] and other.node == "profile"

@@ -252,7 +252,7 @@ def test_a_case_life_that_starts_with_a_phone_call(app, rt, world):
     from tests.ivr.ivr_caller import Caller
 
     app.extensions["hotline"].settings = rt.settings.replace(twilio_auth_token=AUTH_TOKEN)
-    caller = Caller(app.test_client(), phone=MEMBER).call().press("1").press("2").press("1")
+    caller = Caller(app.test_client(), phone=MEMBER).call().agree().press("2").press("1")
     caller.speak(recording_sid="RE" + "b" * 32, duration=20)
     case = the_case(rt)
     assert (case.channel, case.category, case.assignee.phone) == ("voice", 1, PE1)
