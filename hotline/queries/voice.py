@@ -8,19 +8,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from hotline.models import (
-    CollectiveIssue,
-    Forum,
-    Group,
-    GroupRole,
-    Meeting,
-    MeetingMinutes,
-    MeetingStatus,
-    Membership,
-    PressItem,
-    StaffRole,
-    StaffUser,
-)
+from hotline.models.groups import Group, GroupRole, Meeting, MeetingStatus, Membership
+from hotline.models.staff import StaffRole, StaffUser
+from hotline.models.voice import CollectiveIssue, Forum, MeetingMinutes, PressItem
 
 
 def minute_groups(session: Session, user: StaffUser) -> list[int] | None:

@@ -23,17 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline import clock
 from hotline.db import write_now
-from hotline.models import (
-    Direction,
-    GatewayDevice,
-    Kind,
-    Lane,
-    Message,
-    MessageStatus,
-    Person,
-    Role,
-)
-from hotline.models.devices import SILENT_AFTER_MINUTES
+from hotline.models import Direction, Kind, Lane, Message, MessageStatus, Person, Role
+from hotline.models.devices import SILENT_AFTER_MINUTES, GatewayDevice
 from hotline.phones import carrier
 from hotline.services.audit import audit
 from hotline.services.errors import ServiceError
