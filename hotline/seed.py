@@ -29,23 +29,18 @@ GROUPS = [
     ("CD02", "Nhóm đồng nát Chương Dương", "Chương Dương"),
     ("PT01", "Nhóm bán hàng rong Phúc Tân", "Phúc Tân"),
 ]
-# (phone, name, sex, birth year, occupation, province, group, group role, person role)
+# (phone, name, sex, birth year, occupation, province, group, group role); the line role
+# follows from the group role (see _line_role).
+PEER = GroupRole.PEER_EDUCATOR
 PEOPLE = [
-    ("+84901000001", "Nguyễn Thị Hoa", "F", 1978, "scrap", "Thanh Hóa", "CD02",
-     GroupRole.PEER_EDUCATOR, Role.PEER_EDUCATOR),
-    ("+84901000002", "Trần Thị Mai", "F", 1982, "vendor", "Nam Định", "CD01",
-     GroupRole.PEER_EDUCATOR, Role.PEER_EDUCATOR),
-    ("+84901000003", "Lê Thị Thu", "F", 1975, "vendor", "Hà Nam", "PT01",
-     GroupRole.PEER_EDUCATOR, Role.PEER_EDUCATOR),
-    ("+84901000009", "Phạm Thị Lan", "F", 1970, None, "Hà Nội", None, None, Role.COORDINATOR),
-    ("+84912000001", "Đỗ Thị Hằng", "F", 1985, "vendor", "Thái Bình", "CD01",
-     GroupRole.LEADER, Role.MEMBER),
-    ("+84912000002", "Vũ Thị Nga", "F", 1990, "vendor", "Nam Định", "CD01",
-     GroupRole.MEMBER, Role.MEMBER),
-    ("+84912000003", "Bùi Văn Nam", "M", 1968, "scrap", "Thanh Hóa", "CD02",
-     GroupRole.MEMBER, Role.MEMBER),
-    ("+84912000004", "Hoàng Thị Yến", "F", 1995, "vendor", "Hưng Yên", "PT01",
-     GroupRole.SECRETARY, Role.MEMBER),
+    ("+84901000001", "Nguyễn Thị Hoa", "F", 1978, "scrap", "Thanh Hóa", "CD02", PEER),
+    ("+84901000002", "Trần Thị Mai", "F", 1982, "vendor", "Nam Định", "CD01", PEER),
+    ("+84901000003", "Lê Thị Thu", "F", 1975, "vendor", "Hà Nam", "PT01", PEER),
+    ("+84901000009", "Phạm Thị Lan", "F", 1970, None, "Hà Nội", None, None),
+    ("+84912000001", "Đỗ Thị Hằng", "F", 1985, "vendor", "Thái Bình", "CD01", GroupRole.LEADER),
+    ("+84912000002", "Vũ Thị Nga", "F", 1990, "vendor", "Nam Định", "CD01", GroupRole.MEMBER),
+    ("+84912000003", "Bùi Văn Nam", "M", 1968, "scrap", "Thanh Hóa", "CD02", GroupRole.MEMBER),
+    ("+84912000004", "Hoàng Thị Yến", "F", 1995, "vendor", "Hưng Yên", "PT01", GroupRole.SECRETARY),
 ]
 # Every provider has a number a member can call: the national lines DOMAIN.md names (legal
 # aid 1800 1233, 111, Peace House 1900 969680) and plausible Hồng Hà ward numbers otherwise.
@@ -76,6 +71,14 @@ LOGINS = [
 ]
 
 
+def _line_role(group_role: GroupRole | None) -> Role:
+    """A demo person's role on the line: a group's peer educator is one, the one in no group
+    is the coordinator, everyone else a member."""
+    if group_role is None:
+        return Role.COORDINATOR
+    return Role.PEER_EDUCATOR if group_role == GroupRole.PEER_EDUCATOR else Role.MEMBER
+
+
 def seed_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     """Create the demo rows that are missing; return (username, password, role)."""
     groups = {}
@@ -88,7 +91,8 @@ def seed_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
         groups[code] = group
     session.flush()
     people = {}
-    for i, (phone, name, sex, born, job, province, code, group_role, role) in enumerate(PEOPLE):
+    for i, (phone, name, sex, born, job, province, code, group_role) in enumerate(PEOPLE):
+        role = _line_role(group_role)
         person = session.scalar(select(Person).where(Person.phone == phone))
         if person is None:
             person = Person(
