@@ -56,6 +56,8 @@ class RecordingStatus(StrEnum):
 
 
 class Call(Base):
+    """One phone call, in or out, as its gateway reported it."""
+
     __tablename__ = "calls"
     __table_args__ = (
         UniqueConstraint("gateway", "external_id"),
@@ -133,6 +135,9 @@ class CallbackStatus(StrEnum):
 
 
 class CallbackRequest(Base):
+    """A call the line owes or places: a callback she asked for, an emergency alert to a
+    responder, or a notice told by voice; the callback job dials the due ones."""
+
     __tablename__ = "callback_requests"
     __table_args__ = (
         Index("ix_callback_requests_status_due", "status", "due_at"),

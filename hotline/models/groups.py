@@ -13,6 +13,8 @@ from hotline.db import Base
 
 
 class GroupRole(StrEnum):
+    """A person's part in one group (``Membership.role``)."""
+
     MEMBER = "member"
     LEADER = "leader"
     DEPUTY = "deputy"
@@ -21,6 +23,8 @@ class GroupRole(StrEnum):
 
 
 class Group(Base):
+    """A self-help group of one ward: members, peer educators, meetings."""
+
     __tablename__ = "groups"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,18 +12,25 @@ from hotline.db import Base
 
 
 class Role(StrEnum):
+    """A person's part on the line (a console login has its own ``StaffRole``)."""
+
     MEMBER = "member"
     PEER_EDUCATOR = "peer_educator"
     COORDINATOR = "coordinator"
 
 
 class Sex(StrEnum):
+    """As she gives it; ``X`` for anything else."""
+
     FEMALE = "F"
     MALE = "M"
     OTHER = "X"
 
 
 class Residence(StrEnum):
+    """Her residence registration where she lives now (thường trú, tạm trú, none), or not
+    known; it gates insurance and schools."""
+
     PERMANENT = "permanent"
     TEMPORARY = "temporary"
     NONE = "none"

@@ -13,6 +13,8 @@ from hotline.db import Base
 
 
 class StaffRole(StrEnum):
+    """What a console login may do; a peer educator's login also names her ``Person``."""
+
     ADMIN = "admin"
     COORDINATOR = "coordinator"
     PEER_EDUCATOR = "peer_educator"
@@ -20,6 +22,8 @@ class StaffRole(StrEnum):
 
 
 class StaffUser(Base):
+    """A console login: staff, or a peer educator signing in as herself."""
+
     __tablename__ = "staff_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
