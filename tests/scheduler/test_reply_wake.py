@@ -5,8 +5,6 @@ the work happens inside the run that was already under way."""
 
 from __future__ import annotations
 
-import threading
-
 from hotline import clock
 from hotline.db import session_scope
 from hotline.models import Kind
@@ -15,47 +13,22 @@ from hotline.services.outbox import Outbox
 from scheduler import jobs
 from scheduler.runner import JOBS
 from tests.factories import create_person
-from tests.fakes.gateway import ScriptedGateway
-
-
-def in_thread(target, *args, **kwargs):
-    result = {}
-    thread = threading.Thread(target=lambda: result.update(value=target(*args, **kwargs)),
-                              daemon=True)
-    thread.start()
-    return thread, result
+from tests.scheduler.support import in_thread, set_after, watch_drain
 
 
 def test_a_reply_queued_while_the_drain_idles_goes_in_the_same_run(rt, monkeypatch):
-    gateway, sent = ScriptedGateway(), threading.Event()
-    real_send = gateway.send_sms
-
-    def send(*args, **kwargs):
-        sent.set()
-        return real_send(*args, **kwargs)
-
-    monkeypatch.setattr(gateway, "send_sms", send)
-    monkeypatch.setattr(type(rt), "sms_gateway", gateway, raising=False)
-    looked = threading.Event()
-    real_drain = outbox.drain
-
-    def drain(*args, **kwargs):
-        report = real_drain(*args, **kwargs)
-        looked.set()
-        return report
-
-    monkeypatch.setattr(outbox, "drain", drain)
+    watched = watch_drain(rt, monkeypatch)
     now = clock.utcnow()
     thread, result = in_thread(jobs.drain_outbox, rt, now, idle_wait=3.0)
-    assert looked.wait(30)  # the run found nothing and waits
-    assert not sent.is_set()
+    assert watched.looked.wait(30)  # the run found nothing and waits
+    assert not watched.sent.is_set()
     with session_scope(rt.sessions) as s:
         person = create_person(s, now, phone="+84912000777")
         Outbox(s).enqueue(now, person.phone, "tra loi", kind=Kind.REPLY, person=person)
-    assert sent.wait(30)
+    assert watched.sent.wait(30)
     thread.join(30)
     assert not thread.is_alive() and result["value"].sent == 1
-    assert [body for _, body, _ in gateway.sent] == ["tra loi"]
+    assert [body for _, body, _ in watched.gateway.sent] == ["tra loi"]
 
 
 def test_without_a_wait_the_drain_job_returns_when_idle(rt):
@@ -65,15 +38,7 @@ def test_without_a_wait_the_drain_job_returns_when_idle(rt):
 
 def test_a_text_stored_while_handle_inbound_polls_is_acted_on_in_the_same_run(
         rt, monkeypatch):
-    looked = threading.Event()
-    real = inbound.handle_pending
-
-    def handle_pending(*args, **kwargs):
-        taken = real(*args, **kwargs)
-        looked.set()
-        return taken
-
-    monkeypatch.setattr(inbound, "handle_pending", handle_pending)
+    looked = set_after(monkeypatch, inbound, "handle_pending")
     thread, result = in_thread(jobs.handle_inbound, rt, clock.utcnow(), poll_every=0.05,
                                poll_for=3.0)
     assert looked.wait(30)

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 from datetime import timedelta
 
 import psycopg
@@ -23,7 +22,7 @@ from hotline.services.outbox import WAKE_CHANNEL, Outbox, WakeListener
 from scheduler import jobs, runner
 from tests.conftest import BACKEND
 from tests.factories import create_person
-from tests.fakes.gateway import ScriptedGateway
+from tests.scheduler.support import in_thread, watch_drain
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql",
                                 reason="LISTEN/NOTIFY is PostgreSQL's; SQLite keeps the tick")
@@ -67,35 +66,15 @@ def queue_elsewhere(database_url: str, phone: str, body: str, kind: str) -> None
 
 def test_a_reply_committed_by_another_process_wakes_the_idle_drain(
         rt, listener, database_url, monkeypatch):
-    gateway, sent = ScriptedGateway(), threading.Event()
-    real_send = gateway.send_sms
-
-    def send(*args, **kwargs):
-        sent.set()
-        return real_send(*args, **kwargs)
-
-    monkeypatch.setattr(gateway, "send_sms", send)
-    monkeypatch.setattr(type(rt), "sms_gateway", gateway, raising=False)
-    looked = threading.Event()
-    real_drain = outbox.drain
-
-    def drain(*args, **kwargs):
-        report = real_drain(*args, **kwargs)
-        looked.set()
-        return report
-
-    monkeypatch.setattr(outbox, "drain", drain)
-    result: dict = {}
-    thread = threading.Thread(daemon=True, target=lambda: result.update(
-        value=jobs.drain_outbox(rt, clock.utcnow(), idle_wait=IDLE_WAIT)))
-    thread.start()
+    watched = watch_drain(rt, monkeypatch)
+    thread, result = in_thread(jobs.drain_outbox, rt, clock.utcnow(), idle_wait=IDLE_WAIT)
     try:
-        assert looked.wait(30)  # the run found nothing and waits
-        assert not sent.is_set()
+        assert watched.looked.wait(30)  # the run found nothing and waits
+        assert not watched.sent.is_set()
         queue_elsewhere(database_url, "+84912000881", "tra loi", "REPLY")
-        assert sent.wait(IDLE_WAIT / 2)
+        assert watched.sent.wait(IDLE_WAIT / 2)
         assert thread.is_alive()  # the same run, still within its wait: woken, not ticked
-        assert [body for _, body, _ in gateway.sent] == ["tra loi"]
+        assert [body for _, body, _ in watched.gateway.sent] == ["tra loi"]
     finally:
         monkeypatch.setattr(jobs, "DRAIN_BUDGET", timedelta(0))  # end the run at its next look
         outbox.WAKE.set()
