@@ -15,16 +15,12 @@ from hotline.models import CaseEvent, CaseStatus
 from scheduler import jobs
 from tests.conftest import PUBLIC_URL
 from tests.emergency_support import (  # noqa: F401 (fixtures)
-    FROM,
     NIGHT,
-    SAFETY_NUMBERS,
-    SID,
     STRANGER,
     clock_at,
     fake,
     out_to,
     placed,
-    same_minute,
     settings,
     team,
     the_case,

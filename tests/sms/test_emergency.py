@@ -13,15 +13,12 @@ from hotline import clock
 from hotline.models import Case, CaseStatus, Kind, Person, Role
 from scheduler import jobs
 from tests.emergency_support import (  # noqa: F401 (fixtures)
-    FROM,
     NIGHT,
     SAFETY_NUMBERS,
-    SID,
     STRANGER,
     clock_at,
     fake,
     out_to,
-    placed,
     same_minute,
     settings,
     team,
