@@ -159,6 +159,18 @@ def set_clock(monkeypatch):
     return move
 
 
+def clock_starting_at(start: datetime):
+    """A module's ``clock_at`` fixture: the webhooks see ``start`` until the test moves the
+    clock with ``clock_at(when)``."""
+
+    @pytest.fixture
+    def clock_at(set_clock):
+        set_clock(start)
+        return set_clock
+
+    return clock_at
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.models import Case, Direction, Message, Role
-from tests.conftest import AUTH_TOKEN, TWILIO_FROM, at, calls_through
+from tests.conftest import AUTH_TOKEN, TWILIO_FROM, at, calls_through, clock_starting_at
 from tests.factories import create_person
 from tests.fakes.twilio_server import FakeTwilio
 
@@ -30,10 +30,7 @@ def settings(settings, fake):
     return calls_through(settings, fake)
 
 
-@pytest.fixture
-def clock_at(set_clock):
-    set_clock(NIGHT)
-    return set_clock
+clock_at = clock_starting_at(NIGHT)
 
 
 @pytest.fixture

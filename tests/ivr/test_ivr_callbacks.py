@@ -15,7 +15,14 @@ from hotline.models import Call, CallbackRequest, CallStep, Person
 from hotline.services import calls
 from scheduler import jobs
 from scheduler.runner import JOBS
-from tests.conftest import PUBLIC_URL, TWILIO_FROM, TWILIO_SID, at, calls_through
+from tests.conftest import (
+    PUBLIC_URL,
+    TWILIO_FROM,
+    TWILIO_SID,
+    at,
+    calls_through,
+    clock_starting_at,
+)
 from tests.factories import create_person
 from tests.ivr.ivr_caller import Caller, fresh_phone, fresh_sid, sign
 
@@ -29,11 +36,7 @@ def settings(settings, fake_twilio):
     return calls_through(settings, fake_twilio)
 
 
-@pytest.fixture
-def clock_at(set_clock):
-    """Set the time the webhooks see: ``clock_at(dt)``, NIGHT until then."""
-    set_clock(NIGHT)
-    return set_clock
+clock_at = clock_starting_at(NIGHT)
 
 
 def count(db, model) -> int:
