@@ -20,7 +20,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hotline import clock
-from hotline.db import hand_over_write_lock, insert_once, session_scope, write_now
+from hotline.db import (
+    DirectWrite,
+    hand_over_write_lock,
+    insert_once,
+    session_scope,
+    write_now,
+)
 from hotline.models import Direction, Message, MessageStatus
 from hotline.models.messages import HANDLING_FAILED
 from hotline.phones import PhoneError, mask, normalize
@@ -55,26 +61,19 @@ def store(
     Works on a session or on a connection (``hotline.db.autocommit``: the webhooks).
     ``device_id`` is the Android SIM it came in on (``hotline.services.devices``).
     """
-    body = clean(body)
-    try:
-        phone = normalize(sender)
-    except PhoneError:
-        phone = clean(sender)[:64]
+    values = _inbound_row(now, gateway, external_id, sender, body, device_id)
     if dedupe_window:
         twin = session.scalar(
             select(Message.id).where(
                 Message.direction == Direction.IN,
                 Message.gateway == gateway,
-                Message.phone == phone,
-                Message.body == body,
+                Message.phone == values["phone"],
+                Message.body == values["body"],
                 Message.created_at >= now - dedupe_window,
             ).limit(1)
         )
         if twin is not None:
             return twin, False
-    values = {"direction": Direction.IN, "gateway": gateway, "external_id": external_id or None,
-              "phone": phone, "body": body, "status": MessageStatus.RECEIVED, "kind": "in",
-              "created_at": now, "device_id": device_id}
     msg_id = insert_once(session, Message, values, ("gateway", "external_id"))
     if msg_id is not None:
         return msg_id, True
@@ -82,6 +81,25 @@ def store(
     return session.execute(
         select(Message.id).where(Message.gateway == gateway, Message.external_id == external_id)
     ).scalar_one(), False
+
+
+def _inbound_row(now: datetime, gateway: str, external_id: str | None, sender: str, body: str,
+                 device_id: int | None) -> dict:
+    body = clean(body)
+    try:
+        phone = normalize(sender)
+    except PhoneError:
+        phone = clean(sender)[:64]
+    return {"direction": Direction.IN, "gateway": gateway, "external_id": external_id or None,
+            "phone": phone, "body": body, "status": MessageStatus.RECEIVED, "kind": "in",
+            "created_at": now, "device_id": device_id}
+
+
+# ``store`` without a dedupe window or a SIM (Twilio's webhook), as one direct write.
+_STORE = DirectWrite.insert_once(
+    Message, ("gateway", "external_id"),
+    ("direction", "gateway", "external_id", "phone", "body", "status", "kind", "created_at",
+     "device_id"))
 
 
 def pending(session: Session, limit: int) -> list[int]:
@@ -144,11 +162,17 @@ def receive_text(rt, gateway: str, external_id: str | None, sender: str, body: s
     (message id, created). Acting on it is ``handle_pending``'s work. ``phone_id`` and
     ``sim_number`` name the Android phone and SIM it came in on (the reply leaves there)."""
     now = clock.utcnow()
-    msg_id, created = write_now(rt.engine, lambda conn: store(  # one INSERT
-        conn, now, gateway=gateway, external_id=external_id, sender=sender, body=body,
-        dedupe_window=RESEND_WINDOW if resends else None,
-        device_id=devices.came_in_on(conn, now, phone_id, sim_number) if phone_id else None,
-    ))
+    row = None
+    if not resends and phone_id is None and external_id and _STORE.supported(rt.engine):
+        row = _STORE(rt.engine, _inbound_row(now, gateway, external_id, sender, body, None))
+    if row is not None:  # stored now, in one statement
+        msg_id, created = row[0], True
+    else:  # a repeat (its first row's id is looked up), a resend window, a SIM
+        msg_id, created = write_now(rt.engine, lambda conn: store(  # one INSERT
+            conn, now, gateway=gateway, external_id=external_id, sender=sender, body=body,
+            dedupe_window=RESEND_WINDOW if resends else None,
+            device_id=devices.came_in_on(conn, now, phone_id, sim_number) if phone_id else None,
+        ))
     if created:
         log.info("sms in %s from %s", msg_id, mask(sender))
     return msg_id, created

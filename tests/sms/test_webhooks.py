@@ -65,6 +65,43 @@ class TestTwilioInbound:
         assert reply.direction == "out" and reply.phone == "+84912345678"
         assert handle_sms(client.application) == 0  # handled once
 
+    def test_a_message_is_stored_by_one_statement_with_every_column_as_before(self, client, db):
+        """The webhook's store is one ``INSERT`` run on the driver connection, without a
+        SQLAlchemy ``Connection`` around it (``hotline.db.DirectWrite``); the row is what the
+        ORM path stored: defaults, the UTC time, the normalised sender, not handled; a retry
+        is looked up, not stored."""
+        from sqlalchemy import event
+
+        from hotline import clock
+
+        engine = client.application.extensions["hotline"].engine
+        seen: list[str] = []
+        connections: list[object] = []
+        listen = lambda conn, cursor, statement, *args: seen.append(statement)  # noqa: E731
+        connected = connections.append
+        event.listen(engine, "before_cursor_execute", listen)
+        event.listen(engine, "engine_connect", connected)
+        try:
+            before = clock.utcnow()
+            assert signed_post(client, "/sms/inbound",
+                               inbound(sender="0912 345 678")).status_code == 200
+            after = clock.utcnow()
+            first, made = list(seen), len(connections)
+            assert signed_post(client, "/sms/inbound", inbound()).status_code == 200  # retried
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+            event.remove(engine, "engine_connect", connected)
+        assert len(first) == 1 and first[0].lstrip().upper().startswith("INSERT INTO MESSAGES")
+        assert made == 0  # no Connection, no isolation level switched and back
+        assert len(seen) > 1  # the retry: the insert did nothing, the first row is looked up
+        msg = db.scalar(select(Message))
+        assert count(db) == 1 and msg.phone == "+84912345678" and msg.body == "Xin chào"
+        assert (msg.direction, msg.gateway, msg.external_id) == ("in", "twilio", "SM" + "a" * 32)
+        assert (msg.status, msg.kind, msg.attempts, msg.segments) == ("received", "in", 0, 1)
+        assert msg.lane == Message.lane.default.arg and msg.idempotency_key is None
+        assert not msg.maybe_duplicate and not msg.needs_staff and msg.handled_at is None
+        assert before <= msg.created_at <= after and msg.device_id is None
+
     def test_retried_webhook_is_stored_once(self, client, db):
         for _ in range(3):
             assert signed_post(client, "/sms/inbound", inbound()).status_code == 200
