@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, cast, func, literal, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from hotline import clock
 from hotline.categories import Category
-from hotline.db import dialect_insert, insert_once, session_scope, write_now
+from hotline.db import DirectWrite, dialect_insert, insert_once, session_scope
 from hotline.gateways.base import GatewayError, VoiceGateway
 from hotline.models import (
     Call,
@@ -236,23 +237,25 @@ def start_call(
     return CallStart(call, consent_first)
 
 
-def store_move(conn: Connection, now: datetime, ref: CallRef, *, step: int, node: str,
+def store_move(engine: Engine, now: datetime, ref: CallRef, *, step: int, node: str,
                digits: str | None) -> bool:
     """Store a menu step that runs no action (a keypress that only moves through the menu,
     the most common request of a call) as one ``INSERT .. SELECT`` of the known call's id:
-    one statement, committed by itself on an autocommit connection.
+    one statement, committed by itself (``hotline.db.DirectWrite``).
 
     False when nothing was stored: the call is not known yet, or the step was stored before
     (a retry). ``menu_step`` then does the full work (it creates the call; a retry stays a
     no-op).
     """
-    stmt = _store_move_stmt(conn.dialect.name)
-    if stmt is None:
+    if not _MOVE.supported(engine):
         return False
-    return conn.execute(stmt, {
-        "gateway": ref.gateway, "sid": ref.sid, "step": str(step)[:64], "node": node[:40],
-        "digits": digits[:32] if digits else None, "at": now,
-    }).first() is not None
+    return _MOVE(engine, _step_params(now, ref, step, node, digits)) is not None
+
+
+def _step_params(now: datetime, ref: CallRef, step: int, node: str, digits: str | None
+                 ) -> dict:
+    return {"gateway": ref.gateway, "sid": ref.sid, "step": str(step)[:64], "node": node[:40],
+            "digits": digits[:32] if digits else None, "at": now}
 
 
 def _step_values(table):
@@ -278,6 +281,9 @@ def _store_move_stmt(dialect: str):
             .returning(table.c.id))
 
 
+_MOVE = DirectWrite(_store_move_stmt)
+
+
 def answer_menu(
     engine: Engine, sessions: sessionmaker, now: datetime, settings, ref: CallRef, *,
     step: int, node: str, digits: str | None, action: ActionRequest | None, question: str,
@@ -287,13 +293,11 @@ def answer_menu(
     an action, or a step of a call not stored yet, is a ``menu_step`` in its own
     transaction; on PostgreSQL the consent answer and a keyed case number are one statement
     too (``act_in_one_statement``). None when only the move was stored."""
-    if action is None and write_now(engine, lambda conn: store_move(
-            conn, now, ref, step=step, node=node, digits=digits)):
+    if action is None and store_move(engine, now, ref, step=step, node=node, digits=digits):
         return None
     if acts_in_one_statement(engine.dialect.name, action):
-        result = write_now(engine, lambda conn: act_in_one_statement(
-            conn, now, ref, step=step, node=node, digits=digits, action=action,
-            question=question))
+        result = act_in_one_statement(engine, now, ref, step=step, node=node, digits=digits,
+                                      action=action, question=question)
         if result is not None:
             return result
     with session_scope(sessions) as session:
@@ -313,11 +317,12 @@ def acts_in_one_statement(dialect: str, action: ActionRequest | None) -> bool:
             and action.name in ONE_STATEMENT_ACTIONS)
 
 
-def act_in_one_statement(conn: Connection, now: datetime, ref: CallRef, *, step: int,
+def act_in_one_statement(engine: Engine, now: datetime, ref: CallRef, *, step: int,
                          node: str, digits: str | None, action: ActionRequest,
                          question: str = "") -> StepResult | None:
     """The step that answers the consent question, or keys a case number, as one statement
-    on an autocommit connection: the step stored once, the caller's person and consent read,
+    committed by itself (``hotline.db.DirectWrite``): the step stored once, the caller's
+    person and consent read,
     and the write it makes (the answer; the consent question recorded as asked) in one
     ``INSERT .. SELECT`` with its ``WITH``, so it all commits, or none of it, in one round
     trip. Same rules as ``menu_step`` with ``GiveConsent`` / ``CaseStatus`` (compared in
@@ -326,18 +331,17 @@ def act_in_one_statement(conn: Connection, now: datetime, ref: CallRef, *, step:
     None when nothing was stored (the call not known yet, or a retried step): ``menu_step``
     then does the full work, and a retry stays a no-op.
     """
-    params = {"gateway": ref.gateway, "sid": ref.sid, "step": str(step)[:64],
-              "node": node[:40], "digits": digits[:32] if digits else None, "at": now,
-              "asked": question}  # not named as a column: the UPDATE would SET it
+    params = _step_params(now, ref, step, node, digits)
+    params["asked"] = question  # not named as a column: the UPDATE would SET it
     result = StepResult(None, True)
     if action.name == "consent":
         result.granted = action.args.get("answer") == "granted"
         params["said"] = "granted" if result.granted else "refused"
-        row = conn.execute(_consent_step_stmt(), params).one()
+        row = _ConsentStep(*_CONSENT_STEP(engine, params))
     else:
         value = (action.value or "").strip()
         params["number"] = int(value) if value.isdigit() and len(value) <= 12 else None
-        row = conn.execute(_case_status_step_stmt(), params).one()
+        row = _CaseStatusStep(*_CASE_STATUS_STEP(engine, params))
     if not row.stored:
         return None
     if not row.person:
@@ -450,6 +454,14 @@ def _case_status_step_stmt():
                   status.label("case_status"), _counted(asked).label("asked_now"))
 
 
+# The two one-statement steps, run directly (PostgreSQL only: ``acts_in_one_statement``),
+# and their one row.
+_CONSENT_STEP = DirectWrite(lambda dialect: _consent_step_stmt())
+_CASE_STATUS_STEP = DirectWrite(lambda dialect: _case_status_step_stmt())
+_ConsentStep = namedtuple("_ConsentStep", "stored person answered added registered")
+_CaseStatusStep = namedtuple("_CaseStatusStep", "stored person consented case_status asked_now")
+
+
 def menu_step(
     session: Session, now: datetime, ref: CallRef, *, step: int, node: str,
     digits: str | None, action: ActionRequest | None = None, question: str = "",
@@ -493,10 +505,8 @@ def _store_with_caller(session: Session, now: datetime, ref: CallRef, step: int,
     not known yet, or a retried step): the caller then takes that slower path."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    row = session.execute(_store_with_caller_stmt(), {
-        "gateway": ref.gateway, "sid": ref.sid, "step": str(step)[:64], "node": node[:40],
-        "digits": digits[:32] if digits else None, "at": now,
-    }).first()
+    row = session.execute(_store_with_caller_stmt(),
+                          _step_params(now, ref, step, node, digits)).first()
     if row is None:
         return None
     call, person = row

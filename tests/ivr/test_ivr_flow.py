@@ -469,14 +469,21 @@ def test_a_request_without_call_sid_is_a_clear_400(client, db):
 def test_a_keypress_that_only_moves_is_one_statement(client, db):
     caller = Caller(client).call().press("2")  # consent asked: "2" goes on without consent
     statements: list[str] = []
+    connections: list[object] = []
     engine = client.application.extensions["hotline"].engine
     listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    connected = connections.append
     event.listen(engine, "before_cursor_execute", listen)
+    event.listen(engine, "engine_connect", connected)
     try:
         caller.press("1")  # main menu -> information
     finally:
         event.remove(engine, "before_cursor_execute", listen)
+        event.remove(engine, "engine_connect", connected)
     assert len(statements) == 1 and statements[0].lstrip().upper().startswith("INSERT")
+    # Run on the driver connection (hotline.db.DirectWrite): no SQLAlchemy Connection, no
+    # isolation level switched at checkout and back.
+    assert connections == []
     steps = db.scalars(select(CallStep.node).order_by(CallStep.id)).all()
     assert steps[-1] == "main" and len(steps) == 3
 
