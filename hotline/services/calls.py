@@ -605,14 +605,15 @@ class Emergency(VoiceAction):
         from hotline.services import emergency
 
         person, result = ctx.person, ctx.result
-        if person is not None:
-            case = (emergency.raise_for(ctx.session, ctx.now, ctx.outbox, person,
-                                        channel=CHANNEL, source=f"call{ctx.call.id}")
-                    if result.created else emergency.open_emergency_of(ctx.session, person,
-                                                                        ctx.now))
-            result.case_number = case.number if case is not None else None
-        result.numbers = [p.phone for p in emergency.ladder(ctx.session)
-                          if person is None or p.id != person.id][:MAX_DIAL_NUMBERS]
+        with emergency.one_ladder(ctx.session):  # the alerts' ladder is whom she is put through to
+            if person is not None:
+                case = (emergency.raise_for(ctx.session, ctx.now, ctx.outbox, person,
+                                            channel=CHANNEL, source=f"call{ctx.call.id}")
+                        if result.created else emergency.open_emergency_of(ctx.session, person,
+                                                                            ctx.now))
+                result.case_number = case.number if case is not None else None
+            result.numbers = [p.phone for p in emergency.ladder(ctx.session)
+                              if person is None or p.id != person.id][:MAX_DIAL_NUMBERS]
         if not result.numbers:
             result.outcome = FAILED
 

@@ -17,6 +17,9 @@ caller.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
@@ -45,16 +48,42 @@ def responders(session: Session) -> list[Person]:
 
 def ladder(session: Session) -> list[Person]:
     """Who is called, in turn, while an emergency waits: responders (as ``responders``),
-    then coordinators (as ``cases.coordinators``), each in roster order; one query, since
-    key 9 reads it twice in its one request (the alerts, then the numbers to dial)."""
+    then coordinators (as ``cases.coordinators``), each in roster order; one query. Inside
+    ``one_ladder`` it is read once and kept."""
+    kept = session.info.get(_ONE_LADDER)
+    if kept:
+        return list(kept[0])
+    people = [person for person in session.scalars(_ladder_query()) if person.phone]
+    if kept is not None:
+        kept.append(people)
+    return list(people)
+
+
+@functools.cache
+def _ladder_query():
     coordinator = Person.role == Role.COORDINATOR
     responder = and_(Person.role == Role.PEER_EDUCATOR, Person.trained_violence.is_(True),
                      Person.on_duty.is_(True))
-    return [person for person in session.scalars(
-        select(Person)
-        .where(Person.erased_at.is_(None), or_(responder, coordinator))
-        .order_by(sql_case((coordinator, 1), else_=0), Person.duty_order, Person.id)
-    ) if person.phone]
+    return (select(Person)
+            .where(Person.erased_at.is_(None), or_(responder, coordinator))
+            .order_by(sql_case((coordinator, 1), else_=0), Person.duty_order, Person.id))
+
+
+_ONE_LADDER = "emergency.one_ladder"
+
+
+@contextmanager
+def one_ladder(session: Session) -> Iterator[None]:
+    """Within: ``ladder`` reads the roster once. Key 9 needs it twice in its one request
+    (the alerts, then the numbers she is connected to), where nothing changes it."""
+    outer = _ONE_LADDER in session.info
+    if not outer:
+        session.info[_ONE_LADDER] = []
+    try:
+        yield
+    finally:
+        if not outer:
+            session.info.pop(_ONE_LADDER, None)
 
 
 def alert_everyone(session: Session, now: datetime, outbox: Outbox, case: Case,

@@ -119,3 +119,31 @@ def test_the_ladder_is_the_responders_then_the_coordinators_in_one_query(db):
     assert got == expected and len(statements) == 1
     assert [p.phone for p in got][:2] == ["+84913000005", "+84913000001"]  # responders first
     assert erased not in got
+
+
+def test_one_ladder_reads_the_roster_once_and_forgets_it_after(db):
+    """Key 9 reads the ladder twice in its request (the alerts, then the numbers to dial):
+    inside ``one_ladder`` that is one query; after it, a change to the roster shows."""
+    from sqlalchemy import event
+
+    from hotline.services import emergency
+
+    now = clock.utcnow()
+    on_call = create_person(db, now, phone="+84913000101", role=Role.PEER_EDUCATOR,
+                            trained_violence=True, on_duty=True, duty_order=1)
+    coordinator = create_person(db, now, phone="+84913000102", role=Role.COORDINATOR)
+    db.flush()
+    statements: list[str] = []
+    listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(db.get_bind(), "before_cursor_execute", listen)
+    try:
+        with emergency.one_ladder(db):
+            first = emergency.ladder(db)
+            first.clear()  # a caller's own copy: what is kept is not changed
+            second = emergency.ladder(db)
+    finally:
+        event.remove(db.get_bind(), "before_cursor_execute", listen)
+    assert second == [on_call, coordinator] and len(statements) == 1
+    on_call.on_duty = False
+    db.flush()
+    assert emergency.ladder(db) == [coordinator]
