@@ -289,7 +289,9 @@ def ivr_requests(walk: Walk, n: int, *, first_call: int = 0,
         calls = [first_call + block * concurrent + c for c in range(concurrent)]
         for k, (path, digits) in enumerate(walk.steps):
             for call in calls:
-                form = _voice_form(call, f"+8497{call:07d}", digits,
+                # The number as learn_walk makes it: a valid one for any call id (the
+                # rounds' ids, from 3 * 10**8 on, once made numbers no phone has).
+                form = _voice_form(call, f"+8497{call % 10**7:07d}", digits,
                                    "ringing" if k == 0 else "in-progress")
                 out.append(signed("incoming" if k == 0 else "step", path, form, call=call,
                                   index=k))

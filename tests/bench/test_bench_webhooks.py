@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from bench import broadcast, webhook_rounds, webhooks
 from bench.common import throwaway_database
 from hotline.db import make_engine
-from hotline.models import Direction, Message
+from hotline.models import Case, Direction, Message, Person
 from tests.conftest import BACKEND
 from tests.factories import handle_sms
 
@@ -75,6 +75,10 @@ def test_sms_requests_pass_the_signature_check_and_are_stored_once(bench_db, hot
 
 
 def test_ivr_requests_follow_the_menu(bench_db, hotline_client):
+    """Every scripted call is a first-time caller with a number (a person, asked for her
+    consent, whose key 9 opens her emergency case), as the walk was learnt: the calls of
+    bench.webhooks and those of the rounds, whose ids once made numbers no phone has, so
+    that their consent, case number and key 9 acted for nobody."""
     walk = webhooks.learn_walk(bench_db)
     assert len(walk.steps) == len(webhooks.IVR_SCRIPT) + 1
     assert walk.steps[0] == ("/ivr/incoming", None)
@@ -83,17 +87,28 @@ def test_ivr_requests_follow_the_menu(bench_db, hotline_client):
     assert {("consent", "1"), ("channel_offer", "2"), ("case_lookup", "1001"),
             ("main", "9")} <= keyed
     assert all(path.startswith("/ivr/") for path, _ in walk.steps)
-    reqs = webhooks.ivr_requests(walk, 30, first_call=500_000, concurrent=3)
-    assert len(reqs) == 3 * len(walk.steps)  # whole calls, three at a time
-    assert [r.call for r in reqs[:6]] == [500_000, 500_001, 500_002] * 2
-    samples = []
-    for req in reqs:
-        resp = hotline_client.post(req.path, data=req.body, headers=req.headers)
-        assert resp.status_code == 200, (req.path, resp.data)
-        samples.append(webhooks.Sample(req.kind, 0.0, 0.0, 200, resp.data, req))
-    problems: list[str] = []
-    webhooks.check_walk(webhooks.LoadResult(0.0, 1.0, samples), walk, problems)
-    assert problems == []
+    for first_call in (500_000, webhook_rounds.FIRST_CALL):  # bench.webhooks, the rounds
+        reqs = webhooks.ivr_requests(walk, 30, first_call=first_call, concurrent=3)
+        assert len(reqs) == 3 * len(walk.steps)  # whole calls, three at a time
+        assert [r.call for r in reqs[:6]] == [first_call + c for c in range(3)] * 2
+        samples = []
+        for req in reqs:
+            resp = hotline_client.post(req.path, data=req.body, headers=req.headers)
+            assert resp.status_code == 200, (req.path, resp.data)
+            samples.append(webhooks.Sample(req.kind, 0.0, 0.0, 200, resp.data, req))
+        problems: list[str] = []
+        webhooks.check_walk(webhooks.LoadResult(0.0, 1.0, samples), walk, problems)
+        assert problems == []
+        callers = {f"+8497{(first_call + c) % 10**7:07d}" for c in range(3)}
+        engine = make_engine(bench_db.url)
+        try:
+            with engine.connect() as conn:
+                emergencies = conn.scalar(
+                    select(func.count()).select_from(Case).join(Person, Person.id == Case.person_id)
+                    .where(Case.emergency.is_(True), Person.phone.in_(callers)))
+        finally:
+            engine.dispose()
+        assert emergencies == 3, first_call
 
 
 @pytest.fixture
