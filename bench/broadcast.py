@@ -44,7 +44,7 @@ import time as _time
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
@@ -52,23 +52,20 @@ from sqlalchemy import func, insert, select
 from bench.common import (
     PUBLIC_URL,
     ROOT,
-    TWILIO_FROM,
-    TWILIO_SID,
-    TWILIO_TOKEN,
-    BackendUnavailable,
     Database,
     Figure,
     add_backend_args,
     at_least,
     below,
-    databases,
+    fake_twilio_env,
     fake_twilio_gateway,
-    machine_summary,
+    load_line,
+    measure_each,
     note,
     peak_rss_mb,
+    print_header,
     print_table,
     scheduler_process,
-    selected_backends,
     timed,
     wait_for,
 )
@@ -218,8 +215,7 @@ def scheduler_env(db: Database, fake_url: str, send_rate: float, quiet: str) -> 
         PYTHONPATH=str(ROOT), HOTLINE_DATABASE_URL=db.url, HOTLINE_PUBLIC_URL=PUBLIC_URL,
         HOTLINE_SMS_GATEWAY="twilio", HOTLINE_SEND_RATE=f"{send_rate:g}",
         HOTLINE_QUIET_HOURS=quiet, HOTLINE_GATEWAY_TIMEOUT="10",
-        HOTLINE_AUDIO_DIR=str(db.workdir / "audio"), TWILIO_ACCOUNT_SID=TWILIO_SID,
-        TWILIO_AUTH_TOKEN=TWILIO_TOKEN, TWILIO_FROM=TWILIO_FROM, TWILIO_API_BASE_URL=fake_url,
+        HOTLINE_AUDIO_DIR=str(db.workdir / "audio"), **fake_twilio_env(fake_url),
     )
     return env
 
@@ -416,33 +412,23 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
-    print(f"Machine: {machine_summary(selected_backends(args.backend))}")
-    print("Command: python -m bench.broadcast " + " ".join(
-        argv if argv is not None else sys.argv[1:]))
-    rows: list[Figure] = []
-    failed = False
-    try:
-        for db in databases(args.backend):
-            note(f"{db.backend}: {_load()}")
-            run = run_broadcast(db, args.n, send_rate=args.send_rate, opted_out=args.opted_out,
-                                late_opt_outs=args.late_opt_outs,
-                                quiet_seconds=args.quiet_seconds, queue_in=args.queue_in,
-                                schedulers=args.schedulers)
-            rows += figures(run)
-            for problem in run.problems:
-                failed = True
-                print(f"PROBLEM ({db.backend}): {problem}", file=sys.stderr)
-    except BackendUnavailable as exc:
-        print(exc, file=sys.stderr)
+    print_header("python -m bench.broadcast", args.backend, argv)
+
+    def measure(db: Database) -> tuple[list[Figure], list[str]]:
+        note(f"{db.backend}: {load_line()}")
+        run = run_broadcast(db, args.n, send_rate=args.send_rate, opted_out=args.opted_out,
+                            late_opt_outs=args.late_opt_outs,
+                            quiet_seconds=args.quiet_seconds, queue_in=args.queue_in,
+                            schedulers=args.schedulers)
+        return figures(run), run.problems
+
+    measured = measure_each(args.backend, measure)
+    if measured is None:
         return 2
-    print(f"Load: {_load()}")
+    rows, failed = measured
+    print(f"Load: {load_line()}")
     print_table(rows, title="Broadcast")
     return 1 if failed else 0
-
-
-def _load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} at {datetime.now(UTC):%H:%M:%S}Z"
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@
   ``TwilioGateway`` pointed at it.
 - ``timed()``, ``rate()``, ``percentile()``, ``latency_summary()``, ``peak_rss_mb()``.
 - ``Figure`` and ``print_table()``: one markdown table row per figure, as ``BENCHMARKS.md``
-  shows them; ``machine_summary()`` for the line above the table.
+  shows them; ``machine_summary()`` for the line above the table, ``load_line()`` for the
+  load around it, ``report_problems()`` for what a run found wrong.
 - ``add_backend_args()`` and ``databases()`` for the ``--backend sqlite|postgresql|both``
   command line every benchmark takes; PostgreSQL is skipped with a note when unreachable.
 """
@@ -26,9 +27,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -155,6 +157,46 @@ def note(message: str) -> None:
     print(f"# {message}", file=sys.stderr, flush=True)
 
 
+def load_line() -> str:
+    """The machine's load averages and the time, for the lines around a run's figures."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} at {datetime.now(UTC):%H:%M:%S}Z"
+
+
+def print_header(prog: str, backend: str, argv: Sequence[str] | None) -> None:
+    """The lines above a benchmark's table: the machine, and the command as it was given."""
+    print(f"Machine: {machine_summary(selected_backends(backend))}")
+    print(f"Command: {prog} " + " ".join(argv if argv is not None else sys.argv[1:]))
+
+
+def report_problems(backend: str, problems: Iterable[str]) -> bool:
+    """Print what a run found wrong on ``backend``; True when it found anything."""
+    found = False
+    for problem in problems:
+        found = True
+        print(f"PROBLEM ({backend}): {problem}", file=sys.stderr)
+    return found
+
+
+def measure_each(
+    choice: str, measure: Callable[[Database], tuple[Iterable[Figure], Iterable[str]]]
+) -> tuple[list[Figure], bool] | None:
+    """Run ``measure`` (figures and problems of one run) on a throwaway database of each
+    backend chosen: the figures of all the runs, and whether any found a problem (printed).
+    None when a backend asked for cannot be reached (said on stderr)."""
+    rows: list[Figure] = []
+    failed = False
+    try:
+        for db in databases(choice):
+            figures, problems = measure(db)
+            rows += figures
+            failed |= report_problems(db.backend, problems)
+    except BackendUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return None
+    return rows, failed
+
+
 # Fake Twilio -----------------------------------------------------------------------------
 
 
@@ -180,6 +222,17 @@ def fake_twilio_gateway(*, timeout: float = 10.0):
             yield fake, gateway
         finally:
             gateway.close()
+
+
+def fake_twilio_env(fake_url: str) -> dict[str, str]:
+    """The environment that points a hotline process's Twilio client at the fake on
+    ``fake_url`` (the account ``fake_twilio_gateway`` starts it with)."""
+    return {
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_FROM": TWILIO_FROM,
+        "TWILIO_API_BASE_URL": fake_url,
+    }
 
 
 # Timing and statistics -------------------------------------------------------------------

@@ -42,13 +42,15 @@ from bench.common import (
     add_backend_args,
     below,
     databases,
+    fake_twilio_env,
     fake_twilio_gateway,
-    machine_summary,
+    load_line,
     note,
     percentile,
+    print_header,
     print_table,
+    report_problems,
     scheduler_process,
-    selected_backends,
     wait_for,
 )
 from bench.webhooks import (
@@ -58,7 +60,6 @@ from bench.webhooks import (
     _raise_on_sigterm,
     gunicorn,
     hotline_env,
-    load_line,
     send,
     signed,
 )
@@ -207,13 +208,9 @@ def stop_broadcasts(sessions) -> None:
 
 
 def scheduler_env(db: Database, fake_url: str, send_rate: float, shared: bool) -> dict:
-    from bench.common import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
-
     env = hotline_env(db)
     env.update(HOTLINE_SEND_RATE=f"{send_rate:g}", HOTLINE_QUIET_HOURS=far_quiet_hours(),
-               HOTLINE_GATEWAY_TIMEOUT="10", TWILIO_ACCOUNT_SID=TWILIO_SID,
-               TWILIO_AUTH_TOKEN=TWILIO_TOKEN, TWILIO_FROM=TWILIO_FROM,
-               TWILIO_API_BASE_URL=fake_url)
+               HOTLINE_GATEWAY_TIMEOUT="10", **fake_twilio_env(fake_url))
     if shared:
         env["HOTLINE_SCHEDULER_MODE"] = "shared"
     return env
@@ -362,9 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = Options(args.seconds, args.rates, args.send_rates, args.broadcast,
                    args.broadcast_rates, args.schedulers)
     _raise_on_sigterm()
-    print(f"Machine: {machine_summary(selected_backends(args.backend))}")
-    print("Command: python -m bench.latency " + " ".join(
-        argv if argv is not None else sys.argv[1:]))
+    print_header("python -m bench.latency", args.backend, argv)
     note(load_line())
     rows, failed = [], False
     for db in databases(args.backend):
@@ -373,9 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         windows, problems = run_backend(db, opts)
         rows += figures(windows)
-        for problem in problems:
-            failed = True
-            print(f"PROBLEM ({db.backend}): {problem}", file=sys.stderr)
+        failed |= report_problems(db.backend, problems)
     print(f"Load: {load_line()}")
     print_table(rows, title="End-to-end reply latency (webhook → fake gateway)")
     return 1 if failed else 0

@@ -33,15 +33,14 @@ from bench.common import (
     TWILIO_FROM,
     TWILIO_SID,
     TWILIO_TOKEN,
-    BackendUnavailable,
     Database,
     Figure,
     add_backend_args,
     at_least,
     below,
-    databases,
     fake_twilio_gateway,
     machine_summary,
+    measure_each,
     note,
     print_table,
     rate,
@@ -284,19 +283,16 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"Machine: {machine_summary(selected_backends(args.backend))}")
     print(f"Command: python -m bench.outbox --backend {args.backend} --n {args.n}")
-    rows: list[Figure] = []
-    failed = False
-    try:
-        for db in databases(args.backend):
-            note(f"{db.backend}: running with n={args.n:,}")
-            run = run_outbox(db, args.n, null_baseline=not args.no_baselines)
-            rows += figures(run)
-            for problem in run.problems:
-                failed = True
-                print(f"PROBLEM ({db.backend}): {problem}", file=sys.stderr)
-    except BackendUnavailable as exc:
-        print(exc, file=sys.stderr)
+
+    def measure(db: Database) -> tuple[list[Figure], list[str]]:
+        note(f"{db.backend}: running with n={args.n:,}")
+        run = run_outbox(db, args.n, null_baseline=not args.no_baselines)
+        return figures(run), run.problems
+
+    measured = measure_each(args.backend, measure)
+    if measured is None:
         return 2
+    rows, failed = measured
     if not args.no_baselines:
         fake_rate, received = fake_only_rate(args.n)
         rows.append(Figure(f"{args.n:,} sends, twilio client → fake alone (no database)",

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import Database, Figure, note
+from bench.common import Database, Figure, load_line, note
 from bench.webhooks import (
     HOTLINE_APP,
     RATIO_GOAL,
@@ -42,7 +42,6 @@ from bench.webhooks import (
     hotline_env,
     ivr_requests,
     learn_walk,
-    load_line,
     seed_people,
     sms_requests,
     warm_up,

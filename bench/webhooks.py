@@ -68,7 +68,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -84,13 +83,14 @@ from bench.common import (
     below,
     databases,
     latency_summary,
-    machine_summary,
+    load_line,
     note,
     peak_rss_mb,
+    print_header,
     print_table,
     rate,
+    report_problems,
     scheduler_process,
-    selected_backends,
     stop_group,
     wait_for,
 )
@@ -889,11 +889,6 @@ def _raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def load_line() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} at {datetime.now(UTC):%H:%M:%S}Z"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.webhooks",
                                      description=__doc__.split("\n\n")[0])
@@ -925,9 +920,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         opts = opts.quick()
     _raise_on_sigterm()
-    print(f"Machine: {machine_summary(selected_backends(args.backend))}")
-    print("Command: python -m bench.webhooks " + " ".join(argv if argv is not None
-                                                          else sys.argv[1:]))
+    print_header("python -m bench.webhooks", args.backend, argv)
     note(load_line())
     rows: list[Figure] = []
     failed = False
@@ -948,9 +941,7 @@ def main(argv: list[str] | None = None) -> int:
                     run = run_webhooks(db, bare.port if bare else None, opts)
                     rows += figures(run, opts)
                 note(f"{db.backend} done; {load_line()}")
-                for problem in run.problems:
-                    failed = True
-                    print(f"PROBLEM ({db.backend}): {problem}", file=sys.stderr)
+                failed |= report_problems(db.backend, run.problems)
     except BackendUnavailable as exc:
         print(exc, file=sys.stderr)
         return 2
