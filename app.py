@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from audio.render import SAY_LANGUAGE, SAY_VOICE
 from hotline import clock
 from hotline.config import INSTANCE, Settings
 from hotline.queries import health
@@ -158,8 +159,11 @@ def _health_status(rt: Runtime):
 
 
 # A caller on the line must hear a person's apology, not Twilio's "application error".
+# The voice the menu's <Say> speaks with: Twilio's default voice ("man") does not speak
+# Vietnamese.
 CALL_FLOW_APOLOGY = (
-    '<?xml version="1.0" encoding="UTF-8"?><Response><Say language="vi-VN">'
+    '<?xml version="1.0" encoding="UTF-8"?><Response>'
+    f'<Say language="{SAY_LANGUAGE}" voice="{SAY_VOICE}">'
     "Xin lỗi, tổng đài đang bận. Xin gọi lại sau ít phút. Nếu đang gặp nguy hiểm, "
     "hãy gọi một một ba.</Say><Hangup/></Response>"
 )
