@@ -33,6 +33,17 @@ def _press(page, key: str) -> None:
     page.click(f'#keypad .key[data-key="{key}"]')
 
 
+def _past_consent(page, key: str) -> str:
+    """A first call asks her consent (1: yes) and how she is told (2: SMS, as before):
+    answer both when asked; the key of the prompt after them."""
+    if key == "consent_ask":
+        _press(page, "1")
+        assert _wait_for_gather(page) == "channel_offer_ask"
+        _press(page, "2")
+        key = _wait_for_gather(page)
+    return key
+
+
 def test_sign_in_text_call_and_work_the_case(page_for, server, demo):
     page = page_for("admin")
     assert page.url.endswith("/console/dashboard")
@@ -53,11 +64,7 @@ def test_sign_in_text_call_and_work_the_case(page_for, server, demo):
     # Call the voice menu and report a problem: keys as Twilio's <Gather> wants them.
     page.click("#sim-call")
     key = _wait_for_gather(page)
-    if key == "consent_ask":
-        _press(page, "1")
-        assert _wait_for_gather(page) == "channel_offer_ask"
-        _press(page, "2")  # how she is told: SMS, as before
-        key = _wait_for_gather(page)
+    key = _past_consent(page, key)
     assert key == "main_menu"
     _press(page, "2")
     # The first page of complaint numbers (read one prompt after another).
@@ -128,11 +135,7 @@ def test_ring_once_and_take_the_callback(page_for, server, app, demo):
     page.wait_for_selector("#sim-incoming", state="visible")
     page.click("#sim-answer")
     key = _wait_for_gather(page)
-    if key == "consent_ask":
-        _press(page, "1")
-        assert _wait_for_gather(page) == "channel_offer_ask"
-        _press(page, "2")  # how she is told: SMS, as before
-        key = _wait_for_gather(page)
+    key = _past_consent(page, key)
     assert key == "main_menu"
     shot(page, "simulator-callback-answered")
     page.click("#sim-hangup")
