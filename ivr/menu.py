@@ -338,6 +338,7 @@ _NODES = [
         {
             "1": Act("notify_channel", {"channel": "voice"}, then="main"),
             "2": Act("notify_channel", {"channel": "sms"}, then="main"),
+            "9": EMERGENCY,  # not read here, but danger is never a wrong key
         },
         back_key=None,
         max_retries=1,

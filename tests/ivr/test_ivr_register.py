@@ -30,6 +30,16 @@ def at_profile(client) -> Caller:
     return caller
 
 
+def listing_groups(client, db, **ward) -> Caller:
+    """A caller who agreed, of ``ward``, who asked for the groups (3 4 4 2)."""
+    caller = Caller(client).call().agree()
+    person = person_of(db, caller)
+    for column, value in ward.items():
+        setattr(person, column, value)
+    db.commit()
+    return caller.press("3").press("4").press("4").press("2")
+
+
 def three_groups(db):
     now = clock.utcnow()
     groups = [create_group(db, now, "PT01", name="Nhóm bán hàng rong Phúc Tân",
@@ -105,11 +115,7 @@ def test_a_number_not_on_the_list_says_so_and_joins_nothing(client, db):
 
 def test_a_member_of_a_known_ward_hears_only_its_groups(client, db):
     three_groups(db)
-    caller = Caller(client).call().agree()
-    person = person_of(db, caller)
-    person.ward_old = "Phúc Tân"
-    db.commit()
-    caller.press("3").press("4").press("4").press("2")
+    caller = listing_groups(client, db, ward_old="Phúc Tân")
     assert caller.heard == ["group_list_intro", "said:Nhóm bán hàng rong Phúc Tân",
                             "group_press_1", "group_pick_ask"]
 
@@ -167,11 +173,8 @@ def group_page(*numbers):
 
 def test_more_than_four_groups_are_read_four_at_a_time_and_hash_reads_the_next(client, db):
     seven_groups(db)
-    caller = Caller(client).call().agree()
+    caller = listing_groups(client, db, ward_current="Hồng Hà")
     person = person_of(db, caller)
-    person.ward_current = "Hồng Hà"
-    db.commit()
-    caller.press("3").press("4").press("4").press("2")
     assert caller.heard == ["group_list_intro", *group_page(1, 2, 3, 4), "group_list_more",
                             "group_pick_ask"]
     assert caller.node == "group_pick"
@@ -236,7 +239,7 @@ def test_right_after_consent_2_keeps_sms(client, db):
 def test_a_wrong_key_on_the_channel_question_asks_once_more_then_goes_on_with_sms(client, db):
     caller = Caller(client).call().press("1").press("7")
     assert caller.heard == ["invalid_key", "channel_offer_ask"]
-    caller.press("9")  # not the danger key here: the question has two answers only
+    caller.press("#")
     assert caller.heard == ["main_menu"] and caller.kind == "gather"
     assert person_of(db, caller).notify_channel == "sms"
 
@@ -256,3 +259,9 @@ def test_consent_asked_on_the_way_comes_back_where_she_was_after_the_channel_que
     other = Caller(client).call().press("2")
     other.press("3").press("4").press("4").press("2").press("1").silence()
     assert other.heard == ["profile_menu"] and other.node == "profile"
+
+
+def test_key_9_on_the_channel_question_is_danger_as_everywhere(client, db):
+    caller = Caller(client).call().press("1").press("9")
+    assert "emergency_numbers" in caller.heard and caller.kind in ("dial", "record")
+    assert db.scalars(select(Case)).one().emergency
