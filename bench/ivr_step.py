@@ -4,8 +4,11 @@
 
 is ``python -m bench.webhooks --only ivr --backend sqlite --ivr-rate 50 --seconds n/rate``:
 scripted callers walking the menu under gunicorn (2 workers, signatures on), open loop at
-``--rate`` requests/s and closed loop beside the bare Flask + twilio app. Any other option
-of ``bench.webhooks`` is passed through. Goal (issue 4): p99 under 20 ms at 50/s on SQLite.
+``--rate`` requests/s and closed loop beside the bare Flask + twilio app, and the voice
+notice calls we place answered (``/ivr/notice``: the answer, the repeat, a key), each step's
+p99 in an open loop of their own. Any other option of ``bench.webhooks`` is passed through.
+Goals: menu step p99 under 20 ms at 50/s on SQLite (issue 4); each notice-call step under
+50 ms (issue 14).
 """
 
 from __future__ import annotations

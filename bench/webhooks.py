@@ -23,6 +23,10 @@ per request as a proxy in front of sync workers does):
   consent, how she is told, information, back, case-number entry, silence, emergency numbers.
   The URL of each step is the one the app's TwiML gives (learnt by walking the menu once
   through Flask's test client before the run, and checked against every answer afterwards).
+- **Notice calls** (``/ivr/notice``, voice notices we place to members told by voice): each
+  seeded notice call answered (``AnsweredBy=human``: the notice is read), ``1`` (the repeat),
+  then ``0`` (a key that acts: no more calls for her), 25 calls at a time like the menu,
+  timed per step in an open loop of their own at ``--ivr-rate`` after the menu's.
 
 Measured, per backend:
 
@@ -30,7 +34,8 @@ Measured, per backend:
    sent on a fixed schedule whatever the server does, and latency runs from the *scheduled*
    send time to the last byte of the answer (no coordinated omission). p50/p90/p99/max and the
    rate achieved. Goals: SMS p99 < 50 ms at 100/s (issue 3); IVR step p99 < 20 ms at 50/s on
-   SQLite (issue 4), < 50 ms elsewhere (ARCHITECTURE.md).
+   SQLite (issue 4), < 50 ms elsewhere (ARCHITECTURE.md); each notice-call step < 50 ms
+   (issue 14).
 2. **Closed loop**: ``--connections`` clients send back to back for ``--closed-seconds``; the
    hotline's requests/s as a ratio of the bare app's, measured right after it. Goal: ≥ 0.5
    (issue 8). IVR: menu steps alone (the issue's "voice-menu step"; their calls are started
@@ -113,6 +118,16 @@ RSS_GOAL = below(150, "MB")
 # number and key 9 act; the other eight only move.
 IVR_SCRIPT = ("1", "2", "1", "2", "0", "0", "3", "1", "1001", "*", None, "9")
 CONCURRENT_CALLS = 25
+# A voice notice call we placed, answered (``/ivr/notice``, issue 14): Twilio's answer webhook
+# with AnsweredBy (None here: step 0), then "1" (hear it again: the repeat), then a key that
+# acts, "0" (no more calls for her: her channel back to SMS, in the consent log). Each call is
+# its own seeded notice to its own member told by voice.
+NOTICE_SCRIPT = (None, "1", "0")
+NOTICE_KINDS = ("notice_answer", "notice_repeat", "notice_key")
+NOTICE_CALLS = 3000  # seeded; a longer run wraps round (a callback answered again)
+NOTICE_PHONE = "+8496{:07d}"
+NOTICE_SIDS = 2 * 10**9  # call numbers of the notice calls: apart from the menu's
+NOTICE_P99_GOAL = below(50, "ms")  # ARCHITECTURE.md's webhook budget, on every backend
 
 
 # Requests ----------------------------------------------------------------------------------
@@ -282,20 +297,156 @@ def ivr_requests(walk: Walk, n: int, *, first_call: int = 0,
                  concurrent: int = CONCURRENT_CALLS) -> list[Req]:
     """At least ``n`` signed IVR requests: calls of ``walk`` interleaved ``concurrent`` at a
     time, so a call's next request comes ``concurrent`` requests after its previous one."""
-    per_call = len(walk.steps)
-    blocks = -(-n // (per_call * concurrent))
     out = []
-    for block in range(blocks):
-        calls = [first_call + block * concurrent + c for c in range(concurrent)]
-        for k, (path, digits) in enumerate(walk.steps):
-            for call in calls:
-                # The number as learn_walk makes it: a valid one for any call id (the
-                # rounds' ids, from 3 * 10**8 on, once made numbers no phone has).
-                form = _voice_form(call, f"+8497{call % 10**7:07d}", digits,
-                                   "ringing" if k == 0 else "in-progress")
-                out.append(signed("incoming" if k == 0 else "step", path, form, call=call,
-                                  index=k))
+    for call, k in _interleaved(len(walk.steps), n, first_call, concurrent):
+        path, digits = walk.steps[k]
+        # The number as learn_walk makes it: a valid one for any call id (the rounds' ids,
+        # from 3 * 10**8 on, once made numbers no phone has).
+        form = _voice_form(call, f"+8497{call % 10**7:07d}", digits,
+                           "ringing" if k == 0 else "in-progress")
+        out.append(signed("incoming" if k == 0 else "step", path, form, call=call, index=k))
     return out
+
+
+def _interleaved(per_call: int, n: int, first_call: int, concurrent: int):
+    """(call, step) in sending order for at least ``n`` requests: blocks of ``concurrent``
+    calls, each block's first steps, then their second steps, ..."""
+    for block in range(-(-n // (per_call * concurrent))):
+        calls = [first_call + block * concurrent + c for c in range(concurrent)]
+        for k in range(per_call):
+            for call in calls:
+                yield call, k
+
+
+def seed_notices(db: Database, n: int = NOTICE_CALLS) -> list[int]:
+    """``n`` members told by voice, each with a notice call being placed (case accepted):
+    the rows the notice webhook answers for. Returns the callbacks' ids."""
+    from sqlalchemy import insert, select
+
+    from hotline import clock
+    from hotline.db import make_engine, make_sessionmaker, session_scope
+    from hotline.models import CallbackRequest, CallbackStatus, NotifyChannel, Person
+
+    engine = make_engine(db.url)
+    try:
+        now = clock.utcnow()
+        phones = [NOTICE_PHONE.format(i) for i in range(n)]
+        with session_scope(make_sessionmaker(engine)) as session:
+            session.execute(insert(Person), [
+                {"phone": phone, "name": f"Hoi vien nghe {i}", "created_at": now,
+                 "registered_at": now, "notify_channel": NotifyChannel.VOICE}
+                for i, phone in enumerate(phones)])
+            ids = dict(session.execute(select(Person.phone, Person.id)
+                                       .where(Person.phone.in_(phones))).all())
+            session.execute(insert(CallbackRequest), [
+                {"person_id": ids[phone], "phone": phone, "reason": "notice", "urgent": False,
+                 "status": CallbackStatus.CALLING, "attempts": 1, "due_at": now,
+                 "note": "notice case_accepted", "notice": "case_accepted",
+                 "notice_ref": f"case:{i}:bench", "notice_args": {"number": str(1001 + i)},
+                 "created_at": now}
+                for i, phone in enumerate(phones)])
+            return list(session.scalars(
+                select(CallbackRequest.id).where(CallbackRequest.phone.in_(phones))
+                .order_by(CallbackRequest.id)))
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class NoticeWalk:
+    """The requests of one notice call: (path, digits) each, ``{callback}`` standing for the
+    callback's id; and the phone and callback of each seeded call."""
+
+    steps: tuple[tuple[str, str | None], ...]
+    callbacks: tuple[tuple[int, str], ...]
+
+    def path(self, k: int, callback: int) -> str:
+        return self.steps[k][0].replace("{callback}", str(callback))
+
+
+def _notice_form(call: int, phone: str, digits: str | None, first: bool) -> dict[str, str]:
+    form = {
+        "AccountSid": ACCOUNT, "ApiVersion": "2010-04-01", "CallSid": f"CA{call:032x}",
+        "CallStatus": "in-progress", "Called": phone, "CalledCountry": "VN",
+        "Caller": OUR_NUMBER, "CallerCountry": "VN", "Direction": "outbound-api",
+        "From": OUR_NUMBER, "FromCountry": "VN", "To": phone, "ToCountry": "VN",
+    }
+    if first:
+        form["AnsweredBy"] = "human"  # MachineDetection=DetectMessageEnd: who picked up
+    if digits is not None:
+        form.update(Digits=digits, FinishedOnKey="")
+    return form
+
+
+def learn_notice_walk(db: Database, callbacks: list[int],
+                      script: Sequence[str | None] = NOTICE_SCRIPT) -> NoticeWalk:
+    """Answer the first seeded notice through Flask's test client, following its TwiML (the
+    Gather's action after each key), and keep the others for the run; the call must end
+    with the key that acts."""
+    from sqlalchemy import select
+
+    from app import create_app
+    from hotline.db import make_engine
+    from hotline.models import CallbackRequest
+
+    engine = make_engine(db.url)
+    try:
+        with engine.connect() as conn:
+            phones = dict(conn.execute(select(CallbackRequest.id, CallbackRequest.phone)
+                                       .where(CallbackRequest.id.in_(callbacks))).all())
+    finally:
+        engine.dispose()
+    first, rest = callbacks[0], callbacks[1:]
+    app = create_app(db.settings(twilio_auth_token=TOKEN))
+    try:
+        client = app.test_client()
+        path, steps = f"/ivr/notice?callback={first}", []
+        for k, digits in enumerate(script):
+            form = _notice_form(NOTICE_SIDS - 1, phones[first], digits, k == 0)
+            req = signed("walk", path, form)
+            resp = client.post(path, data=req.body, headers=req.headers)
+            if resp.status_code != 200:
+                raise RuntimeError(f"notice walk: {path} answered {resp.status_code}")
+            steps.append((path.replace(f"callback={first}", "callback={callback}"), digits))
+            if k + 1 == len(script):
+                if ET.fromstring(resp.data)[-1].tag != "Hangup":
+                    raise RuntimeError("notice walk: the acting key did not end the call")
+                break
+            path = next_path(resp.data, script[k + 1])
+            if path is None or f"callback={first}" not in path:
+                raise RuntimeError(f"notice walk: the call ended early after step {k}")
+    finally:
+        app.extensions["hotline"].close()
+    return NoticeWalk(tuple(steps), tuple((c, phones[c]) for c in rest))
+
+
+def notice_requests(walk: NoticeWalk, n: int, *, first_call: int = 0,
+                    concurrent: int = CONCURRENT_CALLS) -> list[Req]:
+    """At least ``n`` signed notice-call requests, ``concurrent`` calls interleaved as in
+    ``ivr_requests``; call ``i`` answers the seeded callback ``i`` (round again past the
+    last)."""
+    out = []
+    for call, k in _interleaved(len(walk.steps), n, first_call, concurrent):
+        callback, phone = walk.callbacks[call % len(walk.callbacks)]
+        out.append(signed(NOTICE_KINDS[k], walk.path(k, callback),
+                          _notice_form(NOTICE_SIDS + call, phone, walk.steps[k][1], k == 0),
+                          call=call, index=k))
+    return out
+
+
+def check_notice_walk(result: LoadResult, walk: NoticeWalk, problems: list[str]) -> None:
+    """Every notice answer must lead to the next step of its call, and the last must end it."""
+    wrong = 0
+    for sample in result.ok():
+        k, req = sample.req.index, sample.req
+        if k + 1 < len(walk.steps):
+            callback = walk.callbacks[req.call % len(walk.callbacks)][0]
+            ok = next_path(sample.body, walk.steps[k + 1][1]) == walk.path(k + 1, callback)
+        else:
+            ok = ET.fromstring(sample.body)[-1].tag == "Hangup"
+        wrong += not ok
+    if wrong:
+        problems.append(f"{wrong} notice-call answers did not lead to the expected next step")
 
 
 # Load generators ---------------------------------------------------------------------------
@@ -526,6 +677,8 @@ class Part:
     # these carry whole calls, the incoming call included.
     closed_calls: LoadResult | None = None
     bare_closed_calls: LoadResult | None = None
+    # IVR: voice notice calls we placed, answered (answer, the repeat, a key), open loop.
+    notice_open: LoadResult | None = None
 
 
 @dataclass
@@ -620,16 +773,22 @@ def run_webhooks(db: Database, bare_port: int | None, opts: Options = Options())
     run = WebhookRun(db.backend, opts.worker_class)
     seed_people(db)
     walk = learn_walk(db) if "ivr" in opts.parts else None
+    notice_walk = (learn_notice_walk(db, seed_notices(db)) if "ivr" in opts.parts
+                   else None)
     closed_n = int(opts.closed_seconds * opts.max_closed_rate)
     sms_sent = 0
     with gunicorn(f"hotline-{db.backend}", HOTLINE_APP, hotline_env(db), db.workdir,
                   worker_class=opts.worker_class, threads=opts.threads) as server:
-        made = {"sms": 0, "ivr": 0}  # SMS sent and calls made so far: ids never repeat
+        # SMS sent and calls made so far: ids never repeat
+        made = {"sms": 0, "ivr": 0, "notice": 0}
 
         def batch(name: str, n: int, seed: int) -> list[Req]:
             if name == "sms":
                 reqs = sms_requests(n, seed=seed, first=made["sms"])
                 made["sms"] += n
+            elif name == "notice":
+                reqs = notice_requests(notice_walk, n, first_call=made["notice"])
+                made["notice"] = max(r.call for r in reqs) + 1
             else:
                 reqs = ivr_requests(walk, n, first_call=made["ivr"])
                 made["ivr"] = max(r.call for r in reqs) + 1
@@ -649,8 +808,16 @@ def run_webhooks(db: Database, bare_port: int | None, opts: Options = Options())
                 reqs = batch(name, int(per_second * opts.seconds), 2)
                 part.open = open_loop(server.port, reqs, per_second, keep_bodies=True)
                 check_walk(part.open, walk, run.problems)
+                warm_up(server, batch("notice", opts.warmup, 1))
+                note(f"{db.backend} ivr: notice calls, open loop, {per_second:g}/s for "
+                     f"{opts.seconds:g} s")
+                part.notice_open = open_loop(server.port,
+                                             batch("notice", int(per_second * opts.seconds), 2),
+                                             per_second, keep_bodies=True)
+                check_notice_walk(part.notice_open, notice_walk, run.problems)
                 ivr_closed_loops(db, server, part, batch, bare_port, opts, closed_n)
             for label, result in (("open loop", part.open), ("closed loop", part.closed),
+                                  ("open loop of notice calls", part.notice_open),
                                   ("closed loop beside the scheduler",
                                    part.closed_with_scheduler),
                                   ("bare closed loop", part.bare_closed),
@@ -815,6 +982,8 @@ def figures(run: WebhookRun, opts: Options) -> list[Figure]:
                 s = part.open.summary("incoming")
                 rows.append(Figure(f"IVR incoming call p99, open loop {part.rate:g}/s", b,
                                    s["p99_ms"], "ms", None, f"p50 {s['p50_ms']:.1f} ms"))
+        if part.notice_open is not None:
+            rows += notice_figures(part, b, how)
         if part.waiting:
             mean_waiting = sum(part.waiting) / len(part.waiting)
             rows.append(Figure(
@@ -872,6 +1041,25 @@ def figures(run: WebhookRun, opts: Options) -> list[Figure]:
     if run.stored_sms:
         rows.append(Figure("SMS stored once", b, run.stored_sms, "msgs", None,
                            f"{run.cases:,} cases opened"))
+    return rows
+
+
+NOTICE_LABELS = {"notice_answer": "answered (AnsweredBy human: the notice read)",
+                 "notice_repeat": "the repeat (1: read again)",
+                 "notice_key": "a key that acts (0: no more calls)"}
+
+
+def notice_figures(part: Part, backend: str, how: str) -> list[Figure]:
+    """p99 of each step of a notice call (``/ivr/notice``), open loop."""
+    result, rows = part.notice_open, []
+    for kind in NOTICE_KINDS:
+        s = result.summary(kind)
+        rows.append(Figure(
+            f"IVR notice call, {NOTICE_LABELS[kind]} p99, open loop {part.rate:g}/s", backend,
+            s["p99_ms"], "ms", NOTICE_P99_GOAL,
+            f"p50 {s['p50_ms']:.1f} ms, p90 {s['p90_ms']:.1f} ms, max {s['max_ms']:.0f} ms; "
+            f"{len(result.ok(kind)):,} requests ({result.achieved:.1f} req/s achieved, all "
+            f"three steps), {how}"))
     return rows
 
 

@@ -74,6 +74,16 @@ def test_sms_requests_pass_the_signature_check_and_are_stored_once(bench_db, hot
                                headers=forged).status_code == 403
 
 
+def through_the_app(client, reqs) -> webhooks.LoadResult:
+    """Each request through the app (Flask's test client), each answered 200."""
+    samples = []
+    for req in reqs:
+        resp = client.post(req.path, data=req.body, headers=req.headers)
+        assert resp.status_code == 200, (req.path, resp.data)
+        samples.append(webhooks.Sample(req.kind, 0.0, 0.0, 200, resp.data, req))
+    return webhooks.LoadResult(0.0, 1.0, samples)
+
+
 def test_ivr_requests_follow_the_menu(bench_db, hotline_client):
     """Every scripted call is a first-time caller with a number (a person, asked for her
     consent, whose key 9 opens her emergency case), as the walk was learnt: the calls of
@@ -91,13 +101,8 @@ def test_ivr_requests_follow_the_menu(bench_db, hotline_client):
         reqs = webhooks.ivr_requests(walk, 30, first_call=first_call, concurrent=3)
         assert len(reqs) == 3 * len(walk.steps)  # whole calls, three at a time
         assert [r.call for r in reqs[:6]] == [first_call + c for c in range(3)] * 2
-        samples = []
-        for req in reqs:
-            resp = hotline_client.post(req.path, data=req.body, headers=req.headers)
-            assert resp.status_code == 200, (req.path, resp.data)
-            samples.append(webhooks.Sample(req.kind, 0.0, 0.0, 200, resp.data, req))
         problems: list[str] = []
-        webhooks.check_walk(webhooks.LoadResult(0.0, 1.0, samples), walk, problems)
+        webhooks.check_walk(through_the_app(hotline_client, reqs), walk, problems)
         assert problems == []
         callers = {f"+8497{(first_call + c) % 10**7:07d}" for c in range(3)}
         engine = make_engine(bench_db.url)
@@ -109,6 +114,40 @@ def test_ivr_requests_follow_the_menu(bench_db, hotline_client):
         finally:
             engine.dispose()
         assert emergencies == 3, first_call
+
+
+def test_notice_calls_follow_their_twiml_and_the_key_acts(bench_db, hotline_client):
+    """The notice calls the benchmark sends: each answered, repeated, then a key that acts
+    (0: she is told by SMS from then on), on callbacks seeded for members told by voice."""
+    from hotline.models import NotifyChannel
+
+    callbacks = webhooks.seed_notices(bench_db, 8)
+    walk = webhooks.learn_notice_walk(bench_db, callbacks)
+    assert [d for _, d in walk.steps] == list(webhooks.NOTICE_SCRIPT)
+    assert walk.steps[0][0] == "/ivr/notice?callback={callback}"
+    assert all("callback={callback}" in path for path, _ in walk.steps)
+    assert [c for c, _ in walk.callbacks] == callbacks[1:]  # the first was the walk's own
+    reqs = webhooks.notice_requests(walk, 9, first_call=0, concurrent=3)
+    assert [r.kind for r in reqs] == [k for k in webhooks.NOTICE_KINDS for _ in range(3)]
+    answered = through_the_app(hotline_client, reqs)
+    problems: list[str] = []
+    webhooks.check_notice_walk(answered, walk, problems)
+    assert problems == []
+    # The key acted: the three members called are told by SMS now, the others not.
+    engine = make_engine(bench_db.url)
+    try:
+        with engine.connect() as conn:
+            told = dict(conn.execute(select(Person.phone, Person.notify_channel).where(
+                Person.phone.in_([phone for _, phone in walk.callbacks]))).all())
+    finally:
+        engine.dispose()
+    called = {phone for _, phone in walk.callbacks[:3]}
+    assert {p for p, c in told.items() if c == NotifyChannel.SMS} == called
+    # A wrong answer is caught.
+    wrong = [webhooks.Sample(s.kind, 0.0, 0.0, 200, b"<Response><Hangup/></Response>", s.req)
+             for s in answered.samples[:1]]
+    webhooks.check_notice_walk(webhooks.LoadResult(0.0, 1.0, wrong), walk, problems)
+    assert problems == ["1 notice-call answers did not lead to the expected next step"]
 
 
 @pytest.fixture
@@ -204,8 +243,13 @@ def test_ivr_part_times_steps_and_whole_calls_and_every_answer_leads_on():
         [part] = run.parts
         assert {s.kind for s in part.closed.samples} == {"step"}
         assert {s.kind for s in part.closed_calls.samples} == {"incoming", "step"}
-        names = [f.benchmark for f in webhooks.figures(run, opts)]
+        assert {s.kind for s in part.notice_open.samples} == set(webhooks.NOTICE_KINDS)
+        rows = webhooks.figures(run, opts)
+        names = [f.benchmark for f in rows]
         assert any(n.startswith("IVR whole calls") for n in names)
+        notice_rows = [f for f in rows if f.benchmark.startswith("IVR notice call")]
+        assert len(notice_rows) == 3
+        assert all(f.goal is webhooks.NOTICE_P99_GOAL and f.value > 0 for f in notice_rows)
 
 
 def test_rounds_alternate_beside_the_bare_app_on_the_database_given(tmp_path):
