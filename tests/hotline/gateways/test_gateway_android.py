@@ -18,6 +18,10 @@ from hotline.gateways.android import (
 from hotline.gateways.base import GatewayError, SendOptions
 from tests.conftest import ANDROID_LOGIN, ANDROID_PASSWORD
 from tests.fakes.android_server import FakeAndroid
+from tests.hotline.gateways.transport import (
+    check_dropped_connection_is_transient,
+    check_slow_response_times_out_quickly,
+)
 
 LOGIN, PASSWORD = ANDROID_LOGIN, ANDROID_PASSWORD
 TO = "+84912345678"
@@ -135,19 +139,11 @@ def test_wrong_password_is_permanent(fake_android):
 
 
 def test_slow_response_times_out_quickly_as_transient(fake_android, gateway):
-    fake_android.delay_next(seconds=3)
-    started = time.monotonic()
-    with pytest.raises(GatewayError) as caught:
-        gateway.send_sms(TO, "hi")
-    assert time.monotonic() - started < 2
-    assert caught.value.transient and caught.value.code == "timeout"
+    check_slow_response_times_out_quickly(fake_android, gateway)
 
 
 def test_dropped_connection_is_transient(fake_android, gateway):
-    fake_android.drop_next()
-    with pytest.raises(GatewayError) as caught:
-        gateway.send_sms(TO, "hi")
-    assert caught.value.transient and caught.value.code == "connection"
+    check_dropped_connection_is_transient(fake_android, gateway)
 
 
 def test_unreadable_success_is_transient(fake_android, gateway):

@@ -1,6 +1,5 @@
 """TwilioGateway against a local fake of Twilio's REST API, with the real twilio client."""
 
-import time
 
 import pytest
 
@@ -8,6 +7,10 @@ from hotline.gateways.base import GatewayError
 from hotline.gateways.twilio import BaseUrlHttpClient, TwilioGateway
 from tests.conftest import AUTH_TOKEN, TWILIO_SID
 from tests.fakes.twilio_server import FakeTwilio
+from tests.hotline.gateways.transport import (
+    check_dropped_connection_is_transient,
+    check_slow_response_times_out_quickly,
+)
 
 SID, TOKEN = TWILIO_SID, AUTH_TOKEN
 FROM = "+15005550006"
@@ -135,19 +138,11 @@ def test_call_errors_are_mapped_too(fake_twilio, gateway):
 
 
 def test_slow_response_times_out_quickly_as_transient(fake_twilio, gateway):
-    fake_twilio.delay_next(seconds=3)
-    started = time.monotonic()
-    with pytest.raises(GatewayError) as caught:
-        gateway.send_sms(TO, "hi")
-    assert time.monotonic() - started < 2
-    assert caught.value.transient and caught.value.code == "timeout"
+    check_slow_response_times_out_quickly(fake_twilio, gateway)
 
 
 def test_dropped_connection_is_transient(fake_twilio, gateway):
-    fake_twilio.drop_next()
-    with pytest.raises(GatewayError) as caught:
-        gateway.send_sms(TO, "hi")
-    assert caught.value.transient and caught.value.code == "connection"
+    check_dropped_connection_is_transient(fake_twilio, gateway)
     assert len(fake_twilio.requests) == 1  # not retried behind our back
 
 
