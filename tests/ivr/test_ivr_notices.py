@@ -106,11 +106,16 @@ def sent_to(db, phone):
             if m.status in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.QUEUED)]
 
 
-def open_accept_resolve(db, rt, member_id):
+def open_voice_case(rt, member_id, now=T0, category=12, **extra):
+    """She opens a case by phone (``category``, 12 ``other`` unless said)."""
     with session_scope(rt.sessions) as s:
-        cases.open_case(s, T0, Outbox.for_settings(s, rt.settings),
-                        person=s.get(Person, member_id), channel="voice", category=12,
-                        member_chose=True)
+        cases.open_case(s, now, Outbox.for_settings(s, rt.settings),
+                        person=s.get(Person, member_id), channel="voice", category=category,
+                        **extra)
+
+
+def open_accept_resolve(db, rt, member_id):
+    open_voice_case(rt, member_id, member_chose=True)
     act(rt, T0, cases.accept)
     act(rt, T0, cases.resolve)
 
@@ -145,9 +150,7 @@ def test_the_follow_up_answered_2_reopens_the_case_as_the_sms_2_does(
 
 def test_a_referral_reads_the_provider_and_its_number_slowly_twice_and_1_repeats(
         client, db, rt, fake, member, clock_at):
-    with session_scope(rt.sessions) as s:
-        cases.open_case(s, T0, Outbox.for_settings(s, rt.settings),
-                        person=s.get(Person, member[0]), channel="voice", category=10)
+    open_voice_case(rt, member[0], category=10)
     provider = db.scalars(select(Provider)).one()
     act(rt, T0, cases.refer, provider)
     place(rt, T0, clock_at)
@@ -216,9 +219,7 @@ def test_0_stops_calls_for_her_and_her_sms_flow_again(client, db, rt, fake, memb
 
 def test_no_answer_is_tried_three_times_spaced_then_the_sms_goes_with_its_reason(
         client, db, rt, fake, member, clock_at):
-    with session_scope(rt.sessions) as s:
-        cases.open_case(s, T0, Outbox.for_settings(s, rt.settings),
-                        person=s.get(Person, member[0]), channel="voice", category=12)
+    open_voice_case(rt, member[0])
     act(rt, T0, cases.accept)
     now = T0
     for attempt, wait in enumerate((15, 30, None), start=1):
@@ -243,12 +244,8 @@ def test_no_answer_is_tried_three_times_spaced_then_the_sms_goes_with_its_reason
 
 def test_nothing_rings_outside_the_notice_hours(client, db, rt, fake, member, clock_at):
     evening = at("2026-12-03 17:30")  # callbacks she asked for may ring till 21:00; not this
-    with session_scope(rt.sessions) as s:
-        case = cases.open_case(s, evening, Outbox.for_settings(s, rt.settings),
-                               person=s.get(Person, member[0]), channel="voice", category=12)
-        coord = s.scalars(select(Person).where(Person.phone == COORD)).one()
-        cases.accept(s, evening, Outbox.for_settings(s, rt.settings), case,
-                     cases.Actor(person=coord))
+    open_voice_case(rt, member[0], now=evening)
+    act(rt, evening, cases.accept)
     for hour in ("17:30", "20:00", "23:59", "2026-12-04 07:59"):
         when = at(hour if " " in hour else f"2026-12-03 {hour}")
         place(rt, when, clock_at)
@@ -260,9 +257,7 @@ def test_nothing_rings_outside_the_notice_hours(client, db, rt, fake, member, cl
 
 def test_a_machine_gets_the_short_message_once_and_it_counts_as_left_on_a_machine(
         client, db, rt, fake, member, clock_at):
-    with session_scope(rt.sessions) as s:
-        cases.open_case(s, T0, Outbox.for_settings(s, rt.settings),
-                        person=s.get(Person, member[0]), channel="voice", category=12)
+    open_voice_case(rt, member[0])
     act(rt, T0, cases.accept)
     place(rt, T0, clock_at)
     machine = pick_up(client, fake, answered_by="machine_end_beep")
