@@ -72,6 +72,15 @@ def the_case(rt) -> Case:
                          .order_by(Case.id.desc())).first()
 
 
+def resolved_by_peer(rt, complaint: str) -> Case:
+    """She texts ``complaint`` at T0; PE1 takes the case (NHAN) and resolves it (XONG)."""
+    sms(rt, T0, MEMBER, complaint)
+    case = the_case(rt)
+    sms(rt, T0, PE1, f"NHAN {case.number}")
+    sms(rt, T0, PE1, f"XONG {case.number}")
+    return case
+
+
 def run_all_jobs_twice(rt, now):
     for job in (jobs.escalate_cases, jobs.follow_up_cases):
         job(rt, now)
@@ -135,10 +144,7 @@ def test_a_whole_case_life_by_sms(rt, world):
 
 
 def test_unanswered_follow_up_closes_quietly(rt, world):
-    sms(rt, T0, MEMBER, "KN bị nợ tiền công")
-    case = the_case(rt)
-    sms(rt, T0, PE1, f"NHAN {case.number}")
-    sms(rt, T0, PE1, f"XONG {case.number}")
+    resolved_by_peer(rt, "KN bị nợ tiền công")
     t = T0 + FOLLOWUP_AFTER
     run_all_jobs_twice(rt, t)
     run_all_jobs_twice(rt, t + FOLLOWUP_WAIT)

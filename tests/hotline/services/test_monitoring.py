@@ -20,6 +20,7 @@ from tests.hotline.services.test_case_life import (
     MEMBER,
     PE1,
     T0,
+    resolved_by_peer,
     run_all_jobs_twice,
     sent_to,
     sms,
@@ -136,10 +137,7 @@ def test_member_answers_the_referral_follow_up(rt, world):
 
 
 def test_three_is_not_an_answer_when_nothing_was_referred(rt, world):
-    sms(rt, T0, MEMBER, "KN 1 bi thu hang")
-    case = the_case(rt)
-    sms(rt, T0, PE1, f"NHAN {case.number}")
-    sms(rt, T0, PE1, f"XONG {case.number}")
+    resolved_by_peer(rt, "KN 1 bi thu hang")
     t = T0 + FOLLOWUP_AFTER
     run_all_jobs_twice(rt, t)
     assert "da duoc giai quyet chua" in sent_to(rt, MEMBER)[-1]
