@@ -249,10 +249,15 @@ class TestPeerEducator:
         text(client, MEMBER, body)
         return db.scalar(select(Case).order_by(Case.id.desc()))
 
-    def test_accept_note_refer_resolve_by_sms(self, client, db, world):
-        # The member must be in the group for its peer educator to be allowed.
+    def member_in_the_group(self, db, world):
+        """The member, in the peer educator's group (so that she may act on her cases)."""
         person = create_person(db, at("2026-12-01 09:00"), phone=MEMBER)
         join(db, at("2026-12-01 09:00"), person, world["group"])
+        return person
+
+    def test_accept_note_refer_resolve_by_sms(self, client, db, world):
+        # The member must be in the group for its peer educator to be allowed.
+        self.member_in_the_group(db, world)
         db.commit()
         case = self.open_case(client, db)
         n = case.number
@@ -275,8 +280,7 @@ class TestPeerEducator:
 
     def test_a_second_referral_and_the_same_number_again_each_reach_the_member_once(
             self, client, db, world):
-        person = create_person(db, at("2026-12-01 09:00"), phone=MEMBER)
-        join(db, at("2026-12-01 09:00"), person, world["group"])
+        self.member_in_the_group(db, world)
         db.add(Provider(code="PN", name="Hoi Phu nu phuong", phone="02439330230"))
         db.commit()
         n = self.open_case(client, db).number
@@ -290,8 +294,7 @@ class TestPeerEducator:
         assert len(pe) == 4  # each confirmation too
 
     def test_another_groups_peer_educator_is_refused_politely(self, client, db, world):
-        person = create_person(db, at("2026-12-01 09:00"), phone=MEMBER)
-        join(db, at("2026-12-01 09:00"), person, world["group"])
+        self.member_in_the_group(db, world)
         db.commit()
         case = self.open_case(client, db)
         text(client, OTHER_PE, f"NHAN {case.number}")
@@ -310,16 +313,14 @@ class TestPeerEducator:
         assert "Khong thuc hien duoc" in last_reply(db, MEMBER)
 
     def test_unknown_provider_lists_the_codes(self, client, db, world):
-        person = create_person(db, at("2026-12-01 09:00"), phone=MEMBER)
-        join(db, at("2026-12-01 09:00"), person, world["group"])
+        self.member_in_the_group(db, world)
         db.commit()
         case = self.open_case(client, db)
         text(client, PE_PHONE, f"CHUYEN {case.number} XYZ")
         assert "LUAT" in last_reply(db, PE_PHONE)
 
     def test_give_back_routes_to_the_next_person(self, client, db, world):
-        person = create_person(db, at("2026-12-01 09:00"), phone=MEMBER)
-        join(db, at("2026-12-01 09:00"), person, world["group"])
+        self.member_in_the_group(db, world)
         db.commit()
         case = self.open_case(client, db)
         text(client, PE_PHONE, f"TRA {case.number}")
