@@ -7,12 +7,12 @@ number entry), by a caller who agreed and by one never seen; every voice notice 
 answered by her and by a machine, then every key and silence; whatever a <Record> or a
 <Dial> among them leads to (a recording, none, answered, not); the start of a call, a
 callback answered, the missed-call number, the alert calls' states, the status callbacks,
-and the apology when the database is down. All of it twice: with no sound files (<Say>) and
-with a staff recording for every prompt (<Play>). Every URL in them must be an absolute
-URL under the public URL of a route the app serves with that method (a <Play> file answers
-200). Then the calls the scheduler places for all that was queued go through the real
-twilio client to the local fake Twilio, and their parameters are checked against the Calls
-resource.
+and the apology when the database is down. All of it three times: with no sound files
+(<Say>), with a staff recording (mp3) for every prompt, and with the rendered wav files
+(<Play>). Every URL in them must be an absolute URL under the public URL of a route the app
+serves with that method (a <Play> file answers 200, as a type <Play> plays). Then the calls
+the scheduler places for all that was queued go through the real twilio client to the local
+fake Twilio, and their parameters are checked against the Calls resource.
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from audio.prompts import catalogue_at, sound_dirs
+from audio.render import file_name
 from hotline.db import session_scope
 from hotline.models import CallbackRequest, Person, Role
 from hotline.services import calls, voice_notices
+from ivr import flow
 from ivr.menu import KEYS, MENU
 from ivr.twiml import ALERT_RETRIES, render_alert
 from scheduler import jobs
@@ -53,6 +55,13 @@ class Answers:
     def __init__(self) -> None:
         self.docs: list[tuple[str, bytes]] = []
 
+    def last_action(self) -> str | None:
+        """The path of the last document's <Gather> action, if it waits for a key."""
+        import xml.etree.ElementTree as ET
+
+        gather = ET.fromstring(self.docs[-1][1]).find("Gather")
+        return None if gather is None else gather.get("action").removeprefix(PUBLIC_URL)
+
     def keep(self, where: str, resp) -> None:
         assert resp.status_code == 200, (where, resp.status_code, resp.data[:300])
         assert resp.mimetype == "text/xml", (where, resp.mimetype)
@@ -74,16 +83,19 @@ def write_wav(path) -> None:
         sound.writeframes(b"\0\0" * 8000)
 
 
-@pytest.fixture(params=["say", "play"])
+@pytest.fixture(params=["say", "play", "rendered"])
 def sounds(request, settings):  # noqa: F811
-    """``say``: no sound file at all; ``play``: a staff recording for every prompt and the voice
-    broadcast's file."""
+    """``say``: no sound file at all; ``play``: a staff recording (mp3) for every prompt and
+    the voice broadcast's file; ``rendered``: espeak-ng's wav of every prompt's text."""
     out, recordings = sound_dirs(settings)
     if request.param == "play":
         recordings.mkdir(parents=True, exist_ok=True)
         for key in catalogue_at(T0):
             (recordings / f"{key}.mp3").write_bytes(b"\xff\xfb\x90\x00" * 64)
         write_wav(out / "broadcasts" / BROADCAST_FILE)
+    elif request.param == "rendered":
+        for key, text in catalogue_at(T0).items():
+            write_wav(out / file_name(key, text, ".wav"))
     return request.param
 
 
@@ -117,7 +129,8 @@ def agreed_caller(client, db, group) -> Caller:
 
 
 def walk_menu(client, db, group, answers: Answers) -> None:
-    """Every node, every key, both callers; the last retry for silence and a wrong key."""
+    """Every node, every key; the last retry for silence and a wrong key; an action run for
+    a member who agreed and for a stranger."""
     member = agreed_caller(client, db, group)
     stranger = Caller(client).call()
     for key, node in MENU.nodes.items():
@@ -126,11 +139,14 @@ def walk_menu(client, db, group, answers: Answers) -> None:
             retries = [0]
             if pressed is None or pressed == wrong:
                 retries.append(node.max_retries)
+            runs = pressed is not None and isinstance(flow.press(MENU, key, pressed), flow.Run)
             for r in retries:
-                for who, caller in (("member", member), ("stranger", stranger)):
-                    if pressed is not None and who == "member" and r == 0:
-                        # An action may change her (opt-out, erase): a fresh caller each.
-                        caller = agreed_caller(client, db, group)
+                # A move's answer is the same for anyone; an action's depends on who calls
+                # and may change her (opt-out, erase): a fresh member each, and a stranger.
+                callers = [("member", agreed_caller(client, db, group) if runs else member)]
+                if runs:
+                    callers.append(("stranger", stranger))
+                for who, caller in callers:
                     path = f"/ivr/menu?node={key}&n=5&r={r}"
                     if key == "consent":
                         path += "&resume=report"
@@ -227,7 +243,7 @@ def alert_calls(settings, answers: Answers) -> None:  # noqa: F811
 
 def check_urls(client, answers: Answers, sounds: str) -> list[str]:
     """Every URL: absolute, under the public URL, a route the app serves with that method;
-    a <Play> file is there (200)."""
+    a <Play> file is there (200) as a type <Play> plays."""
     adapter = client.application.url_map.bind(urlsplit(PUBLIC_URL).hostname)
     wrong, played = [], set()
     for where, xml in answers.docs:
@@ -247,8 +263,10 @@ def check_urls(client, answers: Answers, sounds: str) -> list[str]:
         resp.close()
         if resp.status_code != 200:
             wrong.append(f"<Play> {path}: {resp.status_code}")
-    if sounds == "play":
-        assert played, "a staff recording for every prompt, and nothing played"
+        elif resp.mimetype not in twiml_spec.PLAY_TYPES:
+            wrong.append(f"<Play> {path}: {resp.mimetype}, not a type <Play> plays")
+    if sounds != "say":
+        assert played, "a sound file for every prompt, and nothing played"
     return wrong
 
 
@@ -336,6 +354,17 @@ def test_every_call_the_line_places_sends_documented_calls_parameters(
                 except (NotFound, MethodNotAllowed) as exc:
                     found.append(f"{name} {method} {url}: {type(exc).__name__}")
     assert found == [], "\n".join(sorted(set(found)))
+    # The alert calls answered over HTTP (not only rendered): a wrong key, silence, then 1.
+    for request in [r for r in requests if "/ivr/alert" in r.form["Url"]][:2]:
+        responder = Caller(client, phone=request.form["To"], outbound=True)
+        path = request.form["Url"].removeprefix(PUBLIC_URL)
+        for digits in (None, "2", None, "1", "1"):
+            post(client, answers, f"alert {path} {digits!r}", path,
+                 responder.form(Digits=digits))
+            path = answers.last_action() or path
+    alerts = [_tags(xml) for where, xml in answers.docs if where.startswith("alert")]
+    assert any("Gather" in t for t in alerts) and any("Hangup" in t for t in alerts)
+    assert [p for where, xml in answers.docs for p in twiml_spec.problems(xml)] == []
     # What the notices ask for is what the docs name: detection that waits for the beep.
     notices = [r for r in requests if "/ivr/notice" in r.form["Url"]]
     assert notices and all(r.form["MachineDetection"] == "DetectMessageEnd" for r in notices)

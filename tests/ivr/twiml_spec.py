@@ -95,11 +95,11 @@ VERBS: dict[str, Verb] = {
          "loop": integer(0)},
         text=lambda v: bool(v.strip()), max_text=4096,
     ),
-    # Attributes: loop (an integer >= 0), digits (DTMF: 0-9, *, #, w); the text is the URL of
-    # the audio file.
+    # Attributes: loop (an integer >= 0), digits (DTMF: 0-9, A-D, W, w, #, *); the text is the
+    # URL of the audio file, served as one of ``PLAY_TYPES``.
     "Play": Verb(
         "https://www.twilio.com/docs/voice/twiml/play",
-        {"loop": integer(0), "digits": lambda v: bool(re.fullmatch(r"[0-9#*w]+", v))},
+        {"loop": integer(0), "digits": lambda v: bool(re.fullmatch(r"[0-9A-DWw#*]+", v))},
         text=url, text_is_url=True,
     ),
     # Attribute: length, seconds, a positive integer (default 1). No text, nothing nested.
@@ -163,6 +163,12 @@ VERBS: dict[str, Verb] = {
     "Reject": Verb("https://www.twilio.com/docs/voice/twiml/reject",
                    {"reason": one_of("rejected", "busy")}),
 }
+
+
+# The Content-Types <Play> plays (any other fails the verb: Twilio error 13420).
+PLAY_TYPES = frozenset({"audio/mpeg", "audio/wav", "audio/wave", "audio/x-wav", "audio/aiff",
+                        "audio/x-aifc", "audio/x-aiff", "audio/x-gsm", "audio/gsm",
+                        "audio/ulaw"})
 
 
 def problems(xml: str | bytes) -> list[str]:
