@@ -7,6 +7,12 @@ query per day. The days ahead are now read in one query.
 2. The broadcast benchmark found a 10,000-member broadcast draining at 84 msg/s with
    ``HOTLINE_SEND_RATE=100``: after each batch of 500 the drain job waited for its next tick.
    A full batch is now followed by the next one in the same run of the job.
+3. The outbox benchmark found the drain several times slower after the priority lanes, SIM
+   pools and Android send options landed (issues 13 and 17): ``_due_ids`` built its five
+   lane subqueries and their union again on every look ahead (most sends), and
+   ``valid_until`` read the person once per message for her safe-contact window. The look's
+   statement is now built once and run with bind parameters, and the window comes back in
+   the claim's own ``UPDATE .. RETURNING``: two statements per message again.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ from sqlalchemy import event
 
 from hotline import clock
 from hotline.db import session_scope
-from hotline.models import Kind, Message, MessageStatus
+from hotline.models import Kind, Lane, Message, MessageStatus
+from hotline.services import outbox
 from hotline.services.outbox import Outbox
 from scheduler import jobs
 from tests.conftest import at
-from tests.factories import create_person
+from tests.factories import create_device, create_person
 
 NOON = at("2026-12-01 12:00")
 
@@ -89,3 +96,91 @@ def test_the_drain_job_stops_after_its_budget(app, sessions, monkeypatch):
         for i in range(6):
             box.enqueue(NOON, f"+8491300{i:04d}", f"khan {i}", kind=Kind.URGENT)
     assert jobs.drain_outbox(app.extensions["hotline"], NOON).sent == 2
+
+
+class _Recording:
+    """An in-memory gateway that keeps the options of each send."""
+
+    name = "simulator"
+
+    def __init__(self) -> None:
+        self.options = []
+
+    def send_sms(self, to, body, *, status_callback=None, options=None):
+        from hotline.gateways.base import SendResult
+
+        self.options.append((to, options))
+        return SendResult(external_id=f"SM{len(self.options):08d}", status="queued")
+
+
+def test_a_drain_costs_two_statements_per_message_with_no_look_ahead(
+        sessions, settings, monkeypatch):
+    from datetime import time
+
+    monkeypatch.setattr(outbox, "AHEAD_EVERY", 3600.0)  # no look ahead but the first
+    with session_scope(sessions) as s:
+        box = Outbox(s)
+        people = [create_person(s, NOON, phone=f"+8491400{i:04d}",
+                                safe_contact_start=time(8), safe_contact_end=time(20))
+                  for i in range(10)]
+        for person in people:
+            box.enqueue(NOON, person.phone, "hop nhom", person=person)
+    gateway = _Recording()
+    with sessions() as s:
+        seen = _statements(s)
+        report = outbox.drain(sessions, NOON, gateway, settings)
+    assert report.sent == 10
+    claims = [s for s in seen if s.lstrip().upper().startswith("UPDATE")]
+    # Per message: the claim and its result (the last result in a transaction of its own);
+    # around them the stale-claim recovery, the SIM pool and the one due-row query.
+    assert len(seen) <= 2 * 10 + 4, seen
+    assert len(claims) == 2 * 10 + 1  # + the stale-claim recovery
+    assert not any("FROM people" in s and not s.lstrip().upper().startswith("UPDATE")
+                   for s in seen), "the safe window is read in the claim, not on its own"
+    # What the claim returned still bounds what the gateway may hold: her window ends at 20:00
+    # (before quiet hours at 21:00).
+    for _, options in gateway.options:
+        assert clock.local(options.valid_until).hour == 20
+
+
+def test_each_look_ahead_is_one_statement_built_once(sessions, settings, monkeypatch):
+    import sqlalchemy
+
+    monkeypatch.setattr(outbox, "AHEAD_EVERY", 0.0)  # look before every send
+    built = []
+    real_union = sqlalchemy.union_all
+    monkeypatch.setattr(outbox, "union_all", lambda *a: built.append(1) or real_union(*a))
+    outbox._due_statement.cache_clear()
+    with session_scope(sessions) as s:
+        members = [create_person(s, NOON, phone=f"+8491500{i:04d}") for i in range(12)]
+        Outbox(s).enqueue_many(NOON, members, "Hop nhom thu bay", key_prefix="b:perf")
+    gateway = _Recording()
+    with sessions() as s:
+        seen = _statements(s)
+        report = outbox.drain(sessions, NOON, gateway, settings)
+    assert report.sent == 12
+    looks = [s for s in seen if "UNION ALL" in s.upper()]
+    assert len(looks) == 1 + 12  # the batch, then one look before each broadcast send
+    assert len(seen) <= 2 * 12 + len(looks) + 3, seen
+    assert len(built) <= 2  # the batch's statement (every lane) and the look's (lanes ahead)
+
+
+def test_the_cached_due_query_takes_each_calls_skip_list(db):
+    person = create_person(db, NOON)
+    sims = [create_device(db, NOON, app_device_id=f"phone-{i}") for i in range(2)]
+    box = Outbox(db)
+    plain = box.enqueue(NOON, person.phone, "no sim")
+    on = [box.enqueue(NOON, person.phone, f"sim {i}") for i in range(2)]
+    for msg, sim in zip(on, sims, strict=True):
+        msg.device_id = sim.id
+    db.commit()
+
+    def ids(skip):
+        return {id_ for _, id_, _ in outbox._due_ids(db, NOON, 10, skip=skip)}
+
+    assert ids(None) == {plain.id, on[0].id, on[1].id}
+    assert ids([sims[0].id]) == {plain.id, on[1].id}
+    assert ids([sims[1].id]) == {plain.id, on[0].id}
+    assert ids([sims[0].id, sims[1].id]) == {plain.id}
+    assert outbox._due_ids(db, NOON, 10, before=Lane.REMINDER) == []  # nothing ahead
+    assert len(outbox._due_ids(db, NOON, 1)) == 1  # the limit is a parameter too
