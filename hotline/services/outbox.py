@@ -909,21 +909,31 @@ _locked = Message.__table__.alias("locked")
 _UNLOCKED = (select(_locked.c.id).where(_locked.c.id == bindparam("message_id"))
              .with_for_update(skip_locked=True))
 
-# Built once: constructing the statement cost as much as running it on SQLite.
-_CLAIM = (
-    update(Message)
-    .where(Message.id == bindparam("message_id"), Message.status == MessageStatus.QUEUED,
-           Message.id.in_(_UNLOCKED))
-    .values(
-        status=MessageStatus.SENDING,
-        attempts=Message.attempts + 1,
-        due_at=bindparam("lease", type_=Message.__table__.c.due_at.type),
+def _claim_statement(skip_locked: bool):
+    """The claim's ``UPDATE .. RETURNING``; with ``skip_locked`` (PostgreSQL) only if no
+    other drain holds the row's lock. SQLite renders no FOR UPDATE (one writer at a time),
+    so there the lock's subquery would only cost a second look-up of the row."""
+    where = [Message.id == bindparam("message_id"), Message.status == MessageStatus.QUEUED]
+    if skip_locked:
+        where.append(Message.id.in_(_UNLOCKED))
+    return (
+        update(Message)
+        .where(*where)
+        .values(
+            status=MessageStatus.SENDING,
+            attempts=Message.attempts + 1,
+            due_at=bindparam("lease", type_=Message.__table__.c.due_at.type),
+        )
+        .returning(Message, _OPTED_OUT_AT, _ERASED_AT, _SAFE_START, _SAFE_END)
+        # The row comes back in RETURNING: nothing in the session to match the WHERE
+        # against in Python (the evaluator cost a fifth of the claim).
+        .execution_options(synchronize_session=False)
     )
-    .returning(Message, _OPTED_OUT_AT, _ERASED_AT, _SAFE_START, _SAFE_END)
-    # The row comes back in RETURNING: nothing in the session to match the WHERE against
-    # in Python (the evaluator cost a fifth of the claim).
-    .execution_options(synchronize_session=False)
-)
+
+
+# Built once: constructing the statement cost as much as running it on SQLite.
+_CLAIMS = {"postgresql": _claim_statement(skip_locked=True)}
+_CLAIM_ELSEWHERE = _claim_statement(skip_locked=False)
 
 
 def _claim(session: Session, message_id: int, now: datetime, settings,
@@ -935,7 +945,8 @@ def _claim(session: Session, message_id: int, now: datetime, settings,
     # process's _recover_stale then requeues and sends a second time (shared mode).
     lease = (claimed_at or now) + CLAIM_TIMEOUT
     row = session.execute(
-        _CLAIM, {"message_id": message_id, "lease": lease},
+        _CLAIMS.get(session.get_bind().dialect.name, _CLAIM_ELSEWHERE),
+        {"message_id": message_id, "lease": lease},
         execution_options={"populate_existing": True},
     ).one_or_none()
     if row is None:
