@@ -59,13 +59,17 @@ class Form(FlaskForm):
         return self.data
 
 
+def submitted():
+    """What the request sent: its form and files on POST, else its query string."""
+    if request.method == "POST":
+        return CombinedMultiDict((request.files, request.form))
+    return request.args
+
+
 def parse(form_class: type[Form], source=None) -> Form:
-    """``form_class`` filled from ``source`` (the request's form on POST, else its query
-    string) and validated; the first bad value raises ``FormInvalid``."""
-    if source is None:
-        source = CombinedMultiDict((request.files, request.form)) if request.method == "POST" \
-            else request.args
-    form = form_class(formdata=source)
+    """``form_class`` filled from ``source`` (``submitted()`` unless given) and validated;
+    the first bad value raises ``FormInvalid``."""
+    form = form_class(formdata=submitted() if source is None else source)
     if not form.validate():
         raise FormInvalid(first_error(form))
     return form

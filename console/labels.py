@@ -325,6 +325,7 @@ AUDIT_DETAIL = {
     "last": _l("to"), "ward": _l("ward"), "callback": _l("callback"), "cases": _l("cases"),
     "messages": _l("texts"), "moved": _l("moved"), "removed": _l("removed"),
     "recordings": _l("recordings"), "current": _l("current number"),
+    "recording": _l("recording"), "recording_seconds": _l("recording length (s)"),
     "provider_media": _l("service files"), "referral": _l("referral"),
     "outcome": _l("outcome"), "provider": _l("service"), "case": _l("case"),
     "rows": _l("rows"), "phones": _l("phone numbers"), "summary": _l("story"),

@@ -8,7 +8,6 @@ from datetime import datetime
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from audio import recordings as prompt_service
@@ -30,6 +29,7 @@ from console.forms import (
     UploadForm,
     lenient,
     parse,
+    submitted,
 )
 from hotline import clock, queries
 from hotline.models import Broadcast, Group, Meeting, MeetingSeries, Membership, Provider
@@ -200,19 +200,21 @@ def broadcasts():
     """Compose and preview (recipients, SMS parts, cost, the calls and their minutes); the
     scheduler sends at the time. Members told by voice hear the text said, or the staff
     recording uploaded here played."""
-    posted = request.method == "POST"
-    form = lenient(BroadcastForm, CombinedMultiDict((request.files, request.form))
-                   if posted else request.args)
+    form = lenient(BroadcastForm, submitted())
     recording, refused = _recording(form)
     with unit() as db:
         done = broadcast_service.compose(db, now(), me(db), _draft(form, recording, refused),
                                          rt().settings.sms_price_vnd,
                                          rt().settings.call_price_vnd)
         if done.queued:
-            flash(_("The broadcast is queued; the messages go out within a minute, "
-                    "inside the allowed hours."), "ok")
-            return redirect(url_for("console.broadcasts"))
+            return _queued()
         return _broadcast_page(db, form, done, recording, refused)
+
+
+def _queued():
+    flash(_("The broadcast is queued; the messages go out within a minute, "
+            "inside the allowed hours."), "ok")
+    return redirect(url_for("console.broadcasts"))
 
 
 def _recording(form: BroadcastForm) -> tuple[broadcast_service.Recorded | None, str | None]:

@@ -271,9 +271,12 @@ def create_broadcast(session: Session, now: datetime, user: StaffUser, body: str
         send_at = now
     broadcast = create(session, now, body, dict(segment), send_at=send_at, user=user,
                        recording=recording)
+    # A broadcast said as text has no recording to name in the audit.
+    played = ({"recording": broadcast.recording,
+               "recording_seconds": broadcast.recording_seconds} if broadcast.recording else {})
     audit(session, now, user, "broadcast", "broadcast", broadcast.id,
           segment=broadcast.segment, send_at=broadcast.send_at, parts=segments(unaccent(body)),
-          recording=broadcast.recording, recording_seconds=broadcast.recording_seconds)
+          **played)
     return broadcast
 
 
