@@ -3,6 +3,7 @@ fetched and passed through. The media link itself is never shown to anyone."""
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import re
 from pathlib import Path
@@ -37,11 +38,20 @@ def simulator_file(settings: Settings, sid: str) -> Path | None:
     return None
 
 
+def send_sound(path: Path, mimetype: str) -> Response:
+    """A sound file for a listener in the console, ranges answered. Read whole (a few MB
+    at most) so the file is closed at once: a browser skipping through aborts its range
+    requests, and a server that drops such a connection before closing the response would
+    leave the file open."""
+    return send_file(io.BytesIO(path.read_bytes()), mimetype=mimetype, conditional=True,
+                     max_age=0, last_modified=path.stat().st_mtime)
+
+
 def send_private(path: Path) -> Response:
     mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if path.suffix == ".webm":
         mimetype = "audio/webm"
-    response = send_file(path, mimetype=mimetype, conditional=True, max_age=0)
+    response = send_sound(path, mimetype)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

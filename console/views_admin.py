@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -31,6 +31,7 @@ from console.forms import (
     parse,
     submitted,
 )
+from console.media import send_sound
 from hotline import clock, queries
 from hotline.models import Broadcast, Group, Meeting, MeetingSeries, Membership, Provider
 from hotline.services import broadcasts as broadcast_service
@@ -341,7 +342,7 @@ def _sound(path):
     """A sound file of the line's for staff to listen to (a prompt, a broadcast's)."""
     from audio.render import content_type
 
-    return send_file(path, mimetype=content_type(path), conditional=True, max_age=0)
+    return send_sound(path, content_type(path))
 
 
 @bp.post("/prompts/<key>/upload")

@@ -78,6 +78,10 @@ def test_a_recording_uploaded_shows_its_length_and_bills_its_minutes(
     with admin.get(f"/console/broadcasts/recordings/{name}") as sound:
         assert sound.status_code == 200 and sound.mimetype == "audio/wav"
         assert sound.get_data() == (broadcast_dir(settings) / name).read_bytes()
+    # The player asks for ranges (to seek): answered from the file read whole.
+    with admin.get(f"/console/broadcasts/recordings/{name}",
+                   headers={"Range": "bytes=0-99"}) as part:
+        assert part.status_code == 206 and len(part.data) == 100
 
 
 def test_send_plays_the_recording_in_the_notice_call_and_falls_back_to_the_text(
