@@ -492,7 +492,12 @@ def test_parallel_guesses_get_exactly_the_free_attempts(app, demo, monkeypatch):
             lambda _: logins.sign_in(sessions, NOW, "admin", "doan-mo-2026", STRANGER).outcome,
             range(41)))
     assert len(checked) == auth.FREE_ATTEMPTS
-    assert outcomes.count("locked") == 41 - auth.FREE_ATTEMPTS + 1  # the 5th locks too
+    # Every guess not checked is refused as locked, and so is the 5th checked one. A
+    # checked guess whose answer is stored after another's lock says "locked" too (it is,
+    # by then), so under load up to all five checked ones may: none says more than "bad".
+    assert set(outcomes) <= {"bad", "locked"}
+    assert 41 - auth.FREE_ATTEMPTS + 1 <= outcomes.count("locked") <= 41
+    assert outcomes.count("bad") <= auth.FREE_ATTEMPTS - 1
     assert logins.sign_in(sessions, NOW, "admin", "admin-demo", HOME).outcome == "ok"
 
 
