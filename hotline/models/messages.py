@@ -114,6 +114,10 @@ NEVER_SENT = frozenset({NotSent.FLOOD, NotSent.OPTED_OUT, NotSent.ERASED, NotSen
 
 UNHANDLED = text("direction = 'in' AND handled_at IS NULL")
 CANCEL_REQUESTED = text("cancel_requested_at IS NOT NULL")
+# The SMS that tells an erased person it is done (``people.CONFIRMATION_KEY``): the retention
+# job's due rows. Spelled out in its query as here (a partial index is used only for a query
+# that repeats its condition, bound parameters do not).
+ERASURE_CONFIRMATION = text("idempotency_key LIKE 'erased:%'")
 # error_message of an inbound text the line failed to act on (it went to staff, unanswered).
 HANDLING_FAILED = "handler failed"
 
@@ -135,6 +139,8 @@ class Message(Base):
         Index("ix_messages_device_sent", "device_id", "sent_at"),
         Index("ix_messages_cancel_requested", "id", sqlite_where=CANCEL_REQUESTED,
               postgresql_where=CANCEL_REQUESTED),
+        Index("ix_messages_erasure_confirmation", "id", sqlite_where=ERASURE_CONFIRMATION,
+              postgresql_where=ERASURE_CONFIRMATION),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -39,6 +39,7 @@ from hotline.models import (
     Referral,
     Role,
 )
+from hotline.models.messages import ERASURE_CONFIRMATION
 from hotline.services.audit import audit
 
 BATCH = 200
@@ -240,8 +241,10 @@ def due_confirmations(session: Session, skip=(), limit: int = BATCH) -> list[Mes
     erased person's number, the last trace of it."""
     return list(session.scalars(
         select(Message).join(Person, Person.id == Message.person_id)
-        .where(Person.erased_at.is_not(None), Message.direction == Direction.OUT,
-               Message.idempotency_key.like("erased:%"), Message.phone != "",
+        # The partial index's own condition, so it is used: the job walked every sent and
+        # delivered message on SQLite (the status index) to find the few confirmations.
+        .where(Person.erased_at.is_not(None), ERASURE_CONFIRMATION,
+               Message.direction == Direction.OUT, Message.phone != "",
                Message.status.in_(CONFIRMATION_DONE), Message.id.not_in(list(skip)))
         .order_by(Message.id).limit(limit)
     ))
