@@ -118,23 +118,27 @@ def watch_devices(rt: Runtime, now: datetime) -> devices.WatchReport:
                              rt.settings)
 
 
-def _each_due(rt: Runtime, now: datetime, job: str, object_type: str, find, act) -> int:
+def _each_due(rt: Runtime, now: datetime, job: str, object_type: str, find, act,
+              load=()) -> int:
     """``act(session, now, outbox, row)`` for every row ``find(session, now, skip=...)``
     returns, each row in its own transaction, a failing one recorded and skipped (and left
-    out of the next finds); how many acted."""
+    out of the next finds); how many acted. ``load``: loader options for each row's read."""
     return job_rows.each_row(
         rt.sessions, now, job, object_type, lambda session, skip: find(session, now, skip=skip),
-        lambda session, row: act(session, now, Outbox.for_settings(session, rt.settings), row))
+        lambda session, row: act(session, now, Outbox.for_settings(session, rt.settings), row),
+        load=load)
 
 
 def escalate_cases(rt: Runtime, now: datetime) -> int:
     """Move unaccepted or stalled cases up the escalation ladder."""
-    return _each_due(rt, now, "escalate_cases", "case", cases.due_for_action, cases.escalate)
+    return _each_due(rt, now, "escalate_cases", "case", cases.due_for_action, cases.escalate,
+                     load=cases.WITH_PEOPLE)
 
 
 def follow_up_cases(rt: Runtime, now: datetime) -> int:
     """Ask members whether resolved cases were solved; close unanswered questions."""
-    return _each_due(rt, now, "follow_up_cases", "case", cases.due_followups, cases.follow_up)
+    return _each_due(rt, now, "follow_up_cases", "case", cases.due_followups, cases.follow_up,
+                     load=cases.WITH_PEOPLE)
 
 
 def remind_forum_follow_ups(rt: Runtime, now: datetime) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from hotline.models import (
@@ -544,6 +544,11 @@ BATCH = 200
 COORDINATOR_REMINDERS = 3
 
 
+# Loader options for a case read to act on it (the scheduler's escalations and follow-ups):
+# her and whoever has it, in the case's own statement rather than one more each.
+WITH_PEOPLE = (joinedload(Case.person), joinedload(Case.assignee))
+
+
 def due_for_action(session: Session, now: datetime, limit: int = BATCH,
                    skip: Collection[int] = ()) -> list[Case]:
     """Open cases whose deadline has passed (index: status, next_action_at), but ``skip``."""
@@ -581,11 +586,12 @@ def escalate(session: Session, now: datetime, outbox: Outbox, case: Case) -> Non
             _tell_member(outbox, now, case, "case_waiting", hotline=outbox.hotline or "-")
         return
     if case.escalation_level == 0 and case.assignee is not None:
+        # The case's changes first: the alert's insert flushes them in one UPDATE.
         case.escalation_level = 1
+        case.next_action_at = now + timedelta(days=2)
         days = max(1, (now - (case.acknowledged_at or case.created_at)).days)
         _alert(outbox, now, case, case.assignee, "reminder_stale", days=days)
         event(session, case, now, "reminded", person_id=case.assignee_id)
-        case.next_action_at = now + timedelta(days=2)
         return
     case.escalation_level += 1
     for coord in coordinators(session):

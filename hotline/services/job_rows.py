@@ -10,11 +10,11 @@ still stops the run, to be retried whole.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,12 +52,14 @@ def record_failure(sessions: sessionmaker[Session], now: datetime, job: str,
 
 def each_row(sessions: sessionmaker[Session], now: datetime, job: str, object_type: str,
              find: Callable[[Session, set[int]], Iterable[Any]],
-             act: Callable[[Session, Any], Any]) -> int:
+             act: Callable[[Session, Any], Any], load: Sequence[Any] = ()) -> int:
     """``act(session, row)`` for every row ``find(session, skip)`` returns that ``job`` has
     not given up on, each in its own transaction; returns how many succeeded.
 
     ``skip`` holds the ids given up on: a ``find`` that returns a limited batch leaves them
-    out of its query, or a batch made only of them would stall the job for good."""
+    out of its query, or a batch made only of them would stall the job for good. Each row
+    is read again in its transaction, with the loader options ``load`` (the people ``act``
+    reads of it, in the same statement rather than one more each)."""
     with session_scope(sessions) as session:
         skip = quarantined(session, job, object_type)
         ids = {int(i) for i in skip if i.isdigit()}
@@ -66,7 +68,8 @@ def each_row(sessions: sessionmaker[Session], now: datetime, job: str, object_ty
     for model, row_id in due:
         try:
             with session_scope(sessions) as session:
-                row = session.get(model, row_id)
+                _commit_without_waiting(session)
+                row = session.get(model, row_id, options=load)
                 if row is not None:
                     act(session, row)
                     done += 1
@@ -75,6 +78,23 @@ def each_row(sessions: sessionmaker[Session], now: datetime, job: str, object_ty
         except Exception as exc:
             record_failure(sessions, now, job, object_type, row_id, exc)
     return done
+
+
+def _commit_without_waiting(session: Session) -> None:
+    """PostgreSQL: this row's commit does not wait for its WAL to reach the disk.
+
+    A job row's transaction only changes the database (a case escalated, a reminder
+    queued); what goes out because of it is sent by the drain or the callback job, whose
+    own commits (synchronous, as every other) flush the WAL written before them. So a crash
+    can lose at most the last few hundred milliseconds of job rows that nothing has acted
+    on yet, which the job finds due again and redoes (every job is safe to run twice). A
+    wait for the disk per row was most of a tick on PostgreSQL: 100 escalations waited
+    for 100 flushes. SQLite (WAL, synchronous=NORMAL) does not wait at commit anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_NO_WAIT)
+
+
+_NO_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 def retry(session: Session, now: datetime, user: StaffUser, failure_id: int) -> None:

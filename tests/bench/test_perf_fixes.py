@@ -13,22 +13,30 @@ query per day. The days ahead are now read in one query.
    ``valid_until`` read the person once per message for her safe-contact window. The look's
    statement is now built once and run with bind parameters, and the window comes back in
    the claim's own ``UPDATE .. RETURNING``: two statements per message again.
+4. The tick benchmark found the scheduler tick 1.6-2.4 times slower (issue 13, session 7).
+   Since each job row got a transaction of its own (issue 16), every escalated case waited
+   for a WAL flush at its commit on PostgreSQL (100 flushes per tick); the rows' commits no
+   longer wait (``job_rows``). The retention job's erasure confirmations were found by
+   walking every sent and delivered message on SQLite; they have a partial index of their
+   own. Each escalated case costs a few statements: her case, the person alerted, the
+   alert, the case's update and its event.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, select, text, update
 
 from hotline import clock
 from hotline.db import session_scope
-from hotline.models import Kind, Lane, Message, MessageStatus
-from hotline.services import outbox
+from hotline.models import Case, CaseStatus, Kind, Lane, Message, MessageStatus, Role
+from hotline.services import job_rows, outbox, retention
 from hotline.services.outbox import Outbox
 from scheduler import jobs
 from tests.conftest import at
-from tests.factories import create_device, create_person
+from tests.factories import create_case, create_device, create_person
 
 NOON = at("2026-12-01 12:00")
 
@@ -186,3 +194,99 @@ def test_the_cached_due_query_takes_each_calls_skip_list(db):
     assert ids([sims[0].id, sims[1].id]) == {plain.id}
     assert outbox._due_ids(db, NOON, 10, before=Lane.REMINDER) == []  # nothing ahead
     assert len(outbox._due_ids(db, NOON, 1)) == 1  # the limit is a parameter too
+
+
+def _due_cases(sessions, count: int) -> tuple[list[int], int]:
+    """``count`` accepted cases of one peer educator, past their deadline; their ids and
+    hers."""
+    with session_scope(sessions) as s:
+        pe = create_person(s, NOON, role=Role.PEER_EDUCATOR, phone="+84901000777")
+        ids = []
+        for i in range(count):
+            member = create_person(s, NOON, phone=f"+8491600{i:04d}")
+            case = create_case(s, NOON, member)
+            ids.append(case.id)
+        s.execute(update(Case).where(Case.id.in_(ids)).values(
+            status=CaseStatus.ACKNOWLEDGED, assignee_id=pe.id, escalation_level=0,
+            acknowledged_at=NOON, next_action_at=NOON + timedelta(minutes=1)))
+        s.execute(update(Message).values(status=MessageStatus.DELIVERED))
+        return ids, pe.id
+
+
+def test_each_escalated_case_costs_a_few_statements(rt, sessions):
+    ids, pe_id = _due_cases(sessions, 10)
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(rt.engine, "before_cursor_execute", record)
+    try:
+        assert jobs.escalate_cases(rt, NOON + timedelta(minutes=2)) == 10
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", record)
+    with sessions() as s:
+        reminded = s.scalars(select(Message.case_id).where(
+            Message.person_id == pe_id, Message.status == MessageStatus.QUEUED)).all()
+    assert sorted(reminded) == sorted(ids)  # each case reminded her, once
+    # Per case: her case read with the people it names, its one UPDATE, the alert and the
+    # case's event; around them the job's failures and its find. (PostgreSQL also says at
+    # each commit not to wait for the disk, and wakes other drains: NOTIFY.)
+    work = [s for s in seen if not s.lstrip().upper().startswith(("NOTIFY", "SET "))]
+    assert len(work) <= 4 * 10 + 2, work
+    assert sum(s.lstrip().upper().startswith("UPDATE CASES") for s in work) == 10
+    assert not [s for s in work if s.lstrip().startswith("SELECT people")], \
+        "the person alerted is read with the case, not on her own"
+
+
+def test_a_job_rows_commit_does_not_wait_for_the_disk_on_postgresql(rt, sessions):
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite in WAL with synchronous=NORMAL does not wait at commit")
+    show = text("SHOW synchronous_commit")
+    with sessions() as s:
+        before = s.scalar(show)
+    ids, _ = _due_cases(sessions, 2)
+    inside = []
+    done = job_rows.each_row(
+        sessions, NOON, "perf_test", "case",
+        lambda session, skip: session.scalars(select(Case).where(Case.id.in_(ids))).all(),
+        lambda session, case: inside.append(session.scalar(show)))
+    assert done == 2
+    assert inside == ["off", "off"]  # each row's own transaction
+    with sessions() as s:
+        assert s.scalar(show) == before  # the pooled connections keep the server's setting
+
+
+def test_the_retention_job_finds_erasure_confirmations_by_their_own_index(sessions):
+    from bench.tick import scans_big_table
+    from hotline.services import people
+
+    with session_scope(sessions) as s:
+        member = create_person(s, NOON)
+        erased = create_person(s, NOON, phone="+84912999001")
+        s.connection().execute(text(
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000) "
+            "INSERT INTO messages (direction, gateway, phone, person_id, body, status, kind, "
+            "lane, attempts, segments, maybe_duplicate, created_at, due_at, sent_at, "
+            "needs_staff) SELECT 'out', 'simulator', :phone, :person, 'old', 'delivered', "
+            "'normal', 4, 1, 1, false, :at, :at, :at, false FROM n"),
+            {"phone": member.phone, "person": member.id, "at": NOON.replace(tzinfo=None)})
+        confirmation = Outbox(s).enqueue(
+            NOON, erased.phone, "Da xoa", kind=Kind.REPLY, person=erased,
+            key=people.CONFIRMATION_KEY.format(person_id=erased.id))
+        confirmation.status = MessageStatus.SENT
+        erased.erased_at = NOON
+    with sessions() as s:
+        s.execute(text("ANALYZE"))
+        s.commit()
+        seen = []
+        event.listen(s.get_bind(), "before_cursor_execute",
+                     lambda conn, cursor, statement, params, *args: seen.append(
+                         (statement, params)))
+        assert [m.id for m in retention.due_confirmations(s)] == [confirmation.id]
+        [(statement, params)] = seen
+        explain = "EXPLAIN QUERY PLAN " if s.get_bind().dialect.name == "sqlite" else "EXPLAIN "
+        plan = " / ".join(str(r[-1]) for r in
+                          s.connection().exec_driver_sql(explain + statement, params))
+    assert not scans_big_table(plan), plan
+    assert "ix_messages_erasure_confirmation" in plan, plan
