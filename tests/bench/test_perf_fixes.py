@@ -290,3 +290,19 @@ def test_the_retention_job_finds_erasure_confirmations_by_their_own_index(sessio
                           s.connection().exec_driver_sql(explain + statement, params))
     assert not scans_big_table(plan), plan
     assert "ix_messages_erasure_confirmation" in plan, plan
+
+
+def test_the_tick_benchmark_flags_a_statement_that_reads_a_big_table_whole():
+    from bench.tick import scans_big_table
+
+    assert scans_big_table("SCAN messages / BLOOM FILTER ON people (id=?)")  # the old finds
+    assert scans_big_table("SCAN cases USING INDEX ix_cases_status_next_action")
+    assert scans_big_table("Limit / ->  Seq Scan on messages / Filter: (x)")
+    assert scans_big_table("Limit / ->  Index Scan using pk_messages on messages / "
+                           "Filter: (status = 'sent')")  # walks the whole primary key
+    assert not scans_big_table("SCAN messages USING INDEX ix_messages_erasure_confirmation")
+    assert not scans_big_table("SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)")
+    assert not scans_big_table("SCAN recordings / SEARCH cases USING INTEGER PRIMARY KEY")
+    assert not scans_big_table("Index Scan using ix_messages_status_lane_due on messages / "
+                               "  Index Cond: (status = 'sent') / Filter: (x)")
+    assert not scans_big_table("Seq Scan on people people_1")
