@@ -9,7 +9,7 @@ from flask import Response, abort, request
 
 from hotline import clock
 from hotline.db import session_scope
-from hotline.gateways import android
+from hotline.gateways import android_events
 from hotline.services import devices, inbound, outbox
 from sms import bp
 from web import runtime
@@ -66,12 +66,12 @@ def android_webhook():
     outbound messages (part by part), received texts are stored for ``handle_inbound``."""
     raw = request.get_data(cache=True)
     payload = _json(raw)
-    phone_id = android.event_device(payload)
+    phone_id = android_events.event_device(payload)
     if not _android_signed(raw, phone_id):
         abort(403)
     if payload is _UNREADABLE or not isinstance(payload, dict):
         return {"error": "invalid JSON" if payload is _UNREADABLE else "invalid event"}, 400
-    if (report := android.parse_status(payload)) is not None:
+    if (report := android_events.parse_status(payload)) is not None:
         return _android_report(payload, phone_id, report)
     return _android_text(payload, phone_id)
 
@@ -101,7 +101,7 @@ def _android_report(payload: dict, phone_id, report):
 def _android_text(payload: dict, phone_id):
     """A received text, stored for ``handle_inbound``; any other event: the phone is alive."""
     try:
-        event = android.parse_webhook(payload)
+        event = android_events.parse_webhook(payload)
     except ValueError as exc:
         return {"error": str(exc)}, 400
     if event is None:  # system:ping and the rest
@@ -127,4 +127,4 @@ def _android_signed(raw: bytes, phone_id: str | None) -> bool:
         keys += devices.webhook_keys(rt.sessions, phone_id)
     timestamp = request.headers.get("X-Timestamp", "")
     signature = request.headers.get("X-Signature", "")
-    return any(android.verify_webhook(key, raw, timestamp, signature) for key in keys)
+    return any(android_events.verify_webhook(key, raw, timestamp, signature) for key in keys)

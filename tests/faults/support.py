@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from hotline.db import Base
-from hotline.gateways.android import sign_webhook
+from hotline.gateways.android_events import sign_webhook
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL
 
 ACCOUNT_SID = "AC" + "0" * 32

@@ -13,7 +13,7 @@ import time
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from hotline.gateways.android import sign_webhook
+from hotline.gateways.android_events import sign_webhook
 from tests.conftest import PUBLIC_URL
 from tests.faults.support import (
     ANDROID_SECRET,

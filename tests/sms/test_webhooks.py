@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from hotline.gateways.android import sign_webhook
+from hotline.gateways.android_events import sign_webhook
 from hotline.models import Message, MessageStatus
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL
 from tests.factories import handle_sms

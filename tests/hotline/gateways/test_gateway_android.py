@@ -7,9 +7,12 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from android_sms_gateway.enums import WebhookEvent
 
-from hotline.gateways.android import (
-    AndroidGateway,
+from hotline.gateways.android import AndroidGateway
+from hotline.gateways.android_events import (
+    SMS_RECEIVED,
+    STATUS_EVENTS,
     InboundSms,
     parse_webhook,
     sign_webhook,
@@ -255,6 +258,14 @@ def test_parse_webhook_sms_received():
 @pytest.mark.parametrize("event", ["sms:sent", "sms:delivered", "sms:failed", "system:ping"])
 def test_parse_webhook_ignores_other_events(event):
     assert parse_webhook({**EVENT, "event": event}) is None
+
+
+def test_the_event_names_read_without_the_client_are_the_apis():
+    """``android_events`` spells the event names itself (no client import in the SMS door):
+    they must stay the client library's."""
+    assert SMS_RECEIVED == WebhookEvent.SMS_RECEIVED.value
+    assert set(STATUS_EVENTS) == {WebhookEvent.SMS_SENT.value, WebhookEvent.SMS_DELIVERED.value,
+                                  WebhookEvent.SMS_FAILED.value, WebhookEvent.SMS_CANCELLED.value}
 
 
 def test_parse_webhook_rejects_a_broken_sms_event():
