@@ -18,7 +18,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from audio.prompts import catalogue_at, sound_dirs
-from audio.render import FAILED, EspeakEngine, GttsEngine, build, check
+from audio.render import FAILED, EspeakEngine, build, check
 from hotline import clock
 from hotline.db import session_scope
 from hotline.migrate import upgrade
@@ -121,11 +121,16 @@ def backup_key_cmd():
     click.echo(backup.generate_key())
 
 
-ENGINES = {
-    "auto": lambda: [GttsEngine(), EspeakEngine()],
-    "gtts": lambda: [GttsEngine()],
-    "espeak": lambda: [EspeakEngine()],
-}
+ENGINES = ("auto", "espeak", "gtts")
+
+
+def engines(choice: str) -> list:
+    """The engines of ``--engine``. gTTS is imported here, by ``flask audio build`` alone:
+    every flask process loads this module (the scheduler too), none other speaks."""
+    from audio.gtts_engine import GttsEngine
+
+    return {"auto": [GttsEngine(), EspeakEngine()], "gtts": [GttsEngine()],
+            "espeak": [EspeakEngine()]}[choice]
 
 
 def current_catalogue() -> dict[str, str]:
@@ -139,7 +144,7 @@ def audio_group():
 
 
 @audio_group.command("build")
-@click.option("--engine", type=click.Choice(sorted(ENGINES)), default="auto", show_default=True,
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
               help="auto: gTTS, then espeak-ng when gTTS fails.")
 @click.option("--key", "keys", multiple=True, help="Only these prompt keys (repeatable).")
 @click.option("--strict", is_flag=True, help="Fail when a prompt is left without a file.")
@@ -151,7 +156,7 @@ def build_cmd(engine: str, keys: tuple[str, ...], strict: bool):
     if unknown:
         raise click.UsageError(f"not in the catalogue: {', '.join(unknown)}")
     out_dir, recordings_dir = sound_dirs(runtime().settings)
-    report = build(catalogue, out_dir, ENGINES[engine](), recordings_dir, keys=keys or None)
+    report = build(catalogue, out_dir, engines(engine), recordings_dir, keys=keys or None)
     for line in report.lines():
         click.echo(line)
     actions = Counter(r.action for r in report.results.values())

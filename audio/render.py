@@ -7,7 +7,8 @@ A staff recording ``<key>.mp3`` / ``<key>.wav`` in the recordings directory beat
 No file at all: the IVR speaks the text with <Say language="vi-VN">.
 
 Rendering is slow (network, subprocesses): run ``build()`` from a CLI command or a job, never in
-a request. ``resolve()`` only looks at the disk and is cheap enough for a webhook.
+a request. ``resolve()`` only looks at the disk and is cheap enough for a webhook. The gTTS
+engine is in ``audio.gtts_engine``, so looking prompts up never imports ``gtts``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
-
-import gtts
-import requests
+from typing import Protocol
 
 SOURCE_RECORDED = "recorded"
 SOURCE_GTTS = "gtts"
@@ -166,7 +164,7 @@ def etag_for(path: str | os.PathLike[str]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a hidden temporary file beside ``dest``, then move it into place;
     nothing is left behind when ``write`` fails or writes nothing."""
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -180,37 +178,6 @@ def _atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-class GttsEngine:
-    """Google Translate's voice through gTTS (needs the internet). ``tts_factory`` is called as
-    ``tts_factory(text, lang=..., timeout=...)`` and must return an object with ``save(path)``,
-    as ``gtts.gTTS`` does."""
-
-    name = SOURCE_GTTS
-    suffix = ".mp3"
-
-    def __init__(
-        self,
-        tts_factory: Callable[..., Any] = gtts.gTTS,
-        lang: str = "vi",
-        timeout: float = 15.0,
-    ) -> None:
-        self.tts_factory = tts_factory
-        self.lang = lang
-        self.timeout = timeout
-
-    def synthesize(self, text: str, dest: Path) -> None:
-        def write(tmp: Path) -> None:
-            tts = self.tts_factory(text, lang=self.lang, timeout=self.timeout)
-            tts.save(str(tmp))
-
-        try:
-            _atomic_write(dest, write)
-        except SynthesisError:
-            raise
-        except (gtts.tts.gTTSError, requests.RequestException, OSError, ValueError) as e:
-            raise SynthesisError(f"gTTS failed: {e}") from e
 
 
 class EspeakEngine:
@@ -287,7 +254,7 @@ class EspeakEngine:
                     ],
                 )
 
-        _atomic_write(dest, write)
+        atomic_write(dest, write)
 
     def _run(self, argv: list[str], stdin: bytes | None = None) -> None:
         # argv is a resolved program path and fixed options; the text goes in on stdin.
@@ -300,11 +267,6 @@ class EspeakEngine:
             raise SynthesisError(f"{Path(argv[0]).name} failed ({e.returncode}): {err}") from e
         except (subprocess.TimeoutExpired, OSError) as e:
             raise SynthesisError(f"{Path(argv[0]).name} failed: {e}") from e
-
-
-def default_engines() -> list[Engine]:
-    """gTTS first, espeak-ng when gTTS fails (no internet, Google refuses)."""
-    return [GttsEngine(), EspeakEngine()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,7 +325,7 @@ class BuildReport:
 def build(
     catalogue: Mapping[str, str],
     out_dir: str | os.PathLike[str],
-    engines: Sequence[Engine] | None = None,
+    engines: Sequence[Engine],
     recordings_dir: str | os.PathLike[str] | None = None,
     *,
     keys: Iterable[str] | None = None,
@@ -379,7 +341,7 @@ def build(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    engines = default_engines() if engines is None else list(engines)
+    engines = list(engines)
     failures = {id(e): 0 for e in engines}
     report = BuildReport()
     for key in catalogue if keys is None else keys:
@@ -507,7 +469,7 @@ def transcode_upload(data: bytes, suffix: str, dest: Path, *, sox: str = "sox",
             raise NotAudio("no sound in the file")
         if seconds > MAX_UPLOAD_SECONDS:
             raise NotAudio(f"longer than {MAX_UPLOAD_SECONDS} s")
-        _atomic_write(dest, lambda tmp: shutil.copyfile(decoded, tmp))
+        atomic_write(dest, lambda tmp: shutil.copyfile(decoded, tmp))
     return dest
 
 

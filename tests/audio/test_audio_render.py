@@ -17,13 +17,13 @@ import pytest
 import requests
 
 from audio.catalogue import CATALOGUE
+from audio.gtts_engine import GttsEngine
 from audio.render import (
     BUILT,
     FAILED,
     SKIPPED,
     EngineUnavailable,
     EspeakEngine,
-    GttsEngine,
     SynthesisError,
     build,
     check,
