@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hotline.db import session_scope
-from hotline.models import Broadcast, Message, MessageStatus
+from hotline.models import Broadcast, CallbackRequest, Message, MessageStatus
 from hotline.services import broadcasts
 from hotline.services.outbox import Outbox
 from scheduler import jobs
@@ -195,6 +195,35 @@ def test_voice_members_get_the_broadcast_said_in_a_call_once(rt, sessions, peopl
     assert sms["+84912000200"].hold_reason == NotSent.VOICE_INSTEAD
     assert sms["+84912000201"].status == MessageStatus.QUEUED
     assert sms["+84912000202"].status == MessageStatus.QUEUED
+
+
+def test_a_broadcast_is_queued_in_batches_each_member_once(rt, sessions, people,
+                                                           monkeypatch):
+    """``QUEUE_BATCH`` people at a time (the scheduler's memory): across batches every member
+    of the segment is queued once, the count is the whole segment's, and a member told by
+    voice in the last batch gets her call."""
+    monkeypatch.setattr(broadcasts, "QUEUE_BATCH", 2)
+    batches = []
+    enqueue_many = Outbox.enqueue_many
+
+    def counting(self, now, recipients, *args, **kwargs):
+        batches.append([p.phone for p in recipients])
+        return enqueue_many(self, now, recipients, *args, **kwargs)
+
+    monkeypatch.setattr(Outbox, "enqueue_many", counting)
+    _tell_by(sessions, {"+84912000204": "voice"})
+    with session_scope(sessions) as s:
+        bid = broadcasts.create(s, T0, "Họp nhóm", {"group_id": str(people)}).id
+    assert jobs.queue_broadcasts(rt, T0) == 5
+    assert jobs.queue_broadcasts(rt, T0) == 0
+    assert batches == [["+84912000200", "+84912000201"], ["+84912000202", "+84912000203"],
+                       ["+84912000204"]]
+    with sessions() as s:
+        phones = s.scalars(select(Message.phone).where(Message.broadcast_id == bid)).all()
+        calls = s.scalars(select(CallbackRequest.phone)).all()
+        assert s.get(Broadcast, bid).recipients == 5
+    assert sorted(phones) == [f"+8491200020{i}" for i in range(5)]
+    assert calls == ["+84912000204"]
 
 
 def test_bhyt_renewal_by_voice_for_a_voice_member(rt, sessions):
