@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,8 +61,15 @@ ADDRESS_WINDOW = timedelta(minutes=15)
 # Refusals from one address less than this apart are one burst: one audit row, a count.
 BURST_GAP = timedelta(minutes=10)
 BURST_LOGINS = 5  # distinct login names kept in a burst's audit row
-# Checked against when the user name is unknown, so both cases cost the same time.
-_DUMMY_HASH = generate_password_hash("no such user, no such password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the user name is unknown, so both cases cost the same time.
+    Made by the first sign-in of a process (whoever signs in), not on import: a scrypt hash
+    holds 32 MB for a moment, which every process importing this module paid (the
+    scheduler's peak memory, gunicorn's workers)."""
+    return generate_password_hash("no such user, no such password")
 
 
 def lock_time(failures: int) -> timedelta:
@@ -155,6 +163,7 @@ def sign_in(sessions: sessionmaker[Session], now: datetime, username: str, passw
     password check, so every worker sees it, then the outcome is stored."""
     login = (username or "").strip()[:80].lower()
     address = (remote or "?")[:64]
+    dummy = _dummy_hash()  # known name or not: the first sign-in of a process makes it
     with session_scope(sessions) as session:
         until = (_reserve(session, now, f"addr:{address}"[:200], ADDRESS_WINDOW, _address_lock)
                  or _reserve(session, now, f"pair:{address}|{login}"[:200], PAIR_MEMORY,
@@ -164,7 +173,7 @@ def sign_in(sessions: sessionmaker[Session], now: datetime, username: str, passw
             _note_refusal(session, now, address, login, user, "locked")
             return SignIn(None, "locked", until)
         known = user is not None and user.active
-        password_hash = user.password_hash if known else _DUMMY_HASH
+        password_hash = user.password_hash if known else dummy
         user_id = user.id if user is not None else None
     ok = check_password_hash(password_hash, password or "") and known
     with session_scope(sessions) as session:
