@@ -21,11 +21,10 @@ from audio.prompts import catalogue_at, sound_dirs
 from audio.render import FAILED, EspeakEngine, build, check
 from hotline import clock
 from hotline.db import session_scope
-from hotline.migrate import upgrade
 from hotline.models import StaffRole
 from hotline.seed import seed_demo
 from hotline.seed_quarter import seed_quarter
-from hotline.services import backup, users
+from hotline.services import users
 from hotline.services.errors import ServiceError
 from ivr.menu import MENU, reachable_prompt_keys, validate
 from scheduler.runner import run_forever
@@ -36,6 +35,8 @@ from web import runtime
 @with_appcontext
 def migrate_cmd():
     """Bring the database schema to the latest migration."""
+    from hotline.migrate import upgrade  # Alembic (with Mako, Pygments): for this command only
+
     upgrade(runtime().settings.database_url)
     click.echo("database is up to date")
 
@@ -85,12 +86,21 @@ def scheduler_run_cmd():
     run_forever(runtime())
 
 
+def backups():
+    """``hotline.services.backup``, imported by the three backup commands alone: it loads
+    cryptography (9 MB), which every other flask process, the scheduler's, would carry."""
+    from hotline.services import backup
+
+    return backup
+
+
 @click.command("backup")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Directory that holds the backups (one hotline-<time> folder each).")
 @with_appcontext
 def backup_cmd(out_dir):
     """Write an encrypted backup of the database and audio; prune old ones."""
+    backup = backups()
     try:
         result = backup.backup(runtime().settings, out_dir, clock.utcnow())
     except backup.BackupError as exc:
@@ -107,6 +117,7 @@ def backup_cmd(out_dir):
 @with_appcontext
 def restore_cmd(source):
     """Restore a backup (or the newest in SOURCE) into an empty database and audio dir."""
+    backup = backups()
     try:
         result = backup.restore(runtime().settings, source)
     except backup.BackupError as exc:
@@ -118,7 +129,7 @@ def restore_cmd(source):
 @click.command("backup-key")
 def backup_key_cmd():
     """Print a new key for HOTLINE_BACKUP_KEY."""
-    click.echo(backup.generate_key())
+    click.echo(backups().generate_key())
 
 
 ENGINES = ("auto", "espeak", "gtts")
