@@ -1,5 +1,7 @@
 import re
 
+import phonenumbers
+import phonenumbers.carrier
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -7,6 +9,7 @@ from hypothesis import strategies as st
 from hotline.phones import (
     OLD_MOBILE_PREFIXES,
     PhoneError,
+    carrier,
     is_mobile,
     is_service_sender,
     mask,
@@ -305,3 +308,23 @@ def test_national_format_as_people_write_it(raw, shown, masked):
 
     assert national(raw) == shown
     assert national(raw, masked=True) == masked
+
+
+# libphonenumber's network names -> ours (any other name: no network of ours).
+LIBRARY_NETWORKS = {"Viettel": "viettel", "Vinaphone": "vinaphone", "MobiFone": "mobifone",
+                    "Vietnamobile": "vietnamobile", "G-Mobile": "gmobile", "Reddi": "reddi"}
+
+
+def test_the_network_of_every_mobile_range_is_libphonenumbers():
+    """Our +84 table gives what ``phonenumbers.carrier`` (every country's table, 10 MB a
+    process) gives, for every three-digit range, valid numbers or not."""
+    differ = []
+    for prefix in range(300, 1000):
+        for rest in ("000000", "123456", "888888", "999999"):
+            number = f"+84{prefix}{rest}"
+            name = phonenumbers.carrier.name_for_number(phonenumbers.parse(number), "en")
+            if carrier(number) != LIBRARY_NETWORKS.get(name):
+                differ.append((number, carrier(number), name))
+    assert differ == []
+    assert carrier("+84912345678") == "vinaphone" and carrier("+84971234567") == "viettel"
+    assert carrier("+842439330215") is None and carrier(None) is None

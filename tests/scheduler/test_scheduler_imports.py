@@ -21,6 +21,8 @@ ONLY_WHERE_USED = {
     "alembic": "hotline.migrate",  # flask migrate
     "mako": "hotline.migrate",  # Alembic's templates (which bring Pygments)
     "cryptography": "hotline.services.backup",  # flask backup, restore, backup-key
+    # Every country's networks: nothing of ours (hotline.phones holds the +84 table).
+    "phonenumbers.carrier": "phonenumbers.carrier",
 }
 PROBE = """
 import importlib, json, sys
