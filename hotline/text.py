@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 REPLACEMENT = "\ufffd"
@@ -82,32 +83,76 @@ def _to_gsm(c: str) -> str:
     return "?"
 
 
+def _unaccent_char(c: str) -> str:
+    """What ``unaccent`` makes of the one character ``c``."""
+    return "".join(_to_gsm(x) for x in _strip_marks(c).translate(_D_MAP))
+
+
+class _UnaccentTable(dict):
+    """``str.translate`` table for ``unaccent``: code point -> replacement, filled on first
+    sight of a character (up to ``_UNACCENT_CACHED`` of them; any further one is worked out
+    each time and not kept, so odd input cannot grow it without bound)."""
+
+    def __missing__(self, code: int) -> str:
+        out = _unaccent_char(chr(code))
+        if len(self) < _UNACCENT_CACHED:
+            self[code] = out
+        return out
+
+
+_UNACCENT_CACHED = 8192
+# ASCII, Latin-1 and the Latin and Vietnamese blocks, combining marks and general
+# punctuation filled in advance; anything else on first use.
+_UNACCENT = _UnaccentTable()
+for _block in ((0x00, 0x250), (0x300, 0x370), (0x1E00, 0x1F00), (0x2000, 0x2070)):
+    for _code in range(*_block):
+        _UNACCENT[_code] = _unaccent_char(chr(_code))
+
+
 def unaccent(s: str) -> str:
     """The form used for outbound SMS: GSM-7 only, Vietnamese written without diacritics.
 
     Diacritics are removed (đ -> d, Đ -> D), case is kept, typographic characters get
     their obvious GSM-7 stand-in, and anything else becomes '?'.
+
+    Character by character, through a translate table: decomposing a whole string and
+    dropping its marks gives the same as doing it to each character (canonical reordering
+    only moves combining marks, which all go), and every later step looks at one character.
     """
-    s = _strip_marks(s).translate(_D_MAP)
-    return "".join(_to_gsm(c) for c in s)
+    return s.translate(_UNACCENT)
+
+
+_NOT_GSM7 = re.compile("[^" + re.escape("".join(sorted(GSM7))) + "]")
+_GSM7_EXT = re.compile("[" + re.escape("".join(sorted(GSM7_EXTENSION))) + "]")
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 
 
 def is_gsm7(s: str) -> bool:
     """Whether ``s`` can be sent in the GSM 03.38 alphabet (basic plus extension table)."""
-    return all(c in GSM7 for c in s)
+    return _NOT_GSM7.search(s) is None
 
 
-def _char_units(s: str) -> tuple[list[int], int, int]:
-    """Per-character cost of ``s`` and the single/multi-part segment sizes of its encoding."""
+def _encoding(s: str) -> tuple[int, int, int, int]:
+    """Length of ``s`` in its encoding's units (septets or UTF-16 code units), how many of
+    its characters take two units, and the single/multi-part segment sizes."""
     if is_gsm7(s):
-        return [2 if c in GSM7_EXTENSION else 1 for c in s], GSM7_SINGLE, GSM7_MULTI
+        double = len(_GSM7_EXT.findall(s))
+        return len(s) + double, double, GSM7_SINGLE, GSM7_MULTI
     # UCS-2 (really UTF-16): characters outside the BMP take two code units.
-    return [2 if ord(c) > 0xFFFF else 1 for c in s], UCS2_SINGLE, UCS2_MULTI
+    double = len(_ASTRAL.findall(s))
+    return len(s) + double, double, UCS2_SINGLE, UCS2_MULTI
+
+
+def _char_units(s: str) -> list[int]:
+    """Per-character cost of ``s`` in its encoding."""
+    if is_gsm7(s):
+        return [2 if c in GSM7_EXTENSION else 1 for c in s]
+    return [2 if ord(c) > 0xFFFF else 1 for c in s]
 
 
 def sms_length(s: str) -> int:
     """Length in septets (GSM-7, extension characters count 2) or UTF-16 code units."""
-    return sum(_char_units(s)[0])
+    return _encoding(s)[0]
 
 
 def segments(s: str) -> int:
@@ -118,14 +163,15 @@ def segments(s: str) -> int:
     extension character or a surrogate pair is never split across two parts, so a
     part may be one short and the count can exceed a plain ceil(length / 153).
     """
-    units, single, multi = _char_units(s)
-    total = sum(units)
+    total, double, single, multi = _encoding(s)
     if total == 0:
         return 0
     if total <= single:
         return 1
+    if double == 0:  # every character one unit: nothing to keep whole
+        return -(-total // multi)
     parts, used = 1, 0
-    for u in units:
+    for u in _char_units(s):
         if used + u > multi:
             parts, used = parts + 1, 0
         used += u
