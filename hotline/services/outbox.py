@@ -231,6 +231,31 @@ class Outbox:
         look-up first and no savepoint; the ``Message`` returned is put in the session as
         the row it inserted, without reading it back.
         """
+        values = self._row(now, to, body, kind=kind, person=person, key=key,
+                           not_before=not_before, case_id=case_id, expires_at=expires_at,
+                           broadcast_id=broadcast_id, lane=lane, device_id=device_id,
+                           gateway=gateway)
+        queued = values["status"] == MessageStatus.QUEUED  # as asked: counted on the cap
+        self.session.flush()  # what the unit of work holds goes first, as a query would do
+        message_id = self.session.connection().execute(
+            _upsert(self.session), values
+        ).scalar_one_or_none()
+        if message_id is None:  # the key was queued before: that message, not a second one
+            existing = self._existing(key)
+            if existing is not None and existing.body == values["body"]:
+                return existing  # the same words again (a job run twice): nothing new to say
+            # Other words under a used key: kept, not sent, so the collision shows.
+            values.update(idempotency_key=None, status=MessageStatus.CANCELLED,
+                          hold_reason=NotSent.DUPLICATE, error_message=f"key {key} used")
+            message_id = self.session.connection().execute(
+                _upsert(self.session), values).scalar_one()
+        return self._stored(now, values, message_id, person, queued)
+
+    def _row(self, now: datetime, to: str, body: str, *, kind: Kind, person: Person | None,
+             key: str | None, not_before: datetime | None, case_id: int | None,
+             expires_at: datetime | None, broadcast_id: int | None, lane: Lane | None,
+             device_id: int | None, gateway: str | None) -> dict:
+        """The row ``enqueue`` inserts: when it may go, why it waits, its lane and SIM."""
         text, parts = _prepare(body)
         due = max(now, not_before or now)
         reason = None
@@ -240,7 +265,7 @@ class Outbox:
         if expires_at is not None and due >= expires_at:
             status, reason = MessageStatus.CANCELLED, reason or NotSent.EXPIRED
         gateway = gateway or self.gateway
-        values = {
+        return {
             "direction": Direction.OUT,
             "gateway": gateway,
             "device_id": self.choose_sim(now, to, device_id) if gateway == "android" else None,
@@ -260,29 +285,60 @@ class Outbox:
             "expires_at": expires_at,
             "created_at": now,
         }
-        self.session.flush()  # what the unit of work holds goes first, as a query would do
-        message_id = self.session.connection().execute(
-            _upsert(self.session), values
-        ).scalar_one_or_none()
-        if message_id is None:  # the key was queued before: that message, not a second one
-            existing = self._existing(key)
-            if existing is not None and existing.body == text:
-                return existing  # the same words again (a job run twice): nothing new to say
-            # Other words under a used key: kept, not sent, so the collision shows.
-            values.update(idempotency_key=None, status=MessageStatus.CANCELLED,
-                          hold_reason=NotSent.DUPLICATE, error_message=f"key {key} used")
-            message_id = self.session.connection().execute(
-                _upsert(self.session), values).scalar_one()
+
+    def _stored(self, now: datetime, values: dict, message_id: int, person: Person | None,
+                queued: bool) -> Message:
+        """The row just inserted, put in the session as loaded (no read back); its wake and
+        (``queued``: it was asked for as queued) its count towards the person's daily cap."""
         msg = Message(**{**_column_defaults(), **values}, id=message_id)
         make_transient_to_detached(msg)  # as if loaded: persistent once added, nothing to flush
         self.session.add(msg)
-        if msg.status == MessageStatus.QUEUED and msg.lane <= WAKE_LANES and due <= now:
+        if (msg.status == MessageStatus.QUEUED and msg.lane <= WAKE_LANES
+                and msg.due_at <= now):
             self.session.info[_WAKE_KEY] = True  # WAKE once committed
-        if status == MessageStatus.QUEUED and kind == Kind.NORMAL and person is not None:
-            day = clock.local_day_bounds(due)[0]
+        if queued and msg.kind == Kind.NORMAL and person is not None:
+            day = clock.local_day_bounds(msg.due_at)[0]
             self._counts[(person.id, day)] = self._counts.get((person.id, day), 0) + 1
             self._counted[message_id] = (person.id, day)
         return msg
+
+    def enqueue_each(self, now: datetime, messages: list[dict]) -> list[Message]:
+        """``enqueue(now, **m)`` for each of ``messages``, in that order, the new ones in one
+        ``INSERT .. ON CONFLICT (idempotency_key) DO NOTHING RETURNING`` (an emergency's
+        alerts and the member's safety reply: one round trip, not one each).
+
+        Same rules and rows as ``enqueue``, one by one; each needs its idempotency ``key``
+        (the insert's answer names the rows by it) and a kind that is not held by the daily
+        cap (a capped message counts towards the next one's hold). A key queued before takes
+        ``enqueue``'s own way afterwards (the same words: that message; other words: kept
+        cancelled as a duplicate). Returns the messages, in order.
+        """
+        rows = []
+        for m in messages:
+            if m.get("key") is None or m.get("kind", Kind.NORMAL) == Kind.NORMAL:
+                raise ValueError("enqueue_each takes keyed messages that the cap does not hold")
+            rows.append(self._row(now, m["to"], m["body"], kind=m["kind"],
+                                  person=m.get("person"), key=m["key"],
+                                  not_before=m.get("not_before"), case_id=m.get("case_id"),
+                                  expires_at=m.get("expires_at"),
+                                  broadcast_id=m.get("broadcast_id"), lane=m.get("lane"),
+                                  device_id=m.get("device_id"), gateway=m.get("gateway")))
+        if not rows:
+            return []
+        if len({row["idempotency_key"] for row in rows}) < len(rows):
+            raise ValueError("enqueue_each: a key given twice")
+        self.session.flush()  # what the unit of work holds goes first, as a query would do
+        ids = {key: id_ for id_, key in self.session.connection().execute(
+            _upsert_returning_keys(self.session), rows)}
+        out = []
+        for m, row in zip(messages, rows, strict=True):
+            message_id = ids.get(row["idempotency_key"])
+            if message_id is None:  # queued before: ``enqueue`` finds it, or keeps the clash
+                out.append(self.enqueue(now, **m))
+            else:
+                out.append(self._stored(now, row, message_id, m.get("person"),
+                                        row["status"] == MessageStatus.QUEUED))
+        return out
 
     def uncount(self, msg: Message) -> None:
         """``msg``, counted towards its person's daily cap here, was given up before it was
@@ -524,6 +580,23 @@ def _upsert(session: Session):
             .returning(table.c.id)
         )
     return _UPSERTS[dialect]
+
+
+_UPSERTS_KEYS: dict[str, object] = {}
+
+
+def _upsert_returning_keys(session: Session):
+    """``_upsert`` returning the key with the id: for many rows at once (``enqueue_each``),
+    where a key queued before returns no row."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _UPSERTS_KEYS:
+        insert = dialect_insert(dialect)
+        table = Message.__table__
+        _UPSERTS_KEYS[dialect] = (
+            insert(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
+            .returning(table.c.id, table.c.idempotency_key)
+        )
+    return _UPSERTS_KEYS[dialect]
 
 
 @lru_cache(maxsize=1)
