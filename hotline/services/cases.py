@@ -68,13 +68,17 @@ class Actor:
 
 def event(session: Session, case: Case, now: datetime, kind: str, actor: Actor | None = None,
           note: str = "", **data) -> CaseEvent:
-    ev = CaseEvent(
-        case_id=case.id, at=now, kind=kind, note=note, data=data or None,
-        actor_person_id=actor.person_id if actor else None,
-        actor_user_id=actor.user_id if actor else None,
-    )
+    ev = CaseEvent(**event_row(case, now, kind, actor, note, **data))
     session.add(ev)
     return ev
+
+
+def event_row(case: Case, now: datetime, kind: str, actor: Actor | None = None,
+              note: str = "", **data) -> dict:
+    """The ``case_events`` row ``event`` adds (for many inserted at once)."""
+    return {"case_id": case.id, "at": now, "kind": kind, "note": note, "data": data or None,
+            "actor_person_id": actor.person_id if actor else None,
+            "actor_user_id": actor.user_id if actor else None}
 
 
 def current_group(session: Session, person: Person) -> Group | None:
@@ -200,18 +204,27 @@ def assign(session: Session, now: datetime, outbox: Outbox, case: Case, to: Pers
 
 
 def _alert(outbox: Outbox, now: datetime, case: Case, to: Person, key: str, **values) -> None:
+    message = alert_message(case, to, key, **values)
+    if message is not None:
+        outbox.enqueue(now, **message)
+
+
+def alert_message(case: Case, to: Person, key: str, **values) -> dict | None:
+    """The alert ``key`` about ``case`` to ``to``, as ``Outbox.enqueue``'s arguments (None:
+    she has no phone)."""
     if case.emergency and key == "alert":
         key = "alert_emergency"
     if not to.phone:
-        return
-    outbox.enqueue(
-        now, to.phone,
-        render(key, number=case.number, category=CATEGORY_WORDS[case.category], **values),
-        kind=Kind.URGENT if case.emergency else Kind.NORMAL,
-        lane=Lane.EMERGENCY if case.emergency else Lane.ALERT,
-        person=to, case_id=case.id,
-        key=f"case:{case.id}:{key}:{to.id}:{case.escalation_level}:{case.reopened_count}",
-    )
+        return None
+    return {
+        "to": to.phone,
+        "body": render(key, number=case.number, category=CATEGORY_WORDS[case.category],
+                       **values),
+        "kind": Kind.URGENT if case.emergency else Kind.NORMAL,
+        "lane": Lane.EMERGENCY if case.emergency else Lane.ALERT,
+        "person": to, "case_id": case.id,
+        "key": f"case:{case.id}:{key}:{to.id}:{case.escalation_level}:{case.reopened_count}",
+    }
 
 
 def tell_moved(session: Session, now: datetime, outbox: Outbox, case: Case,
