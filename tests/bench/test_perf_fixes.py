@@ -26,6 +26,9 @@ query per day. The days ahead are now read in one query.
    in a twelfth of its requests. The roster is now read once, the case inserted whole
    with its number, its events in one insert and every message in one
    (``emergency._open``, ``Outbox.enqueue_each``), whatever the number of alerts.
+6. The outbox benchmark found 10,000 single ``Outbox.enqueue`` calls costing more CPU per
+   call than at 2c3317b (issue 13, session 7): the ``Message`` returned is written as the
+   ORM's loading writes a row, not set column by column; still one statement per call.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select, text, update
+from sqlalchemy import inspect as sa_inspect
 
 from hotline import clock
 from hotline.db import session_scope
@@ -371,3 +375,41 @@ def test_key_9_costs_the_same_few_statements_however_many_are_alerted(ivr_client
     assert len(texts) == alerted + 1 and texts[-1] == caller.phone
     assert db.scalar(select(func.count()).select_from(CaseEvent)
                      .where(CaseEvent.case_id == case.id)) == alerted + 2
+# --- 6. single ``Outbox.enqueue`` (issue 13, session 7) ------------------------------------
+# The outbox benchmark's 10,000 single enqueues cost more CPU per call than at 2c3317b: the
+# ``Message`` returned had grown to 31 columns, each set through its mapped attribute, and each
+# reply's own body went through a per-character loop (``hotline.text``). The row is one
+# statement as before; the object is now written as the ORM's loading writes one.
+
+
+def test_an_enqueue_is_one_statement_and_its_message_is_as_if_loaded(db):
+    person = create_person(db, NOON)
+    db.commit()
+    box = Outbox(db)
+    box.enqueue(NOON, person.phone, "Nhắc lịch", person=person, key="k:0")  # her day counted
+    seen = _statements(db)
+    msg = box.enqueue(NOON, person.phone, "Hẹn gặp lúc 9 giờ", person=person, key="k:1")
+    reply = box.enqueue(NOON, person.phone, "Đã nhận", person=person, kind=Kind.REPLY,
+                        key="k:2")
+    assert len(seen) == 2 and all(s.lstrip().upper().startswith("INSERT") for s in seen)
+    assert msg.id is not None and reply.id > msg.id
+    state = sa_inspect(msg)
+    assert state.persistent and msg in db and not db.dirty and not db.new
+    assert db.get(Message, msg.id) is msg  # in the identity map: no query for it
+    assert (msg.body, msg.segments, msg.status, msg.kind, msg.lane, msg.attempts,
+            msg.maybe_duplicate, msg.needs_staff, msg.idempotency_key) == (
+        "Hen gap luc 9 gio", 1, MessageStatus.QUEUED, Kind.NORMAL, Lane.REMINDER, 0,
+        False, False, "k:1")
+    assert reply.lane == Lane.REPLY and reply.body == "Da nhan"
+    assert len(seen) == 2  # reading them back cost nothing
+    assert msg.person is person  # a relationship still loads on use
+
+    msg.status = MessageStatus.CANCELLED  # a change to it is flushed like any loaded row's
+    db.commit()
+    assert db.scalar(select(Message.status).where(Message.id == msg.id)) == (
+        MessageStatus.CANCELLED)
+
+    again = Outbox(db).enqueue(NOON, person.phone, "Đã nhận", person=person,
+                               kind=Kind.REPLY, key="k:2")
+    assert (again.id, again.body) == (reply.id, "Da nhan")  # a repeated key: the earlier one
+    assert db.scalar(select(func.count()).select_from(Message)) == 3
