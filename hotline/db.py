@@ -231,12 +231,39 @@ class DirectWrite:
         return engine.dialect.name in _DIRECT_COMMIT
 
     def __call__(self, engine: Engine, values: dict) -> tuple | None:
-        direct = self._compiled.get(engine.dialect.name)
-        if direct is None:
-            direct = self._compiled[engine.dialect.name] = _Direct.compile(
-                self.build(engine.dialect.name), engine.dialect, self.columns)
+        direct = self._for(engine.dialect)
         params = direct.bind(values)
         return _once_more_if_dropped(lambda: _run_direct(engine, direct, params))
+
+    def within(self, conn: Connection, values: dict) -> tuple | None:
+        """The statement inside ``conn``'s transaction, on its driver connection, not
+        committed: what ``conn.execute`` would do, without the execution context and result
+        object around it (a third of a single-row insert's CPU on PostgreSQL). The
+        statement's first row, or None. ``before_cursor_execute`` listeners see it; driver
+        errors are raised as SQLAlchemy's, and a dropped connection is invalidated as
+        ``conn.execute`` would (the transaction is then lost either way)."""
+        dialect = conn.dialect
+        direct = self._for(dialect)
+        params = direct.bind(values)
+        pooled = conn.connection
+        if conn.dispatch.before_cursor_execute:
+            conn.dispatch.before_cursor_execute(conn, None, direct.sql, params, None, False)
+        try:
+            return _INSIDE[dialect.name](pooled.driver_connection, direct.sql, params)
+        except dialect.loaded_dbapi.Error as exc:
+            dropped = dialect.is_disconnect(exc, pooled.dbapi_connection, None)
+            error = DBAPIError.instance(direct.sql, params, exc, dialect.loaded_dbapi.Error,
+                                        connection_invalidated=dropped, dialect=dialect)
+            if dropped:
+                conn.invalidate(exc)
+            raise error from exc
+
+    def _for(self, dialect) -> _Direct:
+        direct = self._compiled.get(dialect.name)
+        if direct is None:
+            direct = self._compiled[dialect.name] = _Direct.compile(
+                self.build(dialect.name), dialect, self.columns)
+        return direct
 
 
 @dataclass(frozen=True)
@@ -339,6 +366,17 @@ def _first_row(cursor) -> tuple | None:
 
 
 _DIRECT_COMMIT = {"postgresql": _psycopg_commit, "sqlite": _sqlite_commit}
+
+
+def _psycopg_inside(conn, sql: str, params) -> tuple | None:
+    return _first_row(conn.execute(sql, params, prepare=True))
+
+
+def _sqlite_inside(conn, sql: str, params) -> tuple | None:
+    return _first_row(conn.execute(sql, params))
+
+
+_INSIDE = {"postgresql": _psycopg_inside, "sqlite": _sqlite_inside}
 
 
 def hand_over_write_lock(engine: Engine) -> None:

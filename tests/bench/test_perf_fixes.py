@@ -413,3 +413,22 @@ def test_an_enqueue_is_one_statement_and_its_message_is_as_if_loaded(db):
                                kind=Kind.REPLY, key="k:2")
     assert (again.id, again.body) == (reply.id, "Da nhan")  # a repeated key: the earlier one
     assert db.scalar(select(func.count()).select_from(Message)) == 3
+
+
+def test_enqueue_gives_the_direct_insert_every_column_of_its_row(db):
+    # The insert is compiled for ``_ROW_COLUMNS``: a column ``_row`` gave beyond them would
+    # be dropped without a word.
+    box = Outbox(db)
+    row = box._row(NOON, "+84912345678", "x", kind=Kind.NORMAL, person=None, key=None,
+                   not_before=None, case_id=None, expires_at=None, broadcast_id=None,
+                   lane=None, device_id=None, gateway=None)
+    assert set(row) == set(outbox._ROW_COLUMNS)
+
+
+def test_a_failed_direct_insert_is_raised_as_sqlalchemys(db):
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        Outbox(db).enqueue(NOON, "+84912345678", "x", case_id=987654)  # no such case
+    db.rollback()
+    assert Outbox(db).enqueue(NOON, "+84912345678", "x").id is not None  # the session goes on
