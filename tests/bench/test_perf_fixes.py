@@ -432,3 +432,26 @@ def test_a_failed_direct_insert_is_raised_as_sqlalchemys(db):
         Outbox(db).enqueue(NOON, "+84912345678", "x", case_id=987654)  # no such case
     db.rollback()
     assert Outbox(db).enqueue(NOON, "+84912345678", "x").id is not None  # the session goes on
+
+
+def test_the_network_of_a_number_is_looked_up_once_per_unit_of_work(db, monkeypatch):
+    from hotline.services import devices
+    from tests.factories import create_device
+
+    viettel = create_device(db, NOON, app_device_id="phone-A", sim_number=1,
+                            phone="+84981111111")
+    vina = create_device(db, NOON, app_device_id="phone-B", sim_number=1, phone="+84941111111")
+    db.commit()
+    looked_up: list[str] = []
+    real = devices.carrier
+    monkeypatch.setattr(devices, "carrier", lambda phone: looked_up.append(phone) or real(phone))
+    box = Outbox(db, gateway="android")
+    chosen = [box.enqueue(NOON, phone, f"tin {i}", kind=Kind.URGENT).device_id
+              for i in range(3) for phone in ("+84961234567", "+84912345678")]
+    assert chosen == [viettel.id, vina.id] * 3  # each still on a SIM of her network
+    assert sorted(looked_up) == ["+84912345678", "+84961234567"]
+    box.enqueue_many(NOON, [create_person(db, NOON, phone="+84961234567")], "hop",
+                     key_prefix="b:net")
+    assert len(looked_up) == 2
+    Outbox(db, gateway="android").enqueue(NOON, "+84961234567", "moi", kind=Kind.URGENT)
+    assert len(looked_up) == 3  # another unit of work looks again
