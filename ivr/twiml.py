@@ -36,12 +36,27 @@ AUDIO_PATH = "/ivr/audio/"
 class Renderer:
     """Renders screens for one request: the settings' URLs and sound files, the day's texts."""
 
-    def __init__(self, settings, catalogue: Mapping[str, str], menu: Menu) -> None:
+    def __init__(self, settings, catalogue: Mapping[str, str], menu: Menu,
+                 sounds_version: tuple[int, int] | None = None) -> None:
         self.base = settings.public_url.rstrip("/")
         self.out_dir, self.recordings_dir = sound_dirs(settings)
         self.broadcasts_dir = broadcast_dir(settings)
         self.catalogue = catalogue
         self.menu = menu
+        # The two sound folders' mtimes (``_sound_dirs_version``) when the caller read them:
+        # each prompt's file is then looked up once per version, not once per screen.
+        self.sounds_version = sounds_version
+
+    def _sound(self, key: str, text: str):
+        """``resolve``'s file for the prompt (None: <Say>), remembered per sounds version."""
+        if self.sounds_version is None:
+            return resolve(key, text, self.out_dir, self.recordings_dir)[0]
+        memo = (key, text, self.out_dir, self.recordings_dir, self.sounds_version)
+        if memo not in _RESOLVED:
+            if len(_RESOLVED) >= RENDERED_CACHE_SIZE:
+                _RESOLVED.clear()
+            _RESOLVED[memo] = resolve(key, text, self.out_dir, self.recordings_dir)[0]
+        return _RESOLVED[memo]
 
     def url(self, path: str, **params) -> str:
         """``public_url + path`` with ``params`` (None values left out) as the query."""
@@ -59,7 +74,7 @@ class Renderer:
             if not text:
                 log.error("prompt %r has no text in the catalogue; skipped", key)
                 continue
-            path, _ = resolve(key, text, self.out_dir, self.recordings_dir)
+            path = self._sound(key, text)
             if path is not None:
                 verb.play(self.url(AUDIO_PATH + path.name))
             else:
@@ -126,17 +141,22 @@ def render_screen(settings, day: date, screen: Screen, menu: Menu) -> str:
     no XML is built for a screen seen before.
     """
     # The menu by identity: it is module data (unhashable mappings), never rebuilt.
-    key = (settings, day, _sound_dirs_version(settings), screen, id(menu))
+    version = _sound_dirs_version(settings)
+    key = (settings, day, version, screen, id(menu))
     xml = _RENDERED.get(key)
     if xml is None:
         if len(_RENDERED) >= RENDERED_CACHE_SIZE:
             _RENDERED.clear()
-        xml = _RENDERED[key] = Renderer(settings, catalogue_on(day), menu).render(screen)
+        # A screen with data in it (key 9's case number) is new each time; its prompts'
+        # files are not: looked up once per version of the folders (``Renderer._sound``).
+        xml = _RENDERED[key] = Renderer(settings, catalogue_on(day), menu,
+                                        sounds_version=version).render(screen)
     return xml
 
 
 RENDERED_CACHE_SIZE = 4096
 _RENDERED: dict[tuple, str] = {}
+_RESOLVED: dict[tuple, object] = {}
 
 
 def _sound_dirs_version(settings) -> tuple[int, int]:

@@ -99,3 +99,35 @@ def test_remembered_screens_follow_new_sound_files(settings, monkeypatch):
     root = ET.fromstring(render_screen(settings, day, screen, MENU))
     assert (root[0].tag, root[0].text) == ("Play", f"{PUBLIC_URL}/ivr/audio/goodbye.mp3")
     assert len(built) == 2
+
+
+def test_a_screen_new_each_time_looks_its_prompt_files_up_once_per_folder_version(
+        settings, monkeypatch):
+    """Key 9's screen carries her case number, so it is built each time; its prompts' files
+    are looked up once, and again as soon as one appears (renamed into place)."""
+    from ivr import twiml
+
+    looked = []
+    real = twiml.resolve
+    monkeypatch.setattr(twiml, "resolve", lambda key, *a: looked.append(key) or real(key, *a))
+    day = clock.local(clock.utcnow()).date()
+    recorded = Path(settings.audio_dir) / "recorded"
+    recorded.mkdir(parents=True)
+
+    def case_screen(number: int) -> ET.Element:
+        prompts = ("emergency_opened", *(f"digit_{d}" for d in str(number)))
+        return ET.fromstring(render_screen(settings, day, flow.Screen(prompts, flow.Hangup(),
+                                                                      12), MENU))
+
+    assert [v.tag for v in case_screen(1001)] == ["Say"] * 5 + ["Hangup"]
+    first = len(looked)
+    assert first == 3  # emergency_opened, digit_1, digit_0: each once
+    root = case_screen(1011)
+    assert len(looked) == first and root[4].text == CATALOGUE["digit_1"]
+    tmp = recorded / ".digit_1.mp3.tmp"
+    tmp.write_bytes(b"\xff\xfb")
+    os.replace(tmp, recorded / "digit_1.mp3")
+    root = case_screen(1111)
+    assert [(v.tag, v.text) for v in root][1:5] == [
+        ("Play", f"{PUBLIC_URL}/ivr/audio/digit_1.mp3")] * 4
+    assert len(looked) > first
