@@ -1,68 +1,48 @@
-"""All models, imported here so ``Base.metadata`` knows every table."""
+"""All models, imported here so ``Base.metadata`` knows every table; the values their
+columns take (``enums``) are re-exported with them."""
 
 from hotline.categories import Category
-from hotline.models.calls import (
+from hotline.models.calls import Call, CallbackRequest, CallStep, Recording
+from hotline.models.cases import CASE_NUMBER_OFFSET, Case, CaseEvent, Provider, Referral
+from hotline.models.devices import DeliveryReport, GatewayDevice
+from hotline.models.enums import (
     FINAL_CALL_STATUSES,
     MISSED,
-    Call,
-    CallbackRequest,
-    CallbackStatus,
-    CallStatus,
-    CallStep,
-    Recording,
-    RecordingPurpose,
-    RecordingStatus,
-)
-from hotline.models.cases import (
-    CASE_NUMBER_OFFSET,
     OPEN_STATUSES,
-    Case,
-    CaseEvent,
-    CaseStatus,
-    Provider,
-    Referral,
-)
-from hotline.models.devices import DeliveryReport, GatewayDevice
-from hotline.models.groups import (
-    Attendance,
-    Broadcast,
-    BroadcastStatus,
-    Group,
-    GroupRole,
-    Meeting,
-    MeetingReminder,
-    MeetingSeries,
-    MeetingStatus,
-    Membership,
-    ReminderStatus,
-)
-from hotline.models.messages import (
     STATUS_RANK,
     TERMINAL,
+    BroadcastStatus,
+    CallbackStatus,
+    CallStatus,
+    CaseStatus,
     Direction,
+    GroupRole,
     Kind,
     Lane,
-    Message,
+    MeetingStatus,
     MessageStatus,
-    NotSent,
-)
-from hotline.models.people import (
-    Consent,
     NotifyChannel,
-    Person,
-    PersonPhone,
+    NotSent,
+    RecordingPurpose,
+    RecordingStatus,
+    ReminderStatus,
     Residence,
     Role,
     Sex,
-)
-from hotline.models.staff import (
-    AuditLog,
-    JobFailure,
-    LoginThrottle,
-    SchedulerState,
     StaffRole,
-    StaffUser,
 )
+from hotline.models.groups import (
+    Attendance,
+    Broadcast,
+    Group,
+    Meeting,
+    MeetingReminder,
+    MeetingSeries,
+    Membership,
+)
+from hotline.models.messages import Message
+from hotline.models.people import Consent, Person, PersonPhone
+from hotline.models.staff import AuditLog, JobFailure, LoginThrottle, SchedulerState, StaffUser
 from hotline.models.voice import (
     AdvocacyStep,
     CollectiveIssue,

@@ -3,56 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base
-
-
-class CallStatus(StrEnum):
-    """Twilio's ``CallStatus`` values, stored as Twilio sends them::
-
-        queued --> initiated --> ringing --> in-progress --> completed
-                                    |
-                                    +--> busy | no-answer | failed | canceled
-        (inbound) ringing --> rejected  (a missed call: refused unanswered, called back)
-
-    Status callbacks may come late or out of order: a call only moves forward (see
-    ``services.calls.CALL_RANK``), and the first final status sets ``Call.outcome`` once.
-    """
-
-    QUEUED = "queued"
-    INITIATED = "initiated"
-    RINGING = "ringing"
-    IN_PROGRESS = "in-progress"
-    COMPLETED = "completed"
-    BUSY = "busy"
-    NO_ANSWER = "no-answer"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    REJECTED = "rejected"
-
-
-FINAL_CALL_STATUSES = frozenset({CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.NO_ANSWER,
-                                 CallStatus.FAILED, CallStatus.CANCELED, CallStatus.REJECTED})
-MISSED = "missed"  # Call.outcome of a missed call (its status is rejected)
-
-
-class RecordingStatus(StrEnum):
-    """Twilio's ``RecordingStatus``::
-
-        in-progress --> completed | absent (nothing was said) | failed
-
-    Only a completed recording of at least a second opens a case.
-    """
-
-    IN_PROGRESS = "in-progress"
-    COMPLETED = "completed"
-    ABSENT = "absent"
-    FAILED = "failed"
+from hotline.models.enums import CallbackStatus, CallStatus, RecordingPurpose, RecordingStatus
 
 
 class Call(Base):
@@ -99,11 +56,6 @@ class CallStep(Base):
     call: Mapped[Call] = relationship(back_populates="steps")
 
 
-class RecordingPurpose(StrEnum):
-    COMPLAINT = "complaint"  # a spoken complaint or voicemail: it has its case
-    NAME = "name"  # her name, said after registering by keypad, for staff to type in
-
-
 class Recording(Base):
     """A spoken complaint or voicemail, or a caller's name. The media stays private: staff
     listen via the console."""
@@ -123,15 +75,6 @@ class Recording(Base):
     purpose: Mapped[str] = mapped_column(String(12), default=RecordingPurpose.COMPLAINT,
                                          server_default=RecordingPurpose.COMPLAINT.value)
     created_at: Mapped[datetime]
-
-
-class CallbackStatus(StrEnum):
-    """queued --> calling --> done | queued (retry after 15, 30, 60 min) --> given_up"""
-
-    QUEUED = "queued"
-    CALLING = "calling"
-    DONE = "done"
-    GIVEN_UP = "given_up"
 
 
 class CallbackRequest(Base):

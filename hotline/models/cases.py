@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
@@ -11,34 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.categories import Category
 from hotline.db import Base
-
-
-class CaseStatus(StrEnum):
-    """Life of a case::
-
-        new --> acknowledged --> in_progress --> resolved --> (follow-up "no") --> in_progress
-         |            |              |  ^            |
-         |            |              v  |            +--> closed (follow-up yes / unanswered)
-         |            +--------> referred
-         +--> closed_unresolved | lost_contact (from any open state)
-    """
-
-    NEW = "new"
-    ACKNOWLEDGED = "acknowledged"
-    IN_PROGRESS = "in_progress"
-    REFERRED = "referred"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    CLOSED_UNRESOLVED = "closed_unresolved"
-    LOST_CONTACT = "lost_contact"
-
-
-OPEN_STATUSES = (
-    CaseStatus.NEW,
-    CaseStatus.ACKNOWLEDGED,
-    CaseStatus.IN_PROGRESS,
-    CaseStatus.REFERRED,
-)
+from hotline.models.enums import OPEN_STATUSES, CaseStatus
 
 # Case numbers start here so even the first one is a few digits, easy to key.
 CASE_NUMBER_OFFSET = 1000

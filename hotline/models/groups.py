@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base
-
-
-class GroupRole(StrEnum):
-    """A person's part in one group (``Membership.role``)."""
-
-    MEMBER = "member"
-    LEADER = "leader"
-    DEPUTY = "deputy"
-    SECRETARY = "secretary"
-    PEER_EDUCATOR = "peer_educator"
+from hotline.models.enums import BroadcastStatus, GroupRole, MeetingStatus, ReminderStatus
 
 
 class Group(Base):
@@ -53,14 +43,6 @@ class Membership(Base):
 
     group: Mapped[Group] = relationship(back_populates="memberships")
     person: Mapped["Person"] = relationship()  # noqa: F821
-
-
-class MeetingStatus(StrEnum):
-    """scheduled -> held | cancelled. A move keeps ``scheduled`` with a new time."""
-
-    SCHEDULED = "scheduled"
-    HELD = "held"
-    CANCELLED = "cancelled"
 
 
 class MeetingSeries(Base):
@@ -109,15 +91,6 @@ class Meeting(Base):
     group: Mapped[Group] = relationship()
 
 
-class ReminderStatus(StrEnum):
-    """pending --> sent | skipped (moment passed beyond the grace window) | cancelled"""
-
-    PENDING = "pending"
-    SENT = "sent"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"
-
-
 class MeetingReminder(Base):
     """One reminder moment of one meeting; the reminder job polls for due ones."""
 
@@ -135,15 +108,6 @@ class MeetingReminder(Base):
     recipients: Mapped[int] = mapped_column(default=0)
 
     meeting: Mapped[Meeting] = relationship()
-
-
-class BroadcastStatus(StrEnum):
-    """draft --> scheduled --> sent (messages queued) ; scheduled --> cancelled"""
-
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    SENT = "sent"
-    CANCELLED = "cancelled"
 
 
 class Broadcast(Base):

@@ -3,114 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import IntEnum, StrEnum
 
 from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base
-
-
-class Direction(StrEnum):
-    """Of a message and of a call: ``in`` reached the line, ``out`` the line sent or placed."""
-
-    IN = "in"
-    OUT = "out"
-
-    @classmethod
-    def from_twilio(cls, value: str) -> "Direction":
-        """Twilio's ``Direction`` field: ``inbound``, or ``outbound-api`` / ``outbound-dial``."""
-        return cls.OUT if value.startswith("outbound") else cls.IN
-
-
-class MessageStatus(StrEnum):
-    """Outbound::
-
-        queued --> sending --> sent --> delivered
-          ^  |        |          +----> undelivered
-          |  |        +--(transient error)--> queued (due_at = backoff)
-          |  |        +--(permanent error)--> failed
-          |  +--> cancelled (opted out / erased before sending)
-
-    Provider status callbacks only move a message forward (see ``STATUS_RANK``).
-    Inbound messages are ``received``; ``handled_at`` marks them processed.
-    """
-
-    QUEUED = "queued"
-    SENDING = "sending"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    UNDELIVERED = "undelivered"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    RECEIVED = "received"
-
-
-STATUS_RANK = {
-    MessageStatus.QUEUED: 0,
-    MessageStatus.SENDING: 1,
-    MessageStatus.SENT: 2,
-    MessageStatus.DELIVERED: 3,
-    MessageStatus.UNDELIVERED: 3,
-    MessageStatus.FAILED: 3,
-    MessageStatus.CANCELLED: 3,
-}
-TERMINAL = frozenset(s for s, rank in STATUS_RANK.items() if rank == 3)
-
-
-class Kind(StrEnum):
-    """Why a message goes out; decides quiet hours and the daily cap.
-
-    ``reply`` answers something the person just sent, ``urgent`` is an emergency:
-    both go at once. ``normal`` (alerts, reminders, follow-ups, broadcasts) keeps
-    quiet hours and counts towards the daily cap.
-    """
-
-    REPLY = "reply"
-    URGENT = "urgent"
-    NORMAL = "normal"
-
-
-class Lane(IntEnum):
-    """The outbox's priority lanes, sent in this order within each gateway's rate
-    (ARCHITECTURE rule 8): a lower number always goes first, so a broadcast never holds up
-    an answer. Set by whoever enqueues; ``Lane.for_kind`` is the default for a kind."""
-
-    EMERGENCY = 0  # danger: alerts and answers of an emergency
-    REPLY = 1  # answers to what a person just sent (SMS command, call, staff answer)
-    ALERT = 2  # case alerts to peer educators and coordinators
-    REMINDER = 3  # meeting reminders, case follow-ups, renewals, member updates
-    BROADCAST = 4  # a group broadcast
-
-    @classmethod
-    def for_kind(cls, kind: str) -> "Lane":
-        return {Kind.URGENT: cls.EMERGENCY, Kind.REPLY: cls.REPLY}.get(kind, cls.REMINDER)
-
-
-class NotSent(StrEnum):
-    """Why an outbound message did not go when it was queued: held until later, or never sent.
-    Every such decision is kept on the message row (``Message.hold_reason``), so staff see it
-    on the person's and the case's timeline and counted on the dashboard."""
-
-    QUIET_HOURS = "quiet_hours"  # held until the morning
-    DAILY_CAP = "daily_cap"  # held until a day with room under the cap
-    SAFE_WINDOW = "safe_window"  # held until the person's safe-contact hours
-    FLOOD = "flood"  # an automatic reply over the hourly limit; the text went to triage
-    OPTED_OUT = "opted_out"
-    ERASED = "erased"
-    EXPIRED = "expired"  # it could only have arrived after it mattered
-    DUPLICATE = "duplicate"  # other words under a key already used
-    CHANGED = "changed"  # what it announced changed (a meeting moved or cancelled)
-    # Her notices come by voice call (``notify_channel`` voice): the SMS is kept, not sent,
-    # and goes after all only if the calls fail (then ``voice_failed``).
-    VOICE_INSTEAD = "voice_instead"
-    VOICE_FAILED = "voice_failed"  # sent late: the calls that stood for it were not answered
-
-
-# Reasons after which the message is never sent (the others only hold it).
-NEVER_SENT = frozenset({NotSent.FLOOD, NotSent.OPTED_OUT, NotSent.ERASED, NotSent.EXPIRED,
-                        NotSent.DUPLICATE, NotSent.CHANGED})
-
+from hotline.models.enums import Direction, Kind, Lane
 
 UNHANDLED = text("direction = 'in' AND handled_at IS NULL")
 CANCEL_REQUESTED = text("cancel_requested_at IS NOT NULL")

@@ -3,48 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base
-
-
-class Role(StrEnum):
-    """A person's part on the line (a console login has its own ``StaffRole``)."""
-
-    MEMBER = "member"
-    PEER_EDUCATOR = "peer_educator"
-    COORDINATOR = "coordinator"
-
-
-class Sex(StrEnum):
-    """As she gives it; ``X`` for anything else."""
-
-    FEMALE = "F"
-    MALE = "M"
-    OTHER = "X"
-
-
-class Residence(StrEnum):
-    """Her residence registration where she lives now (thường trú, tạm trú, none), or not
-    known; it gates insurance and schools."""
-
-    PERMANENT = "permanent"
-    TEMPORARY = "temporary"
-    NONE = "none"
-    UNKNOWN = "unknown"
-
-
-class NotifyChannel(StrEnum):
-    """How the line tells a person about her case and meetings: by SMS (the default), by a
-    voice call (for those who cannot read an unaccented SMS; the SMS is stored, not sent,
-    and goes as the fallback when the calls fail), or both."""
-
-    SMS = "sms"
-    VOICE = "voice"
-    BOTH = "both"
+from hotline.models.enums import NotifyChannel, Residence, Role
 
 
 class Person(Base):

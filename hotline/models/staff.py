@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db import Base
-
-
-class StaffRole(StrEnum):
-    """What a console login may do; a peer educator's login also names her ``Person``."""
-
-    ADMIN = "admin"
-    COORDINATOR = "coordinator"
-    PEER_EDUCATOR = "peer_educator"
-    VIEWER = "viewer"
 
 
 class StaffUser(Base):

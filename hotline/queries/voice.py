@@ -8,8 +8,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from hotline.models.groups import Group, GroupRole, Meeting, MeetingStatus, Membership
-from hotline.models.staff import StaffRole, StaffUser
+from hotline.models import (
+    Group,
+    GroupRole,
+    Meeting,
+    MeetingStatus,
+    Membership,
+    StaffRole,
+    StaffUser,
+)
 from hotline.models.voice import CollectiveIssue, Forum, MeetingMinutes, PressItem
 
 

@@ -31,9 +31,12 @@ from hotline.categories import Category
 from hotline.db import DirectWrite, dialect_insert, insert_once, session_scope
 from hotline.gateways.base import GatewayError, VoiceGateway
 from hotline.models import (
+    FINAL_CALL_STATUSES,
+    MISSED,
     Call,
     CallbackRequest,
     CallbackStatus,
+    CallStatus,
     CallStep,
     Case,
     Consent,
@@ -42,14 +45,9 @@ from hotline.models import (
     NotifyChannel,
     Person,
     Recording,
-    Role,
-)
-from hotline.models.calls import (
-    FINAL_CALL_STATUSES,
-    MISSED,
-    CallStatus,
     RecordingPurpose,
     RecordingStatus,
+    Role,
 )
 from hotline.phones import PhoneError, mask, normalize
 from hotline.services import cases, job_rows, people, voice_actions, voice_notices
