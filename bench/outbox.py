@@ -148,8 +148,7 @@ def drain_all(sessions, gateway, settings) -> tuple[outbox.DrainReport, int]:
     while True:
         report = outbox.drain(sessions, NOW, gateway, settings)
         calls += 1
-        for name in vars(total):
-            setattr(total, name, getattr(total, name) + getattr(report, name))
+        total += report
         if not any(vars(report).values()):
             return total, calls
 

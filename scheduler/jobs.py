@@ -89,8 +89,7 @@ def drain_outbox(rt: Runtime, now: datetime, *, idle_wait: float = 0.0
         report = outbox.drain(rt.sessions, now + elapsed, rt.sms_gateway, rt.settings,
                               limit=DRAIN_BATCH, pacer=rt.pacer,
                               others=rt.other_sms_gateways)
-        for name, value in vars(report).items():
-            setattr(total, name, getattr(total, name) + value)
+        total += report
         if elapsed >= DRAIN_BUDGET:
             return total
         if report.handled < DRAIN_BATCH:

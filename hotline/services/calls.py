@@ -972,11 +972,8 @@ def next_allowed(now: datetime, callback: CallbackRequest, person: Person | None
 
 
 @dataclass
-class PlaceReport:
+class PlaceReport(job_rows.JobReport):
     placed: int = 0
-    deferred: int = 0
-    failed: int = 0
-    recovered: int = 0
 
 
 def place_due(

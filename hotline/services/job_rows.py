@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,23 @@ from hotline.services.errors import N_, ServiceError
 log = logging.getLogger(__name__)
 # Errors of the connection, not of a row: the whole run stops and is retried later.
 NOT_A_ROW = (OperationalError, InterfaceError)
+
+
+@dataclass
+class JobReport:
+    """What one run of a job that claims due rows and hands each to a gateway did, counted:
+    rows put off until later (``deferred``), the gateway's refusals (``failed``) and rows a
+    crashed run left claimed, taken back (``recovered``). Each job's report adds its own
+    counts; the reports of several runs add up (``total += report``)."""
+
+    deferred: int = 0
+    failed: int = 0
+    recovered: int = 0
+
+    def __iadd__(self, other: JobReport) -> JobReport:
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
+        return self
 
 
 def quarantined(session: Session, job: str, object_type: str) -> set[str]:

@@ -51,6 +51,7 @@ from hotline.models import (
 )
 from hotline.phones import mask
 from hotline.services import devices
+from hotline.services.job_rows import JobReport
 from hotline.text import segments, unaccent
 
 log = logging.getLogger(__name__)
@@ -665,13 +666,13 @@ def _chunks(items: list, size: int):
 
 
 @dataclass
-class DrainReport:
+class DrainReport(JobReport):
+    """``retried``: a transient error, queued again after a backoff; ``failed``: refused for
+    good, or at the last try."""
+
     sent: int = 0
     retried: int = 0
-    failed: int = 0
     cancelled: int = 0
-    deferred: int = 0
-    recovered: int = 0
     skipped: int = 0  # taken by another drain meanwhile
 
     @property
