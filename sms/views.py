@@ -91,10 +91,7 @@ def _android_report(payload: dict, phone_id, report):
     with session_scope(runtime().sessions) as session:
         if phone_id is not None:
             devices.seen(session, now, phone_id, payload["event"])
-        outbox.record_report(session, now, "android",
-                             report.event_id or f"{report.message_id}:{report.status}",
-                             report.message_id, report.status, reason=report.reason,
-                             parts=report.parts)
+        outbox.record_report(session, now, "android", report)
     return "", 204
 
 

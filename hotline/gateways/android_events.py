@@ -4,9 +4,10 @@ header ``X-Signature``); ``verify_webhook`` checks that, ``parse_webhook`` turns
 ``sms:received`` event into an ``InboundSms`` and ``parse_status`` a delivery report into a
 ``StatusEvent``.
 
-Standard library only: the SMS door reads these in every web process, and the app's client
-package (``android``, the outbound adapter) pulls aiohttp and more. The event names are the
-API's (``android_sms_gateway.enums.WebhookEvent``; a test keeps them equal).
+Standard library only (``gateways.base`` is too): the SMS door reads these in every web
+process, and the app's client package (``android``, the outbound adapter) pulls aiohttp and
+more. The event names are the API's (``android_sms_gateway.enums.WebhookEvent``; a test
+keeps them equal).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import hmac
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from hotline.gateways.base import StatusEvent
 
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Timestamp"
@@ -101,19 +104,6 @@ STATUS_EVENTS = {
     "sms:failed": "failed",
     "sms:cancelled": "cancelled",  # never sent: cancelled, not failed
 }
-
-
-@dataclass(frozen=True)
-class StatusEvent:
-    """A delivery report: ``message_id`` is the id ``send_sms`` returned, ``event_id`` the
-    event's own (repeated on the app's retries). The app reports each part of a multipart
-    SMS: ``sms:sent`` once with ``parts`` (``partsCount``), delivered or failed per part."""
-
-    message_id: str
-    status: str
-    reason: str | None = None
-    event_id: str | None = None
-    parts: int | None = None
 
 
 def parse_status(payload: dict[str, Any]) -> StatusEvent | None:

@@ -20,6 +20,20 @@ class SendResult:
 
 
 @dataclass(frozen=True)
+class StatusEvent:
+    """A delivery report of a gateway that reports each part of a multipart SMS (Android:
+    ``sms:sent`` once with ``parts``, its ``partsCount``; delivered or failed per part).
+    ``message_id`` is the id ``send_sms`` returned, ``event_id`` the event's own (repeated
+    on the gateway's retries)."""
+
+    message_id: str
+    status: str
+    reason: str | None = None
+    event_id: str | None = None
+    parts: int | None = None
+
+
+@dataclass(frozen=True)
 class SendOptions:
     """What a gateway may use of the outbox row beyond number and text.
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import (
 
 from hotline import clock
 from hotline.db import DirectWrite, dialect_insert, insert_once, session_scope
-from hotline.gateways.base import GatewayError, SendOptions, SmsGateway
+from hotline.gateways.base import GatewayError, SendOptions, SmsGateway, StatusEvent
 from hotline.models import (
     STATUS_RANK,
     DeliveryReport,
@@ -1315,23 +1315,16 @@ def record_status(
     return msg
 
 
-def record_report(
-    session: Session,
-    now: datetime,
-    gateway: str,
-    event_id: str,
-    external_id: str,
-    provider_status: str,
-    *,
-    reason: str | None = None,
-    parts: int | None = None,
-) -> Message | None:
+def record_report(session: Session, now: datetime, gateway: str,
+                  event: StatusEvent) -> Message | None:
     """Apply one delivery event of a gateway that reports each part of a multipart SMS
-    (Android: ``sms:sent`` once with ``partsCount``, ``sms:delivered`` or ``sms:failed``
-    per part). The message is delivered when every part is, failed as soon as one part
-    fails; an event seen before (``event_id``, the gateway retries) changes nothing."""
+    (``StatusEvent``). The message is delivered when every part is, failed as soon as one
+    part fails; an event seen before (its ``event_id``, the gateway retries; without one,
+    the message and status stand for it) changes nothing."""
+    event_id = event.event_id or f"{event.message_id}:{event.status}"
+    provider_status = event.status
     msg = session.scalar(
-        select(Message).where(Message.gateway == gateway, Message.external_id == external_id,
+        select(Message).where(Message.gateway == gateway, Message.external_id == event.message_id,
                               Message.direction == Direction.OUT))
     if msg is None:
         return None
@@ -1340,15 +1333,15 @@ def record_report(
                   "status": provider_status, "created_at": now}
         if insert_once(session, DeliveryReport, report, ("gateway", "event_id")) is None:
             return msg
-    if provider_status == "sent" and parts is not None and 0 < parts <= 255:
-        msg.segments = parts  # the phone's count of the parts it sent is the true one
+    if provider_status == "sent" and event.parts is not None and 0 < event.parts <= 255:
+        msg.segments = event.parts  # the phone's count of the parts it sent is the true one
     if provider_status in ("sent", "delivered"):
         arrived = session.scalar(
             select(func.count(DeliveryReport.id)).where(
                 DeliveryReport.message_id == msg.id, DeliveryReport.status == "delivered"))
         provider_status = "delivered" if arrived >= max(msg.segments, 1) else "sent"
-    return record_status(session, now, gateway, external_id, provider_status,
-                         error_message=reason)
+    return record_status(session, now, gateway, event.message_id, provider_status,
+                         error_message=event.reason)
 
 
 # A message still 'sent' this long after sending lost its status callback (or it
