@@ -27,7 +27,6 @@ class ProviderRow:
     provider: Provider
     referrals: int = 0
     outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
-    pending: int = 0
     answered: int = 0
     satisfied: int = 0
     hours_to_outcome: list[float] = field(default_factory=list)
@@ -35,6 +34,11 @@ class ProviderRow:
     @property
     def known(self) -> int:
         return sum(self.outcomes.values())
+
+    @property
+    def pending(self) -> int:
+        """Referrals with no outcome (of ``OUTCOMES``) yet."""
+        return self.referrals - self.known
 
     def rate(self, outcome: str) -> float | None:
         return self.outcomes[outcome] / self.referrals if self.referrals else None
@@ -75,8 +79,6 @@ def provider_report(session: Session, start: datetime, end: datetime,
             row.outcomes[ref.outcome_code] += 1
             if ref.outcome_at is not None:
                 row.hours_to_outcome.append(_hours(ref.referred_at, ref.outcome_at))
-        else:
-            row.pending += 1
         if ref.member_answer is not None:
             row.answered += 1
             row.satisfied += ref.member_answer == HELPED
