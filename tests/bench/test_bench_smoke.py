@@ -43,3 +43,14 @@ def test_percentiles_and_goals():
     assert below(2, "s").verdict(0.5) == "yes (4.0×)"
     assert below(2, "s").verdict(2.5) == "no (25 % over)"
     assert at_least(200, "msg/s").verdict(150) == "no (25 % short)"
+
+
+def test_enqueue_cpu_counts_one_statement_per_reply(capsys):
+    from bench.enqueue_cpu import main as enqueue_cpu
+
+    assert enqueue_cpu(["--backend", BACKEND, "--n", "20", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out] == [f"{BACKEND} normal", f"{BACKEND} replies"]
+    # One INSERT per reply, plus the batch's read of the person (21 / 20); the normal batch
+    # also counts the people's day under the cap.
+    assert "1.05 statements per call" in out[1]
