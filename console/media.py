@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import mimetypes
-import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,11 +13,8 @@ from flask import Response, abort, send_file, stream_with_context
 
 from hotline.config import Settings
 from hotline.models import Recording
+from hotline.services.retention import SIMULATOR_DIR, SIMULATOR_PATH, SIMULATOR_SID
 
-# Recordings the phone simulator makes live here under the audio folder.
-SIMULATOR_DIR = "simulator"
-SIMULATOR_PATH = "/console/simulator/recordings/"
-SIM_SID = re.compile(r"^RE[0-9a-f]{32}$")
 SIM_SUFFIXES = (".wav", ".webm", ".ogg", ".mp3", ".m4a")
 FETCH_TIMEOUT = 15
 
@@ -29,7 +25,7 @@ def simulator_dir(settings: Settings) -> Path:
 
 def simulator_file(settings: Settings, sid: str) -> Path | None:
     """The simulator's recording ``sid``, whatever format the browser made."""
-    if not SIM_SID.match(sid):
+    if not SIMULATOR_SID.match(sid):
         return None
     for suffix in SIM_SUFFIXES:
         path = simulator_dir(settings) / f"{sid}{suffix}"

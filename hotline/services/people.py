@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +42,7 @@ from hotline.models import (
     StaffUser,
 )
 from hotline.phones import mask
+from hotline.services import retention
 from hotline.services.audit import audit
 from hotline.services.errors import N_, ServiceError
 from hotline.services.outbox import Outbox, cancel_queued
@@ -488,17 +488,8 @@ def erase(session: Session, now: datetime, user: StaffUser | None, person: Perso
     ))))
     for rec in recs:
         result.recordings += 1
-        if rec.local_path:
-            path = Path(rec.local_path)
-            if not path.is_absolute() and audio_dir:
-                path = Path(audio_dir) / path
-            try:
-                path.unlink()
-                result.files_removed += 1
-            except FileNotFoundError:
-                pass
-        if rec.media_url:
-            result.provider_media += 1
+        result.files_removed += retention.remove_recording_files(rec, audio_dir)
+        result.provider_media += retention.held_by_provider(rec)
         rec.local_path = None
         rec.media_url = ""
     session.execute(update(CallbackRequest).where(

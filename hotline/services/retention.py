@@ -48,7 +48,10 @@ CASE_COMMANDS = ("GHI", "XONG", "KQ", "NHAN", "CHUYEN", "TRA", "TT")
 # The fields a stand-in keeps: the report's dimensions, nothing that reaches the person.
 DIMENSIONS = ("sex", "birth_year", "occupation", "home_province", "ward_old", "ward_current",
               "residence_status")
+# What the phone simulator records lives in this folder of the audio directory, served at
+# SIMULATOR_PATH (console/media.py), each file named by its RecordingSid.
 SIMULATOR_DIR = "simulator"
+SIMULATOR_PATH = "/console/simulator/recordings/"
 SIMULATOR_SID = re.compile(r"^RE[0-9a-f]{32}$")
 
 
@@ -65,16 +68,37 @@ def _closed_before(cutoff: datetime):
             Case.status.not_in(list(OPEN_STATUSES)))
 
 
-def recording_files(recording: Recording, audio_dir: str) -> list[Path]:
+def recording_files(recording: Recording, audio_dir: str | None) -> list[Path]:
     """The files on this server that hold ``recording``: its ``local_path`` (relative to the
-    audio directory) and what the phone simulator saved under its id."""
+    audio directory) and what the phone simulator saved under its id. Without an audio
+    directory only an absolute ``local_path`` can be found."""
     found = []
     if recording.local_path:
         path = Path(recording.local_path)
-        found.append(path if path.is_absolute() else Path(audio_dir) / path)
-    if SIMULATOR_SID.match(recording.external_id or ""):
+        if path.is_absolute() or audio_dir:
+            found.append(path if path.is_absolute() else Path(audio_dir) / path)
+    if audio_dir and SIMULATOR_SID.match(recording.external_id or ""):
         found.extend(sorted((Path(audio_dir) / SIMULATOR_DIR).glob(f"{recording.external_id}.*")))
     return found
+
+
+def remove_recording_files(recording: Recording, audio_dir: str | None) -> int:
+    """Delete ``recording_files``; returns how many were there."""
+    removed = 0
+    for path in recording_files(recording, audio_dir):
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def held_by_provider(recording: Recording) -> bool:
+    """Whether a copy lives at the provider (Twilio), to be deleted there; a link to a file
+    or to our own routes (the simulator's recordings) is not one."""
+    url = recording.media_url or ""
+    return bool(url) and not url.startswith(("/", "file:")) and SIMULATOR_PATH not in url
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,14 +120,8 @@ def _drop_recording(session: Session, now: datetime, rec: Recording, audio_dir: 
                     case: Case) -> tuple[int, int]:
     """Delete ``rec``'s files and row; a timeline line keeps which call it came from (the
     later pass blanks that call's number). Returns (files removed, provider-held)."""
-    removed = 0
-    for path in recording_files(rec, audio_dir):
-        try:
-            path.unlink()
-            removed += 1
-        except FileNotFoundError:
-            pass
-    provider = 1 if rec.media_url and not rec.media_url.startswith(("/", "file:")) else 0
+    removed = remove_recording_files(rec, audio_dir)
+    provider = 1 if held_by_provider(rec) else 0
     session.add(CaseEvent(case_id=case.id, at=now, kind="recording_removed",
                           data={"call_id": rec.call_id, "duration_s": rec.duration_s}))
     session.delete(rec)

@@ -142,6 +142,15 @@ def test_erase_blanks_the_person_and_keeps_counts(as_user, demo, settings):
     sound.write_bytes(b"RIFF")
     demo.add(Recording(gateway="twilio", external_id="RE9", case_id=case.id, local_path=str(sound),
                        media_url="https://api.twilio.com/x", created_at=NOW))
+    # A complaint left in the phone simulator: its copy under the simulator's folder, a
+    # link to our own audio route (nothing held by a provider).
+    sim_sid = "RE" + "5" * 32
+    sim_copy = Path(settings.audio_dir) / "simulator" / f"{sim_sid}.wav"
+    sim_copy.parent.mkdir(parents=True, exist_ok=True)
+    sim_copy.write_bytes(b"RIFF")
+    demo.add(Recording(gateway="simulator", external_id=sim_sid, case_id=case.id,
+                       media_url=f"{settings.public_url}/console/simulator/recordings/{sim_sid}",
+                       created_at=NOW))
     demo.commit()
 
     client = as_user("admin")
@@ -163,7 +172,7 @@ def test_erase_blanks_the_person_and_keeps_counts(as_user, demo, settings):
     assert "queued" not in statuses
     kept = demo.get(Case, case.id)
     assert kept is not None and kept.summary == "" and kept.category == 1
-    assert not sound.exists()
+    assert not sound.exists() and not sim_copy.exists()
     rec = demo.scalar(select(Recording).where(Recording.external_id == "RE9"))
     assert rec.media_url == "" and rec.local_path is None
     assert demo.scalar(select(Message.triaged_at).where(
@@ -173,6 +182,7 @@ def test_erase_blanks_the_person_and_keeps_counts(as_user, demo, settings):
     assert "đã xóa" in page and "Chồng em" not in page
     audit = demo.scalar(select(AuditLog).where(AuditLog.action == "person_erase"))
     assert audit.detail["provider_media"] == 1 and "Đỗ" not in str(audit.detail)
+    assert audit.detail["recordings"] == 2
     # Twice is refused.
     try:
         people_service.erase(demo, NOW, None, demo.get(Person, hang.id))
