@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy import and_, false, insert, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -79,6 +79,14 @@ def event_row(case: Case, now: datetime, kind: str, actor: Actor | None = None,
     return {"case_id": case.id, "at": now, "kind": kind, "note": note, "data": data or None,
             "actor_person_id": actor.person_id if actor else None,
             "actor_user_id": actor.user_id if actor else None}
+
+
+def add_events(session: Session, rows: list[dict]) -> None:
+    """``event_row`` rows inserted in one statement, in order: rows, not ``CaseEvent``
+    objects in the session (the ORM inserts those one by one on SQLite to learn each id);
+    the timeline reads them from the table."""
+    if rows:
+        session.connection().execute(insert(CaseEvent.__table__), rows)
 
 
 def current_group(session: Session, person: Person) -> Group | None:

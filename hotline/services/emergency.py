@@ -23,14 +23,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, bindparam, func, insert, null, or_, select, type_coerce
+from sqlalchemy import Integer, and_, bindparam, func, null, or_, select, type_coerce
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from hotline.models import (
     CASE_NUMBER_OFFSET,
     Case,
-    CaseEvent,
     CaseStatus,
     Category,
     Group,
@@ -205,9 +204,7 @@ def _open(session: Session, now: datetime, outbox: Outbox, person: Person, *,
     if person.phone and person.erased_at is None:
         messages.append(_safety_reply(case, person, "case_opened_emergency", source))
     session.flush()  # SQLite: its number
-    # In order, in one statement (the ORM inserts rows whose ids it must learn one by one
-    # on SQLite); the timeline reads them from the table.
-    session.connection().execute(insert(CaseEvent.__table__), events)
+    cases.add_events(session, events)
     outbox.enqueue_each(now, [m for m in messages if m is not None])
     return case
 
