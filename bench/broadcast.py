@@ -264,11 +264,24 @@ def live_run(db: Database, sessions, run: BroadcastRun, opted_out: set[str],
                                   & {MessageStatus.QUEUED, MessageStatus.SENDING}),
                      budget, "the broadcast to drain", proc, log, every=0.5)
             run.scheduler_rss_mb = peak_rss_mb(proc.pid)
-        failures = [line for line in log.read_text(errors="replace").splitlines()
-                    if "Traceback" in line or " failed" in line]
+        failures = log_failures(log.read_text(errors="replace"))
         if failures:
             run.problems.append(f"scheduler log: {failures[:3]}")
         _check_live(sessions, run, broadcast_id, fake, timing, quiet_end, opted_out, expected)
+
+
+def log_failures(log: str) -> list[str]:
+    """Each job failure in a scheduler log: its ``failed`` line and the exception it ended
+    with (a traceback's last line), so the report says why."""
+    lines, found = log.splitlines(), []
+    for i, line in enumerate(lines):
+        if " failed" in line:
+            end = next((j for j in range(i + 1, len(lines))
+                        if lines[j] and not lines[j][0].isspace()
+                        and not lines[j].startswith(("Traceback", "The above", "During"))),
+                       None)
+            found.append(line if end is None else f"{line}: {lines[end]}")
+    return found
 
 
 def _wait_scheduler_queued(sessions, run: BroadcastRun, broadcast_id: int, proc,

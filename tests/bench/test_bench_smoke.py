@@ -56,3 +56,25 @@ def test_enqueue_cpu_counts_one_statement_per_reply(capsys):
     # people's day under the cap.
     per_call = "1.10" if BACKEND == "postgresql" else "1.05"
     assert f"{per_call} statements per call" in out[1]
+
+
+def test_the_broadcast_report_says_why_a_job_failed():
+    from bench.broadcast import log_failures
+
+    log = "\n".join([
+        "2026-12-04 19:56:39,791 ERROR scheduler.runner job queue_broadcasts failed",
+        "Traceback (most recent call last):",
+        '  File "x.py", line 1, in <module>',
+        "sqlite3.OperationalError: database is locked",
+        "",
+        "The above exception was the direct cause of the following exception:",
+        "",
+        "Traceback (most recent call last):",
+        '  File "y.py", line 2, in <module>',
+        "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database is locked",
+        "2026-12-04 19:56:40,001 INFO scheduler.runner job drain_outbox done",
+    ])
+    assert log_failures(log) == [
+        "2026-12-04 19:56:39,791 ERROR scheduler.runner job queue_broadcasts failed: "
+        "sqlite3.OperationalError: database is locked"]
+    assert log_failures("2026-12-04 INFO starting\n") == []
