@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -151,6 +152,18 @@ def server(app, demo):
     httpd.shutdown()
     thread.join(timeout=10)
     httpd.server_close()
+    _wait_for_requests_to_finish(app)
+
+
+def _wait_for_requests_to_finish(app, seconds: float = 5.0) -> None:
+    """A request the browser left in flight (a page's poll) may still hold a database
+    connection on its daemon thread; the ``app`` fixture's dispose does not close a
+    checked-out one, which then surfaced later as an unclosed-connection ResourceWarning in
+    another test. Wait (bounded) until the pool has all its connections back."""
+    pool = app.extensions["hotline"].engine.pool
+    deadline = time.monotonic() + seconds
+    while getattr(pool, "checkedout", lambda: 0)() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 @pytest.fixture
